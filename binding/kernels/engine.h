@@ -1,0 +1,217 @@
+// Shared loops for every kernel: fixed-chunk parallel reductions (bitwise identical for any
+// thread count), the PyTorch element-wise engine and the Keras per-sample engine.
+// Everything lives in the per-ISA namespace: this header is compiled once per ISA level.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+
+#include "isa.h"
+#include "loss_args.h"
+#include "runtime.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+
+// Elements per partial sum. Fixed, so the combination order never depends on threads.
+constexpr int64_t kChunk = 1 << 13;
+
+// chunkFn(begin, end) -> double over [0, n) in fixed chunks, combined left to right.
+template <class ChunkFn>
+double reduceChunks(int64_t n, int64_t costPerElement, ChunkFn chunkFn) {
+  if (n <= kChunk) return n > 0 ? chunkFn(0, n) : 0.0;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  runtime::ThreadLease lease(n * costPerElement);
+  double stackPartials[64];
+  double* partials = chunks <= 64 ? stackPartials
+                                  : static_cast<double*>(std::malloc(sizeof(double) * chunks));
+  if (lease.threads() == 1) {
+    for (int64_t c = 0; c < chunks; ++c)
+      partials[c] = chunkFn(c * kChunk, c + 1 == chunks ? n : (c + 1) * kChunk);
+  } else {
+#pragma omp parallel for num_threads(lease.threads()) schedule(static)
+    for (int64_t c = 0; c < chunks; ++c)
+      partials[c] = chunkFn(c * kChunk, c + 1 == chunks ? n : (c + 1) * kChunk);
+  }
+  double total = 0.0;
+  for (int64_t c = 0; c < chunks; ++c) total += partials[c];
+  if (partials != stackPartials) std::free(partials);
+  return total;
+}
+
+// bodyFn(begin, end) over [0, n) in chunks of `grain` items, in parallel above the grain.
+template <class BodyFn>
+void parallelFor(int64_t n, int64_t grain, int64_t costPerItem, BodyFn bodyFn) {
+  if (n <= grain) {
+    if (n > 0) bodyFn(0, n);
+    return;
+  }
+  const int64_t chunks = (n + grain - 1) / grain;
+  runtime::ThreadLease lease(n * costPerItem);
+  if (lease.threads() == 1) {
+    bodyFn(0, n);
+    return;
+  }
+#pragma omp parallel for num_threads(lease.threads()) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) bodyFn(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
+}
+
+// Rows of a [rows, cols] problem grouped into chunks of about kChunk elements.
+inline int64_t rowsPerChunk(int64_t cols) {
+  return cols >= kChunk ? 1 : kChunk / (cols > 0 ? cols : 1);
+}
+
+// Same as reduceChunks, over rows: chunkFn(rowBegin, rowEnd) -> double.
+template <class ChunkFn>
+double reduceRows(int64_t rows, int64_t cols, int64_t costPerElement, ChunkFn chunkFn) {
+  const int64_t per = rowsPerChunk(cols);
+  if (rows <= per) return rows > 0 ? chunkFn(0, rows) : 0.0;
+  const int64_t chunks = (rows + per - 1) / per;
+  runtime::ThreadLease lease(rows * cols * costPerElement);
+  double stackPartials[64];
+  double* partials = chunks <= 64 ? stackPartials
+                                  : static_cast<double*>(std::malloc(sizeof(double) * chunks));
+  if (lease.threads() == 1) {
+    for (int64_t c = 0; c < chunks; ++c)
+      partials[c] = chunkFn(c * per, c + 1 == chunks ? rows : (c + 1) * per);
+  } else {
+#pragma omp parallel for num_threads(lease.threads()) schedule(static)
+    for (int64_t c = 0; c < chunks; ++c)
+      partials[c] = chunkFn(c * per, c + 1 == chunks ? rows : (c + 1) * per);
+  }
+  double total = 0.0;
+  for (int64_t c = 0; c < chunks; ++c) total += partials[c];
+  if (partials != stackPartials) std::free(partials);
+  return total;
+}
+
+inline double reductionDivisor(Reduction r, int64_t n) {
+  return r == Reduction::Mean ? static_cast<double>(n) : 1.0;
+}
+
+// PyTorch element-wise loss: l_i = op.loss(x_i, y_i), dl_i/dx_i = op.grad(x_i, y_i).
+// Slots: 0 input (differentiated), 1 target. 'none' writes out; mean/sum return the total
+// (mean of nothing is NaN). Gradient: gradOut_i (or gradScale / divisor) * op.grad.
+template <class Op>
+void elementwise(LossArgs& a, const Op& op, int64_t cost = 1) {
+  const float* x = a.f(0);
+  const float* y = a.f(1);
+  const int64_t n = a.inLen[0];
+  const bool none = a.reduction == Reduction::None;
+  const bool wantLoss = a.wantLoss();
+  const bool wantGrad = a.wantGrad();
+  float* out = a.out;
+  float* g = a.grad[0];
+  const float* up = a.gradOut;
+  const float scale = static_cast<float>(a.gradScale / reductionDivisor(a.reduction, n));
+
+  if (none) {
+    parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) {
+      if (wantLoss) {
+#pragma omp simd
+        for (int64_t i = b; i < e; ++i) out[i] = op.loss(x[i], y[i]);
+      }
+      if (wantGrad) {
+        if (up) {
+#pragma omp simd
+          for (int64_t i = b; i < e; ++i) g[i] = up[i] * op.grad(x[i], y[i]);
+        } else {
+#pragma omp simd
+          for (int64_t i = b; i < e; ++i) g[i] = scale * op.grad(x[i], y[i]);
+        }
+      }
+    });
+    return;
+  }
+  if (!wantLoss) {
+    parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) {
+#pragma omp simd
+      for (int64_t i = b; i < e; ++i) g[i] = scale * op.grad(x[i], y[i]);
+    });
+    return;
+  }
+  double total;
+  if (wantGrad) {
+    total = reduceChunks(n, cost, [&](int64_t b, int64_t e) {
+      double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = b; i < e; ++i) {
+        acc += static_cast<double>(op.loss(x[i], y[i]));
+        g[i] = scale * op.grad(x[i], y[i]);
+      }
+      return acc;
+    });
+  } else {
+    total = reduceChunks(n, cost, [&](int64_t b, int64_t e) {
+      double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = b; i < e; ++i) acc += static_cast<double>(op.loss(x[i], y[i]));
+      return acc;
+    });
+  }
+  a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(n) : total;
+}
+
+// Keras per-sample loss: per sample s (a row of the last axis, D = cols),
+// l_s = w_s * mean_j op.loss(yPred_sj, yTrue_sj); sum_over_batch_size (Mean) divides the
+// sum by the number of samples. Slots: 0 yPred (differentiated), 1 yTrue, 2 sampleWeight
+// (optional, one per sample). Gradient: up_s * w_s / D * op.grad.
+template <class Op>
+void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
+  const float* pred = a.f(0);
+  const float* truth = a.f(1);
+  const float* w = a.f(2);
+  const int64_t cols = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
+  int64_t rows = 1;  // samples: every axis but the last (a 1-D tensor is one sample)
+  for (int d = 0; d + 1 < a.ndim; ++d) rows *= a.dims[d];
+  const bool none = a.reduction == Reduction::None;
+  const bool wantLoss = a.wantLoss();
+  const bool wantGrad = a.wantGrad();
+  const float* up = a.gradOut;
+  const double invCols = 1.0 / static_cast<double>(cols);
+  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
+  float* out = a.out;
+  float* g = a.grad[0];
+
+  auto rowLoss = [&](int64_t r) {
+    const float* p = pred + r * cols;
+    const float* t = truth + r * cols;
+    double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t j = 0; j < cols; ++j) acc += static_cast<double>(op.loss(p[j], t[j]));
+    return acc * invCols * (w ? static_cast<double>(w[r]) : 1.0);
+  };
+  auto rowGrad = [&](int64_t r) {
+    const float* p = pred + r * cols;
+    const float* t = truth + r * cols;
+    float* gr = g + r * cols;
+    const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * invCols *
+                                       (w ? static_cast<double>(w[r]) : 1.0));
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) gr[j] = k * op.grad(p[j], t[j]);
+  };
+
+  if (none || !wantLoss) {
+    parallelFor(rows, rowsPerChunk(cols), cols * cost, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        if (wantLoss) out[r] = static_cast<float>(rowLoss(r));
+        if (wantGrad) rowGrad(r);
+      }
+    });
+    return;
+  }
+  double total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
+    double acc = 0.0;
+    for (int64_t r = b; r < e; ++r) {
+      acc += rowLoss(r);
+      if (wantGrad) rowGrad(r);
+    }
+    return acc;
+  });
+  // Keras divides with divide_no_nan: no samples give 0, not NaN.
+  if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
+  a.result = total;
+}
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

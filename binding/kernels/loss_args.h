@@ -1,0 +1,62 @@
+// The one call record every kernel reads and writes. Plain data, no Node headers.
+#pragma once
+#include <cstdint>
+
+namespace fastloss {
+
+enum class Reduction : int { None = 0, Mean = 1, Sum = 2, BatchMean = 3 };
+
+enum Flags : int { kWantLoss = 1, kWantGrad = 2 };
+
+constexpr int kMaxInputs = 6;
+constexpr int kMaxGrads = 3;
+constexpr int kMaxDims = 8;
+constexpr int kMaxParams = 22;
+
+// Layout of the Float64Array `params` the facade fills for every call.
+enum ParamSlot : int {
+  kParamGradScale = 0,  // upstream gradient when it is a scalar
+  kParamNdim = 1,       // number of dims of the logical shape
+  kParamDims = 2,       // kMaxDims dims
+  kParamScalars = kParamDims + kMaxDims,  // loss-specific scalars
+  kParamCount = kParamScalars + kMaxParams
+};
+
+struct LossArgs {
+  int flags = 0;
+  Reduction reduction = Reduction::Mean;
+  // Inputs in the kernel's slot order (float or int32, as the kernel's signature says).
+  const void* in[kMaxInputs] = {};
+  int64_t inLen[kMaxInputs] = {};
+  // Outputs: per-element loss for reduction 'none'; gradients by differentiable input.
+  float* out = nullptr;
+  int64_t outLen = 0;
+  float* grad[kMaxGrads] = {};
+  int64_t gradLen[kMaxGrads] = {};
+  // Upstream gradient: an array of the output's length, or the scalar gradScale.
+  const float* gradOut = nullptr;
+  double gradScale = 1.0;
+  int ndim = 0;
+  int64_t dims[kMaxDims] = {};
+  double p[kMaxParams] = {};
+  // Results.
+  double result = 0.0;
+  int errorKind = 0;  // 0 none, 1 RangeError, 2 TypeError
+  char error[192] = {};
+
+  const float* f(int slot) const { return static_cast<const float*>(in[slot]); }
+  const int32_t* i32(int slot) const { return static_cast<const int32_t*>(in[slot]); }
+  bool wantLoss() const { return flags & kWantLoss; }
+  bool wantGrad() const { return flags & kWantGrad; }
+};
+
+using KernelFn = void (*)(LossArgs&);
+
+// Signature letters, one per input slot: f Float32Array, i Int32Array, x either;
+// upper case = optional (may be null).
+struct KernelInfo {
+  const char* name;
+  const char* signature;
+};
+
+}  // namespace fastloss

@@ -1,0 +1,116 @@
+// Regression losses: PyTorch (element-wise, then reduced) and Keras (mean over the last
+// axis per sample, then sample weights, then reduced). Forward and gradient side by side.
+#include <cmath>
+
+#include "engine.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+// PyTorch sign: (0 < d) - (d < 0), so 0 and NaN give 0 (the L1 gradient at a tie is 0).
+inline float signOf(float d) { return static_cast<float>((0.0f < d) - (d < 0.0f)); }
+
+// (x - y)^2; d/dx = 2 (x - y).  torch.nn.functional.mse_loss, keras mean_squared_error.
+struct SquaredError {
+  float loss(float x, float y) const { float d = x - y; return d * d; }
+  float grad(float x, float y) const { return 2.0f * (x - y); }
+};
+
+// |x - y|; d/dx = sign(x - y).  torch l1_loss, keras mean_absolute_error.
+struct AbsoluteError {
+  float loss(float x, float y) const { return std::fabs(x - y); }
+  float grad(float x, float y) const { return signOf(x - y); }
+};
+
+// z = |x - y|: z < beta ? 0.5 z^2 / beta : z - 0.5 beta.  torch smooth_l1_loss (beta > 0).
+struct SmoothL1 {
+  float beta, halfBeta, invBeta;
+  explicit SmoothL1(float b) : beta(b), halfBeta(0.5f * b), invBeta(1.0f / b) {}
+  float loss(float x, float y) const {
+    float d = x - y, z = std::fabs(d);
+    return z < beta ? 0.5f * d * d * invBeta : z - halfBeta;
+  }
+  float grad(float x, float y) const {
+    float d = x - y;
+    return d < -beta ? -1.0f : (d > beta ? 1.0f : d * invBeta);
+  }
+};
+
+// z = |x - y|: z < delta ? 0.5 z^2 : delta (z - 0.5 delta); d/dx = clamp(x - y, -delta, delta).
+// torch huber_loss; keras huber (same values, its `<=` only moves the tie, where both agree).
+struct Huber {
+  float delta, halfDelta;
+  explicit Huber(float d) : delta(d), halfDelta(0.5f * d) {}
+  float loss(float x, float y) const {
+    float d = x - y, z = std::fabs(d);
+    return z < delta ? 0.5f * d * d : delta * (z - halfDelta);
+  }
+  float grad(float x, float y) const {
+    float d = x - y;
+    return d < -delta ? -delta : (d > delta ? delta : d);
+  }
+};
+
+constexpr float kKerasEpsilon = 1e-7f;  // keras.backend.epsilon()
+
+// 100 |(t - p) / max(|t|, eps)|; d/dp = 100 sign(p - t) / max(|t|, eps).  keras MAPE.
+struct AbsolutePercentageError {
+  float loss(float p, float t) const {
+    return 100.0f * std::fabs((t - p) / std::fmax(std::fabs(t), kKerasEpsilon));
+  }
+  float grad(float p, float t) const {
+    return 100.0f * signOf(p - t) / std::fmax(std::fabs(t), kKerasEpsilon);
+  }
+};
+
+// (log(max(p, eps) + 1) - log(max(t, eps) + 1))^2; tf.maximum passes the gradient where
+// p >= eps.  keras mean_squared_logarithmic_error.
+struct SquaredLogError {
+  static float clipped(float v) { return v >= kKerasEpsilon ? v : (v < kKerasEpsilon ? kKerasEpsilon : v); }
+  float loss(float p, float t) const {
+    float d = std::log1p(clipped(p)) - std::log1p(clipped(t));
+    return d * d;
+  }
+  float grad(float p, float t) const {
+    float d = std::log1p(clipped(p)) - std::log1p(clipped(t));
+    return p >= kKerasEpsilon ? 2.0f * d / (p + 1.0f) : (p < kKerasEpsilon ? 0.0f : p);
+  }
+};
+
+// x + softplus(-2x) - log 2 with x = p - t (never overflows); d/dp = tanh(x).  keras log_cosh.
+struct LogCosh {
+  float loss(float p, float t) const {
+    float x = p - t;
+    float softplus = std::fmax(-2.0f * x, 0.0f) + std::log1p(std::exp(-std::fabs(2.0f * x)));
+    return x + softplus - 0.69314718055994531f;
+  }
+  float grad(float p, float t) const { return std::tanh(p - t); }
+};
+
+}  // namespace
+
+namespace torch {
+void mseLoss(LossArgs& a) { elementwise(a, SquaredError{}); }
+void l1Loss(LossArgs& a) { elementwise(a, AbsoluteError{}); }
+// p[0] = beta; beta 0 is L1, exactly as PyTorch dispatches it.
+void smoothL1Loss(LossArgs& a) {
+  if (a.p[0] == 0.0) elementwise(a, AbsoluteError{});
+  else elementwise(a, SmoothL1(static_cast<float>(a.p[0])));
+}
+// p[0] = delta.
+void huberLoss(LossArgs& a) { elementwise(a, Huber(static_cast<float>(a.p[0]))); }
+}  // namespace torch
+
+namespace keras {
+void meanSquaredError(LossArgs& a) { kerasRowMean(a, SquaredError{}); }
+void meanAbsoluteError(LossArgs& a) { kerasRowMean(a, AbsoluteError{}); }
+void meanAbsolutePercentageError(LossArgs& a) { kerasRowMean(a, AbsolutePercentageError{}); }
+void meanSquaredLogarithmicError(LossArgs& a) { kerasRowMean(a, SquaredLogError{}, 4); }
+// p[0] = delta.
+void huber(LossArgs& a) { kerasRowMean(a, Huber(static_cast<float>(a.p[0]))); }
+void logCosh(LossArgs& a) { kerasRowMean(a, LogCosh{}, 4); }
+}  // namespace keras
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

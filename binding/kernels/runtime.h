@@ -1,0 +1,40 @@
+// Thread budget and CPU level, shared by every ISA build of the kernels (compiled once, baseline flags).
+#pragma once
+#include <cstdint>
+
+namespace fastloss {
+namespace runtime {
+
+enum class Isa : int { Baseline = 0, Avx2 = 1, Avx512 = 2 };
+
+int numThreads();
+void setNumThreads(int n);
+const char* openmpRuntime();
+
+// Threads granted to one parallel region: at most numThreads(), shared between all
+// concurrent calls so that N calls on k cores keep about k threads busy.
+class ThreadLease {
+ public:
+  // work: elements times relative cost; below the grain one thread, no OpenMP region.
+  explicit ThreadLease(int64_t work);
+  ~ThreadLease();
+  ThreadLease(const ThreadLease&) = delete;
+  ThreadLease& operator=(const ThreadLease&) = delete;
+  int threads() const { return threads_; }
+
+ private:
+  int threads_;
+  int extra_;
+};
+
+// Work (elements x cost) below which a call runs on its calling thread alone.
+constexpr int64_t kGrainWork = 1 << 15;
+
+// Pool workers (async calls) wait for a free core instead of oversubscribing.
+void setMayWait(bool mayWait);
+
+Isa cpuIsa();         // best level this CPU (and OS) supports
+const char* isaName(Isa isa);
+
+}  // namespace runtime
+}  // namespace fastloss

@@ -1,0 +1,26 @@
+// The kernel table of one ISA build, in kernels.def order.
+#include "isa.h"
+#include "loss_args.h"
+#include "table.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+
+#define FASTLOSS_KERNEL(framework, name, signature) \
+  namespace framework {                             \
+  void name(LossArgs&);                             \
+  }
+#include "kernels.def"
+#undef FASTLOSS_KERNEL
+
+const KernelFn kKernels[] = {
+#define FASTLOSS_KERNEL(framework, name, signature) &framework::name,
+#include "kernels.def"
+#undef FASTLOSS_KERNEL
+};
+
+}  // namespace FASTLOSS_ISA_NS
+
+const KernelFn* FASTLOSS_TABLE_FN() { return FASTLOSS_ISA_NS::kKernels; }
+
+}  // namespace fastloss

@@ -1,0 +1,58 @@
+// The public call contract shared by every loss.
+
+export type TorchReduction = 'mean' | 'sum' | 'none';
+export type KerasReduction = 'sum_over_batch_size' | 'sum' | 'none';
+
+export interface TorchOptions {
+  /** 'mean' (default), 'sum' or 'none' (one loss per element). */
+  reduction?: TorchReduction;
+  /** Logical row-major shape of the inputs; default `[length]`. */
+  shape?: readonly number[];
+}
+
+export interface KerasOptions {
+  /** 'sum_over_batch_size' (default: weighted sum / number of samples), 'sum' or 'none' (one loss per sample). */
+  reduction?: KerasReduction;
+  /** Logical row-major shape; the last axis is averaged per sample. Default `[length]` (one sample). */
+  shape?: readonly number[];
+  /** One weight per sample (length = product of shape[:-1]), or one number for all samples. */
+  sampleWeight?: Float32Array | number;
+}
+
+export type NoneReduction<O> = O & { reduction: 'none' };
+
+export interface Upstream {
+  /** Upstream gradient: a number for reduced results, or one value per output element for 'none'. Default 1. */
+  gradOutput?: number | Float32Array;
+}
+
+export type ForwardOptions<O> = O & { out?: Float32Array };
+export type BackwardOptions<O, G> = O & Upstream & { out?: G };
+export type WithGradOptions<O, G> = O & Upstream & { out?: { loss?: Float32Array; grad?: G } };
+
+export interface LossWithGrad<L, G> {
+  loss: L;
+  grad: G;
+}
+
+/**
+ * A loss as a function object. `A` is the tuple of array arguments, `O` the options,
+ * `G` the gradient (a Float32Array, or an object keyed by argument name for several inputs).
+ */
+export interface Loss<A extends unknown[], O, G = Float32Array> {
+  (...args: [...A, NoneReduction<ForwardOptions<O>>]): Float32Array;
+  (...args: [...A] | [...A, ForwardOptions<O>]): number;
+  /** Gradient of the result (times `gradOutput`) with respect to the prediction. */
+  backward(...args: [...A] | [...A, BackwardOptions<O, G>]): G;
+  /** Loss and gradient from one fused pass. */
+  withGrad(...args: [...A, NoneReduction<WithGradOptions<O, G>>]): LossWithGrad<Float32Array, G>;
+  withGrad(...args: [...A] | [...A, WithGradOptions<O, G>]): LossWithGrad<number, G>;
+  /** Same as calling the loss, computed on the libuv thread pool (inputs are not copied). */
+  async(...args: [...A, NoneReduction<ForwardOptions<O>>]): Promise<Float32Array>;
+  async(...args: [...A] | [...A, ForwardOptions<O>]): Promise<number>;
+  /** Same as withGrad, on the libuv thread pool. */
+  withGradAsync(...args: [...A, NoneReduction<WithGradOptions<O, G>>]): Promise<LossWithGrad<Float32Array, G>>;
+  withGradAsync(...args: [...A] | [...A, WithGradOptions<O, G>]): Promise<LossWithGrad<number, G>>;
+  /** 'torch.mseLoss', 'keras.huber', ... */
+  readonly lossName: string;
+}

@@ -1,0 +1,2 @@
+// TF 2.x Keras semantics: (yTrue, yPred, opts), reductions 'sum_over_batch_size' | 'sum' | 'none'.
+export * from './regression';

@@ -1,0 +1,2 @@
+// PyTorch semantics: (input, target, opts), reductions 'mean' | 'sum' | 'none'.
+export * from './regression';

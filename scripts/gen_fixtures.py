@@ -29,7 +29,7 @@ import math
 import os
 import sys
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
@@ -155,14 +155,61 @@ class Input:
 @dataclass
 class LossSpec:
     name: str                              # JS API name, e.g. "torch.l1Loss"
-    fn: Callable                           # fn(reduction, param, **args) -> tensor
+    fn: Callable                           # the loss; the Framework decides how it is called
     param: Optional[str] = None            # JS option name of the loss's scalar parameter
     variants: Sequence = (None,)           # param values; None = omitted (JS default)
     default: float = 0.0                   # the param value JS/framework uses when omitted
     edges: Sequence = ()                   # extra cases: (tag, builder(rng, param) -> Input)
 
 
-# ----------------------------------------------------------------------------- regression
+@dataclass
+class Framework:
+    """How one framework's losses are called; gen_cases expands spec x variant x reduction x case."""
+    reductions: Sequence[str]
+    wrt: str                               # the differentiated argument (JS name)
+    out_shape: Callable                    # logical shape -> shape of the 'none' output
+    call: Callable                         # call(spec, reduction, param, weight, **args) -> tensor
+    builders: Callable                     # builders(spec) -> [(tag, build(rng, param) -> Input, weighted)]
+
+
+def gen_cases(fw: Framework, specs: Sequence[LossSpec]) -> List[dict]:
+    cases = []
+    for spec in specs:
+        builders = fw.builders(spec) + [(tag, build, False) for tag, build in spec.edges]
+        for variant in spec.variants:
+            p = spec.default if variant is None else variant
+            for red in fw.reductions:
+                for tag, build, weighted in builders:
+                    parts = [spec.name] + ([fmt_param(spec.param, variant)] if spec.param else [])
+                    case_id = "/".join(parts + [red, tag])
+                    rng = rng_for(case_id)
+                    inp = build(rng, p)
+                    out_shape = fw.out_shape(inp.shape)
+                    opts = {"reduction": red}
+                    if variant is not None:
+                        opts[spec.param] = variant
+                    w = sample_weights(rng, int(np.prod(out_shape))) if weighted else None
+                    if w is not None:
+                        opts["sampleWeight"] = arr(w)
+                    go = upstream(rng, out_shape) if red == "none" else inp.scalar_grad
+
+                    def fn(red=red, p=p, w=w, **a):
+                        return fw.call(spec, red, p, None if w is None else tensor(w), **a)
+
+                    out, grad = reference(fn, inp.args, fw.wrt, go)
+                    cases.append(make_case(case_id, spec.name, inp.args, inp.shape, opts, go, out, grad))
+    return cases
+
+
+def sample_weights(rng, n) -> np.ndarray:
+    """One weight per sample, multiples of 1/4 in [0.25, 2], one of them zero when n > 1."""
+    w = grid(rng, (n,), 0.25, 2.0, 0.25)
+    if n > 1:
+        w[rng.integers(n)] = 0.0
+    return w
+
+
+# ---------------------------------------------------------------- regression: torch
 #
 # torch.* mirrors PyTorch 1.13 torch.nn.functional: (input, target, opts), reductions
 # 'mean' | 'sum' | 'none', gradient w.r.t. input.  References are the real F.* functions.
@@ -231,30 +278,19 @@ def torch_random(shape, scalar_grad):
     return build
 
 
-def gen_torch_cases(specs=TORCH_LOSSES) -> List[dict]:
-    cases = []
-    for spec in specs:
-        builders = [(f"random-{shape_tag(s)}", torch_random(s, g)) for s, g in TORCH_RANDOM_SHAPES]
-        builders += list(spec.edges)
-        for variant in spec.variants:
-            p = spec.default if variant is None else variant
-            for red in TORCH_REDUCTIONS:
-                for tag, build in builders:
-                    parts = [spec.name] + ([fmt_param(spec.param, variant)] if spec.param else [])
-                    case_id = "/".join(parts + [red, tag])
-                    rng = rng_for(case_id)
-                    inp = build(rng, p)
-                    opts = {"reduction": red}
-                    if variant is not None:
-                        opts[spec.param] = variant
-                    go = upstream(rng, inp.shape) if red == "none" else inp.scalar_grad
-                    fn = lambda red=red, p=p, **a: spec.fn(red, p, **a)
-                    out, grad = reference(fn, inp.args, "input", go)
-                    cases.append(make_case(case_id, spec.name, inp.args, inp.shape, opts, go, out, grad))
-    return cases
+TORCH = Framework(
+    reductions=TORCH_REDUCTIONS,
+    wrt="input",
+    out_shape=lambda shape: tuple(shape),
+    call=lambda spec, red, p, w, **a: spec.fn(red, p, **a),
+    builders=lambda spec: [(f"random-{shape_tag(s)}", torch_random(s, g), False)
+                           for s, g in TORCH_RANDOM_SHAPES],
+)
 
 
-# Keras mirrors TF2 Keras (tf.keras.losses): (yTrue, yPred, opts), reductions
+# ---------------------------------------------------------------- regression: keras
+#
+# keras.* mirrors TF2 Keras (tf.keras.losses): (yTrue, yPred, opts), reductions
 # 'sum_over_batch_size' (default) | 'sum' | 'none'.  Per-sample loss = mean over the last
 # axis; opts.sampleWeight has one weight per sample; weighted per-sample losses are summed
 # and 'sum_over_batch_size' divides by the number of samples.  Gradient w.r.t. yPred.
@@ -393,48 +429,25 @@ def keras_random(spec, shape, scalar_grad):
     return build
 
 
-def sample_weights(rng, n) -> np.ndarray:
-    w = grid(rng, (n,), 0.25, 2.0, 0.25)
-    if n > 1:
-        w[rng.integers(n)] = 0.0  # a zero weight
-    return w
+def keras_builders(spec):
+    out = []
+    for s, g in KERAS_RANDOM_SHAPES:
+        out.append((f"random-{shape_tag(s)}", keras_random(spec, s, g), False))
+        out.append((f"weighted-{shape_tag(s)}", keras_random(spec, s, g), True))
+    return out
 
 
-def gen_keras_cases(specs=KERAS_LOSSES) -> List[dict]:
-    cases = []
-    for spec in specs:
-        builders = []
-        for s, g in KERAS_RANDOM_SHAPES:
-            builders.append((f"random-{shape_tag(s)}", keras_random(spec, s, g), False))
-            builders.append((f"weighted-{shape_tag(s)}", keras_random(spec, s, g), True))
-        builders += [(tag, b, False) for tag, b in spec.edges]
-        for variant in spec.variants:
-            d = spec.default if variant is None else variant
-            for red in KERAS_REDUCTIONS:
-                for tag, build, weighted in builders:
-                    parts = [spec.name] + ([fmt_param(spec.param, variant)] if spec.param else [])
-                    case_id = "/".join(parts + [red, tag])
-                    rng = rng_for(case_id)
-                    inp = build(rng, d)
-                    n_samples = int(np.prod(inp.shape[:-1]))  # 1 for a 1-D shape
-                    opts = {"reduction": red}
-                    if variant is not None:
-                        opts[spec.param] = variant
-                    w = sample_weights(rng, n_samples) if weighted else None
-                    if w is not None:
-                        opts["sampleWeight"] = arr(w)
-                    go = upstream(rng, (n_samples,)) if red == "none" else inp.scalar_grad
-
-                    def fn(yTrue, yPred, red=red, d=d, w=w):
-                        return keras_reduce(spec.fn(yTrue, yPred, d), red, None if w is None else tensor(w))
-
-                    out, grad = reference(fn, inp.args, "yPred", go)
-                    cases.append(make_case(case_id, spec.name, inp.args, inp.shape, opts, go, out, grad))
-    return cases
+KERAS = Framework(
+    reductions=KERAS_REDUCTIONS,
+    wrt="yPred",
+    out_shape=lambda shape: tuple(shape[:-1]) or (1,),  # one loss per sample; 1-D is one sample
+    call=lambda spec, red, d, w, yTrue, yPred: keras_reduce(spec.fn(yTrue, yPred, d), red, w),
+    builders=keras_builders,
+)
 
 
 def gen_regression() -> List[dict]:
-    return gen_torch_cases() + gen_keras_cases()
+    return gen_cases(TORCH, TORCH_LOSSES) + gen_cases(KERAS, KERAS_LOSSES)
 
 
 # ----------------------------------------------------------------------------- registry

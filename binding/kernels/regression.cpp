@@ -37,6 +37,16 @@ struct SmoothL1 {
   }
 };
 
+// beta = 0: |x - y|, with PyTorch 1.13's smooth_l1 backward: d <= 0 ? -1 : 1 (so -1 at a tie,
+// unlike l1_loss), NaN for NaN.
+struct SmoothL1Beta0 {
+  float loss(float x, float y) const { return std::fabs(x - y); }
+  float grad(float x, float y) const {
+    float d = x - y;
+    return d <= 0.0f ? -1.0f : (d > 0.0f ? 1.0f : d);
+  }
+};
+
 // z = |x - y|: z < delta ? 0.5 z^2 : delta (z - 0.5 delta); d/dx = clamp(x - y, -delta, delta).
 // torch huber_loss; keras huber (same values, its `<=` only moves the tie, where both agree).
 struct Huber {
@@ -93,9 +103,9 @@ struct LogCosh {
 namespace torch {
 void mseLoss(LossArgs& a) { elementwise(a, SquaredError{}); }
 void l1Loss(LossArgs& a) { elementwise(a, AbsoluteError{}); }
-// p[0] = beta; beta 0 is L1, exactly as PyTorch dispatches it.
+// p[0] = beta.
 void smoothL1Loss(LossArgs& a) {
-  if (a.p[0] == 0.0) elementwise(a, AbsoluteError{});
+  if (a.p[0] == 0.0) elementwise(a, SmoothL1Beta0{});
   else elementwise(a, SmoothL1(static_cast<float>(a.p[0])));
 }
 // p[0] = delta.

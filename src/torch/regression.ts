@@ -7,7 +7,7 @@ import type { Loss, TorchOptions } from '../core/types';
 type Pair<O = TorchOptions> = Loss<[input: Float32Array, target: Float32Array], O>;
 
 export interface SmoothL1Options extends TorchOptions {
-  /** Where the loss turns from quadratic to linear; default 1. 0 gives L1 exactly. */
+  /** Where the loss turns from quadratic to linear; default 1. 0 gives L1 values (with PyTorch's smooth_l1 gradient: -1 at a tie). */
   beta?: number;
 }
 export interface HuberOptions extends TorchOptions {

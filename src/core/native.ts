@@ -29,7 +29,18 @@ export interface NativeAddon {
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const load = require('node-gyp-build') as (dir: string) => NativeAddon;
 
-export const native: NativeAddon = load(path.join(__dirname, '..', '..'));
+function loadAddon(): NativeAddon {
+  try {
+    return load(path.join(__dirname, '..', '..'));
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`fastloss: the native addon is not built for this platform (${why}). ` +
+      'Build it with `npm rebuild fastloss` (needs CMake >= 3.15 and a C++17 compiler); ' +
+      'if your npm skips dependency install scripts, allow them with `npm install-scripts approve fastloss`.');
+  }
+}
+
+export const native: NativeAddon = loadAddon();
 
 // Layout of the params Float64Array (binding/kernels/loss_args.h).
 export const PARAM_GRAD_SCALE = 0;

@@ -1,0 +1,225 @@
+// The call contract shared by every loss, exercised on the regression family: errors, out buffers,
+// async, threads, views and shared memory. Expected values are float64 JS computations.
+import { getNumThreads, info, keras, setNumThreads, torch } from '../src';
+
+const f32 = (a: number[]) => Float32Array.from(a);
+
+function mse64(x: Float32Array, y: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i] - y[i]) ** 2;
+  return s / x.length;
+}
+
+function random(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 32) * 4 - 2;
+  }
+  return a;
+}
+
+describe('bad input: TypeError/RangeError naming the function and argument', () => {
+  const x = f32([1, 2, 3, 4]);
+  const y = f32([0, 1, 2, 3]);
+  const cases: [string, () => unknown, ErrorConstructor, RegExp][] = [
+    ['plain array', () => torch.mseLoss([1, 2] as unknown as Float32Array, y), TypeError, /torch\.mseLoss: input must be a Float32Array, got a plain Array/],
+    ['Float64Array', () => torch.l1Loss(x, new Float64Array(4) as unknown as Float32Array), TypeError, /torch\.l1Loss: target must be a Float32Array, got a Float64Array/],
+    ['missing target', () => (torch.mseLoss as unknown as (a: unknown) => number)(x), TypeError, /torch\.mseLoss: target is required/],
+    ['length mismatch', () => torch.huberLoss(x, f32([1, 2, 3])), RangeError, /torch\.huberLoss: target has length 3, but input has length 4/],
+    ['shape product', () => torch.mseLoss(x, y, { shape: [3, 2] }), RangeError, /torch\.mseLoss: opts\.shape \[3, 2\] holds 6 elements, but input has length 4/],
+    ['shape not integers', () => torch.mseLoss(x, y, { shape: [2, 1.5] }), RangeError, /opts\.shape must hold non-negative integers/],
+    ['shape not array', () => torch.mseLoss(x, y, { shape: 4 as unknown as number[] }), TypeError, /opts\.shape must be an array/],
+    ['unknown reduction', () => torch.mseLoss(x, y, { reduction: 'avg' as 'mean' }), RangeError, /torch\.mseLoss: opts\.reduction must be one of 'mean', 'sum', 'none', got "avg"/],
+    ['keras reduction in torch', () => torch.mseLoss(x, y, { reduction: 'sum_over_batch_size' as 'mean' }), RangeError, /opts\.reduction/],
+    ['torch reduction in keras', () => keras.meanSquaredError(y, x, { reduction: 'mean' as 'sum' }), RangeError, /keras\.meanSquaredError: opts\.reduction must be one of 'sum_over_batch_size', 'sum', 'none'/],
+    ['unknown option', () => torch.mseLoss(x, y, { beta: 1 } as never), TypeError, /torch\.mseLoss: opts\.beta is not an option of torch\.mseLoss/],
+    ['gradOutput in forward', () => torch.mseLoss(x, y, { gradOutput: 1 } as never), TypeError, /opts\.gradOutput is not an option.*backward and withGrad/],
+    ['negative beta', () => torch.smoothL1Loss(x, y, { beta: -0.5 }), RangeError, /torch\.smoothL1Loss: opts\.beta must be >= 0, got -0\.5/],
+    ['NaN beta', () => torch.smoothL1Loss(x, y, { beta: NaN }), TypeError, /opts\.beta must be a finite number/],
+    ['negative delta', () => torch.huberLoss(x, y, { delta: -1 }), RangeError, /torch\.huberLoss: opts\.delta must be > 0/],
+    ['keras negative delta', () => keras.huber(y, x, { delta: -1 }), RangeError, /keras\.huber: opts\.delta must be >= 0/],
+    ['opts not object', () => torch.mseLoss(x, y, 'mean' as never), TypeError, /torch\.mseLoss: opts must be an options object/],
+    ['sampleWeight length', () => keras.meanSquaredError(y, x, { shape: [2, 2], sampleWeight: f32([1, 2, 3]) }), RangeError, /keras\.meanSquaredError: opts\.sampleWeight has length 3, but there are 2 samples/],
+    ['sampleWeight type', () => keras.meanSquaredError(y, x, { sampleWeight: [1] as never }), TypeError, /opts\.sampleWeight must be a Float32Array/],
+    ['out with reduced', () => torch.mseLoss(x, y, { out: new Float32Array(4) }), TypeError, /opts\.out is only used with reduction 'none'/],
+    ['too many dims', () => torch.mseLoss(f32([1]), f32([1]), { shape: [1, 1, 1, 1, 1, 1, 1, 1, 1] }), RangeError, /at most 8/],
+    ['gradOutput length', () => torch.mseLoss.backward(x, y, { reduction: 'none', gradOutput: f32([1]) }), RangeError, /torch\.mseLoss: opts\.gradOutput has length 1; the loss has 4 elements/],
+    ['gradOutput type', () => torch.mseLoss.backward(x, y, { gradOutput: 'a' as never }), TypeError, /opts\.gradOutput must be a Float32Array/],
+    ['setNumThreads', () => setNumThreads(0), RangeError, /setNumThreads: n must be >= 1/],
+    ['setNumThreads type', () => setNumThreads(1.5), TypeError, /setNumThreads: n must be an integer/],
+  ];
+  test.each(cases)('%s', (_name, call, type, message) => {
+    expect(call).toThrow(type);
+    expect(call).toThrow(message);
+  });
+
+  test('detached ArrayBuffer', () => {
+    const buf = new ArrayBuffer(16);
+    const dead = new Float32Array(buf);
+    structuredClone(buf, { transfer: [buf] });
+    expect(() => torch.mseLoss(dead, y)).toThrow(TypeError);
+    expect(() => torch.mseLoss(dead, y)).toThrow(/torch\.mseLoss: input is backed by a detached ArrayBuffer/);
+  });
+
+  test('nothing is written into out on error', () => {
+    const out = new Float32Array(4).fill(7);
+    const grad = new Float32Array(4).fill(7);
+    expect(() => torch.mseLoss(x, f32([1, 2, 3]), { reduction: 'none', out })).toThrow(RangeError);
+    expect(() => torch.mseLoss.backward(x, y, { reduction: 'none', out: grad, gradOutput: f32([1]) })).toThrow(RangeError);
+    expect(() => torch.mseLoss.withGrad(x, y, { reduction: 'none', out: { loss: out, grad: new Float32Array(3) } })).toThrow(/opts\.out\.grad has length 3; expected 4/);
+    expect(() => torch.mseLoss(x, y, { reduction: 'none', out: new Float32Array(5) })).toThrow(/opts\.out has length 5; expected 4/);
+    expect(Array.from(out)).toEqual([7, 7, 7, 7]);
+    expect(Array.from(grad)).toEqual([7, 7, 7, 7]);
+  });
+
+  test('out may not overlap an input', () => {
+    const buf = new Float32Array(8);
+    const a = buf.subarray(0, 4);
+    const out = buf.subarray(2, 6);
+    expect(() => torch.mseLoss(a, y, { reduction: 'none', out })).toThrow(/opts\.out overlaps input/);
+    expect(() => torch.mseLoss.withGrad(x, y, { reduction: 'none', out: { loss: a, grad: out } })).toThrow(/overlaps another output/);
+  });
+
+  test('async rejects instead of throwing', async () => {
+    await expect(torch.mseLoss.async(x, f32([1]))).rejects.toThrow(/torch\.mseLoss: target has length 1/);
+  });
+});
+
+describe('results and buffers', () => {
+  const x = f32([1, -2, 3.5, 0]);
+  const y = f32([0.5, -2, 1, 4]);
+
+  test('mean of nothing is NaN, sum is 0, none is empty (PyTorch)', () => {
+    const e = new Float32Array(0);
+    expect(torch.mseLoss(e, e)).toBeNaN();
+    expect(torch.mseLoss(e, e, { reduction: 'sum' })).toBe(0);
+    expect(torch.mseLoss(e, e, { reduction: 'none' })).toHaveLength(0);
+    expect(torch.mseLoss.backward(e, e)).toHaveLength(0);
+  });
+
+  test('out buffers are filled and returned', () => {
+    const out = new Float32Array(4);
+    const r = torch.mseLoss(x, y, { reduction: 'none', out });
+    expect(r).toBe(out);
+    expect(Array.from(out)).toEqual([0.25, 0, 6.25, 16]);
+    const g = new Float32Array(4);
+    expect(torch.mseLoss.backward(x, y, { out: g })).toBe(g);
+    expect(Array.from(g)).toEqual([0.25, 0, 1.25, -2]);
+    const lossOut = new Float32Array(4);
+    const both = torch.mseLoss.withGrad(x, y, { reduction: 'none', out: { loss: lossOut, grad: g }, gradOutput: f32([1, 1, 2, 0.5]) });
+    expect(both.loss).toBe(lossOut);
+    expect(both.grad).toBe(g);
+    expect(Array.from(g)).toEqual([1, 0, 10, -4]);
+  });
+
+  test('views with a byteOffset and SharedArrayBuffer-backed arrays', () => {
+    const big = new Float32Array(10);
+    big.set(x, 3);
+    const view = big.subarray(3, 7);
+    const shared = new Float32Array(new SharedArrayBuffer(16));
+    shared.set(y);
+    expect(torch.mseLoss(view, shared)).toBeCloseTo(mse64(x, y), 6);
+    const out = new Float32Array(new SharedArrayBuffer(32), 16, 4);
+    torch.l1Loss(view, shared, { reduction: 'none', out });
+    expect(Array.from(out)).toEqual([0.5, 0, 2.5, 4]);
+  });
+
+  test('gradOutput scales reduced gradients; a one-element Float32Array works too', () => {
+    const g1 = torch.huberLoss.backward(x, y, { reduction: 'sum', gradOutput: 3 });
+    const g2 = torch.huberLoss.backward(x, y, { reduction: 'sum', gradOutput: f32([3]) });
+    expect(Array.from(g1)).toEqual([1.5, 0, 3, -3]);
+    expect(Array.from(g2)).toEqual(Array.from(g1));
+  });
+
+  test('keras: 1-D input is one sample; a number sampleWeight applies to every sample', () => {
+    expect(keras.meanSquaredError(y, x, { reduction: 'none' })).toHaveLength(1);
+    const w = keras.meanAbsoluteError(y, x, { shape: [2, 2], sampleWeight: 0.5, reduction: 'sum' });
+    // |0.5| + |0| = 0.5 / 2 and |2.5| + |4| / 2, times 0.5
+    expect(w).toBeCloseTo(0.5 * (0.25 + 3.25), 6);
+  });
+
+  test('keras: no samples gives 0 (divide_no_nan)', () => {
+    const e = new Float32Array(0);
+    expect(keras.meanSquaredError(e, e, { shape: [0, 3] })).toBe(0);
+  });
+
+  test('async returns what the sync call returns, for every result kind', async () => {
+    const a = random(300000, 1);
+    const b = random(300000, 2);
+    expect(await torch.smoothL1Loss.async(a, b, { beta: 0.3 })).toBe(torch.smoothL1Loss(a, b, { beta: 0.3 }));
+    const none = await keras.logCosh.async(b, a, { shape: [1000, 300], reduction: 'none' });
+    expect(Array.from(none)).toEqual(Array.from(keras.logCosh(b, a, { shape: [1000, 300], reduction: 'none' })));
+    const both = await torch.mseLoss.withGradAsync(a, b);
+    const sync = torch.mseLoss.withGrad(a, b);
+    expect(both.loss).toBe(sync.loss);
+    expect(Array.from(both.grad.subarray(0, 1000))).toEqual(Array.from(sync.grad.subarray(0, 1000)));
+  });
+
+  test('many concurrent async calls all settle correctly', async () => {
+    const a = random(1 << 20, 3);
+    const b = random(1 << 20, 4);
+    const want = torch.mseLoss(a, b);
+    const got = await Promise.all(Array.from({ length: 12 }, () => torch.mseLoss.async(a, b)));
+    for (const v of got) expect(v).toBe(want);
+  });
+});
+
+describe('threads', () => {
+  const initial = getNumThreads();
+  afterAll(() => setNumThreads(initial));
+
+  test('setNumThreads / getNumThreads / info', () => {
+    setNumThreads(3);
+    expect(getNumThreads()).toBe(3);
+    expect(info().threads).toBe(3);
+    expect(['baseline', 'avx2', 'avx512']).toContain(info().isa);
+    expect(info().openmp).toBe('libgomp');
+  });
+
+  test('reduced results are bitwise identical for 1, 2, 3 and 4 threads', () => {
+    const a = random(3_000_001, 5);
+    const b = random(3_000_001, 6);
+    const results = [1, 2, 3, 4].map((t) => {
+      setNumThreads(t);
+      return [
+        torch.mseLoss(a, b), torch.l1Loss(a, b, { reduction: 'sum' }), torch.huberLoss.withGrad(a, b).loss,
+        keras.logCosh(b, a, { shape: [3_000_001, 1] }), keras.meanSquaredError(b, a, { shape: [1, 3_000_001] }),
+      ];
+    });
+    for (const r of results) expect(r).toEqual(results[0]);
+  });
+
+  test('FASTLOSS_NUM_THREADS sets the default', () => {
+    const { execFileSync } = require('child_process') as typeof import('child_process');
+    const out = execFileSync(process.execPath, ['-e', "console.log(require('./build/Release/fastloss.node').getNumThreads())"], {
+      cwd: `${__dirname}/..`, env: { ...process.env, FASTLOSS_NUM_THREADS: '3' }, encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('3');
+  });
+});
+
+describe('accuracy of reductions', () => {
+  test('mean of 1e8 float32 squared errors agrees with float64 to 1e-7 relative', () => {
+    // 100 periods of 2^20 distinct values in [1, 2): the float64 reference sums one period
+    // (squares of float32 values are exact in float64) with Neumaier compensation.
+    const period = 1 << 20;
+    const n = 100 * period;
+    const a = new Float32Array(n);
+    const b = new Float32Array(n);
+    let sum = 0;
+    let c = 0;
+    for (let i = 0; i < period; i++) {
+      a[i] = 1 + ((i * 7919) % period) / period + 1 / 3;
+      const v = a[i] * a[i];
+      const t = sum + v;
+      c += Math.abs(sum) >= Math.abs(v) ? sum - t + v : v - t + sum;
+      sum = t;
+    }
+    for (let k = 1; k < 100; k++) a.copyWithin(k * period, 0, period);
+    const want = (sum + c) / period;
+    const got = torch.mseLoss(a, b);
+    expect(Math.abs(got - want) / want).toBeLessThan(1e-7);
+  });
+});

@@ -1,6 +1,7 @@
 // The call contract shared by every loss, exercised on the regression family: errors, out buffers,
 // async, threads, views and shared memory. Expected values are float64 JS computations.
 import { getNumThreads, info, keras, setNumThreads, torch } from '../src';
+import { native } from '../src/core/native';
 
 const f32 = (a: number[]) => Float32Array.from(a);
 
@@ -189,6 +190,18 @@ describe('threads', () => {
       ];
     });
     for (const r of results) expect(r).toEqual(results[0]);
+  });
+
+  test('concurrent async calls share the cores instead of multiplying them', async () => {
+    setNumThreads(2);
+    const a = random(1 << 22, 7);
+    const b = random(1 << 22, 8);
+    const want = torch.huberLoss(a, b);
+    native.takePeakThreads();
+    const got = await Promise.all(Array.from({ length: 8 }, () => torch.huberLoss.async(a, b)));
+    for (const v of got) expect(v).toBe(want);
+    // 8 calls on the 4 libuv workers, each wanting 2 threads: never more than 2 leased at once.
+    expect(native.takePeakThreads()).toBeLessThanOrEqual(2);
   });
 
   test('FASTLOSS_NUM_THREADS sets the default', () => {

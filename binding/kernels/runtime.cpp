@@ -31,6 +31,7 @@ struct Budget {
   std::condition_variable freed;
   int total = defaultThreads();
   int inUse = 0;
+  int peak = 0;  // most threads leased at once since the last reset
 };
 
 Budget& budget() {
@@ -77,6 +78,7 @@ ThreadLease::ThreadLease(int64_t work) : threads_(1), extra_(0) {
   if (tlsMayWait) b.freed.wait(lock, [&] { return b.inUse < b.total; });
   int granted = std::max(0, std::min(wanted, b.total - b.inUse));
   b.inUse += granted;
+  if (b.inUse > b.peak) b.peak = b.inUse;
   extra_ = granted;
   threads_ = std::max(1, granted);
 }
@@ -87,6 +89,14 @@ ThreadLease::~ThreadLease() {
   std::lock_guard<std::mutex> lock(b.mutex);
   b.inUse -= extra_;
   b.freed.notify_all();
+}
+
+int takePeakThreads() {
+  Budget& b = budget();
+  std::lock_guard<std::mutex> lock(b.mutex);
+  int peak = b.peak;
+  b.peak = b.inUse;
+  return peak;
 }
 
 Isa cpuIsa() {

@@ -33,6 +33,9 @@ constexpr int64_t kGrainWork = 1 << 15;
 // Pool workers (async calls) wait for a free core instead of oversubscribing.
 void setMayWait(bool mayWait);
 
+// Most threads leased at once since the previous call (resets the mark).
+int takePeakThreads();
+
 Isa cpuIsa();         // best level this CPU (and OS) supports
 const char* isaName(Isa isa);
 

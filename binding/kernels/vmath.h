@@ -34,6 +34,10 @@ FASTLOSS_VMATH_FN float fromBits(uint32_t u) {
 
 FASTLOSS_VMATH_FN float absOf(float x) { return fromBits(bitsOf(x) & 0x7fffffffu); }
 
+// NaN x with its quiet bit set: keeps sign and payload (x + x may flip the sign once GCC folds
+// the expression, e.g. -(-x + -x) -> x * -2).
+FASTLOSS_VMATH_FN float quiet(float x) { return fromBits(bitsOf(x) | 0x00400000u); }
+
 // c ? a : b as a bit blend. A plain ternary lets GCC sink the arm computations into branches,
 // and under the default -ftrapping-math it then refuses to if-convert (no vectorization).
 FASTLOSS_VMATH_FN float select(bool c, float a, float b) {
@@ -84,14 +88,17 @@ FASTLOSS_VMATH_FN float exp(float x) {
   const float t = xc * 1.44269504f + kShift;
   const float n = t - kShift;
   const int32_t ni = static_cast<int32_t>(bitsOf(t)) - static_cast<int32_t>(0x4b400000);
-  float r = xc - n * detail::kLn2Hi;  // exact
-  r = r - n * detail::kLn2Lo;
+  const float rHi = xc - n * detail::kLn2Hi;  // exact
+  const float rLo = -(n * detail::kLn2Lo);
+  const float r = rHi + rLo;
   const float P = 0x1.fffffcp-2f +
                   r * (0x1.55548ap-3f + r * (0x1.555916p-5f + r * (0x1.123fb4p-7f + r * 0x1.6a1a8ep-10f)));
-  const float p = 1.0f + (r + r * r * P);
+  const float s = 1.0f + rHi;
+  const float sErr = (1.0f - s) + rHi;  // 1 + rHi = s + sErr exactly (Fast2Sum)
+  const float p = s + (sErr + (rLo + r * r * P));
   const int32_t n1 = ni >> 1;  // n in [-150, 128]: both halves are normal exponents
   const float y = (p * detail::pow2i(n1)) * detail::pow2i(ni - n1);
-  return select(x != x, x + x, y);
+  return select(x != x, quiet(x), y);
 }
 
 // log(x). x = 2^k * m, m in [sqrt(1/2), sqrt(2)), log = k*ln2 + log(m) via detail::logCore.
@@ -107,7 +114,7 @@ FASTLOSS_VMATH_FN float log(float x) {
   y = select(x < 0.0f, detail::kNaN, y);
   y = select(x == 0.0f, -detail::kInf, y);
   y = select(x == detail::kInf, x, y);
-  return select(x != x, x + x, y);
+  return select(x != x, quiet(x), y);
 }
 
 // log1p(x). u = 1 + x rounded, c = (1 + x) - u exactly (Fast2Sum), then
@@ -124,7 +131,7 @@ FASTLOSS_VMATH_FN float log1p(float x) {
   y = select(x == -1.0f, -detail::kInf, y);
   y = select(x == detail::kInf, x, y);
   y = select(x == 0.0f, x, y);
-  return select(x != x, x + x, y);
+  return select(x != x, quiet(x), y);
 }
 
 // tanh(x). |x| < 0.625: x + x^3*P(x^2), P minimax deg 5 (|rel err| < 3e-9);
@@ -139,7 +146,7 @@ FASTLOSS_VMATH_FN float tanh(float x) {
   const float small = a + a * z * P;
   const float big = 1.0f - 2.0f / (vmath::exp(2.0f * a) + 1.0f);
   const float y = fromBits(bitsOf(select(a < 0.625f, small, big)) | (bitsOf(x) & 0x80000000u));
-  return select(x != x, x + x, y);
+  return select(x != x, quiet(x), y);
 }
 
 // sigmoid(x) = 1/(1+exp(-x)), computed as (x >= 0 ? 1 : e)/(1 + e) with e = exp(-|x|) so
@@ -152,14 +159,14 @@ FASTLOSS_VMATH_FN float sigmoid(float x) {
   const bool pos = x >= 0.0f;
   const float q = select(pos, 1.0f, e) / d;
   const float y = q - q * dl * select(pos, q, 1.0f - q);  // q*(1 - dl/d); 1/d = q or 1-q
-  return select(x != x, x + x, y);
+  return select(x != x, quiet(x), y);
 }
 
 // softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)).
 // measured: max 2 ulp; 2^32 inputs.
 FASTLOSS_VMATH_FN float softplus(float x) {
   const float y = select(x > 0.0f, x, 0.0f) + vmath::log1p(vmath::exp(-absOf(x)));
-  return select(x != x, x + x, y);
+  return select(x != x, quiet(x), y);
 }
 
 // log_sigmoid(x) = log(sigmoid(x)) = -softplus(-x).

@@ -248,6 +248,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Testing hook: the most threads that parallel regions held at once since the last call.
+Napi::Value TakePeakThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), runtime::takePeakThreads());
+}
+
 // Testing hook: select an ISA level (clamped to the CPU and the build); returns the one in use.
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   Isa isa;
@@ -281,6 +286,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("takePeakThreads", Napi::Function::New(env, TakePeakThreads, "takePeakThreads"));
   return exports;
 }
 

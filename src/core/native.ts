@@ -24,6 +24,7 @@ export interface NativeAddon {
   getNumThreads(): number;
   info(): NativeInfo;
   setIsa(level: string): string;
+  takePeakThreads(): number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires

@@ -204,6 +204,24 @@ describe('threads', () => {
     expect(native.takePeakThreads()).toBeLessThanOrEqual(2);
   });
 
+  test('worker_threads each get their own environment and the same numbers', async () => {
+    const { Worker } = require('worker_threads') as typeof import('worker_threads');
+    const a = random(100000, 9);
+    const b = random(100000, 10);
+    const code = `
+      const { parentPort, workerData } = require('worker_threads');
+      const { torch } = require(workerData.dist);
+      parentPort.postMessage(torch.smoothL1Loss(workerData.a, workerData.b, { beta: 0.25 }));`;
+    const want = torch.smoothL1Loss(a, b, { beta: 0.25 });
+    const runWorker = () => new Promise<number>((resolve, reject) => {
+      const w = new Worker(code, { eval: true, workerData: { dist: `${__dirname}/../dist`, a, b } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    const got = await Promise.all([runWorker(), runWorker(), runWorker()]);
+    expect(got).toEqual([want, want, want]);
+  });
+
   test('FASTLOSS_NUM_THREADS sets the default', () => {
     const { execFileSync } = require('child_process') as typeof import('child_process');
     const out = execFileSync(process.execPath, ['-e', "console.log(require('./build/Release/fastloss.node').getNumThreads())"], {

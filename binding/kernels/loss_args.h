@@ -6,18 +6,23 @@ namespace fastloss {
 
 enum class Reduction : int { None = 0, Mean = 1, Sum = 2, BatchMean = 3 };
 
-enum Flags : int { kWantLoss = 1, kWantGrad = 2 };
+// flags: what to compute, and which optional arrays follow the inputs in run()'s arguments.
+enum Flags : int { kWantLoss = 1, kWantGrad = 2, kHasOut = 4, kHasGradOut = 8 };
 
 constexpr int kMaxInputs = 6;
 constexpr int kMaxGrads = 3;
 constexpr int kMaxDims = 8;
 constexpr int kMaxParams = 22;
 
-// Layout of the Float64Array `params` the facade fills for every call.
+// Layout of the Float64Array `params` the facade fills for every call (bound once at load).
 enum ParamSlot : int {
-  kParamGradScale = 0,  // upstream gradient when it is a scalar
-  kParamNdim = 1,       // number of dims of the logical shape
-  kParamDims = 2,       // kMaxDims dims
+  kParamKernel = 0,     // kernel id
+  kParamFlags = 1,      // Flags
+  kParamReduction = 2,  // Reduction
+  kParamGradScale = 3,  // upstream gradient when it is a scalar
+  kParamGradCount = 4,  // gradient arrays passed (with kWantGrad)
+  kParamNdim = 5,       // number of dims of the logical shape
+  kParamDims = 6,       // kMaxDims dims
   kParamScalars = kParamDims + kMaxDims,  // loss-specific scalars
   kParamCount = kParamScalars + kMaxParams
 };

@@ -1,6 +1,6 @@
 // Branch-free float32 exp/log/log1p/tanh/sigmoid/softplus that GCC auto-vectorizes inside
 // `#pragma omp simd` loops (no libm calls, no intrinsics, no -ffast-math needed).
-// Selects are ternaries on floats / int bit patterns, so every path is computed and blended.
+// Every path is computed and blended with bit-mask selects (see select()).
 //
 // Max error vs libm double rounded to float, measured by scripts/vmath_check.cpp over every
 // float bit pattern (all 2^32 inputs), identical at -march=x86-64, x86-64-v3 and x86-64-v4:

@@ -55,102 +55,123 @@ void selectIsa(Isa wanted) {
   gKernels = tableFor(gIsa);
 }
 
-// run(kernelId, flags, reduction, params, out, grad0, grad1, grad2, gradOut, in0..in5)
-enum ArgIndex { kId = 0, kFlags, kReduction, kParams, kOut, kGrad0, kGradOut = kGrad0 + kMaxGrads, kIn0 };
+// run(arrays...) reads the call from the bound params (kernel, flags, reduction, shape, scalars);
+// its arguments are the kernel's inputs in slot order, then `out` (kHasOut), the gradients
+// (kWantGrad, params[kParamGradCount] of them) and `gradOutput` (kHasGradOut).
+constexpr size_t kMaxArgs = kMaxInputs + 1 + kMaxGrads + 1;
+
+// Per Node environment (main thread, each worker_thread): the params Float64Array shared with
+// the facade, bound once by bindParams().
+struct EnvData {
+  napi_ref paramsRef = nullptr;
+  const double* params = nullptr;
+};
+
+void deleteEnvData(napi_env env, void* data, void*) {
+  auto* d = static_cast<EnvData*>(data);
+  if (d->paramsRef) napi_delete_reference(env, d->paramsRef);
+  delete d;
+}
+
+EnvData* envData(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<EnvData*>(data);
+}
+
+void throwError(napi_env env, bool type, const std::string& msg) {
+  if (type) napi_throw_type_error(env, nullptr, msg.c_str());
+  else napi_throw_range_error(env, nullptr, msg.c_str());
+}
 
 // A typed array's data, checked for element type and a live buffer; null for null/undefined.
-bool typedArrayData(const Napi::Env& env, const Napi::Value& v, char kind, bool optional,
-                    const char* what, int slot, void** data, int64_t* length) {
+bool typedArrayData(napi_env env, napi_value v, char kind, bool optional, const char* what, int slot,
+                    void** data, int64_t* length) {
   *data = nullptr;
   *length = 0;
-  if (v.IsNull() || v.IsUndefined()) {
-    if (optional) return true;
-    Napi::TypeError::New(env, std::string("fastloss: ") + what + " " + std::to_string(slot) + " is required")
-        .ThrowAsJavaScriptException();
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* raw = nullptr;
+  napi_value buffer;
+  size_t byteOffset;
+  if (napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, &byteOffset) != napi_ok) {
+    napi_valuetype vt = napi_undefined;
+    napi_typeof(env, v, &vt);
+    bool absent = vt == napi_null || vt == napi_undefined;
+    if (absent && optional) return true;
+    throwError(env, true, std::string("fastloss: ") + what + " " + std::to_string(slot) +
+                              (absent ? " is required" : " must be a typed array"));
     return false;
   }
-  if (!v.IsTypedArray()) {
-    Napi::TypeError::New(env, std::string("fastloss: ") + what + " " + std::to_string(slot) + " must be a typed array")
-        .ThrowAsJavaScriptException();
-    return false;
-  }
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  napi_typedarray_type type = ta.TypedArrayType();
   bool ok = (kind == 'f' && type == napi_float32_array) || (kind == 'i' && type == napi_int32_array) ||
             (kind == 'x' && (type == napi_float32_array || type == napi_int32_array));
   if (!ok) {
-    Napi::TypeError::New(env, std::string("fastloss: ") + what + " " + std::to_string(slot) + " has the wrong element type")
-        .ThrowAsJavaScriptException();
+    throwError(env, true, std::string("fastloss: ") + what + " " + std::to_string(slot) + " has the wrong element type");
     return false;
   }
-  napi_value buffer;
-  size_t byteOffset = 0, len = 0;
-  void* raw = nullptr;
-  napi_typedarray_type t;
-  napi_get_typedarray_info(env, ta, &t, &len, &raw, &buffer, &byteOffset);
-  bool detached = false;
-  napi_is_detached_arraybuffer(env, buffer, &detached);
-  if (detached) {
-    Napi::TypeError::New(env, std::string("fastloss: ") + what + " " + std::to_string(slot) + " is backed by a detached ArrayBuffer")
-        .ThrowAsJavaScriptException();
-    return false;
+  if (len == 0) {  // a detached buffer reads as empty: refuse it rather than treat it as no data
+    bool detached = false;
+    napi_is_detached_arraybuffer(env, buffer, &detached);
+    if (detached) {
+      throwError(env, true, std::string("fastloss: ") + what + " " + std::to_string(slot) + " is backed by a detached ArrayBuffer");
+      return false;
+    }
   }
-  *data = raw;  // napi already adds byteOffset
+  *data = raw;  // already includes byteOffset
   *length = static_cast<int64_t>(len);
   return true;
 }
 
-bool parseCall(const Napi::CallbackInfo& info, LossArgs& a, int* kernelId) {
-  Napi::Env env = info.Env();
-  int id = info[kId].As<Napi::Number>().Int32Value();
-  if (id < 0 || id >= kKernelCount) {
-    Napi::RangeError::New(env, "fastloss: unknown kernel id").ThrowAsJavaScriptException();
+// Reads one call into `a` from the bound params and run()'s arguments (argv holds kMaxArgs values).
+bool parseCall(napi_env env, napi_value* argv, LossArgs& a, int* kernelId) {
+  EnvData* ed = envData(env);
+  if (!ed || !ed->params) {
+    throwError(env, false, "fastloss: bindParams was not called");
+    return false;
+  }
+  const double* p = ed->params;
+  const int id = static_cast<int>(p[kParamKernel]);
+  const int reduction = static_cast<int>(p[kParamReduction]);
+  const int gradCount = static_cast<int>(p[kParamGradCount]);
+  a.ndim = static_cast<int>(p[kParamNdim]);
+  if (id < 0 || id >= kKernelCount || reduction < 0 || reduction > static_cast<int>(Reduction::BatchMean) ||
+      gradCount < 0 || gradCount > kMaxGrads || a.ndim < 0 || a.ndim > kMaxDims) {
+    throwError(env, false, "fastloss: malformed call parameters");
     return false;
   }
   *kernelId = id;
-  a.flags = info[kFlags].As<Napi::Number>().Int32Value();
-  a.reduction = static_cast<Reduction>(info[kReduction].As<Napi::Number>().Int32Value());
-
-  Napi::Value pv = info[kParams];
-  if (!pv.IsTypedArray() || pv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    Napi::TypeError::New(env, "fastloss: params must be a Float64Array").ThrowAsJavaScriptException();
-    return false;
-  }
-  Napi::Float64Array params = pv.As<Napi::Float64Array>();
-  if (params.ElementLength() < static_cast<size_t>(kParamCount)) {
-    Napi::RangeError::New(env, "fastloss: params too short").ThrowAsJavaScriptException();
-    return false;
-  }
-  const double* p = params.Data();
+  a.flags = static_cast<int>(p[kParamFlags]);
+  a.reduction = static_cast<Reduction>(reduction);
   a.gradScale = p[kParamGradScale];
-  a.ndim = static_cast<int>(p[kParamNdim]);
-  if (a.ndim < 0 || a.ndim > kMaxDims) {
-    Napi::RangeError::New(env, "fastloss: too many dimensions").ThrowAsJavaScriptException();
-    return false;
-  }
   for (int d = 0; d < a.ndim; ++d) a.dims[d] = static_cast<int64_t>(p[kParamDims + d]);
   std::memcpy(a.p, p + kParamScalars, sizeof(a.p));
 
   const char* sig = kKernelInfo[id].signature;
   const int nIn = static_cast<int>(std::strlen(sig));
-  for (int s = 0; s < nIn; ++s) {
+  size_t at = 0;
+  void* data;
+  for (int s = 0; s < nIn; ++s, ++at) {
     char c = sig[s];
     bool optional = c >= 'A' && c <= 'Z';
     char kind = optional ? static_cast<char>(c - 'A' + 'a') : c;
-    void* data;
-    if (!typedArrayData(env, info[kIn0 + s], kind, optional, "input", s, &data, &a.inLen[s])) return false;
+    if (!typedArrayData(env, argv[at], kind, optional, "input", s, &data, &a.inLen[s])) return false;
     a.in[s] = data;
   }
-  void* data;
-  if (!typedArrayData(env, info[kOut], 'f', true, "out", 0, &data, &a.outLen)) return false;
-  a.out = static_cast<float*>(data);
-  for (int g = 0; g < kMaxGrads; ++g) {
-    if (!typedArrayData(env, info[kGrad0 + g], 'f', true, "grad", g, &data, &a.gradLen[g])) return false;
-    a.grad[g] = static_cast<float*>(data);
+  if (a.flags & kHasOut) {
+    if (!typedArrayData(env, argv[at++], 'f', false, "out", 0, &data, &a.outLen)) return false;
+    a.out = static_cast<float*>(data);
   }
-  int64_t upLen;
-  if (!typedArrayData(env, info[kGradOut], 'f', true, "gradOutput", 0, &data, &upLen)) return false;
-  a.gradOut = static_cast<const float*>(data);
+  if (a.flags & kWantGrad) {
+    for (int g = 0; g < gradCount; ++g, ++at) {
+      if (!typedArrayData(env, argv[at], 'f', false, "grad", g, &data, &a.gradLen[g])) return false;
+      a.grad[g] = static_cast<float*>(data);
+    }
+  }
+  if (a.flags & kHasGradOut) {
+    int64_t upLen;
+    if (!typedArrayData(env, argv[at++], 'f', false, "gradOutput", 0, &data, &upLen)) return false;
+    a.gradOut = static_cast<const float*>(data);
+  }
   return true;
 }
 
@@ -164,18 +185,22 @@ Napi::Error kernelError(const Napi::Env& env, const LossArgs& a) {
   return Napi::RangeError::New(env, msg);
 }
 
-Napi::Value Run(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+napi_value Run(napi_env env, napi_callback_info info) {
+  size_t argc = kMaxArgs;
+  napi_value argv[kMaxArgs];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   LossArgs a;
   int id;
-  if (!parseCall(info, a, &id)) return env.Undefined();
+  if (!parseCall(env, argv, a, &id)) return nullptr;
   runtime::setMayWait(false);
   gKernels[id](a);
   if (a.errorKind) {
-    kernelError(env, a).ThrowAsJavaScriptException();
-    return env.Undefined();
+    throwError(env, a.errorKind == 2, a.error);
+    return nullptr;
   }
-  return resultValue(env, a);
+  napi_value result;
+  napi_create_double(env, a.result, &result);
+  return result;
 }
 
 // The same call on the libuv pool; the typed arrays stay referenced until it settles.
@@ -183,7 +208,7 @@ class LossWorker : public Napi::AsyncWorker {
  public:
   LossWorker(const Napi::CallbackInfo& info, const LossArgs& a, int id)
       : Napi::AsyncWorker(info.Env(), "fastloss"), args_(a), id_(id), deferred_(Napi::Promise::Deferred::New(info.Env())) {
-    for (size_t i = kOut; i < info.Length() && i < kKeepMax; ++i)
+    for (size_t i = 0; i < info.Length() && i < kMaxArgs; ++i)
       if (info[i].IsObject()) keep_[i] = Napi::Persistent(info[i].As<Napi::Object>());
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -201,22 +226,39 @@ class LossWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  static constexpr size_t kKeepMax = kIn0 + kMaxInputs;
   LossArgs args_;
   int id_;
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference keep_[kKeepMax];
+  Napi::ObjectReference keep_[kMaxArgs];
 };
 
 Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  napi_value argv[kMaxArgs];
+  napi_value undefined = env.Undefined();
+  for (size_t i = 0; i < kMaxArgs; ++i) argv[i] = i < info.Length() ? static_cast<napi_value>(info[i]) : undefined;
   LossArgs a;
   int id;
-  if (!parseCall(info, a, &id)) return env.Undefined();
+  if (!parseCall(env, argv, a, &id)) return env.Undefined();
   auto* worker = new LossWorker(info, a, id);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+// bindParams(Float64Array): the facade's params buffer, read by every later call.
+Napi::Value BindParams(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kParamCount)) {
+    Napi::TypeError::New(env, "fastloss: bindParams takes a Float64Array of paramCount values").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  EnvData* ed = envData(env);
+  if (ed->paramsRef) napi_delete_reference(env, ed->paramsRef);
+  napi_create_reference(env, info[0], 1, &ed->paramsRef);
+  ed->params = info[0].As<Napi::Float64Array>().Data();
+  return env.Undefined();
 }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
@@ -275,13 +317,27 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
   }
   selectIsa(wanted);
+  napi_set_instance_data(env, new EnvData(), deleteEnvData, nullptr);
   Napi::Object kernels = Napi::Object::New(env);
   for (int i = 0; i < kKernelCount; ++i) kernels.Set(kKernelInfo[i].name, i);
   exports.Set("kernels", kernels);
   exports.Set("paramCount", static_cast<double>(kParamCount));
   exports.Set("maxDims", static_cast<double>(kMaxDims));
-  exports.Set("run", Napi::Function::New(env, Run, "run"));
+  Napi::Object slots = Napi::Object::New(env);
+  slots.Set("kernel", static_cast<double>(kParamKernel));
+  slots.Set("flags", static_cast<double>(kParamFlags));
+  slots.Set("reduction", static_cast<double>(kParamReduction));
+  slots.Set("gradScale", static_cast<double>(kParamGradScale));
+  slots.Set("gradCount", static_cast<double>(kParamGradCount));
+  slots.Set("ndim", static_cast<double>(kParamNdim));
+  slots.Set("dims", static_cast<double>(kParamDims));
+  slots.Set("scalars", static_cast<double>(kParamScalars));
+  exports.Set("paramSlots", slots);
+  napi_value run;
+  napi_create_function(env, "run", NAPI_AUTO_LENGTH, Run, nullptr, &run);
+  exports.Set("run", run);
   exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));
+  exports.Set("bindParams", Napi::Function::New(env, BindParams, "bindParams"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));

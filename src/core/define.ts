@@ -1,7 +1,7 @@
 // The one mechanism behind every loss: argument checks, options, output buffers, and the
 // sync / async / backward / withGrad calls into the native kernel table.
 import * as check from './check';
-import { AnyTypedArray, native, PARAM_DIMS, PARAM_GRAD_SCALE, PARAM_NDIM, PARAM_SCALARS } from './native';
+import { AnyTypedArray, FLAG_HAS_GRAD_OUT, FLAG_HAS_OUT, native, params, SLOT } from './native';
 
 export type ArgKind = 'f32' | 'i32' | 'f32|i32';
 
@@ -69,8 +69,9 @@ const enum Mode {
 const COMMON_OPTIONS = ['reduction', 'shape', 'out'];
 const GRAD_OPTIONS = ['gradOutput'];
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
-const params = new Float64Array(native.paramCount);
-const scalars = params.subarray(PARAM_SCALARS);
+const scalars = params.subarray(SLOT.scalars);
+const MAX_ARGS = 11;  // kernel inputs (6), out, gradients (3), gradOutput
+const callArgs: (AnyTypedArray | null | undefined)[] = new Array(MAX_ARGS).fill(undefined);
 
 interface Compiled {
   def: LossDef;
@@ -83,12 +84,8 @@ interface Compiled {
 }
 
 interface Prepared {
-  flags: number;
-  reduction: number;
-  inputs: (AnyTypedArray | null)[];
   out: Float32Array | null;
   grads: Float32Array[];
-  gradOut: Float32Array | null;
 }
 
 function compile(def: LossDef): Compiled {
@@ -172,9 +169,9 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
 
   const plan = def.plan({ fn, args, opts: values, shape: opts.shape, reduction: reductionName as string, scalars });
   const shape = plan.shape;
-  params[PARAM_NDIM] = shape.length;
-  for (let d = 0; d < shape.length; d++) params[PARAM_DIMS + d] = shape[d];
-  params[PARAM_GRAD_SCALE] = 1;
+  params[SLOT.ndim] = shape.length;
+  for (let d = 0; d < shape.length; d++) params[SLOT.dims + d] = shape[d];
+  params[SLOT.gradScale] = 1;
 
   const none = reduction === REDUCTION_NONE;
   const givenOut = opts.out as { loss?: unknown; grad?: unknown } | undefined;
@@ -198,7 +195,7 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
     }
     grads = gradBuffers(c, gradOutBuf, plan.gradLengths, mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out');
     const up = opts.gradOutput;
-    if (typeof up === 'number') params[PARAM_GRAD_SCALE] = up;
+    if (typeof up === 'number') params[SLOT.gradScale] = up;
     else if (up !== undefined) {
       const arr = check.float32(fn, 'opts.gradOutput', up);
       if (none) {
@@ -207,7 +204,7 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
         gradOut = arr;
       } else {
         if (arr.length !== 1) throw check.rangeError(fn, 'opts.gradOutput', 'must be a number (or one element) for a reduced loss');
-        params[PARAM_GRAD_SCALE] = arr[0];
+        params[SLOT.gradScale] = arr[0];
       }
     }
   }
@@ -221,7 +218,18 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
       check.noOverlap(fn, arg, outputs[k], outputs.slice(0, k), outputs.slice(0, k).map(() => 'another output'));
     }
   }
-  return { flags: mode, reduction, inputs: plan.inputs, out, grads, gradOut };
+  // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
+  params[SLOT.kernel] = c.id;
+  params[SLOT.flags] = mode | (out ? FLAG_HAS_OUT : 0) | (gradOut ? FLAG_HAS_GRAD_OUT : 0);
+  params[SLOT.reduction] = reduction;
+  params[SLOT.gradCount] = grads.length;
+  let n = 0;
+  for (const a of plan.inputs) callArgs[n++] = a;
+  if (out) callArgs[n++] = out;
+  for (const g of grads) callArgs[n++] = g;
+  if (gradOut) callArgs[n++] = gradOut;
+  while (n < MAX_ARGS) callArgs[n++] = undefined;
+  return { out, grads };
 }
 
 function gradResult(c: Compiled, grads: Float32Array[]): unknown {
@@ -240,9 +248,8 @@ function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
 
 function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   const p = prepare(c, mode, argv);
-  const i = p.inputs;
-  const value = native.run(c.id, p.flags, p.reduction, params, p.out, p.grads[0], p.grads[1], p.grads[2], p.gradOut,
-    i[0], i[1], i[2], i[3], i[4], i[5]);
+  const a = callArgs;
+  const value = native.run(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
   return result(c, mode, p, value);
 }
 
@@ -253,9 +260,10 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
   } catch (e) {
     return Promise.reject(e);
   }
-  const i = p.inputs;
-  return native.runAsync(c.id, p.flags, p.reduction, params, p.out, p.grads[0], p.grads[1], p.grads[2], p.gradOut,
-    i[0], i[1], i[2], i[3], i[4], i[5]).then((value) => result(c, mode, p, value));
+  const a = callArgs;
+  const pending = native.runAsync(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  callArgs.fill(undefined);  // the worker holds its own references until it settles
+  return pending.then((value) => result(c, mode, p, value));
 }
 
 /** Builds the function object of one loss from its table entry. */

@@ -4,6 +4,17 @@ import * as path from 'path';
 export type AnyTypedArray = Float32Array | Int32Array;
 type Slot = AnyTypedArray | null | undefined;
 
+export interface ParamSlots {
+  kernel: number;
+  flags: number;
+  reduction: number;
+  gradScale: number;
+  gradCount: number;
+  ndim: number;
+  dims: number;
+  scalars: number;
+}
+
 export interface NativeInfo {
   isa: 'baseline' | 'avx2' | 'avx512';
   cpuIsa: 'baseline' | 'avx2' | 'avx512';
@@ -16,10 +27,12 @@ export interface NativeAddon {
   kernels: Record<string, number>;
   paramCount: number;
   maxDims: number;
-  run(id: number, flags: number, reduction: number, params: Float64Array, out: Slot, g0: Slot, g1: Slot, g2: Slot,
-      gradOut: Slot, ...inputs: Slot[]): number;
-  runAsync(id: number, flags: number, reduction: number, params: Float64Array, out: Slot, g0: Slot, g1: Slot,
-           g2: Slot, gradOut: Slot, ...inputs: Slot[]): Promise<number>;
+  paramSlots: ParamSlots;
+  /** Binds the Float64Array every later run() reads its kernel, flags, shape and scalars from. */
+  bindParams(params: Float64Array): void;
+  /** Arguments: the kernel's inputs in slot order, then out, the gradients, gradOutput (as flagged). */
+  run(...arrays: Slot[]): number;
+  runAsync(...arrays: Slot[]): Promise<number>;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   info(): NativeInfo;
@@ -43,8 +56,12 @@ function loadAddon(): NativeAddon {
 
 export const native: NativeAddon = loadAddon();
 
-// Layout of the params Float64Array (binding/kernels/loss_args.h).
-export const PARAM_GRAD_SCALE = 0;
-export const PARAM_NDIM = 1;
-export const PARAM_DIMS = 2;
-export const PARAM_SCALARS = PARAM_DIMS + native.maxDims;
+/** The one params buffer of this environment (layout: binding/kernels/loss_args.h). */
+export const params = new Float64Array(native.paramCount);
+native.bindParams(params);
+export const SLOT = native.paramSlots;
+
+export const FLAG_LOSS = 1;
+export const FLAG_GRAD = 2;
+export const FLAG_HAS_OUT = 4;
+export const FLAG_HAS_GRAD_OUT = 8;

@@ -319,8 +319,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   selectIsa(wanted);
   napi_set_instance_data(env, new EnvData(), deleteEnvData, nullptr);
   Napi::Object kernels = Napi::Object::New(env);
-  for (int i = 0; i < kKernelCount; ++i) kernels.Set(kKernelInfo[i].name, i);
+  Napi::Object signatures = Napi::Object::New(env);
+  for (int i = 0; i < kKernelCount; ++i) {
+    kernels.Set(kKernelInfo[i].name, i);
+    signatures.Set(kKernelInfo[i].name, kKernelInfo[i].signature);
+  }
   exports.Set("kernels", kernels);
+  exports.Set("signatures", signatures);
   exports.Set("paramCount", static_cast<double>(kParamCount));
   exports.Set("maxDims", static_cast<double>(kMaxDims));
   Napi::Object slots = Napi::Object::New(env);

@@ -76,6 +76,7 @@ const callArgs: (AnyTypedArray | null | undefined)[] = new Array(MAX_ARGS).fill(
 interface Compiled {
   def: LossDef;
   id: number;
+  inputCount: number;
   optionNames: string[];
   allowedForward: Set<string>;
   allowedGrad: Set<string>;
@@ -96,6 +97,7 @@ function compile(def: LossDef): Compiled {
   return {
     def,
     id,
+    inputCount: native.signatures[def.name].length,
     optionNames,
     allowedForward,
     allowedGrad: new Set([...allowedForward, ...GRAD_OPTIONS]),
@@ -223,6 +225,8 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
   params[SLOT.flags] = mode | (out ? FLAG_HAS_OUT : 0) | (gradOut ? FLAG_HAS_GRAD_OUT : 0);
   params[SLOT.reduction] = reduction;
   params[SLOT.gradCount] = grads.length;
+  if (plan.inputs.length !== c.inputCount)
+    throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
   let n = 0;
   for (const a of plan.inputs) callArgs[n++] = a;
   if (out) callArgs[n++] = out;

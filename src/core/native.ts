@@ -25,6 +25,8 @@ export interface NativeInfo {
 
 export interface NativeAddon {
   kernels: Record<string, number>;
+  /** Input slots per kernel: f Float32Array, i Int32Array, x either; upper case optional. */
+  signatures: Record<string, string>;
   paramCount: number;
   maxDims: number;
   paramSlots: ParamSlots;

@@ -89,6 +89,49 @@ inline double reductionDivisor(Reduction r, int64_t n) {
   return r == Reduction::Mean ? static_cast<double>(n) : 1.0;
 }
 
+// The four vectorized loops of an element-wise op over [b, e). Everything by value and
+// __restrict, so GCC sees no aliasing and vectorizes the whole body.
+template <class Op>
+inline void lossLoop(const Op op, const float* __restrict x, const float* __restrict y, float* __restrict out,
+                     int64_t b, int64_t e) {
+#pragma omp simd
+  for (int64_t i = b; i < e; ++i) out[i] = op.loss(x[i], y[i]);
+}
+
+// g_i = (up ? up_i : scale) * op.grad(x_i, y_i)
+template <class Op>
+inline void gradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float* __restrict up,
+                     const float scale, float* __restrict g, int64_t b, int64_t e) {
+  if (up) {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) g[i] = up[i] * op.grad(x[i], y[i]);
+  } else {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) g[i] = scale * op.grad(x[i], y[i]);
+  }
+}
+
+template <class Op>
+inline double sumLoop(const Op op, const float* __restrict x, const float* __restrict y, int64_t b, int64_t e) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = b; i < e; ++i) acc += static_cast<double>(op.loss(x[i], y[i]));
+  return acc;
+}
+
+// Fused: returns sum_i loss_i and writes g_i = scale * grad_i in the same pass.
+template <class Op>
+inline double sumGradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float scale,
+                          float* __restrict g, int64_t b, int64_t e) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = b; i < e; ++i) {
+    acc += static_cast<double>(op.loss(x[i], y[i]));
+    g[i] = scale * op.grad(x[i], y[i]);
+  }
+  return acc;
+}
+
 // PyTorch element-wise loss: l_i = op.loss(x_i, y_i), dl_i/dx_i = op.grad(x_i, y_i).
 // Slots: 0 input (differentiated), 1 target. 'none' writes out; mean/sum return the total
 // (mean of nothing is NaN). Gradient: gradOut_i (or gradScale / divisor) * op.grad.
@@ -97,7 +140,6 @@ void elementwise(LossArgs& a, const Op& op, int64_t cost = 1) {
   const float* x = a.f(0);
   const float* y = a.f(1);
   const int64_t n = a.inLen[0];
-  const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss();
   const bool wantGrad = a.wantGrad();
   float* out = a.out;
@@ -105,50 +147,16 @@ void elementwise(LossArgs& a, const Op& op, int64_t cost = 1) {
   const float* up = a.gradOut;
   const float scale = static_cast<float>(a.gradScale / reductionDivisor(a.reduction, n));
 
-  if (none) {
+  if (a.reduction == Reduction::None || !wantLoss) {
     parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) {
-      if (wantLoss) {
-#pragma omp simd
-        for (int64_t i = b; i < e; ++i) out[i] = op.loss(x[i], y[i]);
-      }
-      if (wantGrad) {
-        if (up) {
-#pragma omp simd
-          for (int64_t i = b; i < e; ++i) g[i] = up[i] * op.grad(x[i], y[i]);
-        } else {
-#pragma omp simd
-          for (int64_t i = b; i < e; ++i) g[i] = scale * op.grad(x[i], y[i]);
-        }
-      }
+      if (wantLoss) lossLoop(op, x, y, out, b, e);
+      if (wantGrad) gradLoop(op, x, y, up, scale, g, b, e);
     });
     return;
   }
-  if (!wantLoss) {
-    parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) {
-#pragma omp simd
-      for (int64_t i = b; i < e; ++i) g[i] = scale * op.grad(x[i], y[i]);
-    });
-    return;
-  }
-  double total;
-  if (wantGrad) {
-    total = reduceChunks(n, cost, [&](int64_t b, int64_t e) {
-      double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t i = b; i < e; ++i) {
-        acc += static_cast<double>(op.loss(x[i], y[i]));
-        g[i] = scale * op.grad(x[i], y[i]);
-      }
-      return acc;
-    });
-  } else {
-    total = reduceChunks(n, cost, [&](int64_t b, int64_t e) {
-      double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t i = b; i < e; ++i) acc += static_cast<double>(op.loss(x[i], y[i]));
-      return acc;
-    });
-  }
+  const double total = reduceChunks(n, cost, [&](int64_t b, int64_t e) {
+    return wantGrad ? sumGradLoop(op, x, y, scale, g, b, e) : sumLoop(op, x, y, b, e);
+  });
   a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(n) : total;
 }
 
@@ -164,7 +172,6 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
   const int64_t cols = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
   int64_t rows = 1;  // samples: every axis but the last (a 1-D tensor is one sample)
   for (int d = 0; d + 1 < a.ndim; ++d) rows *= a.dims[d];
-  const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss();
   const bool wantGrad = a.wantGrad();
   const float* up = a.gradOut;
@@ -173,39 +180,30 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
   float* out = a.out;
   float* g = a.grad[0];
 
-  auto rowLoss = [&](int64_t r) {
-    const float* p = pred + r * cols;
-    const float* t = truth + r * cols;
-    double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t j = 0; j < cols; ++j) acc += static_cast<double>(op.loss(p[j], t[j]));
-    return acc * invCols * (w ? static_cast<double>(w[r]) : 1.0);
-  };
-  auto rowGrad = [&](int64_t r) {
-    const float* p = pred + r * cols;
-    const float* t = truth + r * cols;
-    float* gr = g + r * cols;
-    const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * invCols *
-                                       (w ? static_cast<double>(w[r]) : 1.0));
-#pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) gr[j] = k * op.grad(p[j], t[j]);
+  // One sample: its weighted loss (when wanted), and its gradient row (when wanted).
+  auto sample = [&](int64_t r) {
+    const double weight = w ? static_cast<double>(w[r]) : 1.0;
+    const int64_t b = r * cols, e = b + cols;
+    const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * invCols * weight);
+    double sum;
+    if (!wantGrad) sum = sumLoop(op, pred, truth, b, e);
+    else if (!wantLoss) { gradLoop(op, pred, truth, nullptr, k, g, b, e); return 0.0; }
+    else sum = sumGradLoop(op, pred, truth, k, g, b, e);
+    return sum * invCols * weight;
   };
 
-  if (none || !wantLoss) {
+  if (a.reduction == Reduction::None || !wantLoss) {
     parallelFor(rows, rowsPerChunk(cols), cols * cost, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
-        if (wantLoss) out[r] = static_cast<float>(rowLoss(r));
-        if (wantGrad) rowGrad(r);
+        const double l = sample(r);
+        if (wantLoss) out[r] = static_cast<float>(l);
       }
     });
     return;
   }
   double total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
     double acc = 0.0;
-    for (int64_t r = b; r < e; ++r) {
-      acc += rowLoss(r);
-      if (wantGrad) rowGrad(r);
-    }
+    for (int64_t r = b; r < e; ++r) acc += sample(r);
     return acc;
   });
   // Keras divides with divide_no_nan: no samples give 0, not NaN.

@@ -1,0 +1,57 @@
+// Runtime ISA dispatch: FASTLOSS_ISA forces a level no higher than the CPU's, and the per-ISA
+// builds of the kernels never share a symbol (so no AVX-512 code can stand in for baseline code).
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { isaLevels } from './helpers/parity';
+
+const root = path.join(__dirname, '..');
+const order = ['baseline', 'avx2', 'avx512'];
+
+function infoWith(env: Record<string, string>): { isa: string; cpuIsa: string } {
+  const out = execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(require('./dist').info()))"],
+    { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+test.each(order)('FASTLOSS_ISA=%s selects that level, or the CPU\'s best when lower', (level) => {
+  const info = infoWith({ FASTLOSS_ISA: level });
+  const expected = order[Math.min(order.indexOf(level), order.indexOf(info.cpuIsa))];
+  expect(info.isa).toBe(expected);
+});
+
+test('without FASTLOSS_ISA the best level of the CPU is used', () => {
+  const env = { ...process.env };
+  delete env.FASTLOSS_ISA;
+  const out = execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(require('./dist').info()))"], { cwd: root, env, encoding: 'utf8' });
+  const info = JSON.parse(out);
+  expect(info.isa).toBe(isaLevels()[isaLevels().length - 1]);
+});
+
+test('an unknown FASTLOSS_ISA fails at load with a clear message', () => {
+  const r = spawnSync(process.execPath, ['-e', "require('./dist')"], { cwd: root, env: { ...process.env, FASTLOSS_ISA: 'sse9' }, encoding: 'utf8' });
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/FASTLOSS_ISA must be baseline, avx2 or avx512, not 'sse9'/);
+});
+
+test('per-ISA kernel objects define no shared (weak or global) symbol outside their namespace', () => {
+  const objDir = path.join(root, 'build', 'CMakeFiles');
+  const dirs = fs.readdirSync(objDir).filter((d) => /^kernels_(avx2|avx512)\.dir$/.test(d));
+  expect(dirs.length).toBeGreaterThan(0);
+  const offenders: string[] = [];
+  for (const d of dirs) {
+    const level = d.slice('kernels_'.length, -'.dir'.length);
+    const objs = execFileSync('find', [path.join(objDir, d), '-name', '*.o'], { encoding: 'utf8' }).trim().split('\n');
+    for (const o of objs) {
+      const syms = execFileSync('nm', ['-C', '--defined-only', o], { encoding: 'utf8' }).split('\n');
+      for (const line of syms) {
+        const m = /^[0-9a-f]+ ([A-Za-z]) (.*)$/.exec(line);
+        if (!m || !/[WVTDBRu]/.test(m[1])) continue;  // external (global or weak) definitions only
+        if (m[2].includes(`isa_${level}`)) continue;
+        if (/^fastloss::kernels(Avx2|Avx512)\(\)$/.test(m[2])) continue;  // the table accessor, one per level
+        offenders.push(`${path.basename(o)}: ${m[1]} ${m[2]}`);
+      }
+    }
+  }
+  expect(offenders).toEqual([]);
+});

@@ -19,6 +19,11 @@ constexpr float kKerasEps = 1e-7f;                  // keras.backend.epsilon() a
 constexpr float kKerasOneMinusEps = 1.0f - 1e-7f;   // 1 - epsilon in float32, as TF computes it
 constexpr float kHalfLog2Pi = 0.91893853320467274f;  // 0.5 log(2 pi)
 
+// max(a, b) as std::max(a, b) in PyTorch's kernels (NaN a propagates); a plain select
+// vectorizes, fmaxf is a library call without -ffast-math.
+inline float maxOf(float a, float b) { return a < b ? b : a; }
+inline float relu(float v) { return v > 0.0f ? v : 0.0f; }
+
 template <class... T>
 void fail(LossArgs& a, int kind, const char* fmt, T... v) {
   a.errorKind = kind;
@@ -175,12 +180,12 @@ struct SeparateBoth {
 // torch.nn.functional.binary_cross_entropy (its CPU kernel and backward).
 struct BinaryCrossEntropy : SeparateBoth<BinaryCrossEntropy> {
   float loss(float x, float y, float w, float) const {
-    const float lx = std::fmax(vmath::log(x), -100.0f);
-    const float l1x = std::fmax(vmath::log1p(-x), -100.0f);
+    const float lx = maxOf(vmath::log(x), -100.0f);
+    const float l1x = maxOf(vmath::log1p(-x), -100.0f);
     return w * ((y - 1.0f) * l1x - y * lx);
   }
   float grad(float x, float y, float w, float) const {
-    return w * (x - y) / std::fmax((1.0f - x) * x, 1e-12f);
+    return w * (x - y) / maxOf((1.0f - x) * x, 1e-12f);
   }
 };
 
@@ -189,7 +194,7 @@ struct BinaryCrossEntropy : SeparateBoth<BinaryCrossEntropy> {
 struct BceWithLogits {
   static void parts(float x, float& sp, float& sig) {
     const float e = vmath::exp(-std::fabs(x));   // exp(-|x|) in (0, 1]
-    sp = std::fmax(-x, 0.0f) + vmath::log1p(e);  // softplus(-x)
+    sp = relu(-x) + vmath::log1p(e);  // softplus(-x)
     const float r = 1.0f / (1.0f + e);
     sig = x >= 0.0f ? r : e * r;                 // sigmoid(x)
   }
@@ -290,7 +295,7 @@ struct SigmoidFocal {
   float alpha;  // < 0: no alpha term (torchvision)
   void both(float x, float y, float, float, float& l, float& d) const {
     const float e = vmath::exp(-std::fabs(x));
-    const float sp = std::fmax(-x, 0.0f) + vmath::log1p(e);  // softplus(-x)
+    const float sp = relu(-x) + vmath::log1p(e);  // softplus(-x)
     const float r = 1.0f / (1.0f + e);
     const float p = x >= 0.0f ? r : e * r;   // sigmoid(x)
     const float q = x >= 0.0f ? e * r : r;   // 1 - sigmoid(x), without cancellation
@@ -351,7 +356,7 @@ struct KerasBceLogits {
   BinarySmooth smooth;
   float loss(float x, float t) const {
     const float y = smooth(t);
-    return std::fmax(x, 0.0f) - x * y + vmath::log1p(vmath::exp(-std::fabs(x)));
+    return relu(x) - x * y + vmath::log1p(vmath::exp(-std::fabs(x)));
   }
   float grad(float x, float t) const { return vmath::sigmoid(x) - smooth(t); }
 };
@@ -400,7 +405,7 @@ struct KerasFocalLogits {
     const float e = vmath::exp(-std::fabs(x));
     const float r = 1.0f / (1.0f + e);
     const float p = x >= 0.0f ? r : e * r;
-    const float bce = std::fmax(x, 0.0f) - x * y + vmath::log1p(e);
+    const float bce = relu(x) - x * y + vmath::log1p(e);
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);

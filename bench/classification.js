@@ -2,7 +2,7 @@
 //   node bench/classification.js
 // Reports M elements/s for forward and withGrad, fastloss (all threads) vs a plain JS loop.
 'use strict';
-const { torch, info } = require('../dist');
+const { torch, info, setNumThreads, getNumThreads } = require('../dist');
 
 function timeIt(fn, minMs = 400) {
   fn();
@@ -56,17 +56,16 @@ function jsBceLogits(x, y, g) {
 }
 
 const rows = [];
+const maxThreads = getNumThreads();
 function report(name, n, f, fg, jf, jfg) {
-  const r = {
-    name,
-    fwd: n / timeIt(f) / 1e3,
-    fwdGrad: n / timeIt(fg) / 1e3,
-    jsFwd: n / timeIt(jf, 200) / 1e3,
-    jsFwdGrad: n / timeIt(jfg, 200) / 1e3,
-  };
-  rows.push(r);
-  console.log(`${name.padEnd(34)} fwd ${r.fwd.toFixed(0).padStart(6)} M/s  withGrad ${r.fwdGrad.toFixed(0).padStart(6)} M/s` +
-    `  | plain JS fwd ${r.jsFwd.toFixed(0).padStart(5)} M/s  fwd+grad ${r.jsFwdGrad.toFixed(0).padStart(5)} M/s`);
+  const js = `plain JS fwd ${(n / timeIt(jf, 200) / 1e3).toFixed(0).padStart(5)} M/s  fwd+grad ${(n / timeIt(jfg, 200) / 1e3).toFixed(0).padStart(5)} M/s`;
+  for (let th = 1; th <= maxThreads; th++) {
+    setNumThreads(th);
+    const r = { name, threads: th, fwd: n / timeIt(f) / 1e3, fwdGrad: n / timeIt(fg) / 1e3 };
+    rows.push(r);
+    console.log(`${name.padEnd(40)} ${th} thr: fwd ${r.fwd.toFixed(0).padStart(6)} M/s  withGrad ${r.fwdGrad.toFixed(0).padStart(6)} M/s  | ${js}`);
+  }
+  setNumThreads(maxThreads);
 }
 
 console.log(info());

@@ -19,10 +19,14 @@ constexpr float kKerasEps = 1e-7f;                  // keras.backend.epsilon() a
 constexpr float kKerasOneMinusEps = 1.0f - 1e-7f;   // 1 - epsilon in float32, as TF computes it
 constexpr float kHalfLog2Pi = 0.91893853320467274f;  // 0.5 log(2 pi)
 
+// Hot element helpers are forced inline: an out-of-line call inside a simd loop blocks
+// vectorization.
+#define FASTLOSS_HOT __attribute__((always_inline)) inline
+
 // max(a, b) as std::max(a, b) in PyTorch's kernels (NaN a propagates); a plain select
 // vectorizes, fmaxf is a library call without -ffast-math.
-inline float maxOf(float a, float b) { return a < b ? b : a; }
-inline float relu(float v) { return v > 0.0f ? v : 0.0f; }
+FASTLOSS_HOT float maxOf(float a, float b) { return a < b ? b : a; }
+FASTLOSS_HOT float relu(float v) { return v > 0.0f ? v : 0.0f; }
 
 template <class... T>
 void fail(LossArgs& a, int kind, const char* fmt, T... v) {
@@ -71,6 +75,14 @@ struct Elementwise {
   }
 
   double segment(int64_t b, int64_t e, const float* vv) const {
+    // Locals, not members: a store through g could otherwise alias this->scale and the like,
+    // which stops vectorization.
+    const Op op = this->op;
+    const float *x = this->x, *y = this->y, *w = this->w;
+    float* out = this->out;
+    float* g = this->g;
+    const float* up = this->up;
+    const float scale = this->scale;
 #define FASTLOSS_EW_ARGS x[i], y[i], HasW ? w[i] : 1.0f, HasV ? vv[i - b] : 1.0f
     if (none) {
       if (wantLoss && wantGrad) {
@@ -155,6 +167,11 @@ void elementwiseWV(LossArgs& a, const Op& op, int wSlot, int vSlot, int64_t cost
 }
 
 template <class Op>
+void elementwisePlain(LossArgs& a, const Op& op, int64_t cost) {
+  elementwiseWV<false, false>(a, op, -1, -1, cost);
+}
+
+template <class Op>
 void elementwiseOptional(LossArgs& a, const Op& op, int wSlot, int vSlot, int64_t cost) {
   const bool hw = wSlot >= 0 && a.in[wSlot] != nullptr;
   const bool hv = vSlot >= 0 && a.in[vSlot] != nullptr;
@@ -167,7 +184,7 @@ void elementwiseOptional(LossArgs& a, const Op& op, int wSlot, int vSlot, int64_
 // Ops whose loss and gradient share nothing.
 template <class Derived>
 struct SeparateBoth {
-  void both(float x, float y, float w, float v, float& l, float& d) const {
+  FASTLOSS_HOT void both(float x, float y, float w, float v, float& l, float& d) const {
     const Derived& self = static_cast<const Derived&>(*this);
     l = self.loss(x, y, w, v);
     d = self.grad(x, y, w, v);
@@ -179,12 +196,12 @@ struct SeparateBoth {
 // -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)); d/dx = w (x - y) / max((1 - x) x, 1e-12).
 // torch.nn.functional.binary_cross_entropy (its CPU kernel and backward).
 struct BinaryCrossEntropy : SeparateBoth<BinaryCrossEntropy> {
-  float loss(float x, float y, float w, float) const {
+  FASTLOSS_HOT float loss(float x, float y, float w, float) const {
     const float lx = maxOf(vmath::log(x), -100.0f);
     const float l1x = maxOf(vmath::log1p(-x), -100.0f);
     return w * ((y - 1.0f) * l1x - y * lx);
   }
-  float grad(float x, float y, float w, float) const {
+  FASTLOSS_HOT float grad(float x, float y, float w, float) const {
     return w * (x - y) / maxOf((1.0f - x) * x, 1e-12f);
   }
 };
@@ -192,24 +209,24 @@ struct BinaryCrossEntropy : SeparateBoth<BinaryCrossEntropy> {
 // (1 - y) x + lw softplus(-x), lw = (pw - 1) y + 1 (pw = pos_weight, 1 without), times w;
 // d/dx = w ((pw y + 1 - y) sigmoid(x) - pw y).  binary_cross_entropy_with_logits.
 struct BceWithLogits {
-  static void parts(float x, float& sp, float& sig) {
+  FASTLOSS_HOT static void parts(float x, float& sp, float& sig) {
     const float e = vmath::exp(-std::fabs(x));   // exp(-|x|) in (0, 1]
     sp = relu(-x) + vmath::log1p(e);  // softplus(-x)
     const float r = 1.0f / (1.0f + e);
     sig = x >= 0.0f ? r : e * r;                 // sigmoid(x)
   }
-  float loss(float x, float y, float w, float pw) const {
+  FASTLOSS_HOT float loss(float x, float y, float w, float pw) const {
     float sp, sig;
     parts(x, sp, sig);
     return w * ((1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * sp);
   }
-  float grad(float x, float y, float w, float pw) const {
+  FASTLOSS_HOT float grad(float x, float y, float w, float pw) const {
     float sp, sig;
     parts(x, sp, sig);
     const float t = pw * y;
     return w * ((t + 1.0f - y) * sig - t);
   }
-  void both(float x, float y, float w, float pw, float& l, float& d) const {
+  FASTLOSS_HOT void both(float x, float y, float w, float pw, float& l, float& d) const {
     float sp, sig;
     parts(x, sp, sig);
     const float t = pw * y;
@@ -220,21 +237,21 @@ struct BceWithLogits {
 
 // xlogy(y, y) - y x (0 where y == 0); d/dx = -y.  torch.nn.functional.kl_div, log_target=False.
 struct KlDiv : SeparateBoth<KlDiv> {
-  float loss(float x, float y, float, float) const {
+  FASTLOSS_HOT float loss(float x, float y, float, float) const {
     const float ylogy = y == 0.0f ? 0.0f : y * vmath::log(y);
     return ylogy - y * x;
   }
-  float grad(float, float y, float, float) const { return -y; }
+  FASTLOSS_HOT float grad(float, float y, float, float) const { return -y; }
 };
 
 // exp(y) (y - x); d/dx = -exp(y).  kl_div, log_target=True.
 struct KlDivLogTarget : SeparateBoth<KlDivLogTarget> {
-  float loss(float x, float y, float, float) const { return vmath::exp(y) * (y - x); }
-  float grad(float, float y, float, float) const { return -vmath::exp(y); }
+  FASTLOSS_HOT float loss(float x, float y, float, float) const { return vmath::exp(y) * (y - x); }
+  FASTLOSS_HOT float grad(float, float y, float, float) const { return -vmath::exp(y); }
 };
 
 // Stirling term of poisson_nll_loss(full=True): y log y - y + 0.5 log(2 pi y) where y > 1.
-inline float stirling(float y) {
+FASTLOSS_HOT float stirling(float y) {
   const float s = y * vmath::log(y) - y + 0.5f * vmath::log(6.28318530717958648f * y);
   return y > 1.0f ? s : 0.0f;
 }
@@ -242,11 +259,11 @@ inline float stirling(float y) {
 // log_input: exp(x) - y x, d/dx = exp(x) - y.  torch.nn.functional.poisson_nll_loss.
 template <bool Full>
 struct PoissonLogInput {
-  float loss(float x, float y, float, float) const {
+  FASTLOSS_HOT float loss(float x, float y, float, float) const {
     return vmath::exp(x) - y * x + (Full ? stirling(y) : 0.0f);
   }
-  float grad(float x, float y, float, float) const { return vmath::exp(x) - y; }
-  void both(float x, float y, float, float, float& l, float& d) const {
+  FASTLOSS_HOT float grad(float x, float y, float, float) const { return vmath::exp(x) - y; }
+  FASTLOSS_HOT void both(float x, float y, float, float, float& l, float& d) const {
     const float e = vmath::exp(x);
     l = e - y * x + (Full ? stirling(y) : 0.0f);
     d = e - y;
@@ -257,11 +274,11 @@ struct PoissonLogInput {
 template <bool Full>
 struct PoissonRate {
   float eps;
-  float loss(float x, float y, float, float) const {
+  FASTLOSS_HOT float loss(float x, float y, float, float) const {
     return x - y * vmath::log(x + eps) + (Full ? stirling(y) : 0.0f);
   }
-  float grad(float x, float y, float, float) const { return 1.0f - y / (x + eps); }
-  void both(float x, float y, float w, float v, float& l, float& d) const {
+  FASTLOSS_HOT float grad(float x, float y, float, float) const { return 1.0f - y / (x + eps); }
+  FASTLOSS_HOT void both(float x, float y, float w, float v, float& l, float& d) const {
     l = loss(x, y, w, v);
     d = grad(x, y, w, v);
   }
@@ -271,29 +288,43 @@ struct PoissonRate {
 // (from logits): ce = BCE-with-logits, p = sigmoid(x), m = 1 - p_t = p (1 - y) + (1 - p) y,
 // loss = a_t m^gamma ce; d/dx = a_t (m^gamma (p - y) + gamma m^(gamma-1) (1 - 2y) p (1 - p) ce).
 // (m^gamma)' is 0 for gamma == 0, as in PyTorch's pow backward.
+// m^gamma and gamma m^(gamma - 1); Mode fixes the exponent at compile time so that the loops
+// stay branch-free: 0 (gamma == 0), 1, 2, or 3 (any other gamma, through exp and log).
+template <int Mode>
 struct FocalPow {
   float gamma;
-  int mode;  // 0: gamma == 0, 1: 1, 2: 2, 3: general
-  explicit FocalPow(float g) : gamma(g), mode(g == 0.0f ? 0 : g == 1.0f ? 1 : g == 2.0f ? 2 : 3) {}
-  // m^gamma and gamma m^(gamma - 1).
-  void eval(float m, float& pw, float& dpw) const {
-    switch (mode) {
-      case 0: pw = 1.0f; dpw = 0.0f; break;
-      case 1: pw = m; dpw = 1.0f; break;
-      case 2: pw = m * m; dpw = 2.0f * m; break;
-      default: {
-        const float lm = vmath::log(m);
-        pw = vmath::exp(gamma * lm);
-        dpw = gamma * vmath::exp((gamma - 1.0f) * lm);
-      }
+  FASTLOSS_HOT void eval(float m, float& pw, float& dpw) const {
+    if (Mode == 0) {
+      pw = 1.0f;
+      dpw = 0.0f;
+    } else if (Mode == 1) {
+      pw = m;
+      dpw = 1.0f;
+    } else if (Mode == 2) {
+      pw = m * m;
+      dpw = 2.0f * m;
+    } else {
+      const float lm = vmath::log(m);
+      pw = vmath::exp(gamma * lm);
+      dpw = gamma * vmath::exp((gamma - 1.0f) * lm);
     }
   }
 };
 
+// fn(FocalPow<Mode>{gamma}) with the mode of gamma.
+template <class Fn>
+void withFocalPow(float gamma, Fn fn) {
+  if (gamma == 0.0f) fn(FocalPow<0>{gamma});
+  else if (gamma == 1.0f) fn(FocalPow<1>{gamma});
+  else if (gamma == 2.0f) fn(FocalPow<2>{gamma});
+  else fn(FocalPow<3>{gamma});
+}
+
+template <class Pow>
 struct SigmoidFocal {
-  FocalPow pow;
+  Pow pow;
   float alpha;  // < 0: no alpha term (torchvision)
-  void both(float x, float y, float, float, float& l, float& d) const {
+  FASTLOSS_HOT void both(float x, float y, float, float, float& l, float& d) const {
     const float e = vmath::exp(-std::fabs(x));
     const float sp = relu(-x) + vmath::log1p(e);  // softplus(-x)
     const float r = 1.0f / (1.0f + e);
@@ -307,12 +338,12 @@ struct SigmoidFocal {
     l = at * ce * pw;
     d = at * (pw * (p - y) + dpw * (1.0f - 2.0f * y) * p * q * ce);
   }
-  float loss(float x, float y, float w, float v) const {
+  FASTLOSS_HOT float loss(float x, float y, float w, float v) const {
     float l, d;
     both(x, y, w, v, l, d);
     return l;
   }
-  float grad(float x, float y, float w, float v) const {
+  FASTLOSS_HOT float grad(float x, float y, float w, float v) const {
     float l, d;
     both(x, y, w, v, l, d);
     return d;
@@ -323,10 +354,10 @@ struct SigmoidFocal {
 // Keras ops take (yPred, yTrue) as kerasRowMean calls them.
 
 // tf.clip_by_value(p, eps, 1 - eps) passes the gradient where eps <= p <= 1 - eps.
-inline float kerasClip(float p) {
+FASTLOSS_HOT float kerasClip(float p) {
   return p < kKerasEps ? kKerasEps : (p > kKerasOneMinusEps ? kKerasOneMinusEps : p);
 }
-inline float kerasClipPass(float p) {
+FASTLOSS_HOT float kerasClipPass(float p) {
   return (p >= kKerasEps && p <= kKerasOneMinusEps) ? 1.0f : 0.0f;
 }
 
@@ -334,18 +365,18 @@ inline float kerasClipPass(float p) {
 struct BinarySmooth {
   float keep, add;
   explicit BinarySmooth(float ls) : keep(1.0f - ls), add(0.5f * ls) {}
-  float operator()(float y) const { return y * keep + add; }
+  FASTLOSS_HOT float operator()(float y) const { return y * keep + add; }
 };
 
 // -(y log(c + eps) + (1 - y) log(1 - c + eps)), c = clip(p, eps, 1 - eps).
 // keras.backend.binary_crossentropy on probabilities.
 struct KerasBce {
   BinarySmooth smooth;
-  float loss(float p, float t) const {
+  FASTLOSS_HOT float loss(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
     return -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
   }
-  float grad(float p, float t) const {
+  FASTLOSS_HOT float grad(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
     return kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEps) - y / (c + kKerasEps));
   }
@@ -354,28 +385,29 @@ struct KerasBce {
 // tf.nn.sigmoid_cross_entropy_with_logits: max(x, 0) - x y + log1p(exp(-|x|)); d/dx = sigmoid(x) - y.
 struct KerasBceLogits {
   BinarySmooth smooth;
-  float loss(float x, float t) const {
+  FASTLOSS_HOT float loss(float x, float t) const {
     const float y = smooth(t);
     return relu(x) - x * y + vmath::log1p(vmath::exp(-std::fabs(x)));
   }
-  float grad(float x, float t) const { return vmath::sigmoid(x) - smooth(t); }
+  FASTLOSS_HOT float grad(float x, float t) const { return vmath::sigmoid(x) - smooth(t); }
 };
 
 // p - y log(p + eps); d/dp = 1 - y / (p + eps).  keras.losses.poisson.
 struct KerasPoisson {
-  float loss(float p, float y) const { return p - y * vmath::log(p + kKerasEps); }
-  float grad(float p, float y) const { return 1.0f - y / (p + kKerasEps); }
+  FASTLOSS_HOT float loss(float p, float y) const { return p - y * vmath::log(p + kKerasEps); }
+  FASTLOSS_HOT float grad(float p, float y) const { return 1.0f - y / (p + kKerasEps); }
 };
 
 // keras.backend.binary_focal_crossentropy on probabilities: m = 1 - p_t with the raw p,
 // bce on the clipped p; loss = a_t m^gamma bce; d/dp = a_t (gamma m^(gamma-1) (1 - 2y) bce + m^gamma bce').
+template <class Pow>
 struct KerasFocal {
   BinarySmooth smooth;
-  FocalPow pow;
+  Pow pow;
   float alpha;
   bool balance;
-  float weight(float y) const { return balance ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f; }
-  float loss(float p, float t) const {
+  FASTLOSS_HOT float weight(float y) const { return balance ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f; }
+  FASTLOSS_HOT float loss(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
     const float bce = -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
@@ -383,7 +415,7 @@ struct KerasFocal {
     pow.eval(m, pw, dpw);
     return weight(y) * pw * bce;
   }
-  float grad(float p, float t) const {
+  FASTLOSS_HOT float grad(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
     const float bce = -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
     const float dbce = kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEps) - y / (c + kKerasEps));
@@ -395,12 +427,13 @@ struct KerasFocal {
 };
 
 // From logits: sigmoid p, bce = sigmoid_cross_entropy_with_logits (as Keras computes it).
+template <class Pow>
 struct KerasFocalLogits {
   BinarySmooth smooth;
-  FocalPow pow;
+  Pow pow;
   float alpha;
   bool balance;
-  void both(float x, float t, float& l, float& d) const {
+  FASTLOSS_HOT void both(float x, float t, float& l, float& d) const {
     const float y = smooth(t);
     const float e = vmath::exp(-std::fabs(x));
     const float r = 1.0f / (1.0f + e);
@@ -413,12 +446,12 @@ struct KerasFocalLogits {
     l = at * pw * bce;
     d = at * (dpw * (1.0f - 2.0f * y) * p * (1.0f - p) * bce + pw * (p - y));
   }
-  float loss(float x, float t) const {
+  FASTLOSS_HOT float loss(float x, float t) const {
     float l, d;
     both(x, t, l, d);
     return l;
   }
-  float grad(float x, float t) const {
+  FASTLOSS_HOT float grad(float x, float t) const {
     float l, d;
     both(x, t, l, d);
     return d;
@@ -428,12 +461,12 @@ struct KerasFocalLogits {
 // sum_j c(y) log(c(y) / c(p)), c = clip(., eps, 1); d/dp = -c(y) / c(p) where eps <= p <= 1.
 // keras.losses.kl_divergence (a sum over the last axis).
 struct KerasKl {
-  static float clip1(float v) { return v < kKerasEps ? kKerasEps : (v > 1.0f ? 1.0f : v); }
-  float loss(float p, float t) const {
+  FASTLOSS_HOT static float clip1(float v) { return v < kKerasEps ? kKerasEps : (v > 1.0f ? 1.0f : v); }
+  FASTLOSS_HOT float loss(float p, float t) const {
     const float y = clip1(t);
     return y * vmath::log(y / clip1(p));
   }
-  float grad(float p, float t) const {
+  FASTLOSS_HOT float grad(float p, float t) const {
     const float pass = (p >= kKerasEps && p <= 1.0f) ? 1.0f : 0.0f;
     return pass * (-clip1(t) / clip1(p));
   }
@@ -499,6 +532,7 @@ void kerasRowSum(LossArgs& a, const Op& op, int64_t cost) {
 struct Xent {
   const char* fn;
   const char* targetName;
+  const char* ignoreName;
   const float* x;
   int64_t N, C, S;
   const int32_t* idx;   // class indices [N, S] or null
@@ -544,9 +578,9 @@ struct Xent {
         if (hasIgnore && y == ignore) continue;
         if (y < 0 || y >= C) {
           if (hasIgnore)
-            fail(a, 1, "%s: %s[%lld] = %lld is out of range: classes are 0..%lld (ignore index %lld)", fn,
+            fail(a, 1, "%s: %s[%lld] = %lld is out of range: classes are 0..%lld (%s %lld)", fn,
                  targetName, static_cast<long long>(i), static_cast<long long>(y),
-                 static_cast<long long>(C - 1), static_cast<long long>(ignore));
+                 static_cast<long long>(C - 1), ignoreName, static_cast<long long>(ignore));
           else
             fail(a, 1, "%s: %s[%lld] = %lld is out of range: classes are 0..%lld", fn, targetName,
                  static_cast<long long>(i), static_cast<long long>(y), static_cast<long long>(C - 1));
@@ -607,7 +641,7 @@ struct Xent {
     return f;
   }
 
-  float smoothT(float t) const { return t * keep + lsC; }
+  FASTLOSS_HOT float smoothT(float t) const { return t * keep + lsC; }
 
   // -------- contiguous rows (S == 1): positions are rows of C, vectorized along C.
 
@@ -856,7 +890,7 @@ struct Xent {
         }
       }
     }
-    // Per position: loss and gradient factors (kept in the stats arrays).
+    // Per position: the loss and the gradient factors.
     float fk[kBlock], fc[kBlock], fy[kBlock];
     double total = 0.0;
     for (int64_t j = 0; j < B; ++j) {
@@ -956,6 +990,7 @@ Xent makeXent(LossArgs& a, const char* fn, const char* targetName) {
   Xent k{};
   k.fn = fn;
   k.targetName = targetName;
+  k.ignoreName = fn[0] == 'k' ? "ignoreClass" : "ignoreIndex";
   k.x = a.f(0);
   k.out = a.out;
   k.g = a.grad[0];
@@ -1240,7 +1275,8 @@ void binaryCrossEntropy(LossArgs& a) {
       return;
     }
   }
-  elementwiseOptional(a, BinaryCrossEntropy{}, 2, -1, 4);
+  if (a.in[2]) elementwiseWV<true, false>(a, BinaryCrossEntropy{}, 2, -1, 4);
+  else elementwisePlain(a, BinaryCrossEntropy{}, 4);
 }
 
 // Slots: input, target, weight?, posWeight? (along the last axis).
@@ -1266,20 +1302,20 @@ void nllLoss(LossArgs& a) { nll(a); }
 
 // p[0] logTarget. Reductions include batchmean (sum / shape[0]).
 void klDiv(LossArgs& a) {
-  if (a.p[0] != 0.0) elementwiseOptional(a, KlDivLogTarget{}, -1, -1, 2);
-  else elementwiseOptional(a, KlDiv{}, -1, -1, 2);
+  if (a.p[0] != 0.0) elementwisePlain(a, KlDivLogTarget{}, 2);
+  else elementwisePlain(a, KlDiv{}, 2);
 }
 
 // p[0] logInput, p[1] full, p[2] eps.
 void poissonNllLoss(LossArgs& a) {
   const bool full = a.p[1] != 0.0;
   if (a.p[0] != 0.0) {
-    if (full) elementwiseOptional(a, PoissonLogInput<true>{}, -1, -1, 4);
-    else elementwiseOptional(a, PoissonLogInput<false>{}, -1, -1, 2);
+    if (full) elementwisePlain(a, PoissonLogInput<true>{}, 4);
+    else elementwisePlain(a, PoissonLogInput<false>{}, 2);
   } else {
     const float eps = static_cast<float>(a.p[2]);
-    if (full) elementwiseOptional(a, PoissonRate<true>{eps}, -1, -1, 4);
-    else elementwiseOptional(a, PoissonRate<false>{eps}, -1, -1, 2);
+    if (full) elementwisePlain(a, PoissonRate<true>{eps}, 4);
+    else elementwisePlain(a, PoissonRate<false>{eps}, 2);
   }
 }
 
@@ -1288,8 +1324,10 @@ void gaussianNllLoss(LossArgs& a) { gaussian(a); }
 
 // p[0] alpha (< 0: none), p[1] gamma.  torchvision.ops.sigmoid_focal_loss.
 void sigmoidFocalLoss(LossArgs& a) {
-  SigmoidFocal op{FocalPow(static_cast<float>(a.p[1])), static_cast<float>(a.p[0])};
-  elementwiseOptional(a, op, -1, -1, 6);
+  const float alpha = static_cast<float>(a.p[0]);
+  withFocalPow(static_cast<float>(a.p[1]), [&](auto pow) {
+    elementwisePlain(a, SigmoidFocal<decltype(pow)>{pow, alpha}, 6);
+  });
 }
 
 }  // namespace torch
@@ -1349,11 +1387,14 @@ void poisson(LossArgs& a) { kerasRowMean(a, KerasPoisson{}, 2); }
 // p[0] gamma, p[1] alpha, p[2] applyClassBalancing, p[3] fromLogits, p[4] labelSmoothing.
 void binaryFocalCrossentropy(LossArgs& a) {
   const BinarySmooth smooth(static_cast<float>(a.p[4]));
-  const FocalPow pow(static_cast<float>(a.p[0]));
   const float alpha = static_cast<float>(a.p[1]);
   const bool balance = a.p[2] != 0.0;
-  if (a.p[3] != 0.0) kerasRowMean(a, KerasFocalLogits{smooth, pow, alpha, balance}, 6);
-  else kerasRowMean(a, KerasFocal{smooth, pow, alpha, balance}, 6);
+  const bool logits = a.p[3] != 0.0;
+  withFocalPow(static_cast<float>(a.p[0]), [&](auto pow) {
+    using Pow = decltype(pow);
+    if (logits) kerasRowMean(a, KerasFocalLogits<Pow>{smooth, pow, alpha, balance}, 6);
+    else kerasRowMean(a, KerasFocal<Pow>{smooth, pow, alpha, balance}, 6);
+  });
 }
 
 }  // namespace keras

@@ -405,8 +405,8 @@ struct KerasFocal {
   BinarySmooth smooth;
   Pow pow;
   float alpha;
-  bool balance;
-  FASTLOSS_HOT float weight(float y) const { return balance ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f; }
+  float balance;  // 1 with class balancing (a float: a bool member stops vectorization)
+  FASTLOSS_HOT float weight(float y) const { return balance != 0.0f ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f; }
   FASTLOSS_HOT float loss(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
     const float bce = -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
@@ -432,7 +432,7 @@ struct KerasFocalLogits {
   BinarySmooth smooth;
   Pow pow;
   float alpha;
-  bool balance;
+  float balance;  // 1 with class balancing (a float: a bool member stops vectorization)
   FASTLOSS_HOT void both(float x, float t, float& l, float& d) const {
     const float y = smooth(t);
     const float e = vmath::exp(-std::fabs(x));
@@ -442,7 +442,7 @@ struct KerasFocalLogits {
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);
-    const float at = balance ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f;
+    const float at = balance != 0.0f ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f;
     l = at * pw * bce;
     d = at * (dpw * (1.0f - 2.0f * y) * p * (1.0f - p) * bce + pw * (p - y));
   }
@@ -1388,7 +1388,7 @@ void poisson(LossArgs& a) { kerasRowMean(a, KerasPoisson{}, 2); }
 void binaryFocalCrossentropy(LossArgs& a) {
   const BinarySmooth smooth(static_cast<float>(a.p[4]));
   const float alpha = static_cast<float>(a.p[1]);
-  const bool balance = a.p[2] != 0.0;
+  const float balance = a.p[2] != 0.0 ? 1.0f : 0.0f;
   const bool logits = a.p[3] != 0.0;
   withFocalPow(static_cast<float>(a.p[0]), [&](auto pow) {
     using Pow = decltype(pow);

@@ -450,11 +450,637 @@ def gen_regression() -> List[dict]:
     return gen_cases(TORCH, TORCH_LOSSES) + gen_cases(KERAS, KERAS_LOSSES)
 
 
+# ---------------------------------------------------------------- classification
+#
+# torch.* cross-entropy family and probabilistic losses: the real F.* functions of PyTorch 1.13
+# (sigmoid_focal_loss: torchvision's formula, torchvision is not installed). Class-index targets
+# are Int32Array ({"i32": [...]}); opts arrays (weight, posWeight, sampleWeight) are f32 ARRs.
+# keras.*: the documented TF 2.x Keras formulas in float64 torch with TF's gradient conventions
+# (tf.clip_by_value passes the gradient where lo <= x <= hi; softmax_cross_entropy_with_logits
+# backpropagates softmax - labels), epsilon 1e-7 and 1 - 1e-7 taken at float32.
+# Gradients: a list for one differentiable argument, {"input": [...], "var": [...]} for
+# gaussianNllLoss.
+
+KERAS_ONE_MINUS_EPS = float(np.float32(1) - np.float32(1e-7))
+
+
+def i32(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int32).reshape(-1)
+
+
+def any_arr(a: np.ndarray) -> dict:
+    return {"i32": [int(v) for v in a.ravel()]} if a.dtype == np.int32 else arr(a)
+
+
+def cls_case(cases, case_id, loss, args, shape, opts, fn, wrt, reduction, scalar_grad=1.0,
+             tolerance=None, grad_names=None):
+    """Runs fn(**tensors) in float64 (int32 args become int64 tensors), backprops and records."""
+    rng = rng_for(case_id + "/upstream")
+    ts = {}
+    for k, v in args.items():
+        if v.dtype == np.int32:
+            ts[k] = torch.tensor(v.astype(np.int64))
+        else:
+            ts[k] = tensor(v)
+    for k in wrt:
+        ts[k].requires_grad_(True)
+    out = fn(**ts)
+    if reduction == "none":
+        go = upstream(rng, tuple(out.shape) or (1,))
+        out.backward(gradient=tensor(go).reshape(out.shape))
+    else:
+        go = scalar_grad
+        out.backward(gradient=torch.tensor(float(go), dtype=torch.float64))
+    case = {"id": case_id, "loss": loss, "args": {k: any_arr(v) for k, v in args.items()}}
+    if shape is not None:
+        case["shape"] = list(shape)
+    case["opts"] = dict(opts, reduction=reduction)
+    case["gradOutput"] = arr(go) if isinstance(go, np.ndarray) else go
+    lv = out.detach().reshape(-1).tolist()
+    grads = {}
+    for k in wrt:
+        g = ts[k].grad
+        grads[(grad_names or {}).get(k, k)] = [num(v) for v in (g.reshape(-1).tolist() if g is not None else [0.0] * ts[k].numel())]
+    case["expected"] = {
+        "loss": [num(v) for v in lv] if reduction == "none" else num(lv[0]),
+        "grad": grads[next(iter(grads))] if len(grads) == 1 else grads,
+    }
+    if tolerance:
+        case["tolerance"] = tolerance
+    cases.append(case)
+
+
+def opt_arrays(**kv):
+    return {k: arr(v) for k, v in kv.items() if v is not None}
+
+
+# ------------------------------------------------ torch cross entropy / nll
+
+def logits_edge():
+    """Rows: logits of +-100, one logit dominating by 80, all equal, a large common offset."""
+    x = [[100.0, -100.0, 0.0, 1.0],
+         [-100.0, -100.0, -100.0, 100.0],
+         [80.0, 0.0, 0.5, -0.25],
+         [0.0, 80.0, 0.0, 0.0],
+         [3.0, 3.0, 3.0, 3.0],
+         [1000.0, 1001.5, 999.0, 1000.25]]
+    return f32(x)
+
+
+def gen_torch_xent(cases):
+    R = TORCH_REDUCTIONS
+    def ce(w=None, ii=-100, ls=0.0):
+        def fn(input, target, red):
+            x = input
+            kw = {"weight": tensor(w)} if w is not None else {}
+            return F.cross_entropy(x, target, ignore_index=ii, label_smoothing=ls, reduction=red, **kw)
+        return fn
+
+    for red in R:
+        for tag, shape, tgt_kind, w, ii, ls, edge in (
+            ("random-5x4", (5, 4), "idx", None, None, 0.0, None),
+            ("weighted-5x4", (5, 4), "idx", "w", None, 0.0, None),
+            ("smooth-5x4", (5, 4), "idx", None, None, 0.2, None),
+            ("smooth-weighted-ignored-6x5", (6, 5), "idx", "w", "ii", 0.3, None),
+            ("spatial-2x3x2x2", (2, 3, 2, 2), "idx", None, None, 0.0, None),
+            ("spatial-weighted-ignored-smooth-2x4x3", (2, 4, 3), "idx", "w", "ii", 0.1, None),
+            ("probs-4x5", (4, 5), "prob", None, None, 0.0, None),
+            ("probs-weighted-smooth-4x5", (4, 5), "prob", "w", None, 0.25, None),
+            ("probs-spatial-2x3x4", (2, 3, 4), "prob", "w", None, 0.1, None),
+            ("1d-index", (6,), "idx", None, None, 0.0, None),
+            ("1d-probs", (6,), "prob", "w", None, 0.2, None),
+            ("edge-logits", (6, 4), "idx", None, None, 0.0, "edge"),
+            ("edge-logits-smooth-weighted", (6, 4), "idx", "w", None, 0.4, "edge"),
+            ("edge-logits-probs", (6, 4), "prob", None, None, 0.0, "edge"),
+            ("class-weight-zero", (5, 4), "idx", "w0", None, 0.0, None),
+            ("all-ignored", (3, 4), "idx", None, "all", 0.0, None),
+            ("all-ignored-smooth-weighted", (3, 4), "idx", "w", "all", 0.2, None),
+            ("ignore-valid-class", (6, 3), "idx", "w", "cls1", 0.0, None),
+            ("smooth-one", (4, 3), "idx", "w", "ii", 1.0, None),
+            ("weight-zero-target-all", (3, 4), "idx", "w0all", None, 0.0, None),
+        ):
+            case_id = f"torch.crossEntropy/{red}/{tag}"
+            rng = rng_for(case_id)
+            x = logits_edge() if edge else randn(rng, shape, 2.0)
+            C = shape[1] if len(shape) > 1 else shape[0]
+            pos_shape = (shape[0],) + tuple(shape[2:]) if len(shape) > 1 else ()
+            n_pos = int(np.prod(pos_shape)) if pos_shape else 1
+            opts = {}
+            if tgt_kind == "idx":
+                t = rng.integers(0, C, n_pos).astype(np.int32)
+                ignore = -100
+                if ii == "ii":
+                    t[rng.integers(n_pos)] = -100
+                    t[(rng.integers(n_pos) + 1) % n_pos] = -100
+                elif ii == "all":
+                    t[:] = -100
+                elif ii == "cls1":
+                    ignore = 1
+                    t[:3] = [1, 0, 2]
+                    opts["ignoreIndex"] = 1
+                if edge:
+                    t = i32([0, 3, 0, 2, 1, 1])
+                t_np = t.reshape(pos_shape) if pos_shape else t.reshape(())
+            else:
+                t = uniform(rng, shape, 0.0, 1.0)
+                t = (t / t.sum(axis=1 if len(shape) > 1 else 0, keepdims=True)).astype(np.float32)
+                ignore = -100
+            wv = None
+            if w == "w":
+                wv = grid(rng, (C,), 0.25, 2.0)
+            elif w == "w0":
+                wv = grid(rng, (C,), 0.25, 2.0)
+                wv[int(t.ravel()[0]) if tgt_kind == "idx" else 0] = 0.0
+            elif w == "w0all":
+                wv = grid(rng, (C,), 0.25, 2.0)
+                t[:] = 2
+                wv[2] = 0.0
+            if wv is not None:
+                opts["weight"] = arr(wv)
+            if ls:
+                opts["labelSmoothing"] = ls
+            f = ce(wv, ignore, ls)
+            tshape = t_np.shape if tgt_kind == "idx" else shape
+            args = {"input": x, "target": t}
+
+            def fn(input, target, f=f, red=red, tshape=tshape):
+                return f(input.reshape(shape), target.reshape(tshape), red)
+            tol = {"rtol": 1e-4, "atol": 1e-5} if edge else None
+            cls_case(cases, case_id, "torch.crossEntropy", args, shape, opts, fn, ["input"], red,
+                     scalar_grad=0.7, tolerance=tol)
+
+    for red in R:
+        for tag, shape, w, ii in (("random-4x5", (4, 5), None, None),
+                                  ("weighted-ignored-5x4", (5, 4), "w", "ii"),
+                                  ("spatial-weighted-2x3x2", (2, 3, 2), "w", "ii"),
+                                  ("1d", (5,), None, None),
+                                  ("all-ignored", (2, 3), None, "all")):
+            case_id = f"torch.nllLoss/{red}/{tag}"
+            rng = rng_for(case_id)
+            x = randn(rng, shape, 2.0)
+            C = shape[1] if len(shape) > 1 else shape[0]
+            pos_shape = (shape[0],) + tuple(shape[2:]) if len(shape) > 1 else ()
+            n_pos = int(np.prod(pos_shape)) if pos_shape else 1
+            t = rng.integers(0, C, n_pos).astype(np.int32)
+            if ii == "ii":
+                t[0] = -100
+            elif ii == "all":
+                t[:] = -100
+            opts = {}
+            wv = grid(rng, (C,), 0.25, 2.0) if w else None
+            if wv is not None:
+                wv[C - 1] = 0.0
+                opts["weight"] = arr(wv)
+
+            def fn(input, target, red=red, wv=wv, pos_shape=pos_shape):
+                kw = {"weight": tensor(wv)} if wv is not None else {}
+                return F.nll_loss(input.reshape(shape), target.reshape(pos_shape), reduction=red, **kw)
+            cls_case(cases, case_id, "torch.nllLoss", {"input": x, "target": t}, shape, opts, fn,
+                     ["input"], red, scalar_grad=-1.5)
+
+
+# ------------------------------------------------ torch element-wise
+
+def sigmoid_focal(x, t, alpha, gamma, red):
+    """torchvision.ops.sigmoid_focal_loss (0.14)."""
+    p = torch.sigmoid(x)
+    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    p_t = p * t + (1 - p) * (1 - t)
+    loss = ce * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+    return loss.mean() if red == "mean" else loss.sum() if red == "sum" else loss
+
+
+def gen_torch_elementwise(cases):
+    R = TORCH_REDUCTIONS
+    # binary_cross_entropy
+    for red in R:
+        for tag in ("random-3x4", "weighted-3x4", "edge-0-1"):
+            case_id = f"torch.binaryCrossEntropy/{red}/{tag}"
+            rng = rng_for(case_id)
+            shape = (3, 4) if tag != "edge-0-1" else (8,)
+            if tag == "edge-0-1":
+                x = f32([0.0, 1.0, 0.0, 1.0, r32(1e-30), 0.5, r32(1 - 2 ** -24), r32(1e-45)])
+                t = f32([0.0, 1.0, 1.0, 0.0, 0.0, 0.25, 1.0, 1.0])
+            else:
+                x = uniform(rng, shape, 0.02, 0.98)
+                t = uniform(rng, shape, 0.0, 1.0)
+                t.ravel()[:2] = [0.0, 1.0]
+            wv = grid(rng, shape, 0.0, 2.0) if tag == "weighted-3x4" else None
+            opts = opt_arrays(weight=wv)
+
+            def fn(input, target, red=red, wv=wv):
+                kw = {"weight": tensor(wv).reshape(input.shape)} if wv is not None else {}
+                return F.binary_cross_entropy(input, target, reduction=red, **kw)
+            tol = {"rtol": 1e-4, "atol": 1e-4} if tag == "edge-0-1" else None
+            cls_case(cases, case_id, "torch.binaryCrossEntropy", {"input": x.ravel(), "target": t.ravel()},
+                     shape if len(shape) > 1 else None, opts,
+                     lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
+                     ["input"], red, scalar_grad=0.7, tolerance=tol)
+
+    # binary_cross_entropy_with_logits
+    for red in R:
+        for tag in ("random-3x4", "weighted-3x4", "posweight-3x4", "both-2x2x3", "edge-logits"):
+            case_id = f"torch.binaryCrossEntropyWithLogits/{red}/{tag}"
+            rng = rng_for(case_id)
+            shape = {"both-2x2x3": (2, 2, 3), "edge-logits": (8,)}.get(tag, (3, 4))
+            if tag == "edge-logits":
+                x = f32([100.0, -100.0, 100.0, -100.0, 0.0, 30.0, -30.0, 17.5])
+                t = f32([1.0, 0.0, 0.0, 1.0, 0.5, 0.25, 0.75, 1.0])
+            else:
+                x = randn(rng, shape, 3.0)
+                t = uniform(rng, shape, 0.0, 1.0)
+                t.ravel()[:2] = [0.0, 1.0]
+            wv = grid(rng, shape, 0.0, 2.0) if tag in ("weighted-3x4", "both-2x2x3") else None
+            pw = grid(rng, (shape[-1],), 0.25, 3.0) if tag in ("posweight-3x4", "both-2x2x3", "edge-logits") else None
+            opts = opt_arrays(weight=None if wv is None else wv.ravel(), posWeight=pw)
+
+            def fn(input, target, red=red, wv=wv, pw=pw, shape=shape):
+                kw = {}
+                if wv is not None:
+                    kw["weight"] = tensor(wv).reshape(shape)
+                if pw is not None:
+                    kw["pos_weight"] = tensor(pw)
+                return F.binary_cross_entropy_with_logits(input.reshape(shape), target.reshape(shape), reduction=red, **kw)
+            cls_case(cases, case_id, "torch.binaryCrossEntropyWithLogits", {"input": x.ravel(), "target": t.ravel()},
+                     shape if len(shape) > 1 else None, opts, fn, ["input"], red, scalar_grad=-2.0)
+
+    # kl_div
+    for red in ("mean", "batchmean", "sum", "none"):
+        for log_target in (False, True):
+            for tag, shape in (("random-3x4", (3, 4)), ("zeros-1d", (6,))):
+                case_id = f"torch.klDiv/logTarget{log_target}/{red}/{tag}"
+                rng = rng_for(case_id)
+                x = np.log(uniform(rng, shape, 0.05, 1.0)).astype(np.float32)
+                if log_target:
+                    t = np.log(uniform(rng, shape, 0.05, 1.0)).astype(np.float32)
+                else:
+                    t = uniform(rng, shape, 0.0, 1.0)
+                    t.ravel()[:2] = 0.0
+                opts = {"logTarget": True} if log_target else {}
+
+                def fn(input, target, red=red, lt=log_target):
+                    return F.kl_div(input.reshape(shape), target.reshape(shape), reduction=red, log_target=lt)
+                cls_case(cases, case_id, "torch.klDiv", {"input": x.ravel(), "target": t.ravel()},
+                         shape if len(shape) > 1 else None, opts, fn, ["input"], red, scalar_grad=1.25)
+
+    # poisson_nll_loss
+    for red in R:
+        for log_input, full, eps in ((True, False, None), (True, True, None), (False, False, None),
+                                     (False, True, 1e-3)):
+            case_id = f"torch.poissonNllLoss/log{log_input}-full{full}-eps{eps}/{red}"
+            rng = rng_for(case_id)
+            shape = (3, 4)
+            x = randn(rng, shape, 1.0) if log_input else uniform(rng, shape, 0.0, 4.0)
+            if not log_input:
+                x.ravel()[0] = 0.0
+            t = rng.integers(0, 6, shape).astype(np.float32)
+            t.ravel()[1] = 1.0
+            t.ravel()[2] = 0.0
+            opts = {}
+            if not log_input:
+                opts["logInput"] = False
+            if full:
+                opts["full"] = True
+            if eps is not None:
+                opts["eps"] = eps
+
+            def fn(input, target, red=red, li=log_input, full=full, eps=eps):
+                return F.poisson_nll_loss(input, target, log_input=li, full=full,
+                                          eps=1e-8 if eps is None else eps, reduction=red)
+            tol = {"rtol": 2e-5, "atol": 1e-3} if (not log_input and eps is None) else None
+            cls_case(cases, case_id, "torch.poissonNllLoss", {"input": x.ravel(), "target": t.ravel()},
+                     shape, opts, lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
+                     ["input"], red, scalar_grad=0.5, tolerance=tol)
+
+    # gaussian_nll_loss
+    for red in R:
+        for tag, shape, vshape, full, eps in (("same-3x4", (3, 4), (3, 4), False, None),
+                                              ("rows-3x4", (3, 4), (3,), True, None),
+                                              ("rows1-2x2x3", (2, 2, 3), (2, 2, 1), False, 0.01),
+                                              ("clamped-1d", (6,), (6,), False, 0.01)):
+            case_id = f"torch.gaussianNllLoss/{red}/{tag}"
+            rng = rng_for(case_id)
+            x = randn(rng, shape, 1.5)
+            t = randn(rng, shape, 1.5)
+            v = uniform(rng, vshape, 0.1, 2.0)
+            if tag == "clamped-1d":
+                v.ravel()[:2] = [0.0, 0.005]
+            opts = {}
+            if full:
+                opts["full"] = True
+            if eps is not None:
+                opts["eps"] = eps
+
+            def fn(input, target, variance, red=red, full=full, eps=eps, shape=shape, vshape=vshape):
+                return F.gaussian_nll_loss(input.reshape(shape), target.reshape(shape), variance.reshape(vshape),
+                                           full=full, eps=1e-6 if eps is None else eps, reduction=red)
+            cls_case(cases, case_id, "torch.gaussianNllLoss",
+                     {"input": x.ravel(), "target": t.ravel(), "variance": v.ravel()},
+                     shape if len(shape) > 1 else None, opts, fn, ["input", "variance"], red,
+                     scalar_grad=0.7, grad_names={"variance": "var"})
+
+    # sigmoid_focal_loss (torchvision); default reduction 'none'
+    for red in ("none", "mean", "sum"):
+        for alpha, gamma in ((None, None), (-1.0, 2.0), (0.5, 0.0), (0.75, 1.5), (0.25, 1.0)):
+            case_id = f"torch.sigmoidFocalLoss/alpha{alpha}-gamma{gamma}/{red}"
+            rng = rng_for(case_id)
+            shape = (3, 4)
+            x = randn(rng, shape, 3.0)
+            x.ravel()[:3] = [100.0, -100.0, 0.0]
+            t = (rng.random(shape) < 0.5).astype(np.float32)
+            t.ravel()[:3] = [1.0, 0.0, 1.0]
+            if gamma is not None and gamma != 1.5:
+                t.ravel()[3] = 0.25
+            opts = {} if red == "none" else {}
+            if alpha is not None:
+                opts["alpha"] = alpha
+            if gamma is not None:
+                opts["gamma"] = gamma
+            a_ = 0.25 if alpha is None else alpha
+            g_ = 2.0 if gamma is None else gamma
+
+            def fn(input, target, red=red, a_=a_, g_=g_):
+                return sigmoid_focal(input, target, a_, g_, red)
+            cls_case(cases, case_id, "torch.sigmoidFocalLoss", {"input": x.ravel(), "target": t.ravel()},
+                     shape, opts, lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
+                     ["input"], red, scalar_grad=1.5)
+
+
+# ------------------------------------------------ keras
+
+def tf_clip(x, lo, hi):
+    """tf.clip_by_value: the gradient passes where lo <= x <= hi."""
+    inside = (x >= lo) & (x <= hi)
+    return torch.where(inside, x, torch.clamp(x, lo, hi).detach())
+
+
+def tf_sigmoid_xent(x, z):
+    """tf.nn.sigmoid_cross_entropy_with_logits, as TF composes it."""
+    cond = x >= 0
+    relu = torch.where(cond, x, torch.zeros_like(x))
+    neg_abs = torch.where(cond, -x, x)
+    return relu - x * z + torch.log1p(torch.exp(neg_abs))
+
+
+class TfSoftmaxXent(torch.autograd.Function):
+    """tf.nn.softmax_cross_entropy_with_logits: backprop is softmax - labels."""
+    @staticmethod
+    def forward(ctx, logits, labels):
+        ls = torch.log_softmax(logits, -1)
+        ctx.save_for_backward(ls, labels)
+        return -(labels * ls).sum(-1)
+
+    @staticmethod
+    def backward(ctx, g):
+        ls, labels = ctx.saved_tensors
+        return g.unsqueeze(-1) * (ls.exp() - labels), None
+
+
+def keras_per_sample_reduce(per_sample, red, w, mask=None):
+    """Keras Loss.__call__: sample weights, ignore_class mask (apply_valid_mask), reduction."""
+    ps = per_sample.reshape(-1)
+    sw = None if w is None else tensor(w)
+    if mask is not None:
+        m = mask.to(torch.float64)
+        if red == "sum_over_batch_size":
+            m = m * (m.numel() / m.sum())
+        sw = m if sw is None else sw * m
+    if sw is not None:
+        ps = ps * sw
+    if red == "none":
+        return ps
+    total = ps.sum()
+    return total if red == "sum" else total / max(ps.numel(), 1)
+
+
+def k_smooth_binary(t, ls):
+    return t * (1.0 - ls) + 0.5 * ls
+
+
+def k_bce(yt, yp, from_logits, ls):
+    y = k_smooth_binary(yt, ls)
+    if from_logits:
+        return tf_sigmoid_xent(yp, y)
+    c = tf_clip(yp, KERAS_EPS, KERAS_ONE_MINUS_EPS)
+    return -(y * torch.log(c + KERAS_EPS) + (1 - y) * torch.log(1 - c + KERAS_EPS))
+
+
+def k_focal(yt, yp, from_logits, ls, gamma, alpha, balance):
+    y = k_smooth_binary(yt, ls)
+    p = torch.sigmoid(yp) if from_logits else yp
+    p_t = y * p + (1 - y) * (1 - p)
+    focal = torch.pow(1.0 - p_t, gamma)
+    bce = k_bce(y, yp, from_logits, 0.0)
+    out = focal * bce
+    if balance:
+        out = (y * alpha + (1 - y) * (1 - alpha)) * out
+    return out
+
+
+def gen_keras(cases):
+    R = KERAS_REDUCTIONS
+
+    def run(name, tag, red, shape, yt, yp, opts, per_sample_fn, weighted, scalar_grad=0.7, tol=None, mask_fn=None):
+        case_id = f"{name}/{tag}/{red}" + ("/weighted" if weighted else "")
+        rng = rng_for(case_id + "/w")
+        samples = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        w = sample_weights(rng, samples) if weighted else None
+        o = dict(opts)
+        if w is not None:
+            o["sampleWeight"] = arr(w)
+
+        def fn(yTrue, yPred):
+            ps = per_sample_fn(yTrue.reshape(shape[:-1] + (-1,) if yTrue.dtype != torch.int64 else shape[:-1]),
+                               yPred.reshape(shape))
+            mask = mask_fn(yTrue) if mask_fn else None
+            return keras_per_sample_reduce(ps, red, w, mask)
+        cls_case(cases, case_id, name, {"yTrue": yt, "yPred": yp}, shape if len(shape) > 1 else None,
+                 o, fn, ["yPred"], red, scalar_grad=scalar_grad, tolerance=tol)
+
+    # binary crossentropy
+    for red in R:
+        for tag, from_logits, ls in (("probs", False, 0.0), ("probs-smooth", False, 0.2),
+                                     ("logits", True, 0.0), ("logits-smooth", True, 0.1)):
+            for weighted in (False, True):
+                rng = rng_for(f"keras.binaryCrossentropy/{tag}/{red}/{weighted}")
+                shape = (3, 4)
+                yt = (rng.random(shape) < 0.5).astype(np.float32)
+                if from_logits:
+                    yp = randn(rng, shape, 3.0)
+                    yp.ravel()[:3] = [100.0, -100.0, 0.0]
+                else:
+                    yp = uniform(rng, shape, 0.01, 0.99)
+                    yp.ravel()[:4] = [0.0, 1.0, r32(1e-8), KERAS_ONE_MINUS_EPS]
+                opts = {}
+                if from_logits:
+                    opts["fromLogits"] = True
+                if ls:
+                    opts["labelSmoothing"] = ls
+                run("keras.binaryCrossentropy", tag, red, shape, yt.ravel(), yp.ravel(), opts,
+                    lambda t, p, fl=from_logits, ls=ls: k_bce(t, p, fl, ls).mean(-1), weighted,
+                    tol={"rtol": 1e-4, "atol": 1e-5})
+
+    # categorical crossentropy
+    for red in R:
+        for tag, from_logits, ls, shape in (("probs", False, 0.0, (4, 5)), ("probs-smooth", False, 0.2, (4, 5)),
+                                            ("probs-1d", False, 0.0, (5,)),
+                                            ("logits", True, 0.0, (4, 5)), ("logits-smooth", True, 0.3, (2, 2, 5)),
+                                            ("logits-edge", True, 0.0, (6, 4))):
+            for weighted in ((False, True) if len(shape) > 1 else (False,)):
+                rng = rng_for(f"keras.categoricalCrossentropy/{tag}/{red}/{weighted}")
+                if tag == "logits-edge":
+                    yp = logits_edge()
+                    yt = np.eye(4, dtype=np.float32)[[0, 3, 1, 2, 1, 1]]
+                elif from_logits:
+                    yp = randn(rng, shape, 2.0)
+                    yt = uniform(rng, shape, 0.0, 1.0)
+                    yt = (yt / yt.sum(-1, keepdims=True)).astype(np.float32)
+                else:
+                    # unnormalized probability rows; one row with a zero and one with a dominating class
+                    yp = uniform(rng, shape, 0.05, 2.0)
+                    yp.ravel()[0] = 0.0
+                    if len(shape) > 1:
+                        yp[1, :] = [1.0, 0.0, 0.0, 0.0, 0.0][: shape[-1]]
+                    yt = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], shape[:-1] or None)]
+                    yt = yt.reshape(shape)
+                opts = {}
+                if from_logits:
+                    opts["fromLogits"] = True
+                if ls:
+                    opts["labelSmoothing"] = ls
+                C = shape[-1]
+
+                def per(t, p, fl=from_logits, ls=ls, C=C):
+                    y = t * (1.0 - ls) + ls / C
+                    if fl:
+                        return TfSoftmaxXent.apply(p, y)
+                    q = p / p.sum(-1, keepdim=True)
+                    c = tf_clip(q, KERAS_EPS, KERAS_ONE_MINUS_EPS)
+                    return -(y * torch.log(c)).sum(-1)
+                run("keras.categoricalCrossentropy", tag, red, shape, yt.ravel(), yp.ravel(), opts, per, weighted,
+                    tol={"rtol": 1e-4, "atol": 1e-5})
+
+    # sparse categorical crossentropy
+    for red in R:
+        for tag, from_logits, ignore, shape in (("probs", False, None, (4, 5)), ("logits", True, None, (4, 5)),
+                                                ("logits-3d", True, None, (2, 2, 4)),
+                                                ("probs-ignore", False, 2, (5, 4)), ("logits-ignore", True, -1, (5, 4)),
+                                                ("logits-all-ignored", True, 0, (3, 4)),
+                                                ("logits-edge", True, None, (6, 4))):
+            for weighted in (False, True):
+                rng = rng_for(f"keras.sparseCategoricalCrossentropy/{tag}/{red}/{weighted}")
+                C = shape[-1]
+                samples = int(np.prod(shape[:-1]))
+                if tag == "logits-edge":
+                    yp = logits_edge()
+                    yt = i32([0, 3, 1, 2, 1, 1])
+                elif from_logits:
+                    yp = randn(rng, shape, 2.0)
+                    yt = rng.integers(0, C, samples).astype(np.int32)
+                else:
+                    yp = uniform(rng, shape, 0.0, 1.0)
+                    yp.ravel()[:2] = [0.0, 1.0]
+                    yt = rng.integers(0, C, samples).astype(np.int32)
+                    yt[0] = 0
+                if ignore is not None:
+                    yt[1] = ignore
+                    yt[samples - 1] = ignore
+                    if tag == "logits-all-ignored":
+                        yt[:] = ignore
+                opts = {}
+                if from_logits:
+                    opts["fromLogits"] = True
+                if ignore is not None:
+                    opts["ignoreClass"] = ignore
+
+                def per(t, p, fl=from_logits, ignore=ignore):
+                    z = p if fl else torch.log(tf_clip(p, KERAS_EPS, KERAS_ONE_MINUS_EPS))
+                    ls = torch.log_softmax(z, -1)
+                    tt = t.reshape(ls.shape[:-1])
+                    valid = torch.ones_like(tt, dtype=torch.bool) if ignore is None else tt != ignore
+                    safe = torch.where(valid, tt, torch.zeros_like(tt))
+                    nll = -ls.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+                    return torch.where(valid, nll, torch.zeros_like(nll))
+                mask_fn = None if ignore is None else (lambda t, ignore=ignore: t.reshape(-1) != ignore)
+                run("keras.sparseCategoricalCrossentropy", tag, red, shape, yt, yp.ravel(), opts, per, weighted,
+                    tol={"rtol": 1e-4, "atol": 1e-5}, mask_fn=mask_fn)
+
+    # kl divergence, poisson
+    for red in R:
+        for weighted in (False, True):
+            rng = rng_for(f"keras.klDivergence/{red}/{weighted}")
+            shape = (3, 4)
+            yt = uniform(rng, shape, 0.0, 1.0)
+            yp = uniform(rng, shape, 0.01, 1.0)
+            yt.ravel()[:2] = [0.0, 1.0]
+            yp.ravel()[2:5] = [0.0, 1.0, 1.5]
+
+            def per(t, p):
+                tc = tf_clip(t, KERAS_EPS, 1.0)
+                pc = tf_clip(p, KERAS_EPS, 1.0)
+                return (tc * torch.log(tc / pc)).sum(-1)
+            run("keras.klDivergence", "random", red, shape, yt.ravel(), yp.ravel(), {}, per, weighted)
+
+            rng = rng_for(f"keras.poisson/{red}/{weighted}")
+            yt = rng.integers(0, 5, shape).astype(np.float32)
+            yp = uniform(rng, shape, 0.0, 4.0)
+            yp.ravel()[0] = 0.0
+            yt.ravel()[0] = 0.0
+            run("keras.poisson", "random", red, shape, yt.ravel(), yp.ravel(), {},
+                lambda t, p: (p - t * torch.log(p + KERAS_EPS)).mean(-1), weighted)
+
+    # binary focal crossentropy
+    for red in R:
+        for tag, fl, ls, gamma, alpha, bal in (("probs", False, 0.0, None, None, False),
+                                               ("probs-balanced-smooth", False, 0.1, 3.0, 0.4, True),
+                                               ("logits", True, 0.0, None, None, False),
+                                               ("logits-balanced", True, 0.2, 1.5, None, True),
+                                               ("logits-gamma0", True, 0.0, 0.0, 0.7, True)):
+            for weighted in (False, True):
+                rng = rng_for(f"keras.binaryFocalCrossentropy/{tag}/{red}/{weighted}")
+                shape = (3, 4)
+                yt = (rng.random(shape) < 0.5).astype(np.float32)
+                if fl:
+                    yp = randn(rng, shape, 3.0)
+                    yp.ravel()[:2] = [100.0, -100.0]
+                    yt.ravel()[:2] = [0.0, 1.0]
+                else:
+                    yp = uniform(rng, shape, 0.01, 0.99)
+                    yp.ravel()[:2] = [0.0, 1.0]
+                    yt.ravel()[:2] = [1.0, 0.0]
+                opts = {}
+                if fl:
+                    opts["fromLogits"] = True
+                if ls:
+                    opts["labelSmoothing"] = ls
+                if gamma is not None:
+                    opts["gamma"] = gamma
+                if alpha is not None:
+                    opts["alpha"] = alpha
+                if bal:
+                    opts["applyClassBalancing"] = True
+                g_ = 2.0 if gamma is None else gamma
+                a_ = 0.25 if alpha is None else alpha
+                run("keras.binaryFocalCrossentropy", tag, red, shape, yt.ravel(), yp.ravel(), opts,
+                    lambda t, p, fl=fl, ls=ls, g_=g_, a_=a_, bal=bal: k_focal(t, p, fl, ls, g_, a_, bal).mean(-1),
+                    weighted, tol={"rtol": 1e-4, "atol": 1e-5})
+
+
+def gen_classification() -> List[dict]:
+    cases: List[dict] = []
+    gen_torch_xent(cases)
+    gen_torch_elementwise(cases)
+    gen_keras(cases)
+    return cases
+
+
 # ----------------------------------------------------------------------------- registry
 
 FAMILIES = {
     "regression": gen_regression,
-    # "classification": gen_classification,
+    "classification": gen_classification,
     # "margin": gen_margin,
 }
 

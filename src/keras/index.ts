@@ -1,2 +1,3 @@
 // TF 2.x Keras semantics: (yTrue, yPred, opts), reductions 'sum_over_batch_size' | 'sum' | 'none'.
 export * from './regression';
+export * from './margin';

@@ -1,2 +1,3 @@
 // PyTorch semantics: (input, target, opts), reductions 'mean' | 'sum' | 'none'.
 export * from './regression';
+export * from './margin';

@@ -1,0 +1,3 @@
+import { describeParity } from './helpers/parity';
+
+describeParity('margin');

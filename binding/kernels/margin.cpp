@@ -51,6 +51,14 @@ inline bool wideRows(int64_t rows, int64_t cols) {
   return cols >= 2 * kChunk && rows < 2 * static_cast<int64_t>(runtime::numThreads());
 }
 
+// One compiled copy of a body with a vectorized reduction: inlined separately into the
+// serial and the parallel branch of a loop (or cloned by IPA-CP), GCC may vectorize the
+// reduction differently, and the bits would depend on the thread count.
+template <class Fn, class... Args>
+__attribute__((noinline, noclone)) auto once(const Fn& fn, Args... args) {
+  return fn(args...);
+}
+
 // Sums of one row over fixed column chunks of kChunk, combined left to right: same bits
 // whether the chunks run serially or in parallel. sumFn(j0, j1, part) adds one chunk's
 // sums into part[0..K) (zeroed); it may also write that chunk's gradient.
@@ -62,7 +70,7 @@ void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) 
   if (!parallel || chunks <= 1) {
     for (int64_t c = 0; c < chunks; ++c) {
       double part[K] = {};
-      sumFn(c * kChunk, chunkEnd(c), part);
+      once(sumFn, c * kChunk, chunkEnd(c), part);
       for (int k = 0; k < K; ++k) s[k] += part[k];
     }
     return;
@@ -74,7 +82,7 @@ void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) 
     for (int64_t c = b; c < e; ++c) {
       double* part = partials + c * K;
       for (int k = 0; k < K; ++k) part[k] = 0.0;
-      sumFn(c * kChunk, chunkEnd(c), part);
+      once(sumFn, c * kChunk, chunkEnd(c), part);
     }
   });
   for (int64_t c = 0; c < chunks; ++c)
@@ -106,7 +114,7 @@ void rowLosses(LossArgs& a, int64_t rows, int64_t cols, int64_t cost, const floa
   auto one = [&](int64_t r) {
     const double wr = w ? static_cast<double>(w[r]) : 1.0;
     const double u = (up ? static_cast<double>(up[r]) : scale) * wr;
-    const double l = rowFn(r, u, wide);
+    const double l = once(rowFn, r, u, wide);
     return w ? l * wr : l;
   };
   if (none || !wantLoss) {
@@ -492,10 +500,10 @@ void multilabelMarginLoss(LossArgs& a) {
   };
   const int64_t cols = C > 0 ? C : 1;
   if (none || !wantLoss) {
-    parallelFor(s.rows, rowsPerChunk(cols), cols * 2, [&](int64_t b, int64_t e) { chunk(b, e); });
+    parallelFor(s.rows, rowsPerChunk(cols), cols * 2, [&](int64_t b, int64_t e) { once(chunk, b, e); });
     return;
   }
-  double total = reduceRows(s.rows, cols, 2, chunk);
+  double total = reduceRows(s.rows, cols, 2, [&](int64_t b, int64_t e) { return once(chunk, b, e); });
   if (a.reduction == Reduction::Mean) total = s.rows > 0 ? total / static_cast<double>(s.rows) : kNaN;
   a.result = total;
 }
@@ -536,13 +544,14 @@ void marginRankingLoss(LossArgs& a) {
     });
     return;
   }
-  const double total = reduceChunks(n, 1, [&](int64_t b, int64_t e) {
+  auto chunk = [&](int64_t b, int64_t e) {
     double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
     for (int64_t i = b; i < e; ++i) acc += static_cast<double>(clampMin0(value(i)));
     if (wantGrad) writeGrad(b, e);
     return acc;
-  });
+  };
+  const double total = reduceChunks(n, 1, [&](int64_t b, int64_t e) { return once(chunk, b, e); });
   a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(n) : total;
 }
 
@@ -845,7 +854,7 @@ void cosineSimilarity(LossArgs& a) {
   }
   double total = reduceRows(items, perItem, 3, [&](int64_t b, int64_t e) {
     double acc = 0.0;
-    for (int64_t i = b; i < e; ++i) acc += block(i);
+    for (int64_t i = b; i < e; ++i) acc += once(block, i);
     return acc;
   });
   if (a.reduction == Reduction::Mean) total = samples > 0 ? total / static_cast<double>(samples) : 0.0;

@@ -301,6 +301,136 @@ inline double normFromSum(double s, double p) {
   return s > 0.0 ? std::pow(s, 1.0 / p) : 0.0;  // one scalar per row
 }
 
+
+// ------------------------------------------------------------------ chunk loops
+// Hot loops as free functions of plain values: captured-by-reference lambda state is
+// reloaded every iteration in an out-of-line copy and keeps GCC from vectorizing.
+
+// multilabel_soft_margin over [j0, j1): returns sum_j w_j (t softplus(-x) + (1 - t) softplus(x))
+// (when kLoss) and writes g_j = k w_j (sigmoid(x_j) - t_j) (when kGrad). softplus(x) and
+// softplus(-x) share e = exp(-|x|).
+template <bool kLoss, bool kGrad>
+double mlsmChunk(const float* __restrict x, const float* __restrict t, const float* __restrict w,
+                 float* __restrict g, float k, int64_t j0, int64_t j1) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t j = j0; j < j1; ++j) {
+    const float xj = x[j], tj = t[j], wj = w ? w[j] : 1.0f;
+    const float e = vmath::exp(-std::fabs(xj));
+    if (kLoss)
+      acc += static_cast<double>(wj * (tj * std::fmax(-xj, 0.0f) + (1.0f - tj) * std::fmax(xj, 0.0f) +
+                                       vmath::log1p(e)));
+    if (kGrad) g[j] = k * wj * (sigmoidFrom(xj, e) - tj);
+  }
+  return acc;
+}
+
+// multi_margin over [j0, j1): z_j = mxy + x_j; adds sum_{z > 0} z^P to s[0] (kLoss) and
+// writes g_j = k P z^(P-1) on the hinge, 0 off it, adding their sum to s[1] (kGrad). The
+// target class's own term is included here and taken out by the caller (no index compare in
+// the loop: 64-bit compares keep SSE2 from vectorizing).
+template <int P>
+inline float multiMarginTerm(float z) { return P == 2 ? z * z : z; }
+template <int P>
+inline float multiMarginGrad(float z, float k) { return k * (P == 2 ? 2.0f * z : 1.0f); }
+
+template <int P, bool kLoss, bool kGrad>
+void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy, float k,
+                      int64_t j0, int64_t j1, double* s) {
+  double acc = 0.0, gacc = 0.0;
+#pragma omp simd reduction(+ : acc, gacc)
+  for (int64_t j = j0; j < j1; ++j) {
+    const float z = mxy + x[j];
+    const bool on = z > 0.0f;
+    if (kLoss) acc += on ? static_cast<double>(multiMarginTerm<P>(z)) : 0.0;
+    if (kGrad) {
+      const float gj = on ? multiMarginGrad<P>(z, k) : 0.0f;
+      g[j] = gj;
+      gacc += static_cast<double>(gj);
+    }
+  }
+  s[0] += acc;
+  s[1] += gacc;
+}
+
+// multilabel_margin, one target class: z_j = oneMinusXy + x_j over the non-target classes;
+// returns sum_{z > 0} z (kLoss), adds g to g_j on the hinge and returns their count in *cnt (kGrad).
+template <bool kLoss, bool kGrad>
+double multilabelMarginTerm(const float* __restrict x, const float* __restrict isOther, float* __restrict g,
+                            float oneMinusXy, float gv, int64_t C, int64_t* cnt) {
+  double acc = 0.0;
+  int64_t n = 0;
+#pragma omp simd reduction(+ : acc, n)
+  for (int64_t j = 0; j < C; ++j) {
+    const float z = oneMinusXy + x[j];
+    const bool on = z > 0.0f && isOther[j] != 0.0f;
+    if (kLoss) acc += on ? static_cast<double>(z) : 0.0;
+    if (kGrad) {
+      n += on ? 1 : 0;
+      g[j] += on ? gv : 0.0f;
+    }
+  }
+  *cnt = n;
+  return acc;
+}
+
+// margin_ranking over [b, e): v = -t (x1 - x2) + margin; out = max(v, 0) (kOut), returns the
+// sum of the losses (kSum), g1 = -t u, g2 = t u where v >= 0 (kGrad; u = up[i] or scale).
+template <bool kOut, bool kSum, bool kGrad, bool kUp>
+double rankingChunk(const float* __restrict x1, const float* __restrict x2, const float* __restrict t,
+                    float margin, float* __restrict out, float* __restrict g1, float* __restrict g2,
+                    const float* __restrict up, float scale, int64_t b, int64_t e) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = b; i < e; ++i) {
+    const float v = -t[i] * (x1[i] - x2[i]) + margin;
+    const float l = clampMin0(v);
+    if (kOut) out[i] = l;
+    if (kSum) acc += static_cast<double>(l);
+    if (kGrad) {
+      const float u = kUp ? up[i] : scale;
+      const float g = v >= 0.0f ? -t[i] * u : 0.0f;
+      g1[i] = g;
+      g2[i] = -g;
+    }
+  }
+  return acc;
+}
+
+// triplet sums over [j0, j1): sum |a - p + eps|^P, |a - n + eps|^P and (kSwap) |p - n + eps|^P.
+template <int P, bool kSwap>
+void tripletSums(const float* __restrict a, const float* __restrict p, const float* __restrict n, float eps,
+                 float pw, int64_t j0, int64_t j1, double* s) {
+  double sap = 0.0, san = 0.0, spn = 0.0;
+#pragma omp simd reduction(+ : sap, san, spn)
+  for (int64_t j = j0; j < j1; ++j) {
+    sap += normTerm<P>(tripletDiff(a[j], p[j], eps), pw);
+    san += normTerm<P>(tripletDiff(a[j], n[j], eps), pw);
+    if (kSwap) spn += normTerm<P>(tripletDiff(p[j], n[j], eps), pw);
+  }
+  s[0] += sap;
+  s[1] += san;
+  s[2] += spn;
+}
+
+// triplet gradients over [j0, j1) from the unit vectors u_xy = NormGrad(v_xy) (0 where the
+// distance is 0: its inverse is passed as 0): ga = kap u_ap - kan u_an,
+// gp = -kap u_ap - kpn u_pn, gn = kan u_an + kpn u_pn.
+template <int P, bool kSwap>
+void tripletGrads(const float* __restrict a, const float* __restrict p, const float* __restrict n,
+                  float* __restrict ga, float* __restrict gp, float* __restrict gn, float eps, float pm1,
+                  float iap, float ian, float ipn, float kap, float kan, float kpn, int64_t j0, int64_t j1) {
+#pragma omp simd
+  for (int64_t j = j0; j < j1; ++j) {
+    const float uap = NormGrad<P>::at(tripletDiff(a[j], p[j], eps), iap, pm1);
+    const float uan = NormGrad<P>::at(tripletDiff(a[j], n[j], eps), ian, pm1);
+    const float upn = kSwap ? NormGrad<P>::at(tripletDiff(p[j], n[j], eps), ipn, pm1) : 0.0f;
+    ga[j] = kap * uap - kan * uan;
+    gp[j] = -kap * uap - kpn * upn;
+    gn[j] = kan * uan + kpn * upn;
+  }
+}
+
 }  // namespace
 
 // ====================================================================== PyTorch
@@ -333,27 +463,9 @@ void multilabelSoftMarginLoss(LossArgs& a) {
     const float k = static_cast<float>(u * invC);
     double sum[1];
     rowSums<1>(C, wide, 4, [&](int64_t j0, int64_t j1, double* part) {
-      double acc = 0.0;
-      if (wantGrad) {
-#pragma omp simd reduction(+ : acc)
-        for (int64_t j = j0; j < j1; ++j) {
-          const float xj = xr[j], tj = tr[j], wj = w ? w[j] : 1.0f;
-          const float e = vmath::exp(-std::fabs(xj));
-          if (wantLoss)
-            acc += static_cast<double>(wj * (tj * std::fmax(-xj, 0.0f) + (1.0f - tj) * std::fmax(xj, 0.0f) +
-                                             vmath::log1p(e)));
-          gr[j] = k * wj * (sigmoidFrom(xj, e) - tj);
-        }
-      } else {
-#pragma omp simd reduction(+ : acc)
-        for (int64_t j = j0; j < j1; ++j) {
-          const float xj = xr[j], tj = tr[j], wj = w ? w[j] : 1.0f;
-          const float e = vmath::exp(-std::fabs(xj));
-          acc += static_cast<double>(wj * (tj * std::fmax(-xj, 0.0f) + (1.0f - tj) * std::fmax(xj, 0.0f) +
-                                           vmath::log1p(e)));
-        }
-      }
-      part[0] += acc;
+      if (!wantGrad) part[0] += mlsmChunk<true, false>(xr, tr, w, gr, k, j0, j1);
+      else if (wantLoss) part[0] += mlsmChunk<true, true>(xr, tr, w, gr, k, j0, j1);
+      else mlsmChunk<false, true>(xr, tr, w, gr, k, j0, j1);
     }, sum);
     return sum[0] * invC;
   });
@@ -382,27 +494,16 @@ void multiMargin(LossArgs& a) {
     const float k = static_cast<float>(u * wy * invC);
     double sum[2];
     rowSums<2>(C, wide, 1, [&](int64_t j0, int64_t j1, double* part) {
-      double acc = 0.0, gacc = 0.0;
-      if (wantGrad) {
-#pragma omp simd reduction(+ : acc, gacc)
-        for (int64_t j = j0; j < j1; ++j) {
-          const float z = mxy + xr[j];
-          const bool on = z > 0.0f && j != y;
-          if (wantLoss) acc += on ? static_cast<double>(P == 2 ? z * z : z) : 0.0;
-          const float g = on ? k * (P == 2 ? 2.0f * z : 1.0f) : 0.0f;
-          gr[j] = g;
-          gacc += static_cast<double>(g);
-        }
-      } else {
-#pragma omp simd reduction(+ : acc)
-        for (int64_t j = j0; j < j1; ++j) {
-          const float z = mxy + xr[j];
-          acc += z > 0.0f && j != y ? static_cast<double>(P == 2 ? z * z : z) : 0.0;
-        }
-      }
-      part[0] += acc;
-      part[1] += gacc;
+      if (!wantGrad) multiMarginChunk<P, true, false>(xr, gr, mxy, k, j0, j1, part);
+      else if (wantLoss) multiMarginChunk<P, true, true>(xr, gr, mxy, k, j0, j1, part);
+      else multiMarginChunk<P, false, true>(xr, gr, mxy, k, j0, j1, part);
     }, sum);
+    // Take out the target's own term z_y = (margin - x_y) + x_y, exactly as the loop added it.
+    const float zy = mxy + xr[y];
+    if (zy > 0.0f) {
+      sum[0] -= static_cast<double>(multiMarginTerm<P>(zy));
+      sum[1] -= static_cast<double>(multiMarginGrad<P>(zy, k));
+    }
     if (wantGrad) gr[y] = static_cast<float>(-sum[1]);
     return sum[0] * wy * invC;
   });
@@ -460,25 +561,12 @@ void multilabelMarginLoss(LossArgs& a) {
     for (int64_t k = 0; k < T; ++k) {
       const int64_t y = tr[k];
       const float oneMinusXy = 1.0f - xr[y];
-      double rowAcc = 0.0;
       int64_t cnt = 0;
-      if (wantGrad) {
-#pragma omp simd reduction(+ : rowAcc, cnt)
-        for (int64_t j = 0; j < C; ++j) {
-          const float z = oneMinusXy + xr[j];
-          const bool on = z > 0.0f && isOther[j] != 0.0f;
-          if (wantLoss) rowAcc += on ? static_cast<double>(z) : 0.0;
-          cnt += on ? 1 : 0;
-          gr[j] += on ? g : 0.0f;
-        }
-        gr[y] -= static_cast<float>(static_cast<double>(g) * static_cast<double>(cnt));
-      } else {
-#pragma omp simd reduction(+ : rowAcc)
-        for (int64_t j = 0; j < C; ++j) {
-          const float z = oneMinusXy + xr[j];
-          rowAcc += z > 0.0f && isOther[j] != 0.0f ? static_cast<double>(z) : 0.0;
-        }
-      }
+      double rowAcc;
+      if (!wantGrad) rowAcc = multilabelMarginTerm<true, false>(xr, isOther, gr, oneMinusXy, g, C, &cnt);
+      else if (wantLoss) rowAcc = multilabelMarginTerm<true, true>(xr, isOther, gr, oneMinusXy, g, C, &cnt);
+      else rowAcc = multilabelMarginTerm<false, true>(xr, isOther, gr, oneMinusXy, g, C, &cnt);
+      if (wantGrad) gr[y] -= static_cast<float>(static_cast<double>(g) * static_cast<double>(cnt));
       acc += rowAcc;
     }
     return acc * invC;
@@ -524,33 +612,24 @@ void marginRankingLoss(LossArgs& a) {
   float* g2 = a.grad[1];
   const float* up = a.gradOut;
   const float scale = static_cast<float>(a.gradScale / reductionDivisor(a.reduction, n));
-  auto value = [&](int64_t i) { return -t[i] * (x1[i] - x2[i]) + margin; };
-  auto writeGrad = [&](int64_t b, int64_t e) {
-#pragma omp simd
-    for (int64_t i = b; i < e; ++i) {
-      const float u = up ? up[i] : scale;
-      const float g = value(i) >= 0.0f ? -t[i] * u : 0.0f;
-      g1[i] = g;
-      g2[i] = -g;
+  auto chunk = [&](int64_t b, int64_t e) -> double {
+    if (none) {
+      if (wantLoss && wantGrad) {
+        return up ? rankingChunk<true, false, true, true>(x1, x2, t, margin, out, g1, g2, up, scale, b, e)
+                  : rankingChunk<true, false, true, false>(x1, x2, t, margin, out, g1, g2, up, scale, b, e);
+      }
+      if (wantLoss) return rankingChunk<true, false, false, false>(x1, x2, t, margin, out, g1, g2, up, scale, b, e);
+      return up ? rankingChunk<false, false, true, true>(x1, x2, t, margin, out, g1, g2, up, scale, b, e)
+                : rankingChunk<false, false, true, false>(x1, x2, t, margin, out, g1, g2, up, scale, b, e);
     }
+    if (!wantLoss) return rankingChunk<false, false, true, false>(x1, x2, t, margin, out, g1, g2, up, scale, b, e);
+    if (wantGrad) return rankingChunk<false, true, true, false>(x1, x2, t, margin, out, g1, g2, up, scale, b, e);
+    return rankingChunk<false, true, false, false>(x1, x2, t, margin, out, g1, g2, up, scale, b, e);
   };
   if (none || !wantLoss) {
-    parallelFor(n, kChunk, 1, [&](int64_t b, int64_t e) {
-      if (wantLoss) {
-#pragma omp simd
-        for (int64_t i = b; i < e; ++i) out[i] = clampMin0(value(i));
-      }
-      if (wantGrad) writeGrad(b, e);
-    });
+    parallelFor(n, kChunk, 1, [&](int64_t b, int64_t e) { chunk(b, e); });
     return;
   }
-  auto chunk = [&](int64_t b, int64_t e) {
-    double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t i = b; i < e; ++i) acc += static_cast<double>(clampMin0(value(i)));
-    if (wantGrad) writeGrad(b, e);
-    return acc;
-  };
   const double total = reduceChunks(n, 1, [&](int64_t b, int64_t e) { return once(chunk, b, e); });
   a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(n) : total;
 }
@@ -620,24 +699,8 @@ void triplet(LossArgs& a) {
     const float* nr = Nn + r * D;
     double sums[3];
     rowSums<3>(D, wide, cost, [&](int64_t j0, int64_t j1, double* part) {
-      double sap = 0.0, san = 0.0, spn = 0.0;
-      if (swap) {
-#pragma omp simd reduction(+ : sap, san, spn)
-        for (int64_t j = j0; j < j1; ++j) {
-          sap += normTerm<P>(tripletDiff(ar[j], pr[j], eps), p);
-          san += normTerm<P>(tripletDiff(ar[j], nr[j], eps), p);
-          spn += normTerm<P>(tripletDiff(pr[j], nr[j], eps), p);
-        }
-      } else {
-#pragma omp simd reduction(+ : sap, san)
-        for (int64_t j = j0; j < j1; ++j) {
-          sap += normTerm<P>(tripletDiff(ar[j], pr[j], eps), p);
-          san += normTerm<P>(tripletDiff(ar[j], nr[j], eps), p);
-        }
-      }
-      part[0] += sap;
-      part[1] += san;
-      part[2] += spn;
+      if (swap) tripletSums<P, true>(ar, pr, nr, eps, p, j0, j1, part);
+      else tripletSums<P, false>(ar, pr, nr, eps, p, j0, j1, part);
     }, sums);
     const double dap = normFromSum<P>(sums[0], p);
     const double dan = normFromSum<P>(sums[1], p);
@@ -664,26 +727,8 @@ void triplet(LossArgs& a) {
       float* gp = a.grad[1] + r * D;
       float* gn = a.grad[2] + r * D;
       rowColumns(D, wide, cost, [&](int64_t j0, int64_t j1) {
-        if (swap) {
-#pragma omp simd
-          for (int64_t j = j0; j < j1; ++j) {
-            const float uap = dap > 0.0 ? NormGrad<P>::at(tripletDiff(ar[j], pr[j], eps), iap, pm1) : 0.0f;
-            const float uan = dan > 0.0 ? NormGrad<P>::at(tripletDiff(ar[j], nr[j], eps), ian, pm1) : 0.0f;
-            const float upn = dpn > 0.0 ? NormGrad<P>::at(tripletDiff(pr[j], nr[j], eps), ipn, pm1) : 0.0f;
-            ga[j] = kap * uap - kan * uan;
-            gp[j] = -kap * uap - kpn * upn;
-            gn[j] = kan * uan + kpn * upn;
-          }
-        } else {
-#pragma omp simd
-          for (int64_t j = j0; j < j1; ++j) {
-            const float uap = dap > 0.0 ? NormGrad<P>::at(tripletDiff(ar[j], pr[j], eps), iap, pm1) : 0.0f;
-            const float uan = dan > 0.0 ? NormGrad<P>::at(tripletDiff(ar[j], nr[j], eps), ian, pm1) : 0.0f;
-            ga[j] = kap * uap - kan * uan;
-            gp[j] = -kap * uap;
-            gn[j] = kan * uan;
-          }
-        }
+        if (swap) tripletGrads<P, true>(ar, pr, nr, ga, gp, gn, eps, pm1, iap, ian, ipn, kap, kan, kpn, j0, j1);
+        else tripletGrads<P, false>(ar, pr, nr, ga, gp, gn, eps, pm1, iap, ian, ipn, kap, kan, kpn, j0, j1);
       });
     }
     return l;

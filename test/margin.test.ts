@@ -220,7 +220,7 @@ describe('margin gradients vs finite differences', () => {
 
 describe('margin: wide rows and thread counts', () => {
   // Rows long enough to be split across threads give the same bits as one thread.
-  test('cosineEmbeddingLoss / tripletMarginLoss / multiMarginLoss on [2, 50000]', () => {
+  test('cosine, triplet, multiMargin, cosineSimilarity, multilabelSoftMargin on [2, 50000]: same bits on 1 and 2 threads', () => {
     const fastloss = require('../src') as typeof import('../src');
     const D = 50000;
     const a = randomF32(2 * D, 21), b = randomF32(2 * D, 22), c = randomF32(2 * D, 23);
@@ -230,6 +230,7 @@ describe('margin: wide rows and thread counts', () => {
       torch.tripletMarginLoss.withGrad(a, b, c, { shape: [2, D], margin: 100 }),
       torch.multiMarginLoss.withGrad(a, i32(5, 49999), { shape: [2, D] }),
       keras.cosineSimilarity.withGrad(a, b, { shape: [2, D] }),
+      torch.multilabelSoftMarginLoss.withGrad(a, b, { shape: [2, D], weight: c.subarray(0, D) }),
     ];
     try {
       fastloss.setNumThreads(1);
@@ -247,5 +248,30 @@ describe('margin: wide rows and thread counts', () => {
     } finally {
       fastloss.setNumThreads(before);
     }
+  });
+});
+
+describe('margin: long rows against float64', () => {
+  // A row split across threads still computes the PyTorch formula (float64 reference in JS).
+  test('cosineEmbeddingLoss and tripletMarginLoss on [3, 40000]', () => {
+    const N = 3, D = 40000;
+    const a = randomF32(N * D, 31), b = randomF32(N * D, 32), c = randomF32(N * D, 33);
+    const t = f32(1, -1, 1);
+    let cosTotal = 0, tripTotal = 0;
+    for (let r = 0; r < N; r++) {
+      let dot = 0, aa = 0, bb = 0, sp = 0, sn = 0;
+      for (let j = r * D; j < (r + 1) * D; j++) {
+        dot += a[j] * b[j]; aa += a[j] * a[j]; bb += b[j] * b[j];
+        const u = a[j] - b[j] + 1e-6, v = a[j] - c[j] + 1e-6;
+        sp += u * u; sn += v * v;
+      }
+      const cos = dot / Math.sqrt((aa + 1e-12) * (bb + 1e-12));
+      cosTotal += t[r] === 1 ? 1 - cos : Math.max(0, cos + 0.5);
+      tripTotal += Math.max(0, 1 + Math.sqrt(sp) - Math.sqrt(sn));
+    }
+    const cos = torch.cosineEmbeddingLoss(a, b, t, { margin: -0.5, reduction: 'sum' });
+    const trip = torch.tripletMarginLoss(a, b, c, { shape: [N, D], reduction: 'sum' });
+    expect(Math.abs(cos - cosTotal)).toBeLessThan(1e-6 * Math.max(1, Math.abs(cosTotal)));
+    expect(Math.abs(trip - tripTotal)).toBeLessThan(1e-5 * Math.max(1, Math.abs(tripTotal)));
   });
 });

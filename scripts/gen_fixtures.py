@@ -551,8 +551,12 @@ def gen_margin_cases(specs, reductions) -> List[dict]:
     return cases
 
 
-def nothing():
-    return {}
+def empty(shape, *names, int_names=()):
+    """An empty batch: every argument of `shape` (int32 for int_names)."""
+    def build(rng):
+        args = {k: (np.zeros(shape, np.int32) if k in int_names else np.zeros(shape, np.float32)) for k in names}
+        return shape, args, {}
+    return build
 
 
 # --- torch element-wise: hingeEmbeddingLoss, softMarginLoss, marginRankingLoss
@@ -583,7 +587,8 @@ def hinge_builders(o):
 
     out = [("random-4x5", rand((4, 5)), None), ("ties", ties, None)]
     if not o:
-        out += [("random-7", rand((7,)), None), ("single", rand((1,)), None)]
+        out += [("random-7", rand((7,)), None), ("single", rand((1,)), None),
+                ("empty", empty((0,), "input", "target"), None)]
     return out
 
 
@@ -597,7 +602,8 @@ def soft_builders(o):
         t = [1, 1, -1, -1, 0.5, 1, -1, 2.0]
         return (8,), {"input": f32(x), "target": f32(t)}, {}
 
-    return [("random-7", rand((7,)), None), ("random-2x3x4", rand((2, 3, 4)), None), ("large", large, None)]
+    return [("random-7", rand((7,)), None), ("random-2x3x4", rand((2, 3, 4)), None), ("large", large, None),
+            ("empty", empty((0,), "input", "target"), None)]
 
 
 def ranking_builders(o):
@@ -622,7 +628,8 @@ def ranking_builders(o):
 
     out = [("random-4x5", rand((4, 5)), None), ("ties", ties, None)]
     if not o:
-        out += [("random-7", rand((7,)), None), ("odd-targets", odd_targets, None), ("single", rand((1,)), None)]
+        out += [("random-7", rand((7,)), None), ("odd-targets", odd_targets, None), ("single", rand((1,)), None),
+                ("empty", empty((0,), "input1", "input2", "target"), None)]
     return out
 
 
@@ -643,7 +650,7 @@ def mlsm_builders(o):
     return [("random-4x5", rand((4, 5)), None), ("random-6", rand((6,)), None),
             ("random-2x3x4", rand((2, 3, 4)), None), ("weighted-4x5", rand((4, 5), weighted=True), None),
             ("soft-targets-3x4", rand((3, 4), soft=True), None), ("one-column-5x1", rand((5, 1)), None),
-            ("large-3x4", rand((3, 4), scale=40.0), None)]
+            ("large-3x4", rand((3, 4), scale=40.0), None), ("empty-0x4", empty((0, 4), "input", "target"), None)]
 
 
 def t_multi(red, o, input, target):
@@ -743,7 +750,10 @@ def cosine_builders(o):
 
     out = [("random-5x4", rand(5, 4), None), ("special-9x3", special, None)]
     if not o:
-        out += [("random-6", rand(1, 6, one_d=True), None), ("one-column-4x1", rand(4, 1), None)]
+        out += [("random-6", rand(1, 6, one_d=True), None), ("one-column-4x1", rand(4, 1), None),
+                ("empty-0x3", lambda rng: ((0, 3), {"input1": np.zeros((0, 3), np.float32),
+                                                     "input2": np.zeros((0, 3), np.float32),
+                                                     "target": np.zeros((0,), np.float32)}, {}), None)]
     return out
 
 
@@ -776,7 +786,8 @@ def triplet_builders(o):
     out = [("random-5x4", rand((5, 4)), None), ("special-4x3", special, None)]
     if not o:
         out += [("random-6", rand((6,)), None), ("one-column-4x1", rand((4, 1)), None),
-                ("random-2x2x3", rand((2, 2, 3)), None)]
+                ("random-2x2x3", rand((2, 2, 3)), None),
+                ("empty-0x3", empty((0, 3), "anchor", "positive", "negative"), None)]
     return out
 
 
@@ -899,7 +910,8 @@ def categorical_builders(o):
             ("onehot-5", k_rand((5,), true=onehot), None),
             ("onehot-2x2x3", k_rand((2, 2, 3), true=onehot), None),
             ("weighted-4x3", k_rand((4, 3), weighted=True, true=onehot), None),
-            ("one-column-4x1", k_rand((4, 1), true=onehot), None)]
+            ("one-column-4x1", k_rand((4, 1), true=onehot), None),
+            ("empty-0x3", empty((0, 3), "yTrue", "yPred"), None)]
 
 
 def cosine_sim_builders(o):
@@ -917,7 +929,8 @@ def cosine_sim_builders(o):
 
     return [("random-4x3", k_rand((4, 3)), None), ("random-5", k_rand((5,)), None),
             ("special-6x3", special, None), ("one-column-4x1", k_rand((4, 1)), None),
-            ("weighted-4x3", k_rand((4, 3), weighted=True), None)]
+            ("weighted-4x3", k_rand((4, 3), weighted=True), None),
+            ("empty-0x3", empty((0, 3), "yTrue", "yPred"), None)]
 
 
 KERAS_MARGIN = (

@@ -105,7 +105,7 @@ console.log(`fastloss ${JSON.stringify(fl.info())}, ${threads} thread(s)`);
   const ga = new Float32Array(n), gb = new Float32Array(n), gc = new Float32Array(n);
   const opts = { shape: [N, D] };
   const out = { grad: { input1: ga, input2: gb } };
-  const reps = 5;
+  const reps = 12;
   report('cosineEmbeddingLoss fwd [65536,256]', n, time(() => torch.cosineEmbeddingLoss(a, b, t, opts), reps),
          time(() => jsCosine(a, b, t, N, D), 2));
   report('cosineEmbeddingLoss withGrad', n, time(() => torch.cosineEmbeddingLoss.withGrad(a, b, t, { ...opts, out }), reps),
@@ -122,8 +122,8 @@ console.log(`fastloss ${JSON.stringify(fl.info())}, ${threads} thread(s)`);
   const y = Int32Array.from({ length: N }, (_, i) => (i * 7919) % C);
   const g = new Float32Array(n);
   const opts = { shape: [N, C] };
-  report('multiMarginLoss fwd [16384,1000]', n, time(() => torch.multiMarginLoss(x, y, opts), 5),
+  report('multiMarginLoss fwd [16384,1000]', n, time(() => torch.multiMarginLoss(x, y, opts), 12),
          time(() => jsMultiMargin(x, y, N, C), 2));
-  report('multiMarginLoss withGrad', n, time(() => torch.multiMarginLoss.withGrad(x, y, { ...opts, out: { grad: g } }), 5),
+  report('multiMarginLoss withGrad', n, time(() => torch.multiMarginLoss.withGrad(x, y, { ...opts, out: { grad: g } }), 12),
          time(() => jsMultiMargin(x, y, N, C, g), 2));
 }

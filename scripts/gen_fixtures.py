@@ -1076,12 +1076,501 @@ def gen_classification() -> List[dict]:
     return cases
 
 
+# ---------------------------------------------------------------- margin: torch and keras
+#
+# Margin, ranking and embedding losses. torch.* cases call the real F.* functions of
+# PyTorch 1.13 in float64 (several differentiable inputs: expected.grad is keyed by argument
+# name; Int32Array targets become int64 tensors).  keras.* cases are the documented Keras
+# formulas in float64 torch with TF's gradient conventions: tf.maximum(x, 0) passes the
+# gradient where x >= 0 (tf_maximum), tf.reduce_max splits it evenly between tied maxima
+# (torch.amax does the same), l2_normalize's epsilon 1e-12 is a float32 constant.
+
+KERAS_NORM_EPS = r32(1e-12)
+
+
+def i32_shaped(values, shape=None) -> np.ndarray:
+    out = np.asarray(values, dtype=np.int32)
+    return out.reshape(shape) if shape is not None else out
+
+
+def pm1(rng, shape) -> np.ndarray:
+    return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+def margin_case(case_id, loss, args, call, wrt, shape, opts, red, scalar_grad=1.0, tolerance=None):
+    """One case: call(red, **tensors) -> output; gradients of sum(out * gradOutput) w.r.t. wrt."""
+    rng = rng_for(case_id + "/upstream")
+    ts = {}
+    for k, v in args.items():
+        if v.dtype == np.int32:
+            ts[k] = torch.tensor(v.astype(np.int64))
+        else:
+            ts[k] = tensor(v)
+            if k in wrt:
+                ts[k].requires_grad_(True)
+    out = call(red, **ts)
+    go = np.asarray(upstream(rng, tuple(out.shape)), dtype=np.float32) if red == "none" else scalar_grad
+    out.backward(gradient=tensor(go).reshape(out.shape))
+    case = {"id": case_id, "loss": loss, "args": {k: any_arr(v) for k, v in args.items()}}
+    if len(shape) != 1:
+        case["shape"] = list(shape)
+    case["opts"] = dict(opts, reduction=red)
+    case["gradOutput"] = arr(go) if isinstance(go, np.ndarray) else go
+    lv = out.detach().reshape(-1).tolist()
+    grads = {k: [num(g) for g in ts[k].grad.reshape(-1).tolist()] for k in wrt}
+    case["expected"] = {
+        "loss": [num(v) for v in lv] if red == "none" else num(lv[0]),
+        "grad": grads[wrt[0]] if len(wrt) == 1 else grads,
+    }
+    if tolerance:
+        case["tolerance"] = tolerance
+    return case
+
+
+@dataclass
+class MarginSpec:
+    name: str                                   # JS API name
+    call: Callable                              # call(red, opts, **tensors) -> output tensor
+    wrt: Sequence[str]                          # differentiable args (JS names)
+    variants: Sequence[dict]                    # JS option sets (besides reduction)
+    builders: Callable                          # builders(opts) -> [(tag, build(rng) -> (shape, args))]
+    tolerance: Optional[Callable] = None        # tolerance(opts) -> dict or None
+    weight_opt: Optional[str] = None            # JS option holding a per-class / per-sample array
+
+
+def variant_tag(opts: dict) -> str:
+    parts = []
+    for k, v in opts.items():
+        if isinstance(v, bool):
+            parts.append(f"{k}{'On' if v else 'Off'}")
+        elif isinstance(v, (int, float)):
+            parts.append(f"{k}{v:g}")
+    return ",".join(parts) or "defaults"
+
+
+def gen_margin_cases(specs, reductions) -> List[dict]:
+    cases = []
+    for spec in specs:
+        for opts in spec.variants:
+            for tag, build, reds in spec.builders(opts):
+                for red in reds or reductions:
+                    case_id = f"{spec.name}/{variant_tag(opts)}/{red}/{tag}"
+                    rng = rng_for(case_id)
+                    shape, args, extra = build(rng)
+                    js_opts = {k: v for k, v in opts.items()}
+                    js_opts.update({k: arr(v) for k, v in extra.items()})
+                    extra_t = {k: tensor(v) for k, v in extra.items()}
+                    g = {"mean": 0.7, "sum": -2.0, "sum_over_batch_size": 0.7}.get(red, 1.0)
+
+                    def call(red, opts=opts, extra_t=extra_t, **ts):
+                        return spec.call(red, dict(opts, **extra_t), **ts)
+
+                    tol = spec.tolerance(opts) if spec.tolerance else None
+                    cases.append(margin_case(case_id, spec.name, args, call, list(spec.wrt), shape, js_opts,
+                                             red, g, tol))
+    return cases
+
+
+def empty(shape, *names, int_names=()):
+    """An empty batch: every argument of `shape` (int32 for int_names)."""
+    def build(rng):
+        args = {k: (np.zeros(shape, np.int32) if k in int_names else np.zeros(shape, np.float32)) for k in names}
+        return shape, args, {}
+    return build
+
+
+# --- torch element-wise: hingeEmbeddingLoss, softMarginLoss, marginRankingLoss
+
+def t_hinge(red, o, input, target):
+    return F.hinge_embedding_loss(input, target, margin=o.get("margin", 1.0), reduction=red)
+
+
+def t_soft(red, o, input, target):
+    return F.soft_margin_loss(input, target, reduction=red)
+
+
+def t_ranking(red, o, input1, input2, target):
+    return F.margin_ranking_loss(input1, input2, target, margin=o.get("margin", 0.0), reduction=red)
+
+
+def hinge_builders(o):
+    m = o.get("margin", 1.0)
+
+    def rand(shape):
+        return lambda rng: (shape, {"input": randn(rng, shape, 1.5), "target": pm1(rng, shape)}, {})
+
+    def ties(rng):
+        # x == margin on -1 targets (the clamp's kink), zeros, NaN on a 1 and a -1 target.
+        x = [m, m, 0.0, -m, 2.0 * m, m + 0.5, NAN, NAN]
+        t = [-1, 1, -1, -1, -1, 1, 1, -1]
+        return (8,), {"input": f32(x), "target": f32(t)}, {}
+
+    out = [("random-4x5", rand((4, 5)), None), ("ties", ties, None)]
+    if not o:
+        out += [("random-7", rand((7,)), None), ("single", rand((1,)), None),
+                ("empty", empty((0,), "input", "target"), None)]
+    return out
+
+
+def soft_builders(o):
+    def rand(shape):
+        return lambda rng: (shape, {"input": randn(rng, shape, 2.0), "target": pm1(rng, shape)}, {})
+
+    def large(rng):
+        # |t x| up to 100: PyTorch's float32 log1p(exp()) overflows beyond ~88, float64 does not.
+        x = [60.0, -60.0, 100.0, -100.0, 20.0, -0.0, 0.0, 3.5]
+        t = [1, 1, -1, -1, 0.5, 1, -1, 2.0]
+        return (8,), {"input": f32(x), "target": f32(t)}, {}
+
+    return [("random-7", rand((7,)), None), ("random-2x3x4", rand((2, 3, 4)), None), ("large", large, None),
+            ("empty", empty((0,), "input", "target"), None)]
+
+
+def ranking_builders(o):
+    m = o.get("margin", 0.0)
+
+    def rand(shape):
+        return lambda rng: (shape, {"input1": randn(rng, shape), "input2": randn(rng, shape),
+                                    "target": pm1(rng, shape)}, {})
+
+    def ties(rng):
+        # -t (x1 - x2) + margin == 0 exactly, and equal inputs.
+        x2 = [0.5, -1.0, 2.0, 0.0, 1.25, -3.0]
+        t = [1, -1, 1, -1, 1, -1]
+        x1 = [x2[i] + t[i] * m for i in range(6)]
+        x1[4], x1[5] = x2[4], x2[5]
+        return (6,), {"input1": f32(x1), "input2": f32(x2), "target": f32(t)}, {}
+
+    def odd_targets(rng):
+        # PyTorch uses any target value as given.
+        return (6,), {"input1": randn(rng, (6,)), "input2": randn(rng, (6,)),
+                      "target": f32([0.0, 0.5, 2.0, -0.25, 1.0, -1.0])}, {}
+
+    out = [("random-4x5", rand((4, 5)), None), ("ties", ties, None)]
+    if not o:
+        out += [("random-7", rand((7,)), None), ("odd-targets", odd_targets, None), ("single", rand((1,)), None),
+                ("empty", empty((0,), "input1", "input2", "target"), None)]
+    return out
+
+
+# --- torch row losses
+
+def t_mlsm(red, o, input, target):
+    return F.multilabel_soft_margin_loss(input, target, weight=o.get("weight"), reduction=red)
+
+
+def mlsm_builders(o):
+    def rand(shape, weighted=False, soft=False, scale=2.0):
+        def build(rng):
+            t = uniform(rng, shape, 0.0, 1.0) if soft else (rng.random(shape) < 0.5).astype(np.float32)
+            extra = {"weight": grid(rng, (shape[-1],), 0.0, 2.0, 0.25)} if weighted else {}
+            return shape, {"input": randn(rng, shape, scale), "target": t}, extra
+        return build
+
+    return [("random-4x5", rand((4, 5)), None), ("random-6", rand((6,)), None),
+            ("random-2x3x4", rand((2, 3, 4)), None), ("weighted-4x5", rand((4, 5), weighted=True), None),
+            ("soft-targets-3x4", rand((3, 4), soft=True), None), ("one-column-5x1", rand((5, 1)), None),
+            ("large-3x4", rand((3, 4), scale=40.0), None), ("empty-0x4", empty((0, 4), "input", "target"), None)]
+
+
+def t_multi(red, o, input, target):
+    return F.multi_margin_loss(input, target, p=o.get("p", 1), margin=o.get("margin", 1.0),
+                               weight=o.get("weight"), reduction=red)
+
+
+def multi_builders(o):
+    m = o.get("margin", 1.0)
+
+    def rand(n, c, weighted=False, one_d=False):
+        def build(rng):
+            x = randn(rng, (n, c), 1.0 if not one_d else 0.8)
+            t = rng.integers(0, c, n).astype(np.int32)
+            extra = {"weight": grid(rng, (c,), 0.25, 2.0, 0.25)} if weighted else {}
+            return ((c,) if one_d else (n, c)), {"input": x.reshape(-1) if one_d else x, "target": t}, extra
+        return build
+
+    def ties(rng):
+        # margin - x_y + x_d == 0 exactly (excluded: PyTorch's strict z > 0), and z > 0 terms.
+        x = [[1.0, 1.0 - m, 0.25, 1.5 - m], [0.0, m, -m, 0.5], [2.0, 2.0, 2.0, 2.0]]
+        return (3, 4), {"input": f32(x), "target": i32_shaped([0, 1, 3])}, {}
+
+    out = [("random-4x5", rand(4, 5), None), ("ties", ties, None)]
+    if "margin" not in o:
+        out += [("random-6", rand(1, 6, one_d=True), None), ("weighted-4x5", rand(4, 5, weighted=True), None),
+                ("one-column-3x1", rand(3, 1), None)]
+    return out
+
+
+def t_mlm(red, o, input, target):
+    return F.multilabel_margin_loss(input, target, reduction=red)
+
+
+def mlm_builders(o):
+    def rand(rng, n, c):
+        x = randn(rng, (n, c))
+        t = np.full((n, c), -1, dtype=np.int32)
+        for r in range(n):
+            k = int(rng.integers(1, c))
+            t[r, :k] = rng.permutation(c)[:k]
+            if c > k + 1:  # entries after the first -1 are ignored (but must be in range)
+                t[r, k + 1:] = rng.integers(-1, c, c - k - 1)
+        return x, t
+
+    def random(n, c):
+        def build(rng):
+            x, t = rand(rng, n, c)
+            return (n, c), {"input": x, "target": t}, {}
+        return build
+
+    def one_d(rng):
+        x, t = rand(rng, 1, 5)
+        return (5,), {"input": x.reshape(-1), "target": t.reshape(-1)}, {}
+
+    def special(rng):
+        # duplicates (counted twice), no targets (-1 first), every class a target, ties z == 0.
+        x = [[0.5, 0.25, -1.0, 0.0], [1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 0.0, -1.0], [1.0, 0.0, 1.5, 0.5]]
+        t = [[0, 0, 2, -1], [-1, 1, 2, 3], [3, 1, 0, 2], [0, -1, 3, 3]]
+        return (4, 4), {"input": f32(x), "target": i32_shaped(t)}, {}
+
+    def one_col(rng):
+        return (3, 1), {"input": randn(rng, (3, 1)), "target": i32_shaped([[0], [-1], [0]])}, {}
+
+    return [("random-3x6", random(3, 6), None), ("random-5", one_d, None), ("special-4x4", special, None),
+            ("one-column-3x1", one_col, None)]
+
+
+def t_cosine(red, o, input1, input2, target):
+    if input1.dim() == 1:
+        target = target.reshape(())  # PyTorch pairs 1-D inputs with a 0-D target
+    return F.cosine_embedding_loss(input1, input2, target, margin=o.get("margin", 0.0), reduction=red)
+
+
+def cosine_builders(o):
+    m = o.get("margin", 0.0)
+
+    def rand(n, d, one_d=False):
+        def build(rng):
+            t = pm1(rng, (n,))
+            a, b = randn(rng, (n, d)), randn(rng, (n, d))
+            if one_d:
+                return (d,), {"input1": a.reshape(-1), "input2": b.reshape(-1), "target": t}, {}
+            return (n, d), {"input1": a, "input2": b, "target": t}, {}
+        return build
+
+    def special(rng):
+        # zero vectors (one or both), identical, opposite, orthogonal (cos == 0), cos == margin.
+        # the last row has cos == margin (up to ATen's epsilon) for margins 0 and +-0.6
+        c = [0.0, 1.0, 0.0] if m == 0 else [math.copysign(3.0, m), 4.0, 0.0]
+        a = [[0, 0, 0], [0, 0, 0], [1, 2, 3], [1, 2, 3], [1, -2, 0.5], [1, -2, 0.5], [1, 0, 0], [1, 0, 0],
+             [1, 0, 0]]
+        b = [[0, 0, 0], [1, 1, 1], [1, 2, 3], [1, 2, 3], [-1, 2, -0.5], [-1, 2, -0.5], [0, 1, 0], [0, 1, 0],
+             c]
+        t = [1, -1, 1, -1, 1, -1, 1, -1, -1]
+        return (9, 3), {"input1": f32(a), "input2": f32(b), "target": f32(t)}, {}
+
+    out = [("random-5x4", rand(5, 4), None), ("special-9x3", special, None)]
+    if not o:
+        out += [("random-6", rand(1, 6, one_d=True), None), ("one-column-4x1", rand(4, 1), None),
+                ("empty-0x3", lambda rng: ((0, 3), {"input1": np.zeros((0, 3), np.float32),
+                                                     "input2": np.zeros((0, 3), np.float32),
+                                                     "target": np.zeros((0,), np.float32)}, {}), None)]
+    return out
+
+
+def t_triplet(red, o, anchor, positive, negative):
+    return F.triplet_margin_loss(anchor, positive, negative, margin=o.get("margin", 1.0), p=o.get("p", 2.0),
+                                 eps=o.get("eps", 1e-6), swap=o.get("swap", False), reduction=red)
+
+
+def triplet_builders(o):
+    def rand(shape, scale=1.0):
+        def build(rng):
+            a = randn(rng, shape)
+            return shape, {"anchor": a, "positive": (a + randn(rng, shape, 0.6 * scale)).astype(np.float32),
+                           "negative": (a + randn(rng, shape, scale)).astype(np.float32)}, {}
+        return build
+
+    exact = o.get("eps", 1e-6) == 0.0
+
+    def special(rng):
+        # identical triplet (distances eps * D^(1/p), or 0 with eps = 0), d(a, n) == d(p, n)
+        # (swap tie), a loss exactly at 0 (margin + d(a, p) == d(a, n), only exact with
+        # eps = 0 and margin 1: with eps > 0 float32 rounding decides the side, so the row
+        # moves away from the tie).
+        far = 2.0 if exact and o.get("margin", 1.0) == 1.0 else 2.5
+        a = [[0.5, -1.0, 2.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 2.0, 3.0]]
+        p = [[0.5, -1.0, 2.0], [-1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 2.0, 3.0]]
+        n = [[0.5, -1.0, 2.0], [0.0, 0.0, 0.0], [far, 0.0, 0.0], [4.0, 6.0, 3.0]]
+        return (4, 3), {"anchor": f32(a), "positive": f32(p), "negative": f32(n)}, {}
+
+    out = [("random-5x4", rand((5, 4)), None), ("special-4x3", special, None)]
+    if not o:
+        out += [("random-6", rand((6,)), None), ("one-column-4x1", rand((4, 1)), None),
+                ("random-2x2x3", rand((2, 2, 3)), None),
+                ("empty-0x3", empty((0, 3), "anchor", "positive", "negative"), None)]
+    return out
+
+
+def triplet_tolerance(o):
+    p = o.get("p", 2.0)
+    return None if p in (1.0, 2.0) else {"rtol": 1e-4, "atol": 1e-5}
+
+
+TORCH_MARGIN = (
+    MarginSpec("torch.hingeEmbeddingLoss", t_hinge, ("input",), ({}, {"margin": 0.5}, {"margin": 2.0}),
+               hinge_builders),
+    MarginSpec("torch.softMarginLoss", t_soft, ("input",), ({},), soft_builders),
+    MarginSpec("torch.marginRankingLoss", t_ranking, ("input1", "input2"), ({}, {"margin": 0.5}),
+               ranking_builders),
+    MarginSpec("torch.multilabelSoftMarginLoss", t_mlsm, ("input",), ({},), mlsm_builders),
+    MarginSpec("torch.multiMarginLoss", t_multi, ("input",),
+               ({}, {"p": 2}, {"margin": 0.5}, {"p": 2, "margin": 0.5}), multi_builders),
+    MarginSpec("torch.multilabelMarginLoss", t_mlm, ("input",), ({},), mlm_builders),
+    MarginSpec("torch.cosineEmbeddingLoss", t_cosine, ("input1", "input2"),
+               ({}, {"margin": 0.6}, {"margin": -0.6}), cosine_builders),
+    MarginSpec("torch.tripletMarginLoss", t_triplet, ("anchor", "positive", "negative"),
+               ({}, {"eps": 0.0}, {"swap": True, "eps": 0.0}, {"swap": True}, {"p": 1}, {"p": 3},
+                {"p": 1.5, "margin": 0.5}), triplet_builders, triplet_tolerance),
+)
+
+
+# --- keras
+
+def maybe_convert_labels(yt):
+    """keras.losses._maybe_convert_labels: 0/1 labels become -1/1 when all labels are 0 or 1."""
+    return 2.0 * yt - 1.0 if bool(((yt == 0) | (yt == 1)).all()) else yt
+
+
+def keras_per_sample(per_sample, red, w):
+    if w is not None:
+        per_sample = per_sample * w.reshape(per_sample.shape)
+    if red == "none":
+        return per_sample.reshape(-1)
+    total = per_sample.sum()
+    return total if red == "sum" else total / max(per_sample.numel(), 1)
+
+
+def k_hinge(red, o, yTrue, yPred):
+    y = maybe_convert_labels(yTrue)
+    return keras_per_sample(tf_maximum(1.0 - y * yPred, 0.0).mean(dim=-1), red, o.get("sampleWeight"))
+
+
+def k_squared_hinge(red, o, yTrue, yPred):
+    y = maybe_convert_labels(yTrue)
+    return keras_per_sample((tf_maximum(1.0 - y * yPred, 0.0) ** 2).mean(dim=-1), red, o.get("sampleWeight"))
+
+
+def k_categorical_hinge(red, o, yTrue, yPred):
+    pos = (yTrue * yPred).sum(dim=-1)
+    neg = torch.amax((1.0 - yTrue) * yPred, dim=-1)
+    return keras_per_sample(tf_maximum(neg - pos + 1.0, 0.0), red, o.get("sampleWeight"))
+
+
+def l2_normalize(x, axis):
+    return x * torch.rsqrt(tf_maximum((x * x).sum(dim=axis, keepdim=True), KERAS_NORM_EPS))
+
+
+def k_cosine(red, o, yTrue, yPred):
+    axis = o.get("axis", -1)
+    sim = (l2_normalize(yTrue, axis) * l2_normalize(yPred, axis)).sum(dim=axis)
+    return keras_per_sample(-sim, red, o.get("sampleWeight"))
+
+
+def k_rand(shape, weighted=False, true=None, pred=None, axis=-1):
+    def build(rng):
+        yt = true(rng, shape) if true else randn(rng, shape)
+        yp = pred(rng, shape) if pred else randn(rng, shape, 1.5)
+        samples = int(np.prod(shape)) // shape[axis] if len(shape) > 1 else 1
+        extra = {"sampleWeight": sample_weights(rng, samples)} if weighted else {}
+        return shape, {"yTrue": yt, "yPred": yp}, extra
+    return build
+
+
+def labels01(rng, s):
+    return (rng.random(s) < 0.5).astype(np.float32)
+
+
+def onehot(rng, s):
+    out = np.zeros(s, dtype=np.float32).reshape(-1, s[-1])
+    out[np.arange(out.shape[0]), rng.integers(0, s[-1], out.shape[0])] = 1.0
+    return out.reshape(s)
+
+
+def hinge_family_builders(o):
+    def ties(rng):
+        # 1 - y p == 0 exactly (y = +-1 and converted 0/1 labels cannot mix: one batch of +-1).
+        yt = [1, -1, 1, -1, 1, -1, 1, -1]
+        yp = [1.0, -1.0, 0.5, 2.0, -0.25, 1.0, 1.0, 0.0]
+        return (2, 4), {"yTrue": f32(yt, (2, 4)), "yPred": f32(yp, (2, 4))}, {}
+
+    def mixed(rng, s):  # -1/0/1 labels: not all 0 or 1, so not converted (0 labels give 1)
+        return (rng.integers(-1, 2, s)).astype(np.float32)
+
+    return [("labels01-4x3", k_rand((4, 3), true=labels01), None),
+            ("labelspm1-4x3", k_rand((4, 3), true=pm1), None),
+            ("labels-mixed-4x3", k_rand((4, 3), true=mixed), None),
+            ("ties-2x4", ties, None),
+            ("labels01-6", k_rand((6,), true=labels01), None),
+            ("labelspm1-2x3x2", k_rand((2, 3, 2), true=pm1), None),
+            ("weighted-4x3", k_rand((4, 3), weighted=True, true=labels01), None)]
+
+
+def categorical_builders(o):
+    def special(rng):
+        # tied maxima among wrong classes; all wrong preds negative (the max is the true
+        # class's 0); a loss exactly at 0 (neg - pos + 1 == 0); a confident correct row.
+        yt = [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]
+        yp = [[0.5, 0.25, 0.5, -1.0], [2.0, -1.0, -0.5, -3.0], [0.0, 0.5, 1.5, 0.5], [0.0, 3.0, 0.5, 1.0],
+              [0.5, 0.5, 0.5, 0.5]]
+        return (5, 4), {"yTrue": f32(yt), "yPred": f32(yp)}, {}
+
+    return [("onehot-4x3", k_rand((4, 3), true=onehot), None),
+            ("soft-4x3", k_rand((4, 3), true=lambda rng, s: uniform(rng, s, 0.0, 1.0)), None),
+            ("special-5x4", special, None),
+            ("onehot-5", k_rand((5,), true=onehot), None),
+            ("onehot-2x2x3", k_rand((2, 2, 3), true=onehot), None),
+            ("weighted-4x3", k_rand((4, 3), weighted=True, true=onehot), None),
+            ("one-column-4x1", k_rand((4, 1), true=onehot), None),
+            ("empty-0x3", empty((0, 3), "yTrue", "yPred"), None)]
+
+
+def cosine_sim_builders(o):
+    axis = o.get("axis", -1)
+    if axis != -1:
+        shape = (4, 3) if axis == 0 else (2, 3, 2)
+        return [(f"random-{shape_tag(shape)}", k_rand(shape, axis=axis), None),
+                (f"weighted-{shape_tag(shape)}", k_rand(shape, weighted=True, axis=axis), None)]
+
+    def special(rng):
+        # zero yPred, zero yTrue, both zero, identical, opposite, tiny yPred (sum p^2 < 1e-12).
+        yt = [[1, 2, 3], [0, 0, 0], [0, 0, 0], [0.5, -1, 2], [0.5, -1, 2], [1, 1, 0]]
+        yp = [[0, 0, 0], [1, -1, 2], [0, 0, 0], [0.5, -1, 2], [-0.5, 1, -2], [r32(1e-7), r32(-2e-7), 0]]
+        return (6, 3), {"yTrue": f32(yt), "yPred": f32(yp)}, {}
+
+    return [("random-4x3", k_rand((4, 3)), None), ("random-5", k_rand((5,)), None),
+            ("special-6x3", special, None), ("one-column-4x1", k_rand((4, 1)), None),
+            ("weighted-4x3", k_rand((4, 3), weighted=True), None),
+            ("empty-0x3", empty((0, 3), "yTrue", "yPred"), None)]
+
+
+KERAS_MARGIN = (
+    MarginSpec("keras.hinge", k_hinge, ("yPred",), ({},), hinge_family_builders),
+    MarginSpec("keras.squaredHinge", k_squared_hinge, ("yPred",), ({},), hinge_family_builders),
+    MarginSpec("keras.categoricalHinge", k_categorical_hinge, ("yPred",), ({},), categorical_builders),
+    MarginSpec("keras.cosineSimilarity", k_cosine, ("yPred",), ({}, {"axis": 0}, {"axis": 1}), cosine_sim_builders),
+)
+
+
+def gen_margin() -> List[dict]:
+    return gen_margin_cases(TORCH_MARGIN, TORCH_REDUCTIONS) + gen_margin_cases(KERAS_MARGIN, KERAS_REDUCTIONS)
+
+
 # ----------------------------------------------------------------------------- registry
 
 FAMILIES = {
     "regression": gen_regression,
     "classification": gen_classification,
-    # "margin": gen_margin,
+    "margin": gen_margin,
 }
 
 

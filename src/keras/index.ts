@@ -1,3 +1,4 @@
 // TF 2.x Keras semantics: (yTrue, yPred, opts), reductions 'sum_over_batch_size' | 'sum' | 'none'.
 export * from './regression';
 export * from './classification';
+export * from './margin';

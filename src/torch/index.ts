@@ -1,3 +1,4 @@
 // PyTorch semantics: (input, target, opts), reductions 'mean' | 'sum' | 'none'.
 export * from './regression';
 export * from './classification';
+export * from './margin';

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine.h"
+#include "vmath.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -79,11 +80,11 @@ struct AbsolutePercentageError {
 struct SquaredLogError {
   static float clipped(float v) { return v >= kKerasEpsilon ? v : (v < kKerasEpsilon ? kKerasEpsilon : v); }
   float loss(float p, float t) const {
-    float d = std::log1p(clipped(p)) - std::log1p(clipped(t));
+    float d = vmath::log1p(clipped(p)) - vmath::log1p(clipped(t));
     return d * d;
   }
   float grad(float p, float t) const {
-    float d = std::log1p(clipped(p)) - std::log1p(clipped(t));
+    float d = vmath::log1p(clipped(p)) - vmath::log1p(clipped(t));
     return p >= kKerasEpsilon ? 2.0f * d / (p + 1.0f) : (p < kKerasEpsilon ? 0.0f : p);
   }
 };
@@ -92,10 +93,9 @@ struct SquaredLogError {
 struct LogCosh {
   float loss(float p, float t) const {
     float x = p - t;
-    float softplus = std::fmax(-2.0f * x, 0.0f) + std::log1p(std::exp(-std::fabs(2.0f * x)));
-    return x + softplus - 0.69314718055994531f;
+    return x + vmath::softplus(-2.0f * x) - 0.69314718055994531f;
   }
-  float grad(float p, float t) const { return std::tanh(p - t); }
+  float grad(float p, float t) const { return vmath::tanh(p - t); }
 };
 
 }  // namespace

@@ -2,10 +2,11 @@
 // `#pragma omp simd` loops (no libm calls, no intrinsics, no -ffast-math needed).
 // Every path is computed and blended with bit-mask selects (see select()).
 //
-// Max error vs libm double rounded to float, measured by scripts/vmath_check.cpp over every
-// float bit pattern (all 2^32 inputs), identical at -march=x86-64, x86-64-v3 and x86-64-v4:
-// see the "measured" note above each function. IEEE semantics assumed: with FTZ/DAZ enabled
-// (MXCSR / FPCR), subnormal inputs and results flush to zero like any other float code.
+// "measured": scripts/vmath_check.cpp over all 2^32 float inputs, max distance in ulps from
+// the double libm result rounded to float (and, in parentheses, from the unrounded result).
+// Same maxima at -march=x86-64, x86-64-v3, x86-64-v4; v3 and v4 are bit-identical, the
+// baseline build (no FMA contraction) differs from them in the last bit for a few inputs.
+// IEEE semantics assumed: with FTZ/DAZ enabled (MXCSR / FPCR) subnormals flush to zero.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -78,21 +79,23 @@ FASTLOSS_VMATH_FN float reduceLog(float u, int32_t& k) {
 }  // namespace detail
 
 // exp(x). Cody-Waite: x = n*ln2 + r, |r| <= 0.35; exp(r) = 1 + r + r^2*P(r), P minimax deg 4
-// (|rel err| < 5e-9); 2^n applied as two exact factors so subnormal results round once.
-// Overflow -> +Inf, gradual underflow to 0, exp(-Inf) = 0, NaN -> same NaN.
-// measured: max 1 ulp (0.56 ulp vs the exact value); 2^32 inputs.
+// (|rel err| < 5e-9), 1 + r summed exactly; 2^n applied as two exact factors so that
+// subnormal results round once.
+// Overflow -> +Inf, gradual underflow to 0, exp(-Inf) = 0, NaN -> same NaN (quieted).
+// measured: 1 ulp (0.78; 99.89% correctly rounded).
 FASTLOSS_VMATH_FN float exp(float x) {
   float xc = select(x < -104.0f, -104.0f, x);  // exp(-104) rounds to 0
   xc = select(xc > 89.0f, 89.0f, xc);
-  const float kShift = 0x1.8p23f;                                  // round-to-int magic
+  const float kShift = 0x1.8p23f;  // adding it rounds to an integer
   const float t = xc * 1.44269504f + kShift;
   const float n = t - kShift;
   const int32_t ni = static_cast<int32_t>(bitsOf(t)) - static_cast<int32_t>(0x4b400000);
   const float rHi = xc - n * detail::kLn2Hi;  // exact
   const float rLo = -(n * detail::kLn2Lo);
   const float r = rHi + rLo;
-  const float P = 0x1.fffffcp-2f +
-                  r * (0x1.55548ap-3f + r * (0x1.555916p-5f + r * (0x1.123fb4p-7f + r * 0x1.6a1a8ep-10f)));
+  const float P =
+      0x1.fffffcp-2f +
+      r * (0x1.55548ap-3f + r * (0x1.555916p-5f + r * (0x1.123fb4p-7f + r * 0x1.6a1a8ep-10f)));
   const float s = 1.0f + rHi;
   const float sErr = (1.0f - s) + rHi;  // 1 + rHi = s + sErr exactly (Fast2Sum)
   const float p = s + (sErr + (rLo + r * r * P));
@@ -103,7 +106,7 @@ FASTLOSS_VMATH_FN float exp(float x) {
 
 // log(x). x = 2^k * m, m in [sqrt(1/2), sqrt(2)), log = k*ln2 + log(m) via detail::logCore.
 // Subnormals are scaled by 2^23 first. log(+-0) = -Inf, log(x<0) = NaN, log(+Inf) = +Inf.
-// measured: max 1 ulp (0.82 ulp vs the exact value); 2^32 inputs.
+// measured: 1 ulp (0.84; 99.69% correctly rounded).
 FASTLOSS_VMATH_FN float log(float x) {
   const bool sub = x < 0x1p-126f;
   const float xn = select(sub, x * 0x1p23f, x);
@@ -120,7 +123,7 @@ FASTLOSS_VMATH_FN float log(float x) {
 // log1p(x). u = 1 + x rounded, c = (1 + x) - u exactly (Fast2Sum), then
 // log1p(x) = log(u) + c/u with c/u folded into the low part of detail::logCore.
 // log1p(+-0) = +-0, log1p(-1) = -Inf, log1p(x < -1) = NaN, log1p(+Inf) = +Inf.
-// measured: max 1 ulp (0.82 ulp vs the exact value); 2^32 inputs.
+// measured: 1 ulp (0.84 FMA builds, 0.87 baseline; 99.61% correctly rounded).
 FASTLOSS_VMATH_FN float log1p(float x) {
   const float u = 1.0f + x;
   const float c = select(x > 1.0f, 1.0f - (u - x), x - (u - 1.0f));
@@ -136,13 +139,15 @@ FASTLOSS_VMATH_FN float log1p(float x) {
 
 // tanh(x). |x| < 0.625: x + x^3*P(x^2), P minimax deg 5 (|rel err| < 3e-9);
 // otherwise sign(x) * (1 - 2/(exp(2|x|) + 1)). tanh(+-0) = +-0, +-Inf -> +-1.
-// measured: max 2 ulp (1.x ulp vs the exact value); 2^32 inputs.
+// measured: 1 ulp (1.35; 99.87% correctly rounded).
 FASTLOSS_VMATH_FN float tanh(float x) {
   const float a = absOf(x);
   const float z = x * x;
-  const float P = -0x1.555554p-2f +
-                  z * (0x1.111066p-3f +
-                       z * (-0x1.b9ee90p-5f + z * (0x1.638b58p-6f + z * (-0x1.0bf4fep-7f + z * 0x1.18e1dep-9f))));
+  const float P =
+      -0x1.555554p-2f +
+      z * (0x1.111066p-3f +
+           z * (-0x1.b9ee90p-5f +
+                z * (0x1.638b58p-6f + z * (-0x1.0bf4fep-7f + z * 0x1.18e1dep-9f))));
   const float small = a + a * z * P;
   const float big = 1.0f - 2.0f / (vmath::exp(2.0f * a) + 1.0f);
   const float y = fromBits(bitsOf(select(a < 0.625f, small, big)) | (bitsOf(x) & 0x80000000u));
@@ -151,7 +156,7 @@ FASTLOSS_VMATH_FN float tanh(float x) {
 
 // sigmoid(x) = 1/(1+exp(-x)), computed as (x >= 0 ? 1 : e)/(1 + e) with e = exp(-|x|) so
 // neither branch overflows and tiny results keep full relative accuracy (incl. subnormals).
-// measured: max 2 ulp; 2^32 inputs.
+// measured: 2 ulp (1.97; 99.9997% within 1 ulp).
 FASTLOSS_VMATH_FN float sigmoid(float x) {
   const float e = vmath::exp(-absOf(x));
   const float d = 1.0f + e;
@@ -163,14 +168,14 @@ FASTLOSS_VMATH_FN float sigmoid(float x) {
 }
 
 // softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)).
-// measured: max 2 ulp; 2^32 inputs.
+// measured: 2 ulp (1.59; > 99.99999% within 1 ulp).
 FASTLOSS_VMATH_FN float softplus(float x) {
   const float y = select(x > 0.0f, x, 0.0f) + vmath::log1p(vmath::exp(-absOf(x)));
   return select(x != x, quiet(x), y);
 }
 
 // log_sigmoid(x) = log(sigmoid(x)) = -softplus(-x).
-// measured: same as softplus (mirror image).
+// measured: 2 ulp (1.59), as softplus.
 FASTLOSS_VMATH_FN float log_sigmoid(float x) { return -vmath::softplus(-x); }
 
 }  // namespace vmath

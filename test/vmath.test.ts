@@ -1,0 +1,103 @@
+// Accuracy of the vectorized transcendentals (binding/kernels/vmath.h) on every ISA level:
+// against a float64 reference (Math.*, then the distance in float32 ulps of the reference) and
+// against the C library's float functions, over 2^18 bit patterns spread over all 2^32 plus
+// special values (scripts/vmath_check.cpp sweeps every pattern).
+import { FLAG_HAS_OUT, FLAG_LOSS, native, params, SLOT } from '../src/core/native';
+import { isaLevels } from './helpers/parity';
+
+function evaluate(kernel: string, input: Float32Array): Float32Array {
+  const out = new Float32Array(input.length);
+  params[SLOT.kernel] = native.kernels[kernel];
+  params[SLOT.flags] = FLAG_LOSS | FLAG_HAS_OUT;
+  params[SLOT.reduction] = 0;
+  params[SLOT.gradCount] = 0;
+  params[SLOT.ndim] = 1;
+  params[SLOT.dims] = input.length;
+  native.run(input, out);
+  return out;
+}
+
+// Size of one float32 ulp at the magnitude of v (subnormal spacing below 2^-126).
+function ulpOf(v: number): number {
+  const a = Math.abs(v);
+  if (a < 2 ** -126) return 2 ** -149;
+  return 2 ** (Math.floor(Math.log2(a)) - 23);
+}
+
+function softplus64(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+// name, float64 reference, documented bound in ulps (vmath.h comments), and whether the C
+// library has the function itself (sigmoid and softplus have no libm counterpart to compare).
+const functions: [string, (x: number) => number, number, boolean][] = [
+  ['exp', Math.exp, 1, true],
+  ['log', Math.log, 1, true],
+  ['log1p', Math.log1p, 1, true],
+  ['tanh', Math.tanh, 2, true],
+  ['sigmoid', (x) => 1 / (1 + Math.exp(-x)), 2, false],
+  ['softplus', softplus64, 2, false],
+];
+
+function sweep(): Float32Array {
+  const bits = new Uint32Array(1 << 18);
+  for (let i = 0; i < bits.length; i++) bits[i] = Math.imul(i, 16411) >>> 0;  // spread over all 2^32 patterns
+  const specials = [0, -0, Infinity, -Infinity, NaN, 2 ** -149, -(2 ** -149), 2 ** -126, 1.17549421e-38, 1, -1,
+    88.72283, 88.72284, -87.33654, -103.27893, -103.9720840454, -104, 89, -89, 1e-10, -1e-10, 1e-30,
+    -0.9999999, -0.99999994, 0.99999994, 1.0000001, 9, -9, 15, -15, 16.6355, -16.6355, 3.4028234663852886e38];
+  const a = new Float32Array(bits.buffer);
+  const out = new Float32Array(a.length + specials.length);
+  out.set(a);
+  out.set(specials, a.length);
+  return out;
+}
+
+const input = sweep();
+
+for (const level of isaLevels()) {
+  describe(`vmath [${level}]`, () => {
+    const initial = native.info().isa;
+    beforeAll(() => { expect(native.setIsa(level)).toBe(level); });
+    afterAll(() => { native.setIsa(initial); });
+
+    test.each(functions)('%s within its documented bound of the float64 value and of the C library', (name, ref, bound, hasLibm) => {
+      const got = evaluate(`simd.${name}`, input);
+      const libm = hasLibm ? evaluate(`libm.${name}`, input) : got;
+      let worst = 0;
+      let worstVsLibm = 0;
+      let worstAt = NaN;
+      for (let i = 0; i < input.length; i++) {
+        const x = input[i];
+        const want = ref(x);
+        const wantF = Math.fround(want);
+        if (Number.isNaN(want)) {
+          if (!Number.isNaN(got[i])) throw new Error(`${name}(${x}) = ${got[i]}, expected NaN`);
+          continue;
+        }
+        if (!Number.isFinite(wantF)) {
+          if (got[i] !== wantF) throw new Error(`${name}(${x}) = ${got[i]}, expected ${wantF}`);
+          continue;
+        }
+        if (!Number.isFinite(got[i])) throw new Error(`${name}(${x}) = ${got[i]}, expected ${want}`);
+        const err = Math.abs(got[i] - want) / ulpOf(want);
+        if (err > worst) { worst = err; worstAt = x; }
+        if (Number.isFinite(libm[i])) worstVsLibm = Math.max(worstVsLibm, Math.abs(got[i] - libm[i]) / ulpOf(libm[i]));
+      }
+      if (worst > bound) throw new Error(`${name}: ${worst.toFixed(2)} ulp at x = ${worstAt}`);
+      expect(worst).toBeLessThanOrEqual(bound);
+      expect(worstVsLibm).toBeLessThanOrEqual(bound + 1);
+    });
+
+    test('exact special values', () => {
+      const x = Float32Array.from([0, -0, Infinity, -Infinity, NaN, -1, -2]);
+      expect(Array.from(evaluate('simd.exp', x)).slice(0, 5)).toEqual([1, 1, Infinity, 0, NaN]);
+      expect(Array.from(evaluate('simd.log', x))).toEqual([-Infinity, -Infinity, Infinity, NaN, NaN, NaN, NaN]);
+      const l1p = evaluate('simd.log1p', x);
+      expect(Object.is(l1p[0], 0) && Object.is(l1p[1], -0)).toBe(true);
+      expect(Array.from(l1p).slice(2)).toEqual([Infinity, NaN, NaN, -Infinity, NaN]);
+      expect(Array.from(evaluate('simd.tanh', x)).slice(0, 5)).toEqual([0, -0, 1, -1, NaN]);
+      expect(Array.from(evaluate('simd.sigmoid', x)).slice(0, 5)).toEqual([0.5, 0.5, 1, 0, NaN]);
+      expect(Array.from(evaluate('simd.softplus', x)).slice(0, 5)).toEqual([Math.fround(Math.LN2), Math.fround(Math.LN2), Infinity, 0, NaN]);
+    });
+  });
+}

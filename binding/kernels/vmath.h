@@ -156,7 +156,7 @@ FASTLOSS_VMATH_FN float tanh(float x) {
 
 // sigmoid(x) = 1/(1+exp(-x)), computed as (x >= 0 ? 1 : e)/(1 + e) with e = exp(-|x|) so
 // neither branch overflows and tiny results keep full relative accuracy (incl. subnormals).
-// measured: 2 ulp (1.97; 99.9997% within 1 ulp).
+// measured: 2 ulp (1.97; 10868 of 2^32 inputs off by 2 ulp, 10879 in the baseline build).
 FASTLOSS_VMATH_FN float sigmoid(float x) {
   const float e = vmath::exp(-absOf(x));
   const float d = 1.0f + e;
@@ -168,7 +168,7 @@ FASTLOSS_VMATH_FN float sigmoid(float x) {
 }
 
 // softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)).
-// measured: 2 ulp (1.59; > 99.99999% within 1 ulp).
+// measured: 2 ulp (1.59; 47 of 2^32 inputs off by 2 ulp, 53 in the baseline build).
 FASTLOSS_VMATH_FN float softplus(float x) {
   const float y = select(x > 0.0f, x, 0.0f) + vmath::log1p(vmath::exp(-absOf(x)));
   return select(x != x, quiet(x), y);

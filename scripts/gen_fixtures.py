@@ -472,18 +472,21 @@ def any_arr(a: np.ndarray) -> dict:
     return {"i32": [int(v) for v in a.ravel()]} if a.dtype == np.int32 else arr(a)
 
 
+def torch_args(args: dict, wrt) -> dict:
+    """float64 tensors of the case's arrays (int32 become int64 indices); wrt ones require grad."""
+    ts = {}
+    for k, v in args.items():
+        ts[k] = torch.tensor(v.astype(np.int64)) if v.dtype == np.int32 else tensor(v)
+        if k in wrt:
+            ts[k].requires_grad_(True)
+    return ts
+
+
 def cls_case(cases, case_id, loss, args, shape, opts, fn, wrt, reduction, scalar_grad=1.0,
              tolerance=None, grad_names=None):
     """Runs fn(**tensors) in float64 (int32 args become int64 tensors), backprops and records."""
     rng = rng_for(case_id + "/upstream")
-    ts = {}
-    for k, v in args.items():
-        if v.dtype == np.int32:
-            ts[k] = torch.tensor(v.astype(np.int64))
-        else:
-            ts[k] = tensor(v)
-    for k in wrt:
-        ts[k].requires_grad_(True)
+    ts = torch_args(args, wrt)
     out = fn(**ts)
     if reduction == "none":
         go = upstream(rng, tuple(out.shape) or (1,))
@@ -1100,14 +1103,7 @@ def pm1(rng, shape) -> np.ndarray:
 def margin_case(case_id, loss, args, call, wrt, shape, opts, red, scalar_grad=1.0, tolerance=None):
     """One case: call(red, **tensors) -> output; gradients of sum(out * gradOutput) w.r.t. wrt."""
     rng = rng_for(case_id + "/upstream")
-    ts = {}
-    for k, v in args.items():
-        if v.dtype == np.int32:
-            ts[k] = torch.tensor(v.astype(np.int64))
-        else:
-            ts[k] = tensor(v)
-            if k in wrt:
-                ts[k].requires_grad_(True)
+    ts = torch_args(args, wrt)
     out = call(red, **ts)
     go = np.asarray(upstream(rng, tuple(out.shape)), dtype=np.float32) if red == "none" else scalar_grad
     out.backward(gradient=tensor(go).reshape(out.shape))

@@ -54,6 +54,11 @@ const margin = (value: number, param = 0): OptionSpec => ({ default: value, chec
 
 const weightOption: OptionSpec = { check: check.float32 };
 
+/** (input1, input2, target): both inputs differentiated. */
+const PAIR_ARGS: LossDef['args'] = [
+  { name: 'input1', kind: 'f32', grad: true }, { name: 'input2', kind: 'f32', grad: true }, { name: 'target', kind: 'f32' },
+];
+
 function expectLength(fn: string, arg: string, got: number, want: number): void {
   if (got !== want) throw check.rangeError(fn, arg, `has length ${got}; expected ${want}`);
 }
@@ -195,7 +200,7 @@ export const multilabelMarginLoss: IndexPair = defineLoss(torchDef(
  */
 export const marginRankingLoss: Ranking<MarginOptions> = defineLoss(torchDef(
   'marginRankingLoss',
-  [{ name: 'input1', kind: 'f32', grad: true }, { name: 'input2', kind: 'f32', grad: true }, { name: 'target', kind: 'f32' }],
+  PAIR_ARGS,
   { margin: margin(0) },
   (ctx) => {
     const [input1, input2, target] = ctx.args;
@@ -214,7 +219,7 @@ export const marginRankingLoss: Ranking<MarginOptions> = defineLoss(torchDef(
  */
 export const cosineEmbeddingLoss: Ranking<MarginOptions> = defineLoss(torchDef(
   'cosineEmbeddingLoss',
-  [{ name: 'input1', kind: 'f32', grad: true }, { name: 'input2', kind: 'f32', grad: true }, { name: 'target', kind: 'f32' }],
+  PAIR_ARGS,
   { margin: margin(0) },
   (ctx) => {
     const [input1, input2, target] = ctx.args;

@@ -348,3 +348,19 @@ describe('shape inference', () => {
     expect(torch.crossEntropy(x, t, { reduction: 'none' })).toHaveLength(3);
   });
 });
+
+describe('async', () => {
+  test('withGradAsync equals withGrad (split rows, on the libuv pool)', async () => {
+    const x = randn(2 * 40000, 2, 51);
+    const t = Int32Array.from([7, 39999]);
+    const opts = { shape: [2, 40000], labelSmoothing: 0.05 };
+    const sync = torch.crossEntropy.withGrad(x, t, opts);
+    const [a, b] = await Promise.all([torch.crossEntropy.withGradAsync(x, t, opts), torch.crossEntropy.withGradAsync(x, t, opts)]);
+    for (const r of [a, b]) {
+      expect(r.loss).toBe(sync.loss);
+      expect(Array.from(r.grad)).toEqual(Array.from(sync.grad));
+    }
+    const g = await torch.gaussianNllLoss.withGradAsync(x.subarray(0, 6), x.subarray(6, 12), Float32Array.from([1, 2]), { shape: [2, 3] });
+    expect(Object.keys(g.grad).sort()).toEqual(['input', 'var']);
+  });
+});

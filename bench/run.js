@@ -11,7 +11,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 const { DataCache } = require('./lib/data');
-const { measureQuiet, now } = require('./lib/harness');
+const { measureQuiet, median, now } = require('./lib/harness');
 const { sig, ratio, pct, table } = require('./lib/format');
 const { loadTfjs } = require('./lib/tfjs');
 const cpuLoad = require('./lib/load');
@@ -135,18 +135,33 @@ function bandwidth() {
   return res;
 }
 
-// Time to stream the case's own input arrays once with the probe (same bytes, same cache
-// state as the loss): the read-only floor the roofline compares against.
-function readFloor(args, cfg) {
+// Roofline of one case, robust to bandwidth drift (a VM's memory bandwidth moves with its
+// neighbours): ROUNDS rounds, each timing one read of the case's own input arrays with
+// probe.streamRead (same bytes, same cache state: the read-only floor), one forward and one
+// withGrad call; fractions are medians of the per-round ratios.
+const ROOF_ROUNDS = 15;
+function rooflineOf(args, inBytes, wgBytes, forward, withGrad) {
   const id = native.kernels['probe.streamRead'];
   if (id === undefined) return null;
   const params = new Float64Array(native.paramCount);
   const views = args.map((a) => (a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length)));
-  const m = measure(() => {
-    for (const v of views) sink += native.run(id, 1, 2, params, null, null, null, null, null, v);
-  }, cfg);
-  const bytes = views.reduce((s, v) => s + v.byteLength, 0);
-  return { bytes, nsPerCall: m.ns, GBps: bytes / m.ns, samples: m.samples };
+  const read = () => { for (const v of views) sink += native.run(id, 1, 2, params, null, null, null, null, null, v); };
+  const time = (f) => {
+    const t = process.hrtime.bigint();
+    f();
+    return Number(process.hrtime.bigint() - t);
+  };
+  read();
+  const rounds = { read: [], fwd: [], wg: [] };
+  for (let k = 0; k < ROOF_ROUNDS; k++) {
+    const tr = time(read);
+    const tf = time(forward);
+    const tw = time(withGrad);
+    rounds.read.push(inBytes / tr);
+    rounds.fwd.push(tr / tf);
+    rounds.wg.push((wgBytes / tw) / (inBytes / tr));
+  }
+  return { rounds: ROOF_ROUNDS, readGBps: median(rounds.read), forwardFraction: median(rounds.fwd), withGradFraction: median(rounds.wg) };
 }
 
 // ---------------------------------------------------------------- throughput
@@ -232,10 +247,14 @@ function runCase(w, c, fn, data, tf, checks) {
 
   if (fn) {
     log(`  ${tag}: fastloss`);
-    if (c.n === Math.max(...w.cases.map((k) => k.n))) r.readFloor = readFloor(args, TIMING);
     r.forward.fastloss = rate(measure(() => { sink += fn(...args, callOpts); }, TIMING));
     r.withGrad.fastloss = rate(measure(() => { sink += fn.withGrad(...args, wgOpts).loss; }, TIMING));
     r.withGrad.fastlossAlloc = rate(measure(() => { sink += fn.withGrad(...args, callOpts).loss; }, TIMING));
+    if (c.n === Math.max(...w.cases.map((k) => k.n))) {
+      const inBytes = r.bytesPerElement.forward * c.n;
+      r.roofline = rooflineOf(args, inBytes, r.bytesPerElement.withGrad * c.n,
+        () => { sink += fn(...args, callOpts); }, () => { sink += fn.withGrad(...args, wgOpts).loss; });
+    }
   }
   log(`  ${tag}: plain JS`);
   r.forward.js = rate(measure(() => { sink += w.js.forward(args, c); }, TIMING));
@@ -460,10 +479,10 @@ async function main() {
     if (!r.forward.fastloss || !bw.available) continue;
     const gbF = r.forward.fastloss.MeS * r.bytesPerElement.forward / 1e3;
     const gbG = r.withGrad.fastloss.MeS * r.bytesPerElement.withGrad / 1e3;
-    const floor = r.readFloor ? r.readFloor.GBps : null;
-    roofline.push({ loss: name, case: r.case, bound: r.bound, bytesPerElement: r.bytesPerElement, readGBps: floor,
-      forward: { GBps: gbF, fraction: floor ? gbF / floor : null, fractionOfProbe: gbF / bw.GBps },
-      withGrad: { GBps: gbG, fraction: floor ? gbG / floor : null, fractionOfProbe: gbG / bw.GBps } });
+    const rf = r.roofline;
+    roofline.push({ loss: name, case: r.case, bound: r.bound, bytesPerElement: r.bytesPerElement, readGBps: rf && rf.readGBps,
+      forward: { GBps: gbF, fraction: rf && rf.forwardFraction, fractionOfProbe: gbF / bw.GBps },
+      withGrad: { GBps: gbG, fraction: rf && rf.withGradFraction, fractionOfProbe: gbG / bw.GBps } });
   }
 
   const runtimeSec = (now() - t0) / 1e9;
@@ -544,8 +563,9 @@ function print(rep) {
   tput('withGrad', 'Forward + gradient (fastloss withGrad into out buffers; fl(alloc) = withGrad returning new arrays; tfjs valueAndGrads; torch autograd)');
 
   if (rep.roofline.length) {
-    out.push('Roofline at the largest case: B/el = bytes per element (inputs read + gradients written); read GB/s = probe.streamRead');
-    out.push(`over the case's own inputs (same bytes, same cache state); %read = achieved GB/s / read GB/s; %probe = of the ${sig(rep.bandwidth.GBps)} GB/s 256 MiB probe`);
+    out.push('Roofline at the largest case: B/el = bytes per element (inputs read + gradients written), GB/s from the tables above;');
+    out.push(`read GB/s = probe.streamRead over the case's own inputs; %read = achieved / read rate, median of ${ROOF_ROUNDS} interleaved`);
+    out.push(`rounds (probe, forward, withGrad: immune to bandwidth drift); %probe = GB/s / the ${sig(rep.bandwidth.GBps)} GB/s 256 MiB probe`);
     out.push(table(
       [{ title: 'loss', align: 'l' }, { title: 'case', align: 'l' }, { title: 'bound', align: 'l' }, { title: 'read GB/s' },
         { title: 'fwd B/el' }, { title: 'fwd GB/s' }, { title: 'fwd %read' }, { title: '%probe' },

@@ -1,0 +1,105 @@
+'use strict';
+// Deterministic benchmark inputs. A workload describes each input as { gen, length }; equal
+// descriptions share one array (and one file for the PyTorch side), so the loop, fastloss,
+// tfjs and torch all read exactly the same numbers.
+const fs = require('fs');
+const path = require('path');
+
+// mulberry32: small, fast, seedable; plenty for benchmark data.
+function rng(seed) {
+  let a = (seed * 0x9e3779b1) >>> 0;
+  return function next() {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Generators by kind. Each gets (length, spec) and returns a typed array.
+const GENERATORS = {
+  // standard normal (Box-Muller), optional { mean, std }
+  normal(n, g) {
+    const r = rng(g.seed ?? 1);
+    const out = new Float32Array(n);
+    const mean = g.mean ?? 0;
+    const std = g.std ?? 1;
+    for (let i = 0; i < n; i += 2) {
+      const u = 1 - r();
+      const v = r();
+      const m = Math.sqrt(-2 * Math.log(u));
+      out[i] = mean + std * m * Math.cos(2 * Math.PI * v);
+      if (i + 1 < n) out[i + 1] = mean + std * m * Math.sin(2 * Math.PI * v);
+    }
+    return out;
+  },
+  // uniform in [lo, hi)
+  uniform(n, g) {
+    const r = rng(g.seed ?? 1);
+    const out = new Float32Array(n);
+    const lo = g.lo ?? 0;
+    const span = (g.hi ?? 1) - lo;
+    for (let i = 0; i < n; i++) out[i] = lo + span * r();
+    return out;
+  },
+  // class indices in [0, classes)
+  classes(n, g) {
+    const r = rng(g.seed ?? 1);
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = Math.floor(r() * g.classes);
+    return out;
+  },
+  // +1 or -1 (cosine embedding targets)
+  sign(n, g) {
+    const r = rng(g.seed ?? 1);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = r() < 0.5 ? -1 : 1;
+    return out;
+  },
+};
+
+function keyOf(gen, length) {
+  const parts = Object.keys(gen).sort().map((k) => `${k}=${gen[k]}`);
+  return `${parts.join(',')};n=${length}`;
+}
+
+class DataCache {
+  constructor() {
+    this.arrays = new Map();
+    this.files = new Map();
+    this.dir = null;
+  }
+
+  get(gen, length) {
+    const key = keyOf(gen, length);
+    let a = this.arrays.get(key);
+    if (!a) {
+      const make = GENERATORS[gen.kind];
+      if (!make) throw new Error(`bench: unknown input generator '${gen.kind}'`);
+      a = make(length, gen);
+      this.arrays.set(key, a);
+    }
+    return a;
+  }
+
+  /** Raw little-endian file of the array (for bench/torch_bench.py), written once. */
+  file(gen, length) {
+    const key = keyOf(gen, length);
+    let f = this.files.get(key);
+    if (f) return f;
+    if (!this.dir) this.dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'fastloss-bench-'));
+    const a = this.get(gen, length);
+    f = path.join(this.dir, `in${this.files.size}.${a instanceof Int32Array ? 'i32' : 'f32'}`);
+    fs.writeFileSync(f, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+    this.files.set(key, f);
+    return f;
+  }
+
+  cleanup() {
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    this.dir = null;
+    this.files.clear();
+  }
+}
+
+module.exports = { DataCache, GENERATORS, rng };

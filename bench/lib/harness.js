@@ -1,0 +1,93 @@
+'use strict';
+// Timing: calibrate a batch size so one sample lasts at least sampleMs (this is also the
+// warm-up: the first calls run the JIT and touch the pages), then take samples until the
+// budget is spent (at least minSamples) and report the median time per call.
+
+function now() {
+  return Number(process.hrtime.bigint());
+}
+
+function timeBatch(fn, inner) {
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < inner; k++) fn();
+  return Number(process.hrtime.bigint() - t0);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+}
+
+/**
+ * ns per call of fn, median over samples.
+ * cfg: { sampleMs, budgetMs, minSamples, maxSamples, warmups }
+ */
+function measure(fn, cfg) {
+  const target = cfg.sampleMs * 1e6;
+  let inner = 1;
+  let t = timeBatch(fn, inner);
+  while (t < target && inner < 1 << 24) {
+    const grow = t > 0 ? Math.ceil((inner * target * 1.1) / t) : inner * 16;
+    inner = Math.min(inner * 16, Math.max(inner * 2, grow));
+    t = timeBatch(fn, inner);
+  }
+  for (let w = 1; w < (cfg.warmups ?? 1); w++) timeBatch(fn, inner);
+  const samples = [];
+  const start = now();
+  const budget = cfg.budgetMs * 1e6;
+  while (samples.length < cfg.minSamples || (samples.length < cfg.maxSamples && now() - start < budget))
+    samples.push(timeBatch(fn, inner) / inner);
+  return {
+    ns: median(samples),
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+    samples: samples.length,
+    inner,
+  };
+}
+
+// measure() that re-measures when other processes took CPU time meanwhile (a shared machine):
+// up to cfg.retries more attempts, each after waiting (at most cfg.quietWaitMs) for a quiet
+// second. The result says how busy the machine was during the kept attempt.
+const cpuLoad = require('./load');
+
+function sleepMs(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function waitForQuiet(maxOther, maxMs) {
+  const end = Date.now() + maxMs;
+  while (Date.now() < end) {
+    const stop = cpuLoad.start();
+    sleepMs(500);
+    const { otherCores } = stop();
+    if (otherCores === null || otherCores <= maxOther) return;
+  }
+}
+
+// cfg.waitBudget = { ms }: total waiting allowed over the whole run (shared, decremented), so a
+// machine that stays busy costs minutes, not hours; once spent, figures are kept as measured.
+function measureQuiet(fn, cfg) {
+  const maxOther = cfg.maxOtherCores ?? 0.25;
+  const budget = cfg.waitBudget ?? { ms: 0 };
+  let best = null;
+  for (let attempt = 0; attempt <= (cfg.retries ?? 0); attempt++) {
+    if (attempt > 0) {
+      if (budget.ms <= 0) break;
+      const t = Date.now();
+      waitForQuiet(maxOther, Math.min(cfg.quietWaitMs ?? 20000, budget.ms));
+      budget.ms -= Date.now() - t;
+    }
+    const stop = cpuLoad.start();
+    const m = measure(fn, cfg);
+    const { otherCores } = stop();
+    m.otherCores = otherCores;
+    m.attempts = attempt + 1;
+    if (!best || (otherCores ?? 0) < (best.otherCores ?? 0)) best = m;
+    if (otherCores === null || otherCores <= maxOther) break;
+  }
+  return best;
+}
+
+module.exports = { measure, measureQuiet, median, now };

@@ -19,7 +19,7 @@ const { loadWorkloads } = require('./workloads');
 
 const root = path.join(__dirname, '..');
 const fastloss = require(path.join(root, 'dist'));
-const { native } = require(path.join(root, 'dist', 'core', 'native'));
+const { native, setRawCall } = require(path.join(root, 'dist', 'core', 'native'));
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
@@ -118,11 +118,10 @@ function bandwidth() {
   const id = native.kernels['probe.streamRead'];
   if (id === undefined) return { available: false, note: 'the addon has no probe.streamRead kernel (rebuild)' };
   const x = new Float32Array(PROBE_FLOATS).fill(1);
-  const params = new Float64Array(native.paramCount);
-  params[0] = 1;
-  params[1] = 1;
-  params[2] = x.length;
-  const run = () => { sink += native.run(id, 1, 2, params, null, null, null, null, null, x); };
+  const run = () => {
+    setRawCall('probe.streamRead', { flags: 1, reduction: 2, shape: [x.length] });
+    sink += native.run(x);
+  };
   const at = (t) => {
     fastloss.setNumThreads(t);
     const m = measure(run, { ...TIMING, minSamples: Math.max(5, TIMING.minSamples) });
@@ -143,9 +142,13 @@ const ROOF_ROUNDS = 15;
 function rooflineOf(args, inBytes, wgBytes, forward, withGrad) {
   const id = native.kernels['probe.streamRead'];
   if (id === undefined) return null;
-  const params = new Float64Array(native.paramCount);
   const views = args.map((a) => (a instanceof Float32Array ? a : new Float32Array(a.buffer, a.byteOffset, a.length)));
-  const read = () => { for (const v of views) sink += native.run(id, 1, 2, params, null, null, null, null, null, v); };
+  const read = () => {
+    for (const v of views) {
+      setRawCall('probe.streamRead', { flags: 1, reduction: 2, shape: [v.length] });
+      sink += native.run(v);
+    }
+  };
   const time = (f) => {
     const t = process.hrtime.bigint();
     f();
@@ -288,7 +291,6 @@ function runCase(w, c, fn, data, tf, checks) {
 // ---------------------------------------------------------------- small-N fixed cost
 function smallN(w, fn, data) {
   const rows = [];
-  const id = native.kernels[w.name];
   const keras = w.name.startsWith('keras.');
   for (const N of SMALL_N) {
     const c = { label: String(N), n: N, shape: [N] };
@@ -296,23 +298,23 @@ function smallN(w, fn, data) {
     const args = inputs.map((s) => data.get(s.gen, s.length));
     // the kernel's slot order: torch [input, target], keras [yPred, yTrue, sampleWeight]
     const slots = keras ? [args[1], args[0], null] : args;
-    const params = new Float64Array(native.paramCount);
-    params[0] = 1; // gradScale
-    params[1] = 1; // ndim
-    params[2] = N; // dims[0]
     const g = new Float32Array(N);
+    // native.run with the call prepared once (no facade): kernel inputs in slot order, then outputs
+    const rawForward = () => setRawCall(w.name, { flags: 1, reduction: 1, shape: [N] });
+    const [r0, r1, r2, r3] = [...slots, g];
+    const rawWithGrad = () => setRawCall(w.name, { flags: 3, reduction: 1, shape: [N], gradCount: 1 });
     const jsG = new Float32Array(N);
     const [a0, a1] = args;
     const m = {
       forward: {
         fastloss: measure(() => { sink += fn(a0, a1); }, TIMING),
-        native: measure(() => { sink += native.run(id, 1, 1, params, null, null, null, null, null, slots[0], slots[1], slots[2]); }, TIMING),
+        native: (rawForward(), measure(() => { sink += native.run(slots[0], slots[1], slots[2]); }, TIMING)),
         js: measure(() => { sink += w.js.forward(args, c); }, TIMING),
       },
       withGrad: {
         fastloss: measure(() => { sink += fn.withGrad(a0, a1).loss; }, TIMING),
         fastlossOut: measure(() => { sink += fn.withGrad(a0, a1, { out: { grad: g } }).loss; }, TIMING),
-        native: measure(() => { sink += native.run(id, 3, 1, params, null, g, null, null, null, slots[0], slots[1], slots[2]); }, TIMING),
+        native: (rawWithGrad(), measure(() => { sink += native.run(r0, r1, r2, r3); }, TIMING)),
         js: measure(() => { sink += w.js.withGrad(args, [new Float32Array(N)], c); }, TIMING),
         jsOut: measure(() => { sink += w.js.withGrad(args, [jsG], c); }, TIMING),
       },

@@ -1,7 +1,7 @@
 // The benchmark's reference code (bench/workloads): every plain-JS loop must compute the same loss
 // and gradient as fastloss, or the speed ratios compare different work. No timings here.
 import * as fastloss from '../src';
-import { native } from '../src/core/native';
+import { native, setRawCall } from '../src/core/native';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const { loadWorkloads } = require('../bench/workloads');
@@ -70,12 +70,12 @@ describe('bench probe kernel', () => {
     const id = native.kernels['probe.streamRead'];
     expect(id).toBeDefined();
     expect((fastloss as unknown as Record<string, unknown>).probe).toBeUndefined();
-    const params = new Float64Array(native.paramCount);
     for (const n of [0, 5, 1000, 100003]) {
       const x = Float32Array.from({ length: n }, (_, i) => (i % 7) - 3);
       let want = 0;
       for (const v of x) want += v;
-      expect(native.run(id, 1, 2, params, null, null, null, null, null, x)).toBe(want);
+      setRawCall('probe.streamRead', { flags: 1, reduction: 2, shape: [n] });
+      expect(native.run(x)).toBe(want);
     }
   });
 });

@@ -2,17 +2,12 @@
 // against a float64 reference (Math.*, then the distance in float32 ulps of the reference) and
 // against the C library's float functions, over 2^18 bit patterns spread over all 2^32 plus
 // special values (scripts/vmath_check.cpp sweeps every pattern).
-import { FLAG_HAS_OUT, FLAG_LOSS, native, params, SLOT } from '../src/core/native';
+import { FLAG_HAS_OUT, FLAG_LOSS, native, setRawCall } from '../src/core/native';
 import { isaLevels } from './helpers/parity';
 
 function evaluate(kernel: string, input: Float32Array): Float32Array {
   const out = new Float32Array(input.length);
-  params[SLOT.kernel] = native.kernels[kernel];
-  params[SLOT.flags] = FLAG_LOSS | FLAG_HAS_OUT;
-  params[SLOT.reduction] = 0;
-  params[SLOT.gradCount] = 0;
-  params[SLOT.ndim] = 1;
-  params[SLOT.dims] = input.length;
+  setRawCall(kernel, { flags: FLAG_LOSS | FLAG_HAS_OUT, reduction: 0, shape: [input.length] });
   native.run(input, out);
   return out;
 }

@@ -66,13 +66,11 @@ struct Huber {
 constexpr float kKerasEpsilon = 1e-7f;  // keras.backend.epsilon()
 
 // 100 |(t - p) / max(|t|, eps)|; d/dp = 100 sign(p - t) / max(|t|, eps).  keras MAPE.
+// max as tf.maximum computes it (a < b ? b : a), so a NaN yTrue propagates.
 struct AbsolutePercentageError {
-  float loss(float p, float t) const {
-    return 100.0f * std::fabs((t - p) / std::fmax(std::fabs(t), kKerasEpsilon));
-  }
-  float grad(float p, float t) const {
-    return 100.0f * signOf(p - t) / std::fmax(std::fabs(t), kKerasEpsilon);
-  }
+  static float denominator(float t) { float a = std::fabs(t); return a < kKerasEpsilon ? kKerasEpsilon : a; }
+  float loss(float p, float t) const { return 100.0f * std::fabs((t - p) / denominator(t)); }
+  float grad(float p, float t) const { return 100.0f * signOf(p - t) / denominator(t); }
 };
 
 // (log(max(p, eps) + 1) - log(max(t, eps) + 1))^2; tf.maximum passes the gradient where

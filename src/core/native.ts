@@ -67,3 +67,23 @@ export const FLAG_LOSS = 1;
 export const FLAG_GRAD = 2;
 export const FLAG_HAS_OUT = 4;
 export const FLAG_HAS_GRAD_OUT = 8;
+
+/**
+ * Fills params for a direct native.run() of one kernel (tests and the benchmark; the facade
+ * does this itself). The arrays then go to run() in the kernel's slot order, followed by `out`,
+ * the gradients and gradOutput as `flags` says.
+ */
+export function setRawCall(kernel: string, call: { flags: number; reduction: number; shape: readonly number[];
+  gradCount?: number; gradScale?: number; scalars?: readonly number[] }): void {
+  const id = native.kernels[kernel];
+  if (id === undefined) throw new Error(`fastloss: no kernel ${kernel}`);
+  params.fill(0);
+  params[SLOT.kernel] = id;
+  params[SLOT.flags] = call.flags;
+  params[SLOT.reduction] = call.reduction;
+  params[SLOT.gradCount] = call.gradCount ?? 0;
+  params[SLOT.gradScale] = call.gradScale ?? 1;
+  params[SLOT.ndim] = call.shape.length;
+  call.shape.forEach((d, k) => { params[SLOT.dims + k] = d; });
+  (call.scalars ?? []).forEach((v, k) => { params[SLOT.scalars + k] = v; });
+}

@@ -99,13 +99,7 @@ export function shapeOf(fn: string, v: unknown, length: number, ref: string, max
   return v as number[];
 }
 
-// Output buffers must not overlap any input: kernels read inputs while they write.
-export function noOverlap(fn: string, arg: string, out: ArrayBufferView, inputs: readonly (ArrayBufferView | null)[],
-                          names: readonly string[]): void {
-  for (let i = 0; i < inputs.length; i++) {
-    const a = inputs[i];
-    if (a === null || a.buffer !== out.buffer) continue;
-    if (out.byteOffset < a.byteOffset + a.byteLength && a.byteOffset < out.byteOffset + out.byteLength)
-      throw rangeError(fn, arg, `overlaps ${names[i]}; pass a separate buffer`);
-  }
+/** True when two views share bytes of one buffer. */
+export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }

@@ -211,15 +211,7 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
     }
   }
 
-  if (givenOut !== undefined) {
-    const outputs: Float32Array[] = out ? [out, ...grads] : grads;
-    const names = def.args.map((a) => a.name);
-    for (let k = 0; k < outputs.length; k++) {
-      const arg = k === 0 && out ? 'opts.out' : `opts.out (${c.gradArgs[out ? k - 1 : k]} gradient)`;
-      check.noOverlap(fn, arg, outputs[k], args, names);
-      check.noOverlap(fn, arg, outputs[k], outputs.slice(0, k), outputs.slice(0, k).map(() => 'another output'));
-    }
-  }
+  if (givenOut !== undefined) checkOutputsApart(c, args, out, grads);
   // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
   params[SLOT.kernel] = c.id;
   params[SLOT.flags] = mode | (out ? FLAG_HAS_OUT : 0) | (gradOut ? FLAG_HAS_GRAD_OUT : 0);
@@ -234,6 +226,22 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
   if (gradOut) callArgs[n++] = gradOut;
   while (n < MAX_ARGS) callArgs[n++] = undefined;
   return { out, grads };
+}
+
+// Caller-given outputs may overlap neither an input (kernels read inputs while they write)
+// nor each other.
+function checkOutputsApart(c: Compiled, args: AnyTypedArray[], out: Float32Array | null, grads: Float32Array[]): void {
+  const fn = c.def.name;
+  const first = out ? 1 : 0;
+  const at = (k: number) => (k < first ? out! : grads[k - first]);
+  const label = (k: number) => (k < first ? 'opts.out' : `opts.out (${c.gradArgs[k - first]} gradient)`);
+  for (let k = 0; k < first + grads.length; k++) {
+    const o = at(k);
+    for (let i = 0; i < args.length; i++)
+      if (check.overlaps(o, args[i])) throw check.rangeError(fn, label(k), `overlaps ${c.def.args[i].name}; pass a separate buffer`);
+    for (let j = 0; j < k; j++)
+      if (check.overlaps(o, at(j))) throw check.rangeError(fn, label(k), 'overlaps another output; pass a separate buffer');
+  }
 }
 
 function gradResult(c: Compiled, grads: Float32Array[]): unknown {

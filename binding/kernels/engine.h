@@ -14,6 +14,9 @@ namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 
 // Elements per partial sum. Fixed, so the combination order never depends on threads.
+// Chunks are handed out dynamically: partials are indexed by chunk, so the result does not
+// depend on which thread took which chunk, and a running thread takes over the chunks of a
+// thread the OS has not scheduled yet (a busy machine) instead of waiting for it.
 constexpr int64_t kChunk = 1 << 13;
 
 // chunkFn(begin, end) -> double over [0, n) in fixed chunks, combined left to right.
@@ -29,7 +32,7 @@ double reduceChunks(int64_t n, int64_t costPerElement, ChunkFn chunkFn) {
     for (int64_t c = 0; c < chunks; ++c)
       partials[c] = chunkFn(c * kChunk, c + 1 == chunks ? n : (c + 1) * kChunk);
   } else {
-#pragma omp parallel for num_threads(lease.threads()) schedule(static)
+#pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
     for (int64_t c = 0; c < chunks; ++c)
       partials[c] = chunkFn(c * kChunk, c + 1 == chunks ? n : (c + 1) * kChunk);
   }
@@ -52,7 +55,7 @@ void parallelFor(int64_t n, int64_t grain, int64_t costPerItem, BodyFn bodyFn) {
     bodyFn(0, n);
     return;
   }
-#pragma omp parallel for num_threads(lease.threads()) schedule(static)
+#pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
   for (int64_t c = 0; c < chunks; ++c) bodyFn(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
 }
 
@@ -75,7 +78,7 @@ double reduceRows(int64_t rows, int64_t cols, int64_t costPerElement, ChunkFn ch
     for (int64_t c = 0; c < chunks; ++c)
       partials[c] = chunkFn(c * per, c + 1 == chunks ? rows : (c + 1) * per);
   } else {
-#pragma omp parallel for num_threads(lease.threads()) schedule(static)
+#pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
     for (int64_t c = 0; c < chunks; ++c)
       partials[c] = chunkFn(c * per, c + 1 == chunks ? rows : (c + 1) * per);
   }

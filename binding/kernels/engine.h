@@ -19,27 +19,34 @@ namespace FASTLOSS_ISA_NS {
 // thread the OS has not scheduled yet (a busy machine) instead of waiting for it.
 constexpr int64_t kChunk = 1 << 13;
 
-// chunkFn(begin, end) -> double over [0, n) in fixed chunks, combined left to right.
+// chunkFn(begin, end) -> double over items [0, n) in fixed blocks of `per` items, combined
+// left to right; `work` (elements x cost) sizes the thread lease.
 template <class ChunkFn>
-double reduceChunks(int64_t n, int64_t costPerElement, ChunkFn chunkFn) {
-  if (n <= kChunk) return n > 0 ? chunkFn(0, n) : 0.0;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-  runtime::ThreadLease lease(n * costPerElement);
+double reduceBlocks(int64_t n, int64_t per, int64_t work, ChunkFn chunkFn) {
+  if (n <= per) return n > 0 ? chunkFn(0, n) : 0.0;
+  const int64_t chunks = (n + per - 1) / per;
+  runtime::ThreadLease lease(work);
   double stackPartials[64];
   double* partials = chunks <= 64 ? stackPartials
                                   : static_cast<double*>(std::malloc(sizeof(double) * chunks));
   if (lease.threads() == 1) {
     for (int64_t c = 0; c < chunks; ++c)
-      partials[c] = chunkFn(c * kChunk, c + 1 == chunks ? n : (c + 1) * kChunk);
+      partials[c] = chunkFn(c * per, c + 1 == chunks ? n : (c + 1) * per);
   } else {
 #pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
     for (int64_t c = 0; c < chunks; ++c)
-      partials[c] = chunkFn(c * kChunk, c + 1 == chunks ? n : (c + 1) * kChunk);
+      partials[c] = chunkFn(c * per, c + 1 == chunks ? n : (c + 1) * per);
   }
   double total = 0.0;
   for (int64_t c = 0; c < chunks; ++c) total += partials[c];
   if (partials != stackPartials) std::free(partials);
   return total;
+}
+
+// chunkFn(begin, end) -> double over elements [0, n) in chunks of kChunk.
+template <class ChunkFn>
+double reduceChunks(int64_t n, int64_t costPerElement, ChunkFn chunkFn) {
+  return reduceBlocks(n, kChunk, n * costPerElement, chunkFn);
 }
 
 // bodyFn(begin, end) over [0, n) in chunks of `grain` items, in parallel above the grain.
@@ -64,28 +71,10 @@ inline int64_t rowsPerChunk(int64_t cols) {
   return cols >= kChunk ? 1 : kChunk / (cols > 0 ? cols : 1);
 }
 
-// Same as reduceChunks, over rows: chunkFn(rowBegin, rowEnd) -> double.
+// Same as reduceChunks, over rows of `cols` elements: chunkFn(rowBegin, rowEnd) -> double.
 template <class ChunkFn>
 double reduceRows(int64_t rows, int64_t cols, int64_t costPerElement, ChunkFn chunkFn) {
-  const int64_t per = rowsPerChunk(cols);
-  if (rows <= per) return rows > 0 ? chunkFn(0, rows) : 0.0;
-  const int64_t chunks = (rows + per - 1) / per;
-  runtime::ThreadLease lease(rows * cols * costPerElement);
-  double stackPartials[64];
-  double* partials = chunks <= 64 ? stackPartials
-                                  : static_cast<double*>(std::malloc(sizeof(double) * chunks));
-  if (lease.threads() == 1) {
-    for (int64_t c = 0; c < chunks; ++c)
-      partials[c] = chunkFn(c * per, c + 1 == chunks ? rows : (c + 1) * per);
-  } else {
-#pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
-    for (int64_t c = 0; c < chunks; ++c)
-      partials[c] = chunkFn(c * per, c + 1 == chunks ? rows : (c + 1) * per);
-  }
-  double total = 0.0;
-  for (int64_t c = 0; c < chunks; ++c) total += partials[c];
-  if (partials != stackPartials) std::free(partials);
-  return total;
+  return reduceBlocks(rows, rowsPerChunk(cols), rows * cols * costPerElement, chunkFn);
 }
 
 inline double reductionDivisor(Reduction r, int64_t n) {

@@ -56,6 +56,56 @@ const GENERATORS = {
     for (let i = 0; i < n; i++) out[i] = r() < 0.5 ? -1 : 1;
     return out;
   },
+  // 1 with probability p (default 0.5), else 0 (binary labels)
+  bernoulli(n, g) {
+    const r = rng(g.seed ?? 1);
+    const p = g.p ?? 0.5;
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = r() < p ? 1 : 0;
+    return out;
+  },
+  // Poisson counts of the given rate (Knuth's method; small rates)
+  poisson(n, g) {
+    const r = rng(g.seed ?? 1);
+    const limit = Math.exp(-(g.rate ?? 1));
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let k = 0;
+      let prod = r();
+      while (prod > limit) {
+        k++;
+        prod *= r();
+      }
+      out[i] = k;
+    }
+    return out;
+  },
+  // rows of `cols`: softmax of standard normal logits (times `scale`, default 1), or its log
+  // (log: true, log-probabilities as log_softmax gives them)
+  softmax(n, g) {
+    const cols = g.cols;
+    if (!(cols > 0) || n % cols !== 0) throw new Error(`bench: softmax rows of ${cols} do not divide ${n}`);
+    const z = GENERATORS.normal(n, { seed: g.seed, std: g.scale ?? 1 });
+    const out = new Float32Array(n);
+    for (let o = 0; o < n; o += cols) {
+      let m = -Infinity;
+      for (let j = o; j < o + cols; j++) if (z[j] > m) m = z[j];
+      let s = 0;
+      for (let j = o; j < o + cols; j++) s += Math.exp(z[j] - m);
+      const lse = m + Math.log(s);
+      for (let j = o; j < o + cols; j++) out[j] = g.log ? z[j] - lse : Math.exp(z[j] - lse);
+    }
+    return out;
+  },
+  // rows of `cols` with a single 1 at a random class (one-hot labels)
+  onehot(n, g) {
+    const cols = g.cols;
+    if (!(cols > 0) || n % cols !== 0) throw new Error(`bench: one-hot rows of ${cols} do not divide ${n}`);
+    const r = rng(g.seed ?? 1);
+    const out = new Float32Array(n);
+    for (let o = 0; o < n; o += cols) out[o + Math.floor(r() * cols)] = 1;
+    return out;
+  },
 };
 
 function keyOf(gen, length) {

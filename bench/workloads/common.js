@@ -8,8 +8,9 @@
 //   bound     'memory' | 'compute': what limits the kernel at 10^7 (roofline column)
 //   cases     [{ label, n, shape }]: n = elements of the prediction input, shape = its shape
 //   inputs(c) the call's array arguments in call order:
-//             [{ name, gen, length, shape, grad }]; gen = { kind: 'normal'|'uniform'|'classes'|'sign',
-//             seed, ... } (bench/lib/data.js), grad marks a differentiable input
+//             [{ name, gen, length, shape, grad }]; gen = { kind: 'normal'|'uniform'|'classes'|'sign'|
+//             'bernoulli'|'poisson'|'softmax'|'onehot', seed, ... } (bench/lib/data.js), grad marks a
+//             differentiable input
 //   opts(c)   fastloss options for the call (shape, ...), optional
 //   js        { forward(args, c) -> number, withGrad(args, grads, c) -> number }: straightforward
 //             plain-JS loops of the same loss; grads are preallocated Float32Arrays in the order of
@@ -43,5 +44,11 @@ const normal = (seed, extra = {}) => ({ kind: 'normal', seed, ...extra });
 const uniform = (seed, lo, hi) => ({ kind: 'uniform', seed, lo, hi });
 const classes = (seed, count) => ({ kind: 'classes', seed, classes: count });
 const sign = (seed) => ({ kind: 'sign', seed });
+const bernoulli = (seed, p = 0.5) => ({ kind: 'bernoulli', seed, p });
+const poisson = (seed, rate) => ({ kind: 'poisson', seed, rate });
+// rows of `cols` probabilities (softmax of normal logits), or log-probabilities
+const softmax = (seed, cols) => ({ kind: 'softmax', seed, cols });
+const logSoftmax = (seed, cols) => ({ kind: 'softmax', seed, cols, log: true });
+const onehot = (seed, cols) => ({ kind: 'onehot', seed, cols });
 
-module.exports = { SIZES, label, sweep, shapes, normal, uniform, classes, sign };
+module.exports = { SIZES, label, sweep, shapes, normal, uniform, classes, sign, bernoulli, poisson, softmax, logSoftmax, onehot };

@@ -1172,12 +1172,18 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
       for (int64_t j = 0; j < C; ++j) sp += static_cast<double>(p[j]);
       const float s = static_cast<float>(sp);
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
+      const float kp = keep, ad = add;  // locals, so the loops below vectorize
       double l = 0.0, uq = 0.0;
+      if (wantGrad) {
 #pragma omp simd reduction(+ : l, uq)
-      for (int64_t j = 0; j < C; ++j) {
-        const float q = p[j] / s, c = kerasClip(q), y = t[j] * keep + add;
-        l += static_cast<double>(y * vmath::log(c));
-        uq += static_cast<double>(kerasClipPass(q) * (-y / c) * q);
+        for (int64_t j = 0; j < C; ++j) {
+          const float q = p[j] / s, c = kerasClip(q), y = t[j] * kp + ad;
+          l += static_cast<double>(y * vmath::log(c));
+          uq += static_cast<double>(kerasClipPass(q) * (-y / c) * q);
+        }
+      } else {
+#pragma omp simd reduction(+ : l)
+        for (int64_t j = 0; j < C; ++j) l += static_cast<double>((t[j] * kp + ad) * vmath::log(kerasClip(p[j] / s)));
       }
       l = -l * wr;
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
@@ -1188,7 +1194,7 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
         const float fuq = static_cast<float>(uq);
 #pragma omp simd
         for (int64_t j = 0; j < C; ++j) {
-          const float q = p[j] / s, c = kerasClip(q), y = t[j] * keep + add;
+          const float q = p[j] / s, c = kerasClip(q), y = t[j] * kp + ad;
           g[j] = k * (kerasClipPass(q) * (-y / c) - fuq) / s;
         }
       }

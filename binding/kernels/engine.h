@@ -184,7 +184,20 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
     return sum * invCols * weight;
   };
 
-  if (a.reduction == Reduction::None || !wantLoss) {
+  double total;
+  if (!w && !up && a.reduction != Reduction::None) {
+    // Unweighted and reduced: sum_s mean_j l_sj = (sum of every l) / D, so one flat pass over
+    // all elements in fixed chunks, free of per-row overhead for short rows.
+    const int64_t n = rows * cols;
+    const float k = static_cast<float>(scale * invCols);
+    if (!wantLoss) {
+      parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) { gradLoop(op, pred, truth, nullptr, k, g, b, e); });
+      return;
+    }
+    total = invCols * reduceChunks(n, cost, [&](int64_t b, int64_t e) {
+      return wantGrad ? sumGradLoop(op, pred, truth, k, g, b, e) : sumLoop(op, pred, truth, b, e);
+    });
+  } else if (a.reduction == Reduction::None || !wantLoss) {
     parallelFor(rows, rowsPerChunk(cols), cols * cost, [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const double l = sample(r);
@@ -192,12 +205,13 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
       }
     });
     return;
+  } else {
+    total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
+      double acc = 0.0;
+      for (int64_t r = b; r < e; ++r) acc += sample(r);
+      return acc;
+    });
   }
-  double total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
-    double acc = 0.0;
-    for (int64_t r = b; r < e; ++r) acc += sample(r);
-    return acc;
-  });
   // Keras divides with divide_no_nan: no samples give 0, not NaN.
   if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
   a.result = total;

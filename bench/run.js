@@ -4,7 +4,7 @@
 // PyTorch 1.13), fixed per-call cost at small N, and a roofline against the measured read
 // bandwidth. Tables on stdout, progress on stderr, all figures in bench/results/latest.json.
 // Options: --quick, --filter <substring>, --threads N, --no-tfjs, --no-torch,
-//          --include-missing, --out <file>. See bench/README.md.
+//          --include-missing, --out <file>. See the Benchmark section of README.md.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');

@@ -27,6 +27,31 @@ function rowsCols(c) {
   return [c.n / cols, cols];
 }
 
+// Smooth L1 with beta = 1 and Huber with delta = 1 are the same function: one plain loop for both.
+const unitHuberJs = {
+  forward([x, y]) {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      const d = x[i] - y[i];
+      const z = Math.abs(d);
+      s += z < 1 ? 0.5 * d * d : z - 0.5;
+    }
+    return s / x.length;
+  },
+  withGrad([x, y], [g]) {
+    const n = x.length;
+    const k = 1 / n;
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const d = x[i] - y[i];
+      const z = Math.abs(d);
+      s += z < 1 ? 0.5 * d * d : z - 0.5;
+      g[i] = k * (d < -1 ? -1 : d > 1 ? 1 : d);
+    }
+    return s / n;
+  },
+};
+
 module.exports = [
   {
     name: 'torch.mseLoss',
@@ -92,29 +117,7 @@ module.exports = [
     cases: torchCases,
     inputs: torchPair(),
     // beta = 1 (default)
-    js: {
-      forward([x, y]) {
-        let s = 0;
-        for (let i = 0; i < x.length; i++) {
-          const d = x[i] - y[i];
-          const z = Math.abs(d);
-          s += z < 1 ? 0.5 * d * d : z - 0.5;
-        }
-        return s / x.length;
-      },
-      withGrad([x, y], [g]) {
-        const n = x.length;
-        const k = 1 / n;
-        let s = 0;
-        for (let i = 0; i < n; i++) {
-          const d = x[i] - y[i];
-          const z = Math.abs(d);
-          s += z < 1 ? 0.5 * d * d : z - 0.5;
-          g[i] = k * (d < -1 ? -1 : d > 1 ? 1 : d);
-        }
-        return s / n;
-      },
-    },
+    js: unitHuberJs,
     // smooth L1 with beta = 1 is Huber with delta = 1
     tfjs: { loss: (tf, x, y) => tf.losses.huberLoss(y, x, undefined, 1) },
     torch: 'F.smooth_l1_loss',
@@ -126,29 +129,7 @@ module.exports = [
     cases: torchCases,
     inputs: torchPair(),
     // delta = 1 (default)
-    js: {
-      forward([x, y]) {
-        let s = 0;
-        for (let i = 0; i < x.length; i++) {
-          const d = x[i] - y[i];
-          const z = Math.abs(d);
-          s += z < 1 ? 0.5 * d * d : z - 0.5;
-        }
-        return s / x.length;
-      },
-      withGrad([x, y], [g]) {
-        const n = x.length;
-        const k = 1 / n;
-        let s = 0;
-        for (let i = 0; i < n; i++) {
-          const d = x[i] - y[i];
-          const z = Math.abs(d);
-          s += z < 1 ? 0.5 * d * d : z - 0.5;
-          g[i] = k * (d < -1 ? -1 : d > 1 ? 1 : d);
-        }
-        return s / n;
-      },
-    },
+    js: unitHuberJs,
     tfjs: { loss: (tf, x, y) => tf.losses.huberLoss(y, x, undefined, 1) },
     torch: 'F.huber_loss',
   },

@@ -17,6 +17,7 @@ function describe(v: unknown): string {
 }
 
 function isDetached(a: ArrayBufferView): boolean {
+  if (a.byteLength !== 0) return false;  // a detached view reads as empty
   const buf = a.buffer as ArrayBuffer & { detached?: boolean };
   if (typeof buf.detached === 'boolean') return buf.detached;
   if (buf.byteLength !== 0) return false;

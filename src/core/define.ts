@@ -81,6 +81,7 @@ interface Compiled {
   allowedForward: Set<string>;
   allowedGrad: Set<string>;
   gradArgs: string[];
+  reductionCodes: Map<string, number>;
   reductionList: string;
 }
 
@@ -102,6 +103,7 @@ function compile(def: LossDef): Compiled {
     allowedForward,
     allowedGrad: new Set([...allowedForward, ...GRAD_OPTIONS]),
     gradArgs: def.args.filter((a) => a.grad).map((a) => a.name),
+    reductionCodes: new Map(Object.entries(def.reductions)),
     reductionList: Object.keys(def.reductions).map((r) => `'${r}'`).join(', '),
   };
 }
@@ -153,8 +155,7 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
   for (let i = 0; i < nArgs; i++) args[i] = checkArg(fn, def.args[i], argv[i]);
 
   const reductionName = opts.reduction === undefined ? def.defaultReduction : opts.reduction;
-  const reduction = typeof reductionName === 'string' && Object.prototype.hasOwnProperty.call(def.reductions, reductionName)
-    ? def.reductions[reductionName] : undefined;
+  const reduction = c.reductionCodes.get(reductionName as string);
   if (reduction === undefined)
     throw check.rangeError(fn, 'opts.reduction', `must be one of ${c.reductionList}, got ${JSON.stringify(reductionName)}`);
 
@@ -231,17 +232,20 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
 // Caller-given outputs may overlap neither an input (kernels read inputs while they write)
 // nor each other.
 function checkOutputsApart(c: Compiled, args: AnyTypedArray[], out: Float32Array | null, grads: Float32Array[]): void {
-  const fn = c.def.name;
   const first = out ? 1 : 0;
-  const at = (k: number) => (k < first ? out! : grads[k - first]);
-  const label = (k: number) => (k < first ? 'opts.out' : `opts.out (${c.gradArgs[k - first]} gradient)`);
-  for (let k = 0; k < first + grads.length; k++) {
-    const o = at(k);
+  const count = first + grads.length;
+  for (let k = 0; k < count; k++) {
+    const o = k < first ? out! : grads[k - first];
     for (let i = 0; i < args.length; i++)
-      if (check.overlaps(o, args[i])) throw check.rangeError(fn, label(k), `overlaps ${c.def.args[i].name}; pass a separate buffer`);
+      if (check.overlaps(o, args[i])) throw outputOverlap(c, k, first, `overlaps ${c.def.args[i].name}`);
     for (let j = 0; j < k; j++)
-      if (check.overlaps(o, at(j))) throw check.rangeError(fn, label(k), 'overlaps another output; pass a separate buffer');
+      if (check.overlaps(o, j < first ? out! : grads[j - first])) throw outputOverlap(c, k, first, 'overlaps another output');
   }
+}
+
+function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
+  const label = k < first ? 'opts.out' : `opts.out (${c.gradArgs[k - first]} gradient)`;
+  return check.rangeError(c.def.name, label, `${what}; pass a separate buffer`);
 }
 
 function gradResult(c: Compiled, grads: Float32Array[]): unknown {

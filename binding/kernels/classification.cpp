@@ -211,7 +211,7 @@ struct BinaryCrossEntropy : SeparateBoth<BinaryCrossEntropy> {
 struct BceWithLogits {
   FASTLOSS_HOT static void parts(float x, float& sp, float& sig) {
     const float e = vmath::exp(-std::fabs(x));   // exp(-|x|) in (0, 1]
-    sp = relu(-x) + vmath::log1p(e);  // softplus(-x)
+    sp = relu(-x) + vmath::log1pUnit(e);  // softplus(-x)
     const float r = 1.0f / (1.0f + e);
     sig = x >= 0.0f ? r : e * r;                 // sigmoid(x)
   }
@@ -326,7 +326,7 @@ struct SigmoidFocal {
   float alpha;  // < 0: no alpha term (torchvision)
   FASTLOSS_HOT void both(float x, float y, float, float, float& l, float& d) const {
     const float e = vmath::exp(-std::fabs(x));
-    const float sp = relu(-x) + vmath::log1p(e);  // softplus(-x)
+    const float sp = relu(-x) + vmath::log1pUnit(e);  // softplus(-x)
     const float r = 1.0f / (1.0f + e);
     const float p = x >= 0.0f ? r : e * r;   // sigmoid(x)
     const float q = x >= 0.0f ? e * r : r;   // 1 - sigmoid(x), without cancellation
@@ -387,7 +387,7 @@ struct KerasBceLogits {
   BinarySmooth smooth;
   FASTLOSS_HOT float loss(float x, float t) const {
     const float y = smooth(t);
-    return relu(x) - x * y + vmath::log1p(vmath::exp(-std::fabs(x)));
+    return relu(x) - x * y + vmath::log1pUnit(vmath::exp(-std::fabs(x)));
   }
   FASTLOSS_HOT float grad(float x, float t) const { return vmath::sigmoid(x) - smooth(t); }
 };
@@ -438,7 +438,7 @@ struct KerasFocalLogits {
     const float e = vmath::exp(-std::fabs(x));
     const float r = 1.0f / (1.0f + e);
     const float p = x >= 0.0f ? r : e * r;
-    const float bce = relu(x) - x * y + vmath::log1p(e);
+    const float bce = relu(x) - x * y + vmath::log1pUnit(e);
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);

@@ -181,7 +181,7 @@ struct HingeEmbedding {
 };
 
 // softplus(z) and sigmoid(z) from one exp: e = exp(-|z|).
-inline float softplusFrom(float z, float e) { return std::fmax(z, 0.0f) + vmath::log1p(e); }
+inline float softplusFrom(float z, float e) { return (z > 0.0f ? z : 0.0f) + vmath::log1pUnit(e); }
 inline float sigmoidFrom(float z, float e) {
   const float r = 1.0f / (1.0f + e);
   return z >= 0.0f ? r : e * r;
@@ -318,8 +318,8 @@ double mlsmChunk(const float* __restrict x, const float* __restrict t, const flo
     const float xj = x[j], tj = t[j], wj = w ? w[j] : 1.0f;
     const float e = vmath::exp(-std::fabs(xj));
     if (kLoss)
-      acc += static_cast<double>(wj * (tj * std::fmax(-xj, 0.0f) + (1.0f - tj) * std::fmax(xj, 0.0f) +
-                                       vmath::log1p(e)));
+      acc += static_cast<double>(wj * (tj * (xj < 0.0f ? -xj : 0.0f) + (1.0f - tj) * (xj > 0.0f ? xj : 0.0f) +
+                                       vmath::log1pUnit(e)));
     if (kGrad) g[j] = k * wj * (sigmoidFrom(xj, e) - tj);
   }
   return acc;

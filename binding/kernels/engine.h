@@ -82,9 +82,15 @@ inline double reductionDivisor(Reduction r, int64_t n) {
 }
 
 // The four vectorized loops of an element-wise op over [b, e). Everything by value and
-// __restrict, so GCC sees no aliasing and vectorizes the whole body.
+// __restrict, so GCC sees no aliasing; flatten inlines the op (and its vmath calls) into the
+// loop whatever the caller, so the whole body vectorizes.
+#if defined(__GNUC__)
+#define FASTLOSS_LOOP __attribute__((flatten))
+#else
+#define FASTLOSS_LOOP
+#endif
 template <class Op>
-inline void lossLoop(const Op op, const float* __restrict x, const float* __restrict y, float* __restrict out,
+FASTLOSS_LOOP inline void lossLoop(const Op op, const float* __restrict x, const float* __restrict y, float* __restrict out,
                      int64_t b, int64_t e) {
 #pragma omp simd
   for (int64_t i = b; i < e; ++i) out[i] = op.loss(x[i], y[i]);
@@ -92,7 +98,7 @@ inline void lossLoop(const Op op, const float* __restrict x, const float* __rest
 
 // g_i = (up ? up_i : scale) * op.grad(x_i, y_i)
 template <class Op>
-inline void gradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float* __restrict up,
+FASTLOSS_LOOP inline void gradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float* __restrict up,
                      const float scale, float* __restrict g, int64_t b, int64_t e) {
   if (up) {
 #pragma omp simd
@@ -104,7 +110,7 @@ inline void gradLoop(const Op op, const float* __restrict x, const float* __rest
 }
 
 template <class Op>
-inline double sumLoop(const Op op, const float* __restrict x, const float* __restrict y, int64_t b, int64_t e) {
+FASTLOSS_LOOP inline double sumLoop(const Op op, const float* __restrict x, const float* __restrict y, int64_t b, int64_t e) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = b; i < e; ++i) acc += static_cast<double>(op.loss(x[i], y[i]));
@@ -113,7 +119,7 @@ inline double sumLoop(const Op op, const float* __restrict x, const float* __res
 
 // Fused: returns sum_i loss_i and writes g_i = scale * grad_i in the same pass.
 template <class Op>
-inline double sumGradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float scale,
+FASTLOSS_LOOP inline double sumGradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float scale,
                           float* __restrict g, int64_t b, int64_t e) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)

@@ -147,10 +147,11 @@ void rowLosses(LossArgs& a, int64_t rows, int64_t cols, int64_t cost, const floa
 // Index of the first element failing ok(v) (or n), after a parallel count found one.
 template <class T, class Ok>
 int64_t firstBad(const T* v, int64_t n, Ok ok) {
-  const double bad = reduceChunks(n, 1, [&](int64_t b, int64_t e) {
-    int64_t cnt = 0;
+  const double bad = reduceChunks(n, 1, [v, ok](int64_t b, int64_t e) {
+    const T* __restrict p = v;
+    int32_t cnt = 0;
 #pragma omp simd reduction(+ : cnt)
-    for (int64_t i = b; i < e; ++i) cnt += ok(v[i]) ? 0 : 1;
+    for (int64_t i = b; i < e; ++i) cnt += ok(p[i]) ? 0 : 1;
     return static_cast<double>(cnt);
   });
   if (bad == 0.0) return n;
@@ -159,7 +160,8 @@ int64_t firstBad(const T* v, int64_t n, Ok ok) {
   return n;
 }
 
-inline bool isPlusMinusOne(float t) { return t == 1.0f || t == -1.0f; }
+// Predicates as function objects (not function pointers) so firstBad's count loop inlines them.
+constexpr auto isPlusMinusOne = [](float t) { return t == 1.0f || t == -1.0f; };
 
 // Targets must be 1 or -1 (hinge_embedding / cosine_embedding select their branch by it).
 bool checkSignTargets(LossArgs& a, const char* fn, const float* t, int64_t n) {
@@ -203,18 +205,20 @@ struct SoftMargin {
 // Keras hinge / squared_hinge: labels are first mapped 0/1 -> -1/1 when every label of the
 // batch is 0 or 1 (keras.losses._maybe_convert_labels). m = max(1 - t p, 0); tf.maximum
 // passes the gradient at the tie.
+// Convert is a template parameter: a runtime flag made GCC unswitch into one vector and one
+// scalar, branchy loop.
+template <bool Convert>
 struct KerasHinge {
-  bool convert;
-  float label(float t) const { return convert ? 2.0f * t - 1.0f : t; }
+  static float label(float t) { return Convert ? 2.0f * t - 1.0f : t; }
   float loss(float p, float t) const { return clampMin0(1.0f - label(t) * p); }
   float grad(float p, float t) const {
     const float y = label(t);
     return 1.0f - y * p >= 0.0f ? -y : 0.0f;
   }
 };
+template <bool Convert>
 struct KerasSquaredHinge {
-  bool convert;
-  float label(float t) const { return convert ? 2.0f * t - 1.0f : t; }
+  static float label(float t) { return Convert ? 2.0f * t - 1.0f : t; }
   float loss(float p, float t) const {
     const float m = clampMin0(1.0f - label(t) * p);
     return m * m;
@@ -226,7 +230,7 @@ struct KerasSquaredHinge {
   }
 };
 
-inline bool isBinaryLabel(float t) { return t == 0.0f || t == 1.0f; }
+constexpr auto isBinaryLabel = [](float t) { return t == 0.0f || t == 1.0f; };
 
 // ------------------------------------------------------------------ cosine helpers
 
@@ -309,13 +313,14 @@ inline double normFromSum(double s, double p) {
 // multilabel_soft_margin over [j0, j1): returns sum_j w_j (t softplus(-x) + (1 - t) softplus(x))
 // (when kLoss) and writes g_j = k w_j (sigmoid(x_j) - t_j) (when kGrad). softplus(x) and
 // softplus(-x) share e = exp(-|x|).
-template <bool kLoss, bool kGrad>
+// kW: weights present (a compile-time choice: a masked load of an absent array is slow).
+template <bool kLoss, bool kGrad, bool kW>
 double mlsmChunk(const float* __restrict x, const float* __restrict t, const float* __restrict w,
                  float* __restrict g, float k, int64_t j0, int64_t j1) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t j = j0; j < j1; ++j) {
-    const float xj = x[j], tj = t[j], wj = w ? w[j] : 1.0f;
+    const float xj = x[j], tj = t[j], wj = kW ? w[j] : 1.0f;
     const float e = vmath::exp(-std::fabs(xj));
     if (kLoss)
       acc += static_cast<double>(wj * (tj * (xj < 0.0f ? -xj : 0.0f) + (1.0f - tj) * (xj > 0.0f ? xj : 0.0f) +
@@ -323,6 +328,15 @@ double mlsmChunk(const float* __restrict x, const float* __restrict t, const flo
     if (kGrad) g[j] = k * wj * (sigmoidFrom(xj, e) - tj);
   }
   return acc;
+}
+
+template <bool kW>
+double mlsmChunks(bool wantLoss, bool wantGrad, const float* x, const float* t, const float* w, float* g, float k,
+                  int64_t j0, int64_t j1) {
+  if (!wantGrad) return mlsmChunk<true, false, kW>(x, t, w, g, k, j0, j1);
+  if (wantLoss) return mlsmChunk<true, true, kW>(x, t, w, g, k, j0, j1);
+  mlsmChunk<false, true, kW>(x, t, w, g, k, j0, j1);
+  return 0.0;
 }
 
 // multi_margin over [j0, j1): z_j = mxy + x_j; adds sum_{z > 0} z^P to s[0] (kLoss) and
@@ -463,9 +477,8 @@ void multilabelSoftMarginLoss(LossArgs& a) {
     const float k = static_cast<float>(u * invC);
     double sum[1];
     rowSums<1>(C, wide, 4, [&](int64_t j0, int64_t j1, double* part) {
-      if (!wantGrad) part[0] += mlsmChunk<true, false>(xr, tr, w, gr, k, j0, j1);
-      else if (wantLoss) part[0] += mlsmChunk<true, true>(xr, tr, w, gr, k, j0, j1);
-      else mlsmChunk<false, true>(xr, tr, w, gr, k, j0, j1);
+      if (w) part[0] += mlsmChunks<true>(wantLoss, wantGrad, xr, tr, w, gr, k, j0, j1);
+      else part[0] += mlsmChunks<false>(wantLoss, wantGrad, xr, tr, w, gr, k, j0, j1);
     }, sum);
     return sum[0] * invC;
   });
@@ -749,13 +762,13 @@ namespace keras {
 
 // Slots: yPred, yTrue, sampleWeight (optional).
 void hinge(LossArgs& a) {
-  const bool convert = firstBad(a.f(1), a.inLen[1], isBinaryLabel) == a.inLen[1];
-  kerasRowMean(a, KerasHinge{convert});
+  if (firstBad(a.f(1), a.inLen[1], isBinaryLabel) == a.inLen[1]) kerasRowMean(a, KerasHinge<true>{});
+  else kerasRowMean(a, KerasHinge<false>{});
 }
 
 void squaredHinge(LossArgs& a) {
-  const bool convert = firstBad(a.f(1), a.inLen[1], isBinaryLabel) == a.inLen[1];
-  kerasRowMean(a, KerasSquaredHinge{convert});
+  if (firstBad(a.f(1), a.inLen[1], isBinaryLabel) == a.inLen[1]) kerasRowMean(a, KerasSquaredHinge<true>{});
+  else kerasRowMean(a, KerasSquaredHinge<false>{});
 }
 
 // Per sample (last axis): pos = sum t p, neg = max((1 - t) p), l = max(neg - pos + 1, 0).

@@ -1095,6 +1095,37 @@ void gaussianGradLoop(const float* __restrict x, const float* __restrict y, cons
   }
 }
 
+// One row sharing one variance v (lv = log v): loss sum (kOut: also each loss), and the
+// x gradient row with the returned var-gradient sum (kUp: per-element upstream).
+template <bool kOut>
+double gaussianRowLoss(const float* __restrict xr, const float* __restrict yr, float* __restrict o, float v,
+                       float lv, float constant, int64_t cols) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t j = 0; j < cols; ++j) {
+    const float d = xr[j] - yr[j];
+    const float l = 0.5f * (lv + d * d / v) + constant;
+    if (kOut) o[j] = l;
+    acc += static_cast<double>(l);
+  }
+  return acc;
+}
+
+template <bool kUp>
+double gaussianRowGrad(const float* __restrict xr, const float* __restrict yr, const float* __restrict u,
+                       float scale, float v, float* __restrict g, int64_t cols) {
+  const float iv = 1.0f / v;
+  double sv = 0.0;
+#pragma omp simd reduction(+ : sv)
+  for (int64_t j = 0; j < cols; ++j) {
+    const float d = xr[j] - yr[j];
+    const float s = kUp ? u[j] : scale;
+    g[j] = s * d * iv;
+    sv += static_cast<double>(s * 0.5f * (iv - d * d * iv * iv));
+  }
+  return sv;
+}
+
 void gaussian(LossArgs& a) {
   const float* x = a.f(0);
   const float* y = a.f(1);
@@ -1139,30 +1170,17 @@ void gaussian(LossArgs& a) {
     total = reduceRows(rows, cols, 4, [&](int64_t b, int64_t e) {
       double acc = 0.0;
       for (int64_t r = b; r < e; ++r) {
-        const float v = clampV(var[r]), iv = 1.0f / v, lv = vmath::log(v);
+        const float v = clampV(var[r]), lv = vmath::log(v);
         const float* xr = x + r * cols;
         const float* yr = y + r * cols;
         if (wantLoss) {
-          float* o = none ? out + r * cols : nullptr;
-#pragma omp simd reduction(+ : acc)
-          for (int64_t j = 0; j < cols; ++j) {
-            const float d = xr[j] - yr[j];
-            const float l = 0.5f * (lv + d * d / v) + constant;
-            if (o) o[j] = l;
-            acc += static_cast<double>(l);
-          }
+          acc += none ? gaussianRowLoss<true>(xr, yr, out + r * cols, v, lv, constant, cols)
+                      : gaussianRowLoss<false>(xr, yr, nullptr, v, lv, constant, cols);
         }
         if (wantGrad) {
           float* g = gx + r * cols;
-          const float* u = up ? up + r * cols : nullptr;
-          double sv = 0.0;
-#pragma omp simd reduction(+ : sv)
-          for (int64_t j = 0; j < cols; ++j) {
-            const float d = xr[j] - yr[j];
-            const float s = u ? u[j] : scale;
-            g[j] = s * d * iv;
-            sv += static_cast<double>(s * 0.5f * (iv - d * d * iv * iv));
-          }
+          const double sv = up ? gaussianRowGrad<true>(xr, yr, up + r * cols, scale, v, g, cols)
+                               : gaussianRowGrad<false>(xr, yr, nullptr, scale, v, g, cols);
           gv[r] = static_cast<float>(sv);
         }
       }

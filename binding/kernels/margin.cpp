@@ -789,7 +789,8 @@ void categoricalHinge(LossArgs& a) {
 #pragma omp simd reduction(+ : pos) reduction(max : neg)
     for (int64_t j = 0; j < C; ++j) {
       pos += static_cast<double>(t[j] * p[j]);
-      neg = std::fmax(neg, (1.0f - t[j]) * p[j]);
+      const float q = (1.0f - t[j]) * p[j];
+      neg = q > neg ? q : neg;  // fmax here (neg starts at -inf, a NaN q never wins), inlined
     }
     const double v = static_cast<double>(neg) - pos + 1.0;
     if (wantGrad) {

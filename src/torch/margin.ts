@@ -54,6 +54,13 @@ const margin = (value: number, param = 0): OptionSpec => ({ default: value, chec
 
 const weightOption: OptionSpec = { check: check.float32 };
 
+/** input1 and input2 of one length, returned. */
+function pairLength(ctx: PlanContext): number {
+  const [input1, input2] = ctx.args;
+  check.sameLength(ctx.fn, 'input2', input2, 'input1', input1.length);
+  return input1.length;
+}
+
 /** (input1, input2, target): both inputs differentiated. */
 const PAIR_ARGS: LossDef['args'] = [
   { name: 'input1', kind: 'f32', grad: true }, { name: 'input2', kind: 'f32', grad: true }, { name: 'target', kind: 'f32' },
@@ -203,11 +210,9 @@ export const marginRankingLoss: Ranking<MarginOptions> = defineLoss(torchDef(
   PAIR_ARGS,
   { margin: margin(0) },
   (ctx) => {
-    const [input1, input2, target] = ctx.args;
-    const n = input1.length;
-    check.sameLength(ctx.fn, 'input2', input2, 'input1', n);
-    check.sameLength(ctx.fn, 'target', target, 'input1', n);
-    return { inputs: [input1, input2, target], shape: shapeFor(ctx, n, 'input1'), outLength: n, gradLengths: [n, n] };
+    const n = pairLength(ctx);
+    check.sameLength(ctx.fn, 'target', ctx.args[2], 'input1', n);
+    return { inputs: ctx.args, shape: shapeFor(ctx, n, 'input1'), outLength: n, gradLengths: [n, n] };
   },
 ));
 
@@ -222,11 +227,9 @@ export const cosineEmbeddingLoss: Ranking<MarginOptions> = defineLoss(torchDef(
   PAIR_ARGS,
   { margin: margin(0) },
   (ctx) => {
-    const [input1, input2, target] = ctx.args;
-    const n = input1.length;
-    check.sameLength(ctx.fn, 'input2', input2, 'input1', n);
-    const shape = rowsFromTarget(ctx, n, target.length, 'input1', 'target');
-    return { inputs: [input1, input2, target], shape, outLength: target.length, gradLengths: [n, n] };
+    const n = pairLength(ctx);
+    const rows = ctx.args[2].length;
+    return { inputs: ctx.args, shape: rowsFromTarget(ctx, n, rows, 'input1', 'target'), outLength: rows, gradLengths: [n, n] };
   },
 ));
 

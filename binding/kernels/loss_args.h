@@ -33,6 +33,7 @@ struct LossArgs {
   // Inputs in the kernel's slot order (float or int32, as the kernel's signature says).
   const void* in[kMaxInputs] = {};
   int64_t inLen[kMaxInputs] = {};
+  bool inIsInt[kMaxInputs] = {};  // the real element type of each input (Int32Array), whatever params say
   // Outputs: per-element loss for reduction 'none'; gradients by differentiable input.
   float* out = nullptr;
   int64_t outLen = 0;

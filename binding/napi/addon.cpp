@@ -86,7 +86,7 @@ void throwError(napi_env env, bool type, const std::string& msg) {
 
 // A typed array's data, checked for element type and a live buffer; null for null/undefined.
 bool typedArrayData(napi_env env, napi_value v, char kind, bool optional, const char* what, int slot,
-                    void** data, int64_t* length) {
+                    void** data, int64_t* length, bool* isInt = nullptr) {
   *data = nullptr;
   *length = 0;
   napi_typedarray_type type;
@@ -117,6 +117,7 @@ bool typedArrayData(napi_env env, napi_value v, char kind, bool optional, const 
       return false;
     }
   }
+  if (isInt) *isInt = type == napi_int32_array;
   *data = raw;  // already includes byteOffset
   *length = static_cast<int64_t>(len);
   return true;
@@ -154,7 +155,7 @@ bool parseCall(napi_env env, napi_value* argv, LossArgs& a, int* kernelId) {
     char c = sig[s];
     bool optional = c >= 'A' && c <= 'Z';
     char kind = optional ? static_cast<char>(c - 'A' + 'a') : c;
-    if (!typedArrayData(env, argv[at], kind, optional, "input", s, &data, &a.inLen[s])) return false;
+    if (!typedArrayData(env, argv[at], kind, optional, "input", s, &data, &a.inLen[s], &a.inIsInt[s])) return false;
     a.in[s] = data;
   }
   if (a.flags & kHasOut) {

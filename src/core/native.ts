@@ -46,6 +46,9 @@ export interface NativeAddon {
 const load = require('node-gyp-build') as (dir: string) => NativeAddon;
 
 function loadAddon(): NativeAddon {
+  // FASTLOSS_ADDON: path of a fastloss.node to load instead (the sanitizer build in CI).
+  const override = process.env.FASTLOSS_ADDON;
+  if (override) return require(path.resolve(override)) as NativeAddon;
   try {
     return load(path.join(__dirname, '..', '..'));
   } catch (e) {

@@ -70,72 +70,87 @@ inline const char* shapeProblem(const double* rawDims, int ndim, const double* s
   return nullptr;
 }
 
-// One slot's token ("N", "N|R", "N/P", "=2") against a real length. `isInt`: the array's element type.
-// Returns false when the token does not hold; *expected gets the count it wanted (-1: undefined here).
-inline bool tokenHolds(const char* tok, size_t len, const Counts& c, const int64_t* inLen, bool isInt,
-                       int64_t real, int64_t* expected) {
-  *expected = -1;
-  const char* slash = static_cast<const char*>(std::memchr(tok, '/', len));
-  if (slash) {  // typed pair: left for Float32Array, right for Int32Array
-    if (isInt) {
-      len -= static_cast<size_t>(slash + 1 - tok);
-      tok = slash + 1;
-    } else {
-      len = static_cast<size_t>(slash - tok);
-    }
-  }
-  bool any = false;
-  for (size_t i = 0; i < len; ++i) {
-    char t = tok[i];
-    if (t == '|') continue;
-    int64_t want = -1;
-    switch (t) {
-      case 'N': want = c.N; break;
-      case 'R': want = c.R; break;
-      case 'L': want = c.L; break;
-      case 'C': want = c.hasC ? c.C : -1; break;
-      case 'P': want = c.hasC ? c.P : -1; break;
-      case 'A': want = c.hasA ? c.A : -1; break;
-      case '=':
-        if (i + 1 < len) want = inLen[tok[++i] - '0'];
-        break;
-      default: break;
-    }
-    if (!any) *expected = want;  // the first alternative names the count in messages
-    any = true;
-    if (want >= 0 && real == want) return true;
-  }
-  return false;
-}
+// One slot's counts, compiled from its token: up to two alternatives, for a Float32Array (or any
+// array) and for an Int32Array ("X/Y").
+enum Code : uint8_t { kNone = 0, kN, kR, kL, kC, kP, kA, kInput0 /* + k: the length of input k */ };
 
-// The tokens of one section ("inputs", "out", "gradients") of an extents string, in order.
-struct Section {
-  const char* tok[kMaxInputs] = {};
-  size_t len[kMaxInputs] = {};
-  int count = 0;
+struct Slot {
+  uint8_t code[2][2] = {};  // [isInt][alternative]
 };
 
-inline void splitSections(const char* spec, Section* inputs, Section* out, Section* grads) {
-  Section* sections[3] = {inputs, out, grads};
-  int s = 0;
-  const char* p = spec;
-  while (*p && s < 3) {
-    while (*p == ' ') ++p;
-    if (*p == ':') {
-      ++s;
-      ++p;
-      continue;
+inline Slot compileToken(const char* tok, size_t len) {
+  Slot slot;
+  int side = 0, alt = 0;
+  for (size_t i = 0; i < len; ++i) {
+    uint8_t code = kNone;
+    switch (tok[i]) {
+      case 'N': code = kN; break;
+      case 'R': code = kR; break;
+      case 'L': code = kL; break;
+      case 'C': code = kC; break;
+      case 'P': code = kP; break;
+      case 'A': code = kA; break;
+      case '=':
+        if (i + 1 < len) code = static_cast<uint8_t>(kInput0 + (tok[++i] - '0'));
+        break;
+      case '|': ++alt; continue;
+      case '/': side = 1; alt = 0; continue;
+      default: continue;
     }
-    if (!*p) break;
+    if (alt < 2) slot.code[side][alt] = code;
+  }
+  if (side == 0) {  // no typed pair: the same counts for either element type
+    slot.code[1][0] = slot.code[0][0];
+    slot.code[1][1] = slot.code[0][1];
+  }
+  return slot;
+}
+
+inline int64_t countOf(uint8_t code, const Counts& c, const int64_t* inLen) {
+  switch (code) {
+    case kN: return c.N;
+    case kR: return c.R;
+    case kL: return c.L;
+    case kC: return c.hasC ? c.C : -1;
+    case kP: return c.hasC ? c.P : -1;
+    case kA: return c.hasA ? c.A : -1;
+    case kNone: return -1;
+    default: return code - kInput0 < kMaxInputs ? inLen[code - kInput0] : -1;
+  }
+}
+
+// True when `real` is one of the slot's counts; *expected gets the first (-1: undefined for this shape).
+inline bool holds(const Slot& slot, const Counts& c, const int64_t* inLen, bool isInt, int64_t real, int64_t* expected) {
+  const uint8_t* codes = slot.code[isInt ? 1 : 0];
+  *expected = countOf(codes[0], c, inLen);
+  if (*expected >= 0 && real == *expected) return true;
+  int64_t second = countOf(codes[1], c, inLen);
+  return second >= 0 && real == second;
+}
+
+// A kernel's extents string, compiled: inputs, then the 'none' output, then the gradients.
+struct Compiled {
+  Slot in[kMaxInputs];
+  Slot out;
+  Slot grad[kMaxGrads];
+  int inputs = 0, outs = 0, grads = 0;
+};
+
+inline Compiled compile(const char* spec) {
+  Compiled k;
+  int section = 0;
+  const char* p = spec;
+  while (*p) {
+    if (*p == ' ') { ++p; continue; }
+    if (*p == ':') { ++section; ++p; continue; }
     const char* start = p;
     while (*p && *p != ' ' && *p != ':') ++p;
-    Section* sec = sections[s];
-    if (sec->count < kMaxInputs) {
-      sec->tok[sec->count] = start;
-      sec->len[sec->count] = static_cast<size_t>(p - start);
-      ++sec->count;
-    }
+    Slot slot = compileToken(start, static_cast<size_t>(p - start));
+    if (section == 0 && k.inputs < kMaxInputs) k.in[k.inputs++] = slot;
+    else if (section == 1 && k.outs < 1) { k.out = slot; ++k.outs; }
+    else if (section == 2 && k.grads < kMaxGrads) k.grad[k.grads++] = slot;
   }
+  return k;
 }
 
 }  // namespace extents

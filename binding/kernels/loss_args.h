@@ -57,7 +57,7 @@ struct LossArgs {
   // Results.
   double result = 0.0;
   int errorKind = 0;  // 0 none, 1 RangeError, 2 TypeError
-  char error[192] = {};
+  char error[192];  // read only when errorKind != 0
 
   const float* f(int slot) const { return static_cast<const float*>(in[slot]); }
   const int32_t* i32(int slot) const { return static_cast<const int32_t*>(in[slot]); }

@@ -89,16 +89,11 @@ void throwError(napi_env env, bool type, const std::string& msg) {
   else napi_throw_range_error(env, nullptr, msg.c_str());
 }
 
-// Each kernel's extents, split once (extents.h).
-struct KernelExtents {
-  extents::Section inputs, out, grads;
-};
-
-const KernelExtents* kernelExtents() {
-  static KernelExtents* table = [] {
-    auto* t = new KernelExtents[kKernelCount];
-    for (int i = 0; i < kKernelCount; ++i)
-      extents::splitSections(kKernelInfo[i].extents, &t[i].inputs, &t[i].out, &t[i].grads);
+// Each kernel's extents, compiled once (extents.h).
+const extents::Compiled* kernelExtents() {
+  static const extents::Compiled* table = [] {
+    auto* t = new extents::Compiled[kKernelCount];
+    for (int i = 0; i < kKernelCount; ++i) t[i] = extents::compile(kKernelInfo[i].extents);
     return t;
   }();
   return table;
@@ -126,16 +121,16 @@ std::string slotLabel(SlotName n) {
 
 // A typed array's data, checked for element type and a live buffer. `absentOk`: null/undefined
 // gives an absent arg.
-bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool absentOk, SlotName name, ArrayArg* arg) {
+// `async`: also find out whether the memory is shared (sync calls only need that for empty arrays).
+bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool absentOk, SlotName name, bool async,
+                   ArrayArg* arg) {
   *arg = ArrayArg();
   napi_typedarray_type type;
   size_t len = 0;
   void* raw = nullptr;
   napi_value buffer;
   size_t byteOffset;
-  bool isTyped = false;
-  if (v) napi_is_typedarray(env, v, &isTyped);
-  if (!isTyped || napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, &byteOffset) != napi_ok) {
+  if (!v || napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, &byteOffset) != napi_ok) {
     napi_valuetype vt = napi_undefined;
     if (v) napi_typeof(env, v, &vt);
     bool absent = vt == napi_null || vt == napi_undefined;
@@ -149,8 +144,8 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
     throwError(env, true, std::string(fn) + ": " + slotLabel(name) + " has the wrong element type");
     return false;
   }
-  bool isArrayBuffer = false;
-  napi_is_arraybuffer(env, buffer, &isArrayBuffer);  // false for a SharedArrayBuffer
+  bool isArrayBuffer = true;
+  if (async || len == 0) napi_is_arraybuffer(env, buffer, &isArrayBuffer);  // false for a SharedArrayBuffer
   if (len == 0 && isArrayBuffer) {  // a detached buffer reads as empty: refuse it rather than treat it as no data
     bool detached = false;
     napi_is_detached_arraybuffer(env, buffer, &detached);
@@ -232,7 +227,7 @@ bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
 
 // Reads one call from the bound params and run()'s arguments (argv holds kMaxArgs values), and
 // checks every length against the shape and every output against the inputs.
-bool parseCall(napi_env env, napi_value* argv, Call& c) {
+bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   EnvData* ed = envData(env);
   if (!ed || !ed->params) {
     throwError(env, false, "fastloss: bindParams was not called");
@@ -265,9 +260,9 @@ bool parseCall(napi_env env, napi_value* argv, Call& c) {
   const bool none = a.reduction == Reduction::None;
   const bool hasOut = a.flags & kHasOut, hasGradOut = a.flags & kHasGradOut;
   const int gradCount = c.gradCount = a.wantGrad() ? static_cast<int>(gradCountRaw) : 0;
-  const KernelExtents& ext = kernelExtents()[c.id];
+  const extents::Compiled& ext = kernelExtents()[c.id];
   if (hasOut != (none && a.wantLoss()) || (hasGradOut && !(none && a.wantGrad())) ||
-      (a.wantGrad() && gradCount != ext.grads.count)) {
+      (a.wantGrad() && gradCount != ext.grads)) {
     throwError(env, false, std::string(fn) + ": malformed call flags");
     return false;
   }
@@ -281,33 +276,32 @@ bool parseCall(napi_env env, napi_value* argv, Call& c) {
     bool optional = ch >= 'A' && ch <= 'Z';
     char kind = optional ? static_cast<char>(ch - 'A' + 'a') : ch;
     ArrayArg& in = c.in[s];
-    if (!typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, &in)) return false;
+    if (!typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, async, &in)) return false;
     a.in[s] = in.data;
     a.inLen[s] = in.length;
     a.inIsInt[s] = in.isInt;
-    if (in.value && s < ext.inputs.count &&
-        !extents::tokenHolds(ext.inputs.tok[s], ext.inputs.len[s], counts, a.inLen, in.isInt, in.length, &expected))
+    if (in.value && s < ext.inputs && !extents::holds(ext.in[s], counts, a.inLen, in.isInt, in.length, &expected))
       return lengthError(env, c, {"input", s}, in.length, expected);
   }
-  if (ext.out.count) extents::tokenHolds(ext.out.tok[0], ext.out.len[0], counts, a.inLen, false, -1, &c.outLength);
+  if (ext.outs) extents::holds(ext.out, counts, a.inLen, false, -1, &c.outLength);
   if (c.outLength < 0) c.outLength = 0;
   if (hasOut) {
-    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"out", 0}, &c.out)) return false;
+    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"out", 0}, async, &c.out)) return false;
     if (c.out.length != c.outLength) return lengthError(env, c, {"out", 0}, c.out.length, c.outLength);
     a.out = static_cast<float*>(c.out.data);
     a.outLen = c.outLength;
   }
   for (int g = 0; g < gradCount; ++g, ++at) {
-    extents::tokenHolds(ext.grads.tok[g], ext.grads.len[g], counts, a.inLen, false, -1, &c.gradLength[g]);
+    extents::holds(ext.grad[g], counts, a.inLen, false, -1, &c.gradLength[g]);
     if (c.gradLength[g] < 0) c.gradLength[g] = 0;
-    if (!typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, &c.grad[g])) return false;
+    if (!typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, async, &c.grad[g])) return false;
     if (c.grad[g].length != c.gradLength[g])
       return lengthError(env, c, {"grad", g}, c.grad[g].length, c.gradLength[g]);
     a.grad[g] = static_cast<float*>(c.grad[g].data);
     a.gradLen[g] = c.gradLength[g];
   }
   if (hasGradOut) {
-    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"gradOutput", 0}, &c.gradOut)) return false;
+    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"gradOutput", 0}, async, &c.gradOut)) return false;
     if (c.gradOut.length != c.outLength) return lengthError(env, c, {"gradOutput", 0}, c.gradOut.length, c.outLength);
     a.gradOut = static_cast<const float*>(c.gradOut.data);
   }
@@ -320,7 +314,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   for (size_t i = argc; i < kMaxArgs; ++i) argv[i] = nullptr;
   Call c;
-  if (!parseCall(env, argv, c)) return nullptr;
+  if (!parseCall(env, argv, false, c)) return nullptr;
   runtime::setMayWait(false);
   gKernels[c.id](c.a);
   if (c.a.errorKind) {
@@ -465,7 +459,7 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   napi_value argv[kMaxArgs];
   for (size_t i = 0; i < kMaxArgs; ++i) argv[i] = i < info.Length() ? static_cast<napi_value>(info[i]) : nullptr;
   Call c;
-  if (!parseCall(env, argv, c)) return env.Undefined();
+  if (!parseCall(env, argv, true, c)) return env.Undefined();
   auto* worker = new LossWorker(env, c);
   if (!worker->Prepare(env)) {
     delete worker;
@@ -539,7 +533,8 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Isa wanted = Isa::Avx512;
-  if (const char* forced = std::getenv("FASTLOSS_ISA")) {
+  const char* forced = std::getenv("FASTLOSS_ISA");
+  if (forced && *forced) {  // empty means unset
     if (!parseIsa(forced, &wanted)) {
       Napi::Error::New(env, std::string("fastloss: FASTLOSS_ISA must be baseline, avx2 or avx512, not '") + forced + "'")
           .ThrowAsJavaScriptException();

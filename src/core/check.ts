@@ -28,6 +28,16 @@ function typedArrayTag(v: unknown): string | undefined {
   return tagGetter.call(v) as string | undefined;
 }
 
+/** True for a real Int32Array (by its brand: whatever its prototype says). */
+export function isInt32Array(v: unknown): v is Int32Array {
+  return typedArrayTag(v) === 'Int32Array';
+}
+
+/** True for a real Float32Array. */
+export function isFloat32Array(v: unknown): v is Float32Array {
+  return typedArrayTag(v) === 'Float32Array';
+}
+
 /** The real element count of a typed array, whatever its `length` property says. */
 export function lengthOf(a: ArrayBufferView): number {
   return lengthGetter.call(a) as number;
@@ -82,15 +92,13 @@ function isDetached(a: ArrayBufferView): boolean {
 type TypedCtor = Float32ArrayConstructor | Int32ArrayConstructor;
 
 /**
- * v itself when it is a plain typed array of its kind; a new view of the same memory when it is
- * a subclass, has another prototype, or an own `length` that lies (so later reads of `length`
- * and `instanceof` give the truth and run no user code).
+ * v itself when its `length` tells the truth; otherwise (a subclass or an own `length` that lies) a
+ * new plain view of the same memory, whose `length` is the built-in one.
  */
 function plainView<T extends Float32Array | Int32Array>(fn: string, arg: string, v: T, ctor: TypedCtor): T {
-  let a = v;
-  if (Object.getPrototypeOf(v) !== ctor.prototype || v.length !== lengthOf(v))
-    a = new ctor(bufferGetter.call(v) as ArrayBuffer, byteOffsetGetter.call(v) as number, lengthOf(v)) as T;
-  if (isDetached(a)) throw typeError(fn, arg, 'is backed by a detached ArrayBuffer');
+  const n = lengthOf(v);
+  const a = v.length === n ? v : new ctor(bufferGetter.call(v) as ArrayBuffer, byteOffsetGetter.call(v) as number, n) as T;
+  if (n === 0 && isDetached(a)) throw typeError(fn, arg, 'is backed by a detached ArrayBuffer');
   return a;
 }
 

@@ -74,6 +74,7 @@ const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unkno
 // that calls fastloss again (re-entrancy) fills its own copy. params itself is written only
 // just before native.run, when no user code can run any more.
 const scratchByDepth: Float64Array[] = [];
+const scalarsByDepth: Float64Array[] = [];
 let depth = 0;
 
 interface Compiled {
@@ -125,13 +126,9 @@ function checkArg(fn: string, spec: ArgSpec, v: unknown): AnyTypedArray {
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !ArrayBuffer.isView(v);
 
-/** The caller's output buffer of `length` elements, or a new one (recorded in `fresh`). */
-function outputBuffer(fn: string, arg: string, given: unknown, length: number, fresh: Set<Float32Array>): Float32Array {
-  if (given === undefined) {
-    const out = new Float32Array(length);
-    fresh.add(out);
-    return out;
-  }
+/** The caller's output buffer of `length` elements, or a new one when none was given. */
+function outputBuffer(fn: string, arg: string, given: unknown, length: number): Float32Array {
+  if (given === undefined) return new Float32Array(length);
   const out = check.float32(fn, arg, given);
   if (out.length !== length) throw check.rangeError(fn, arg, `has length ${out.length}; expected ${length}`);
   return out;
@@ -140,8 +137,8 @@ function outputBuffer(fn: string, arg: string, given: unknown, length: number, f
 // Every property of the caller's objects this call reads, each read exactly once, before anything
 // is checked or written: getters run here and nowhere later.
 interface Snapshot {
-  args: unknown[];
-  values: Map<string, unknown>;
+  /** Option values in optionNames order. */
+  values: unknown[];
   reduction: unknown;
   shape: unknown;
   out: unknown;
@@ -169,10 +166,10 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
       throw check.typeError(fn, `opts.${key}`, `is not an option of ${fn}${hint}`);
     }
   }
-  const values = new Map<string, unknown>();
-  for (const name of c.optionNames) values.set(name, opts[name]);
+  const names = c.optionNames;
+  const values = new Array<unknown>(names.length);
+  for (let k = 0; k < names.length; k++) values[k] = opts[names[k]];
   const snap: Snapshot = {
-    args: argv.slice(0, nArgs),
     values,
     reduction: opts.reduction,
     shape: check.snapshotShape(opts.shape),
@@ -210,28 +207,32 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
   }
 }
 
-const NO_FRESH: Set<Float32Array> = new Set();
-
 function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Prepared {
   const snap = snapshot(c, mode, argv);
   const def = c.def;
   const fn = def.name;
   const nArgs = def.args.length;
   const args: AnyTypedArray[] = new Array(nArgs);
-  for (let i = 0; i < nArgs; i++) args[i] = checkArg(fn, def.args[i], snap.args[i]);
+  for (let i = 0; i < nArgs; i++) args[i] = checkArg(fn, def.args[i], argv[i]);
 
   const reductionName = snap.reduction === undefined ? def.defaultReduction : snap.reduction;
   const reduction = typeof reductionName === 'string' ? c.reductionCodes.get(reductionName) : undefined;
   if (reduction === undefined)
     throw check.rangeError(fn, 'opts.reduction', `must be one of ${c.reductionList}, got ${check.show(reductionName)}`);
 
-  const scratch = scratchByDepth[level] ?? (scratchByDepth[level] = new Float64Array(params.length));
+  if (scratchByDepth.length <= level) {
+    const buffer = new Float64Array(params.length);
+    scratchByDepth.push(buffer);
+    scalarsByDepth.push(buffer.subarray(SLOT.scalars));
+  }
+  const scratch = scratchByDepth[level];
+  const scalars = scalarsByDepth[level];
   scratch.fill(0);
-  const scalars = scratch.subarray(SLOT.scalars);
   const values: Record<string, unknown> = {};
-  for (const name of c.optionNames) {
+  for (let k = 0; k < c.optionNames.length; k++) {
+    const name = c.optionNames[k];
     const spec = def.options[name];
-    const given = snap.values.get(name);
+    const given = snap.values[k];
     const value = given === undefined && spec.default === undefined ? undefined
       : spec.check(fn, `opts.${name}`, given === undefined ? spec.default : given);
     values[name] = value;
@@ -247,21 +248,20 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
   const none = reduction === REDUCTION_NONE;
   let out: Float32Array | null = null;
   let grads: Float32Array[] = [];
-  const fresh = mode === Mode.Forward && !none ? NO_FRESH : new Set<Float32Array>();
   let gradOut: Float32Array | null = null;
 
   if (mode === Mode.Forward) {
-    if (none) out = outputBuffer(fn, 'opts.out', snap.out, plan.outLength, fresh);
+    if (none) out = outputBuffer(fn, 'opts.out', snap.out, plan.outLength);
     else if (snap.out !== undefined) throw check.typeError(fn, 'opts.out', "is only used with reduction 'none'");
   } else {
     if (mode === Mode.WithGrad) {
-      if (none) out = outputBuffer(fn, 'opts.out.loss', snap.lossOut, plan.outLength, fresh);
+      if (none) out = outputBuffer(fn, 'opts.out.loss', snap.lossOut, plan.outLength);
       else if (snap.lossOut !== undefined) throw check.typeError(fn, 'opts.out.loss', "is only used with reduction 'none'");
     }
     const label = mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out';
     grads = c.gradArgs.length === 1
-      ? [outputBuffer(fn, label, snap.gradOut, plan.gradLengths[0], fresh)]
-      : c.gradArgs.map((name, k) => outputBuffer(fn, `${label}.${name}`, snap.gradOutByName?.[k], plan.gradLengths[k], fresh));
+      ? [outputBuffer(fn, label, snap.gradOut, plan.gradLengths[0])]
+      : c.gradArgs.map((name, k) => outputBuffer(fn, `${label}.${name}`, snap.gradOutByName?.[k], plan.gradLengths[k]));
     const up = snap.gradOutput;
     if (typeof up === 'number') scratch[SLOT.gradScale] = up;
     else if (up !== undefined) {
@@ -277,14 +277,23 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
     }
   }
 
-  if (fresh.size < (out ? 1 : 0) + grads.length) checkOutputsApart(c, args, out, grads);
+  // Outputs allocated here (the caller gave none) are fresh: they overlap nothing, and async calls
+  // may write them in place.
+  let freshBits = 0;
+  let callerOutputs = false;
+  if (out) {
+    if ((mode === Mode.Forward ? snap.out : snap.lossOut) === undefined) freshBits |= FLAG_FRESH_OUT;
+    else callerOutputs = true;
+  }
+  for (let k = 0; k < grads.length; k++) {
+    if ((c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[k]) === undefined) freshBits |= FLAG_FRESH_OUT << (1 + k);
+    else callerOutputs = true;
+  }
+  if (callerOutputs) checkOutputsApart(c, args, out, grads);
   if (plan.inputs.length !== c.inputCount)
     throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
   // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
   const hasOut = out !== null;
-  let freshBits = 0;
-  if (out && fresh.has(out)) freshBits |= FLAG_FRESH_OUT;
-  grads.forEach((g, k) => { if (fresh.has(g)) freshBits |= FLAG_FRESH_OUT << (1 + k); });
   scratch[SLOT.kernel] = c.id;
   scratch[SLOT.flags] = mode | (hasOut ? FLAG_HAS_OUT : 0) | (gradOut ? FLAG_HAS_GRAD_OUT : 0) | freshBits;
   scratch[SLOT.reduction] = reduction;

@@ -134,7 +134,11 @@ struct Compiled {
   Slot out;
   Slot grad[kMaxGrads];
   int inputs = 0, outs = 0, grads = 0;
+  bool usesClassAxis = false, usesAxis = false;  // C/P, A: the kernel reads them, so they must exist
 };
+
+// Whether the shape (and axis) gives every count the kernel uses.
+inline bool fits(const Compiled& k, const Counts& c) { return (!k.usesClassAxis || c.hasC) && (!k.usesAxis || c.hasA); }
 
 inline Compiled compile(const char* spec) {
   Compiled k;
@@ -146,6 +150,10 @@ inline Compiled compile(const char* spec) {
     const char* start = p;
     while (*p && *p != ' ' && *p != ':') ++p;
     Slot slot = compileToken(start, static_cast<size_t>(p - start));
+    for (const uint8_t* code = &slot.code[0][0]; code != &slot.code[0][0] + 4; ++code) {
+      k.usesClassAxis |= *code == kC || *code == kP;
+      k.usesAxis |= *code == kA;
+    }
     if (section == 0 && k.inputs < kMaxInputs) k.in[k.inputs++] = slot;
     else if (section == 1 && k.outs < 1) { k.out = slot; ++k.outs; }
     else if (section == 2 && k.grads < kMaxGrads) k.grad[k.grads++] = slot;

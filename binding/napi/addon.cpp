@@ -261,6 +261,11 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   const bool hasOut = a.flags & kHasOut, hasGradOut = a.flags & kHasGradOut;
   const int gradCount = c.gradCount = a.wantGrad() ? static_cast<int>(gradCountRaw) : 0;
   const extents::Compiled& ext = kernelExtents()[c.id];
+  if (!extents::fits(ext, counts)) {
+    throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) +
+                               (ext.usesAxis ? " has no axis " + std::to_string(a.p[0]) : " has no class axis"));
+    return false;
+  }
   if (hasOut != (none && a.wantLoss()) || (hasGradOut && !(none && a.wantGrad())) ||
       (a.wantGrad() && gradCount != ext.grads)) {
     throwError(env, false, std::string(fn) + ": malformed call flags");
@@ -545,12 +550,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_set_instance_data(env, new EnvData(), deleteEnvData, nullptr);
   Napi::Object kernels = Napi::Object::New(env);
   Napi::Object signatures = Napi::Object::New(env);
+  Napi::Object extentsByKernel = Napi::Object::New(env);
   for (int i = 0; i < kKernelCount; ++i) {
     kernels.Set(kKernelInfo[i].name, i);
     signatures.Set(kKernelInfo[i].name, kKernelInfo[i].signature);
+    extentsByKernel.Set(kKernelInfo[i].name, kKernelInfo[i].extents);
   }
   exports.Set("kernels", kernels);
   exports.Set("signatures", signatures);
+  exports.Set("extents", extentsByKernel);
   exports.Set("paramCount", static_cast<double>(kParamCount));
   exports.Set("maxDims", static_cast<double>(kMaxDims));
   Napi::Object slots = Napi::Object::New(env);

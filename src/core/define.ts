@@ -307,7 +307,7 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
 
 // Caller-given outputs may overlap neither an input (kernels read inputs while they write)
 // nor each other. This names the argument; the native layer checks the real addresses too
-// (views over two SharedArrayBuffer objects of the same memory), and renameNativeError names those.
+// (views over two SharedArrayBuffer objects of the same memory), and nativeError names those.
 function checkOutputsApart(c: Compiled, args: AnyTypedArray[], out: Float32Array | null, grads: Float32Array[]): void {
   const first = out ? 1 : 0;
   const count = first + grads.length;
@@ -325,13 +325,19 @@ function outputOverlap(c: Compiled, k: number, first: number, what: string): Ran
   return check.rangeError(c.def.name, label, `${what}; pass a separate buffer`);
 }
 
-// The native layer's overlap error carries the output's slot (0 'out', 1 + k gradient k): name it.
-function renameNativeError(c: Compiled, p: Prepared, e: unknown): unknown {
-  const slot = (e as { outputSlot?: unknown } | null)?.outputSlot;
-  if (typeof slot !== 'number' || !(e instanceof RangeError)) return e;
-  const first = p.out ? 1 : 0;
-  const k = slot === 0 ? 0 : slot - 1 + first;
-  return outputOverlap(c, k, first, 'overlaps an input or another output in memory (a view of the same memory)');
+// Errors from the native layer, as errors of this realm (the addon creates its errors in the realm
+// that first loaded it: under jest or vm, `instanceof RangeError` would fail). Its overlap error
+// carries the output's slot (0 'out', 1 + k gradient k): named here as the facade names arguments.
+function nativeError(c: Compiled, p: Prepared, e: unknown): unknown {
+  if (typeof e !== 'object' || e === null) return e;
+  const { name, message, outputSlot } = e as { name?: unknown; message?: unknown; outputSlot?: unknown };
+  if (typeof message !== 'string' || (name !== 'RangeError' && name !== 'TypeError')) return e;
+  if (typeof outputSlot === 'number') {
+    const first = p.out ? 1 : 0;
+    const k = outputSlot === 0 ? 0 : outputSlot - 1 + first;
+    return outputOverlap(c, k, first, 'overlaps an input or another output in memory (a view of the same memory)');
+  }
+  return name === 'RangeError' ? new RangeError(message) : new TypeError(message);
 }
 
 function gradResult(c: Compiled, grads: Float32Array[]): unknown {
@@ -356,7 +362,7 @@ function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   try {
     value = native.run(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
   } catch (e) {
-    throw renameNativeError(c, p, e);
+    throw nativeError(c, p, e);
   }
   return result(c, mode, p.out, p.grads, value);
 }
@@ -371,12 +377,12 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
     try {
       pending = native.runAsync(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
     } catch (e) {
-      throw renameNativeError(c, p, e);
+      throw nativeError(c, p, e);
     }
   } catch (e) {
     return Promise.reject(e);
   }
-  return pending.then((value) => result(c, mode, p.out, p.grads, value));
+  return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, p, e); });
 }
 
 /** Builds the function object of one loss from its table entry. */

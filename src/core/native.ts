@@ -27,6 +27,8 @@ export interface NativeAddon {
   kernels: Record<string, number>;
   /** Input slots per kernel: f Float32Array, i Int32Array, x either; upper case optional. */
   signatures: Record<string, string>;
+  /** Element counts per slot from the shape (binding/kernels/extents.h), checked before every call. */
+  extents: Record<string, string>;
   paramCount: number;
   maxDims: number;
   paramSlots: ParamSlots;

@@ -1,6 +1,9 @@
 // Node-API layer: converts and checks arguments, runs a kernel on this thread or on the
 // libuv pool. The API contract (options, shapes, messages) lives in the TypeScript facade.
 #include <napi.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -333,10 +336,28 @@ napi_value Run(napi_env env, napi_callback_info info) {
 
 // Memory the async call owns: copies of inputs backed by a plain ArrayBuffer (JS may detach,
 // transfer or shrink it while the call runs), and the results for caller outputs of that kind.
+// Large ones are 2 MiB aligned and asked for huge pages: first-touch page faults on 4 KiB pages
+// cost several times the copy itself (40 MB: about 40 ms against 6 ms).
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
 struct OwnedBuffer {
-  std::unique_ptr<float[]> data;
+  std::unique_ptr<float, FreeDeleter> data;
   int64_t length = 0;
 };
+
+float* allocateFloats(int64_t length) {
+  const size_t bytes = static_cast<size_t>(length) * sizeof(float);
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < 2 * kHuge) return static_cast<float*>(std::malloc(bytes));
+  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return static_cast<float*>(p);
+}
 
 // The same call on the libuv pool. Arrays over a SharedArrayBuffer (which cannot be detached or
 // shrunk) and fresh outputs are used in place; every other array is copied in, or, for outputs,
@@ -417,7 +438,7 @@ class LossWorker : public Napi::AsyncWorker {
   bool Allocate(napi_env env, int64_t length, OwnedBuffer* b) {
     b->length = length;
     if (length == 0) return true;
-    b->data.reset(new (std::nothrow) float[static_cast<size_t>(length)]);
+    b->data.reset(allocateFloats(length));
     if (!b->data) {
       throwError(env, false, std::string(kKernelInfo[call_.id].name) + ": out of memory for an async copy of " +
                                  std::to_string(length) + " elements");

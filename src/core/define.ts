@@ -68,7 +68,6 @@ const enum Mode {
 
 const COMMON_OPTIONS = ['reduction', 'shape', 'out'];
 const GRAD_OPTIONS = ['gradOutput'];
-const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 // A call is prepared in a scratch copy of params, one per nesting level: a getter or `length`
 // that calls fastloss again (re-entrancy) fills its own copy. params itself is written only
@@ -87,6 +86,8 @@ interface Compiled {
   gradArgs: string[];
   reductionCodes: Map<string, number>;
   reductionList: string;
+  /** The snapshot of a call without options (shared: nothing to read). */
+  noOptions: Snapshot;
 }
 
 interface Prepared {
@@ -112,6 +113,11 @@ function compile(def: LossDef): Compiled {
     gradArgs: def.args.filter((a) => a.grad).map((a) => a.name),
     reductionCodes: new Map(Object.entries(def.reductions)),
     reductionList: Object.keys(def.reductions).map((r) => `'${r}'`).join(', '),
+    noOptions: Object.freeze({
+      values: Object.freeze(new Array<unknown>(optionNames.length).fill(undefined)) as unknown[],
+      reduction: undefined, shape: undefined, out: undefined, lossOut: undefined, gradOut: undefined,
+      gradOutByName: null, gradOutput: undefined,
+    }),
   };
 }
 
@@ -128,7 +134,13 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 /** The caller's output buffer of `length` elements, or a new one when none was given. */
 function outputBuffer(fn: string, arg: string, given: unknown, length: number): Float32Array {
-  if (given === undefined) return new Float32Array(length);
+  if (given === undefined) {
+    try {
+      return new Float32Array(length);
+    } catch {
+      throw check.rangeError(fn, arg, `cannot be allocated: ${length} elements is more than this process can hold; pass opts.out`);
+    }
+  }
   const out = check.float32(fn, arg, given);
   if (out.length !== length) throw check.rangeError(fn, arg, `has length ${out.length}; expected ${length}`);
   return out;
@@ -156,9 +168,10 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
   if (argv.length < nArgs) throw check.typeError(fn, def.args[argv.length].name, 'is required');
   if (argv.length > nArgs + 1) throw check.typeError(fn, 'arguments', `takes ${nArgs} arrays and an options object`);
   const rawOpts = argv[nArgs];
-  if (rawOpts !== undefined && (!isPlainObject(rawOpts) || Array.isArray(rawOpts)))
+  if (rawOpts === undefined) return c.noOptions;
+  if (!isPlainObject(rawOpts) || Array.isArray(rawOpts))
     throw check.typeError(fn, 'opts', 'must be an options object');
-  const opts = (rawOpts ?? EMPTY) as Record<string, unknown>;
+  const opts = rawOpts as Record<string, unknown>;
   const allowed = mode === Mode.Forward ? c.allowedForward : c.allowedGrad;
   for (const key in opts) {
     if (!allowed.has(key)) {
@@ -227,7 +240,7 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
   }
   const scratch = scratchByDepth[level];
   const scalars = scalarsByDepth[level];
-  scratch.fill(0);
+  scalars.fill(0);  // every other slot is written below
   const values: Record<string, unknown> = {};
   for (let k = 0; k < c.optionNames.length; k++) {
     const name = c.optionNames[k];

@@ -221,6 +221,9 @@ bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
       napi_create_range_error(env, nullptr, text, &error);
       napi_create_int32(env, names[k].what[0] == 'o' ? 0 : 1 + names[k].index, &slot);
       napi_set_named_property(env, error, "outputSlot", slot);
+      napi_value code;
+      napi_create_string_utf8(env, "ERR_FASTLOSS_OVERLAP", NAPI_AUTO_LENGTH, &code);
+      napi_set_named_property(env, error, "code", code);
       napi_throw(env, error);
       return false;
     }
@@ -412,9 +415,11 @@ class LossWorker : public Napi::AsyncWorker {
       size_t offset;
       if (napi_get_typedarray_info(env, value, &type, &len, &raw, &buffer, &offset) != napi_ok ||
           static_cast<int64_t>(len) != w.copy.length || raw != w.original) {
-        deferred_.Reject(Napi::TypeError::New(env, std::string(kKernelInfo[call_.id].name) + ": " + w.label +
-                                                       " was detached, transferred or resized during the async call")
-                             .Value());
+        Napi::Error error = Napi::TypeError::New(env, std::string(kKernelInfo[call_.id].name) + ": " + w.label +
+                                                          " was detached, transferred or resized during the async call");
+        error.Set("outputSlot", Napi::Number::New(env, w.slot));  // the facade names it
+        error.Set("code", Napi::String::New(env, "ERR_FASTLOSS_DETACHED"));
+        deferred_.Reject(error.Value());
         return;
       }
     }
@@ -431,6 +436,7 @@ class LossWorker : public Napi::AsyncWorker {
     void* original;
     OwnedBuffer copy;
     std::string label;
+    int slot;  // 0 'out', 1 + g gradient g
   };
 
   void Keep(napi_value v) { keep_.push_back(Napi::Persistent(Napi::Value(Env(), v))); }
@@ -466,7 +472,7 @@ class LossWorker : public Napi::AsyncWorker {
       return true;
     }
     WriteBack w{Napi::Persistent(Napi::Value(env, given.value)), given.data, OwnedBuffer(),
-                slot == 0 ? std::string("opts.out") : "gradient " + std::to_string(slot - 1)};
+                slot == 0 ? std::string("opts.out") : "gradient " + std::to_string(slot - 1), slot};
     if (!Allocate(env, length, &w.copy)) return false;
     *data = w.copy.data.get();
     writeBack_.push_back(std::move(w));

@@ -233,7 +233,7 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
   if (reduction === undefined)
     throw check.rangeError(fn, 'opts.reduction', `must be one of ${c.reductionList}, got ${check.show(reductionName)}`);
 
-  if (scratchByDepth.length <= level) {
+  while (scratchByDepth.length <= level) {  // a re-entrant call may be the first to reach its level
     const buffer = new Float64Array(params.length);
     scratchByDepth.push(buffer);
     scalarsByDepth.push(buffer.subarray(SLOT.scalars));
@@ -339,18 +339,30 @@ function outputOverlap(c: Compiled, k: number, first: number, what: string): Ran
 }
 
 // Errors from the native layer, as errors of this realm (the addon creates its errors in the realm
-// that first loaded it: under jest or vm, `instanceof RangeError` would fail). Its overlap error
-// carries the output's slot (0 'out', 1 + k gradient k): named here as the facade names arguments.
-function nativeError(c: Compiled, p: Prepared, e: unknown): unknown {
+// that first loaded it: under jest or vm, `instanceof RangeError` would fail). Errors about one
+// output carry its slot (0 'out', 1 + k gradient k) and a code, and are named here as the facade
+// names arguments.
+function nativeError(c: Compiled, mode: Mode, p: Prepared, e: unknown): unknown {
   if (typeof e !== 'object' || e === null) return e;
-  const { name, message, outputSlot } = e as { name?: unknown; message?: unknown; outputSlot?: unknown };
+  const { name, message, outputSlot, code } = e as { name?: unknown; message?: unknown; outputSlot?: unknown; code?: unknown };
   if (typeof message !== 'string' || (name !== 'RangeError' && name !== 'TypeError')) return e;
   if (typeof outputSlot === 'number') {
     const first = p.out ? 1 : 0;
     const k = outputSlot === 0 ? 0 : outputSlot - 1 + first;
+    if (code === 'ERR_FASTLOSS_DETACHED') {
+      return check.typeError(c.def.name, outputLabel(c, mode, k, first),
+        'was detached, transferred or resized during the async call; nothing was written');
+    }
     return outputOverlap(c, k, first, 'overlaps an input or another output in memory (a view of the same memory)');
   }
   return name === 'RangeError' ? new RangeError(message) : new TypeError(message);
+}
+
+/** How the caller named output k (out first when there is one, then the gradients). */
+function outputLabel(c: Compiled, mode: Mode, k: number, first: number): string {
+  if (k < first) return mode === Mode.WithGrad ? 'opts.out.loss' : 'opts.out';
+  const base = mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out';
+  return c.gradArgs.length === 1 ? base : `${base}.${c.gradArgs[k - first]}`;
 }
 
 function gradResult(c: Compiled, grads: Float32Array[]): unknown {
@@ -375,7 +387,7 @@ function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   try {
     value = native.run(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
   } catch (e) {
-    throw nativeError(c, p, e);
+    throw nativeError(c, mode, p, e);
   }
   return result(c, mode, p.out, p.grads, value);
 }
@@ -390,12 +402,12 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
     try {
       pending = native.runAsync(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
     } catch (e) {
-      throw nativeError(c, p, e);
+      throw nativeError(c, mode, p, e);
     }
   } catch (e) {
     return Promise.reject(e);
   }
-  return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, p, e); });
+  return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, mode, p, e); });
 }
 
 /** Builds the function object of one loss from its table entry. */

@@ -165,7 +165,7 @@ test('without a matching prebuild, require names the platform and the command, a
   expect(r.status).not.toBe(0);
   const m = /Error: (fastloss: no prebuilt binary for linux-\S+ \(musl\).*Build it from source \(needs CMake >= 3\.15, a C\+\+17 compiler and OpenMP\): (node ".*build-from-source\.js"))/.exec(r.stderr);
   expect(m).not.toBeNull();
-  expect(m![1]).toContain(`prebuilds for linux-${process.arch} (glibc)`);
+  expect(m![1]).toMatch(new RegExp(`has prebuilds for .*linux-${process.arch} \\(glibc\\)`));
   const t0 = Date.now();
   ok('sh', ['-c', m![2]], { cwd: work });
   report['build from source (s)'] = (Date.now() - t0) / 1000;

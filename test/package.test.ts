@@ -172,3 +172,58 @@ test('without a matching prebuild, require names the platform and the command, a
   const res = expectWorks(app, musl);
   expect(res.loaded[0]).toBe(fs.realpathSync(path.join(app, 'node_modules', 'fastloss', 'build', 'Release', 'fastloss.node')));
 }, 900000);
+
+test('the prebuild imports nothing newer than GLIBC_2.28 and needs only the C library (objdump -T, readelf -d)', () => {
+  const file = path.join(root, prebuilt);
+  const dyn = ok('objdump', ['-T', file]);
+  const versions = [...new Set([...dyn.matchAll(/\b(GLIBC|GLIBCXX|CXXABI|GCC|GOMP|OMP)_([0-9.]+)/g)].map((m) => m[0]))];
+  const newer = (v: string, floor: number[]) => {
+    const x = v.split('_')[1].split('.').map(Number);
+    for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (floor[i] ?? 0)) return (x[i] ?? 0) > (floor[i] ?? 0);
+    return false;
+  };
+  expect(versions.filter((v) => v.startsWith('GLIBC_'))).toContain('GLIBC_2.2.5');
+  expect(versions.filter((v) => !v.startsWith('GLIBC_') || newer(v, [2, 28]))).toEqual([]);  // no libstdc++, libgcc_s or libgomp
+  const needed = [...ok('readelf', ['-d', file]).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]).sort();
+  expect(needed).toEqual(['ld-linux-x86-64.so.2', 'libc.so.6', 'libdl.so.2', 'libm.so.6', 'libpthread.so.0']
+    .filter((n) => process.arch === 'x64' || n !== 'ld-linux-x86-64.so.2'));
+  expect(ok('file', [file])).toMatch(/stripped/);
+  expect(ok('file', [file])).not.toMatch(/not stripped/);
+});
+
+// Two OpenMP runtimes in one process: the source build (build/Release, linked to the system
+// libgomp.so.1) and the prebuild (its own libgomp, hidden), in both load orders, each running
+// 2-thread regions, sync and on the libuv pool, interleaved.
+test.each([['system libgomp first', false], ['prebuild first', true]])('%s: both keep working', (_, prebuildFirst) => {
+  const dev = path.join(root, 'build', 'Release', 'fastloss.node');
+  const script = `
+    const fs = require('fs');
+    const dist = ${JSON.stringify(path.join(root, 'dist'))};
+    function load(addon) {
+      for (const k of Object.keys(require.cache)) if (k.startsWith(dist)) delete require.cache[k];
+      process.env.FASTLOSS_ADDON = addon;
+      return require(dist);
+    }
+    const order = ${JSON.stringify(prebuildFirst ? [path.join(root, prebuilt), dev] : [dev, path.join(root, prebuilt)])};
+    const libs = order.map(load);
+    const n = 1 << 21, a = new Float32Array(n), b = new Float32Array(n);
+    let s = 0;
+    for (let i = 0; i < n; i++) { a[i] = (i % 5) * 0.5; b[i] = i % 4; s += (a[i] - b[i]) * (a[i] - b[i]); }
+    (async () => {
+      const got = [];
+      for (let round = 0; round < 3; round++) for (const fl of libs) {
+        fl.setNumThreads(2);
+        got.push(fl.torch.mseLoss(a, b), await fl.torch.mseLoss.async(a, b), fl.torch.mseLoss.withGrad(a, b).loss);
+      }
+      const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+      console.log(JSON.stringify({ got, expected: s / n, systemGomp: /\\/libgomp\\.so\\.1/.test(maps),
+        both: order.every((f) => maps.includes(f)), openmp: libs.map((l) => l.info().openmp) }));
+    })();
+  `;
+  const r = JSON.parse(ok(process.execPath, ['-e', script]));
+  expect(r.systemGomp).toBe(true);
+  expect(r.both).toBe(true);
+  expect(r.openmp).toEqual(['libgomp', 'libgomp']);
+  expect(r.got).toHaveLength(18);
+  for (const v of r.got) expect(Math.abs(v - r.expected)).toBeLessThanOrEqual(1e-7 * r.expected);
+}, 120000);

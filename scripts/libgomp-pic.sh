@@ -19,7 +19,9 @@ src=$cache/gcc-$ver
 if [ ! -d "$src/libgomp" ]; then
   deb=$(ls "$cache"/gcc-"$major"-source_*.deb 2>/dev/null | head -n1 || true)
   if [ -z "$deb" ]; then
-    (cd "$cache" && apt-get download "gcc-$major-source" >&2)
+    # A fresh machine may have no package lists yet: update them once (root only).
+    (cd "$cache" && apt-get download "gcc-$major-source" >&2) ||
+      { [ "$(id -u)" = 0 ] && apt-get update -qq >&2 && (cd "$cache" && apt-get download "gcc-$major-source" >&2); }
     deb=$(ls "$cache"/gcc-"$major"-source_*.deb | head -n1)
   fi
   tmp=$(mktemp -d "$cache/src.XXXX")

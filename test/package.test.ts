@@ -46,8 +46,12 @@ const before = fs.readdirSync('/proc/self/task').length;
 const big = fl.torch.mseLoss(a, b);
 const threadsStarted = fs.readdirSync('/proc/self/task').length - before;
 const loaded = Object.keys(require.cache).filter((k) => k.endsWith('.node'));
+let internal = 'reachable';
+try { require('fastloss/dist/core/native'); } catch (e) { internal = e.code; }
+const names = [...Object.keys(fl), ...Object.keys(fl.torch), ...Object.keys(fl.keras)];
 console.log(JSON.stringify({ mse: fl.torch.mseLoss(x, y), loss, grad: Array.from(grad), big, bigExpected: s / n,
-  threadsStarted, loaded, info: fl.info() }));
+  threadsStarted, loaded, info: fl.info(), internal, testKernels: names.filter((k) => /simd|libm|probe/i.test(k)),
+  top: Object.keys(fl).sort() }));
 `;
 const CHECK_ESM = `
 import { torch } from 'fastloss';
@@ -64,6 +68,10 @@ function expectWorks(app: string, env: NodeJS.ProcessEnv = process.env, wrap: st
   expect(Math.abs(cjs.big - cjs.bigExpected)).toBeLessThanOrEqual(1e-7 * cjs.bigExpected);
   expect(cjs.threadsStarted).toBeGreaterThanOrEqual(1);  // the OpenMP team really ran
   expect(cjs.info.openmp).toBe('libgomp');
+  // The test-only kernels (simd.*, libm.*, probe.*) live in the internal native module, which exports hides.
+  expect(cjs.internal).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+  expect(cjs.testKernels).toEqual([]);
+  expect(cjs.top).toEqual(['getNumThreads', 'info', 'keras', 'setNumThreads', 'torch']);
   const esm = JSON.parse(ok(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), 'check.mjs'], { cwd: app, env }));
   expect(esm).toEqual({ mse: 1.3125, grad: [-0.25, 0, -0.5, 1], same: true });
   return cjs;

@@ -73,7 +73,7 @@ function noBuildError(): Error {
   try {
     shipped = fs.readdirSync(path.join(root, 'prebuilds')).flatMap((d) =>
       fs.readdirSync(path.join(root, 'prebuilds', d)).filter((f) => f.endsWith('.node'))
-        .map((f) => `${d}${/\.(glibc|musl)\.node$/.test(f) ? ` (${/\.(glibc|musl)\.node$/.exec(f)![1]})` : ''}`));
+        .map((f) => { const libc = /\.(glibc|musl)\.node$/.exec(f); return libc ? `${d} (${libc[1]})` : d; }));
   } catch { /* no prebuilds/ */ }
   return new Error(`fastloss: no prebuilt binary for ${platformTag()} (this package has prebuilds for ` +
     `${shipped.length ? shipped.join(', ') : 'no platform'}) and no build from source in ${path.join(root, 'build', 'Release')}. ` +
@@ -99,7 +99,8 @@ function loadError(e: unknown, file: string): Error {
   if (version)
     return new Error(`fastloss: ${file} needs ${version[1]}, newer than this system's C/C++ runtime (${platformTag()}). ` +
       `Build it from source (${buildNeeds}): ${buildCommand}`, { cause: e });
-  if (/wrong ELF class|Exec format error|invalid ELF header/.test(why))
+  // glibc says "cannot open shared object file" of the addon itself when it is for another machine.
+  if (/wrong ELF class|Exec format error|invalid ELF header/.test(why) || why.includes(`${file}: cannot open shared object file`))
     return new Error(`fastloss: ${file} is not built for ${platformTag()}. Build it from source (${buildNeeds}): ${buildCommand}`,
       { cause: e });
   return new Error(`fastloss: could not load ${file}: ${why}`, { cause: e });

@@ -163,6 +163,10 @@ test('npm install of the tarball with a compiler present takes the prebuild too'
   ok('npm', ['install', '--no-audit', '--no-fund', tarball], { cwd: app });
   report['install npm, compiler present (s)'] = (Date.now() - t0) / 1000;
   expect(expectWorks(app).loaded[0].endsWith(prebuilt)).toBe(true);
+  // An error of the addon's own initialisation comes through as it is, not as "not built".
+  const r = run(process.execPath, ['-e', "try { require('fastloss') } catch (e) { console.log(e.message) }"],
+    { cwd: app, env: { ...process.env, FASTLOSS_ISA: 'sse9' } });
+  expect(r.stdout.trim()).toBe("fastloss: FASTLOSS_ISA must be baseline, avx2 or avx512, not 'sse9'");
 }, 300000);
 
 test('without a matching prebuild, require names the platform and the command, and that command builds from source', () => {

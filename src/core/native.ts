@@ -1,4 +1,5 @@
-// Loads the addon: prebuilds/ first, then build/Release (node-gyp-build's lookup).
+// Loads the addon: build/Release (a source build) first, then prebuilds/ (node-gyp-build's lookup).
+import * as fs from 'fs';
 import * as path from 'path';
 
 export type AnyTypedArray = Float32Array | Int32Array;
@@ -45,19 +46,83 @@ export interface NativeAddon {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+
+const root = path.join(__dirname, '..', '..');
+const buildCommand = `node ${JSON.stringify(path.join(root, 'scripts', 'build-from-source.js'))}`;
+const buildNeeds = 'needs CMake >= 3.15, a C++17 compiler and OpenMP';
+// Debian/Ubuntu package names; RHEL/Fedora and Alpine call them libgomp and libstdc++.
+const LIB_PACKAGES: Record<string, string> = {
+  'libgomp.so.1': 'libgomp1 (Debian/Ubuntu; libgomp on RHEL/Fedora and Alpine)',
+  'libstdc++.so.6': 'libstdc++6 (Debian/Ubuntu; libstdc++ on RHEL/Fedora and Alpine)',
+  'libgcc_s.so.1': 'libgcc-s1 (Debian/Ubuntu; libgcc on RHEL/Fedora and Alpine)',
+};
+const GLIBC_LIBS = /^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|ld-linux[^/]*\.so\.\d)$/;
+
+/** The platform node-gyp-build looks for: `linux-x64 (glibc)`, with the C library's version when known. */
+function platformTag(): string {
+  const platform = process.env.npm_config_platform || process.platform;
+  const arch = process.env.npm_config_arch || process.arch;
+  if (platform !== 'linux') return `${platform}-${arch}`;
+  const libc = process.env.LIBC || (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  const glibc = libc === 'glibc' && header?.glibcVersionRuntime ? ` ${header.glibcVersionRuntime}` : '';
+  return `${platform}-${arch} (${libc}${glibc})`;
+}
+
+function noBuildError(): Error {
+  let shipped: string[] = [];
+  try {
+    shipped = fs.readdirSync(path.join(root, 'prebuilds')).flatMap((d) =>
+      fs.readdirSync(path.join(root, 'prebuilds', d)).filter((f) => f.endsWith('.node'))
+        .map((f) => { const libc = /\.(glibc|musl)\.node$/.exec(f); return libc ? `${d} (${libc[1]})` : d; }));
+  } catch { /* no prebuilds/ */ }
+  return new Error(`fastloss: no prebuilt binary for ${platformTag()} (this package has prebuilds for ` +
+    `${shipped.length ? shipped.join(', ') : 'no platform'}) and no build from source in ${path.join(root, 'build', 'Release')}. ` +
+    `Build it from source (${buildNeeds}): ${buildCommand}`);
+}
+
+/** Why a found addon did not load, in terms a user can act on. */
+function loadError(e: unknown, file: string): Error {
+  const why = e instanceof Error ? e.message : String(e);
+  if (why.startsWith('fastloss:')) return e as Error;  // the addon's own init (e.g. a bad FASTLOSS_ISA)
+  // glibc: "libgomp.so.1: cannot open shared object file"; musl: "Error loading shared library libgomp.so.1: ..."
+  const missing = /([\w.+-]+\.so(?:\.\d+)*): cannot open shared object file/.exec(why) ??
+    /Error loading shared library ([\w.+-]+\.so(?:\.\d+)*)/.exec(why);
+  if (missing && GLIBC_LIBS.test(missing[1]))
+    return new Error(`fastloss: ${file} is built for glibc, but ${missing[1]} is missing here (${platformTag()}; ` +
+      `musl?). Build it from source (${buildNeeds}): ${buildCommand}`, { cause: e });
+  if (missing) {
+    const pkg = LIB_PACKAGES[missing[1]];
+    return new Error(`fastloss: ${missing[1]} not found: ${pkg ? `install ${pkg}` : 'install the package that provides it'} ` +
+      `(needed by ${file})`, { cause: e });
+  }
+  const version = /version `((?:GLIBC|GLIBCXX|CXXABI)_[\d.]+)' not found/.exec(why);
+  if (version)
+    return new Error(`fastloss: ${file} needs ${version[1]}, newer than this system's C/C++ runtime (${platformTag()}). ` +
+      `Build it from source (${buildNeeds}): ${buildCommand}`, { cause: e });
+  // glibc says "cannot open shared object file" of the addon itself when it is for another machine.
+  if (/wrong ELF class|Exec format error|invalid ELF header/.test(why) || why.includes(`${file}: cannot open shared object file`))
+    return new Error(`fastloss: ${file} is not built for ${platformTag()}. Build it from source (${buildNeeds}): ${buildCommand}`,
+      { cause: e });
+  return new Error(`fastloss: could not load ${file}: ${why}`, { cause: e });
+}
 
 function loadAddon(): NativeAddon {
   // FASTLOSS_ADDON: path of a fastloss.node to load instead (the sanitizer build in CI).
   const override = process.env.FASTLOSS_ADDON;
   if (override) return require(path.resolve(override)) as NativeAddon;
+  // build/Release (a source build) first, then prebuilds/<platform>-<arch>/ matching libc.
+  let file: string;
   try {
-    return load(path.join(__dirname, '..', '..'));
+    file = nodeGypBuild.resolve(root);
+  } catch {
+    throw noBuildError();
+  }
+  try {
+    return require(file) as NativeAddon;
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new Error(`fastloss: the native addon is not built for this platform (${why}). ` +
-      'Build it with `npm rebuild fastloss` (needs CMake >= 3.15 and a C++17 compiler); ' +
-      'if your npm skips dependency install scripts, allow them with `npm install-scripts approve fastloss`.');
+    throw loadError(e, file);
   }
 }
 

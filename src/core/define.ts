@@ -100,7 +100,7 @@ interface Prepared {
 
 function compile(def: LossDef): Compiled {
   const id = native.kernels[def.name];
-  if (id === undefined) throw new Error(`fastloss: the native addon has no kernel ${def.name}; rebuild it (npm run build)`);
+  if (id === undefined) throw new Error(`fastloss: the native addon has no kernel ${def.name}; rebuild it (npm run build:all)`);
   const optionNames = Object.keys(def.options);
   const allowedForward = new Set([...COMMON_OPTIONS, ...optionNames]);
   return {

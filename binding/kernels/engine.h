@@ -19,51 +19,90 @@ namespace FASTLOSS_ISA_NS {
 // thread the OS has not scheduled yet (a busy machine) instead of waiting for it.
 constexpr int64_t kChunk = 1 << 13;
 
+// Partial sums combined per parallel region: they live on the caller's stack (no allocation,
+// whatever the size), and the regions run one after another, so the sums are still added
+// strictly left to right.
+constexpr int64_t kGroup = 1024;
+
+// a * b for a, b >= 0, saturating at INT64_MAX instead of overflowing. Shapes are bounded by
+// the Node-API layer; this keeps every derived count (rows x cols x cost) defined regardless.
+inline int64_t mulSat(int64_t a, int64_t b) {
+  int64_t r;
+  if (a <= 0 || b <= 0) return 0;
+  if (__builtin_mul_overflow(a, b, &r)) return INT64_MAX;
+  return r;
+}
+
+// Product of dims[from, to), saturating.
+inline int64_t dimsProduct(const LossArgs& a, int from, int to) {
+  int64_t p = 1;
+  for (int d = from; d < to && d < a.ndim; ++d) p = a.dims[d] > 0 ? mulSat(p, a.dims[d]) : 0;
+  return p;
+}
+
+// fn(args...) through one out-of-line copy per function: inlined separately into the serial and
+// the parallel (OpenMP-outlined) branch of a loop, or cloned by IPA-CP for a constant argument,
+// GCC vectorizes the same body differently (a simd reduction summed lane-wise in one copy and
+// sequentially in another, an element in a vector body in one and in a scalar tail in the
+// other), and the bits would depend on the thread count. Every chunk of every engine loop goes
+// through here, serial or parallel.
+template <class Fn, class... Args>
+__attribute__((noinline, noclone)) auto once(const Fn& fn, Args... args) {
+  return fn(args...);
+}
+
 // chunkFn(begin, end) -> double over items [0, n) in fixed blocks of `per` items, combined
-// left to right; `work` (elements x cost) sizes the thread lease.
+// left to right; `work` (elements x cost) sizes the thread lease. The same blocks, through the
+// same code, for one thread or many: bitwise identical results. Nothing to do: returns at once.
 template <class ChunkFn>
 double reduceBlocks(int64_t n, int64_t per, int64_t work, ChunkFn chunkFn) {
-  if (n <= per) return n > 0 ? chunkFn(0, n) : 0.0;
-  const int64_t chunks = (n + per - 1) / per;
+  if (n <= 0) return 0.0;
+  if (per < 1) per = 1;
+  if (n <= per) return once(chunkFn, int64_t{0}, n);
+  const int64_t chunks = n / per + (n % per != 0 ? 1 : 0);
   runtime::ThreadLease lease(work);
-  double stackPartials[64];
-  double* partials = chunks <= 64 ? stackPartials
-                                  : static_cast<double*>(std::malloc(sizeof(double) * chunks));
-  if (lease.threads() == 1) {
-    for (int64_t c = 0; c < chunks; ++c)
-      partials[c] = chunkFn(c * per, c + 1 == chunks ? n : (c + 1) * per);
-  } else {
-#pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
-    for (int64_t c = 0; c < chunks; ++c)
-      partials[c] = chunkFn(c * per, c + 1 == chunks ? n : (c + 1) * per);
-  }
   double total = 0.0;
-  for (int64_t c = 0; c < chunks; ++c) total += partials[c];
-  if (partials != stackPartials) std::free(partials);
+  if (lease.threads() == 1) {
+    for (int64_t c = 0; c < chunks; ++c) total += once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
+    return total;
+  }
+  double partials[kGroup];
+  const int threads = lease.threads();
+  for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
+    const int64_t g1 = chunks - g0 < kGroup ? chunks : g0 + kGroup;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t c = g0; c < g1; ++c)
+      partials[c - g0] = once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
+    for (int64_t c = g0; c < g1; ++c) total += partials[c - g0];
+  }
   return total;
 }
 
 // chunkFn(begin, end) -> double over elements [0, n) in chunks of kChunk.
 template <class ChunkFn>
 double reduceChunks(int64_t n, int64_t costPerElement, ChunkFn chunkFn) {
-  return reduceBlocks(n, kChunk, n * costPerElement, chunkFn);
+  return reduceBlocks(n, kChunk, mulSat(n, costPerElement), chunkFn);
 }
 
-// bodyFn(begin, end) over [0, n) in chunks of `grain` items, in parallel above the grain.
+// bodyFn(begin, end) over [0, n) in chunks of `grain` items, in parallel above the grain. The
+// chunks are the same on one thread (so an element lands in the same vector body or scalar tail
+// whatever the thread count).
 template <class BodyFn>
 void parallelFor(int64_t n, int64_t grain, int64_t costPerItem, BodyFn bodyFn) {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
   if (n <= grain) {
-    if (n > 0) bodyFn(0, n);
+    once(bodyFn, int64_t{0}, n);
     return;
   }
-  const int64_t chunks = (n + grain - 1) / grain;
-  runtime::ThreadLease lease(n * costPerItem);
+  const int64_t chunks = n / grain + (n % grain != 0 ? 1 : 0);
+  runtime::ThreadLease lease(mulSat(n, costPerItem));
   if (lease.threads() == 1) {
-    bodyFn(0, n);
+    for (int64_t c = 0; c < chunks; ++c) once(bodyFn, c * grain, c + 1 == chunks ? n : (c + 1) * grain);
     return;
   }
 #pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c) bodyFn(c * grain, c + 1 == chunks ? n : (c + 1) * grain);
+  for (int64_t c = 0; c < chunks; ++c) once(bodyFn, c * grain, c + 1 == chunks ? n : (c + 1) * grain);
 }
 
 // Rows of a [rows, cols] problem grouped into chunks of about kChunk elements.
@@ -74,7 +113,7 @@ inline int64_t rowsPerChunk(int64_t cols) {
 // Same as reduceChunks, over rows of `cols` elements: chunkFn(rowBegin, rowEnd) -> double.
 template <class ChunkFn>
 double reduceRows(int64_t rows, int64_t cols, int64_t costPerElement, ChunkFn chunkFn) {
-  return reduceBlocks(rows, rowsPerChunk(cols), rows * cols * costPerElement, chunkFn);
+  return reduceBlocks(rows, rowsPerChunk(cols), mulSat(mulSat(rows, cols > 0 ? cols : 1), costPerElement), chunkFn);
 }
 
 inline double reductionDivisor(Reduction r, int64_t n) {
@@ -168,8 +207,7 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
   const float* truth = a.f(1);
   const float* w = a.f(2);
   const int64_t cols = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
-  int64_t rows = 1;  // samples: every axis but the last (a 1-D tensor is one sample)
-  for (int d = 0; d + 1 < a.ndim; ++d) rows *= a.dims[d];
+  const int64_t rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;  // samples: every axis but the last (a 1-D tensor is one sample)
   const bool wantLoss = a.wantLoss();
   const bool wantGrad = a.wantGrad();
   const float* up = a.gradOut;
@@ -194,7 +232,7 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
   if (!w && !up && a.reduction != Reduction::None) {
     // Unweighted and reduced: sum_s mean_j l_sj = (sum of every l) / D, so one flat pass over
     // all elements in fixed chunks, free of per-row overhead for short rows.
-    const int64_t n = rows * cols;
+    const int64_t n = mulSat(rows, cols);
     const float k = static_cast<float>(scale * invCols);
     if (!wantLoss) {
       parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) { gradLoop(op, pred, truth, nullptr, k, g, b, e); });
@@ -204,7 +242,7 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
       return wantGrad ? sumGradLoop(op, pred, truth, k, g, b, e) : sumLoop(op, pred, truth, b, e);
     });
   } else if (a.reduction == Reduction::None || !wantLoss) {
-    parallelFor(rows, rowsPerChunk(cols), cols * cost, [&](int64_t b, int64_t e) {
+    parallelFor(rows, rowsPerChunk(cols), mulSat(cols > 0 ? cols : 1, cost), [&](int64_t b, int64_t e) {
       for (int64_t r = b; r < e; ++r) {
         const double l = sample(r);
         if (wantLoss) out[r] = static_cast<float>(l);

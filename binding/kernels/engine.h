@@ -51,6 +51,23 @@ __attribute__((noinline, noclone)) auto once(const Fn& fn, Args... args) {
   return fn(args...);
 }
 
+// The parallel branch of reduceBlocks, out of line: its stack of partials (kGroup doubles) is
+// set up only when a parallel region runs, never on the serial path.
+template <class ChunkFn>
+__attribute__((noinline)) double reduceBlocksParallel(int64_t n, int64_t per, int64_t chunks, int threads,
+                                                      const ChunkFn& chunkFn) {
+  double total = 0.0;
+  double partials[kGroup];
+  for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
+    const int64_t g1 = chunks - g0 < kGroup ? chunks : g0 + kGroup;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int64_t c = g0; c < g1; ++c)
+      partials[c - g0] = once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
+    for (int64_t c = g0; c < g1; ++c) total += partials[c - g0];
+  }
+  return total;
+}
+
 // chunkFn(begin, end) -> double over items [0, n) in fixed blocks of `per` items, combined
 // left to right; `work` (elements x cost) sizes the thread lease. The same blocks, through the
 // same code, for one thread or many: bitwise identical results. Nothing to do: returns at once.
@@ -61,20 +78,9 @@ double reduceBlocks(int64_t n, int64_t per, int64_t work, ChunkFn chunkFn) {
   if (n <= per) return once(chunkFn, int64_t{0}, n);
   const int64_t chunks = n / per + (n % per != 0 ? 1 : 0);
   runtime::ThreadLease lease(work);
+  if (lease.threads() > 1) return reduceBlocksParallel(n, per, chunks, lease.threads(), chunkFn);
   double total = 0.0;
-  if (lease.threads() == 1) {
-    for (int64_t c = 0; c < chunks; ++c) total += once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
-    return total;
-  }
-  double partials[kGroup];
-  const int threads = lease.threads();
-  for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
-    const int64_t g1 = chunks - g0 < kGroup ? chunks : g0 + kGroup;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t c = g0; c < g1; ++c)
-      partials[c - g0] = once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
-    for (int64_t c = g0; c < g1; ++c) total += partials[c - g0];
-  }
+  for (int64_t c = 0; c < chunks; ++c) total += once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
   return total;
 }
 
@@ -197,6 +203,31 @@ void elementwise(LossArgs& a, const Op& op, int64_t cost = 1) {
   a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(n) : total;
 }
 
+// Samples [b, e) of kerasRowMean: l_s = w_s * mean_j op.loss (returned summed, and written to
+// out[s] when out is given), gradient rows g = (up_s or scale) * w_s / D * op.grad. Everything by
+// value: the caller's chunk body runs out of line (engine `once`), where values captured by
+// reference would be reloaded for every short row.
+template <class Op>
+FASTLOSS_LOOP inline double kerasRows(const Op op, const float* __restrict pred, const float* __restrict truth,
+                                      const float* __restrict w, const float* __restrict up, float* __restrict out,
+                                      float* __restrict g, const double scale, const double invCols,
+                                      const int64_t cols, const bool wantLoss, const bool wantGrad, int64_t b,
+                                      int64_t e) {
+  double acc = 0.0;
+  for (int64_t r = b; r < e; ++r) {
+    const double weight = w ? static_cast<double>(w[r]) : 1.0;
+    const int64_t rb = r * cols, re = rb + cols;
+    const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * invCols * weight);
+    double l = 0.0;
+    if (!wantGrad) l = sumLoop(op, pred, truth, rb, re) * invCols * weight;
+    else if (!wantLoss) gradLoop(op, pred, truth, nullptr, k, g, rb, re);
+    else l = sumGradLoop(op, pred, truth, k, g, rb, re) * invCols * weight;
+    if (out) out[r] = static_cast<float>(l);
+    acc += l;
+  }
+  return acc;
+}
+
 // Keras per-sample loss: per sample s (a row of the last axis, D = cols),
 // l_s = w_s * mean_j op.loss(yPred_sj, yTrue_sj); sum_over_batch_size (Mean) divides the
 // sum by the number of samples. Slots: 0 yPred (differentiated), 1 yTrue, 2 sampleWeight
@@ -216,18 +247,6 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
   float* out = a.out;
   float* g = a.grad[0];
 
-  // One sample: its weighted loss (when wanted), and its gradient row (when wanted).
-  auto sample = [&](int64_t r) {
-    const double weight = w ? static_cast<double>(w[r]) : 1.0;
-    const int64_t b = r * cols, e = b + cols;
-    const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * invCols * weight);
-    double sum;
-    if (!wantGrad) sum = sumLoop(op, pred, truth, b, e);
-    else if (!wantLoss) { gradLoop(op, pred, truth, nullptr, k, g, b, e); return 0.0; }
-    else sum = sumGradLoop(op, pred, truth, k, g, b, e);
-    return sum * invCols * weight;
-  };
-
   double total;
   if (!w && !up && a.reduction != Reduction::None) {
     // Unweighted and reduced: sum_s mean_j l_sj = (sum of every l) / D, so one flat pass over
@@ -242,18 +261,14 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
       return wantGrad ? sumGradLoop(op, pred, truth, k, g, b, e) : sumLoop(op, pred, truth, b, e);
     });
   } else if (a.reduction == Reduction::None || !wantLoss) {
+    float* o = wantLoss ? out : nullptr;
     parallelFor(rows, rowsPerChunk(cols), mulSat(cols > 0 ? cols : 1, cost), [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const double l = sample(r);
-        if (wantLoss) out[r] = static_cast<float>(l);
-      }
+      kerasRows(op, pred, truth, w, up, o, g, scale, invCols, cols, wantLoss, wantGrad, b, e);
     });
     return;
   } else {
     total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
-      double acc = 0.0;
-      for (int64_t r = b; r < e; ++r) acc += sample(r);
-      return acc;
+      return kerasRows(op, pred, truth, w, up, nullptr, g, scale, invCols, cols, wantLoss, wantGrad, b, e);
     });
   }
   // Keras divides with divide_no_nan: no samples give 0, not NaN.

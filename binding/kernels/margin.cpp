@@ -53,22 +53,12 @@ inline bool wideRows(int64_t rows, int64_t cols) {
   return cols >= 2 * kChunk && rows < 2 * static_cast<int64_t>(runtime::numThreads());
 }
 
-// Sums of one row over fixed column chunks of kChunk, combined left to right: same bits
-// whether the chunks run serially or in parallel. sumFn(j0, j1, part) adds one chunk's
-// sums into part[0..K) (zeroed); it may also write that chunk's gradient.
+// The parallel branch of rowSums, out of line: its stack of partials (kGroup x K doubles) is
+// set up only for a row split across threads, not on every row.
 template <int K, class SumFn>
-void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) {
-  for (int k = 0; k < K; ++k) s[k] = 0.0;
-  const int64_t chunks = (cols + kChunk - 1) / kChunk;
+__attribute__((noinline)) void rowSumsParallel(int64_t cols, int64_t chunks, int64_t cost, const SumFn& sumFn,
+                                               double* s) {
   auto chunkEnd = [&](int64_t c) { return c + 1 == chunks ? cols : (c + 1) * kChunk; };
-  if (!parallel || chunks <= 1) {
-    for (int64_t c = 0; c < chunks; ++c) {
-      double part[K] = {};
-      once(sumFn, c * kChunk, chunkEnd(c), part);
-      for (int k = 0; k < K; ++k) s[k] += part[k];
-    }
-    return;
-  }
   // Partials of kGroup chunks at a time on the stack, added left to right after each group.
   double partials[kGroup * K];
   for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
@@ -82,6 +72,24 @@ void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) 
     });
     for (int64_t c = 0; c < g1 - g0; ++c)
       for (int k = 0; k < K; ++k) s[k] += partials[c * K + k];
+  }
+}
+
+// Sums of one row over fixed column chunks of kChunk, combined left to right: same bits
+// whether the chunks run serially or in parallel. sumFn(j0, j1, part) adds one chunk's
+// sums into part[0..K) (zeroed); it may also write that chunk's gradient.
+template <int K, class SumFn>
+void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) {
+  for (int k = 0; k < K; ++k) s[k] = 0.0;
+  const int64_t chunks = (cols + kChunk - 1) / kChunk;
+  if (parallel && chunks > 1) {
+    rowSumsParallel<K>(cols, chunks, cost, sumFn, s);
+    return;
+  }
+  for (int64_t c = 0; c < chunks; ++c) {
+    double part[K] = {};
+    once(sumFn, c * kChunk, c + 1 == chunks ? cols : (c + 1) * kChunk, part);
+    for (int k = 0; k < K; ++k) s[k] += part[k];
   }
 }
 
@@ -140,14 +148,19 @@ void rowLosses(LossArgs& a, int64_t rows, int64_t cols, int64_t cost, const floa
 }
 
 // Index of the first element failing ok(v) (or n), after a parallel count found one.
+// The count loop of firstBad, by value: its chunk body runs out of line (engine `once`).
+template <class T, class Ok>
+FASTLOSS_LOOP inline int32_t countBad(const T* __restrict p, const Ok ok, int64_t b, int64_t e) {
+  int32_t cnt = 0;
+#pragma omp simd reduction(+ : cnt)
+  for (int64_t i = b; i < e; ++i) cnt += ok(p[i]) ? 0 : 1;
+  return cnt;
+}
+
 template <class T, class Ok>
 int64_t firstBad(const T* v, int64_t n, Ok ok) {
   const double bad = reduceChunks(n, 1, [v, ok](int64_t b, int64_t e) {
-    const T* __restrict p = v;
-    int32_t cnt = 0;
-#pragma omp simd reduction(+ : cnt)
-    for (int64_t i = b; i < e; ++i) cnt += ok(p[i]) ? 0 : 1;
-    return static_cast<double>(cnt);
+    return static_cast<double>(countBad(v, ok, b, e));
   });
   if (bad == 0.0) return n;
   for (int64_t i = 0; i < n; ++i)
@@ -562,7 +575,9 @@ void multilabelMarginLoss(LossArgs& a) {
   const int64_t C = s.cols;
   const int64_t n = a.inLen[1];
   // PyTorch checks every entry, also those after the first -1.
-  const int64_t bad = firstBad(target, n, [C](int32_t t) { return t >= -1 && t < C; });
+  // int32 compares (the targets' type) vectorize at every level: t in [-1, C - 1].
+  const int32_t last = C - 1 > INT32_MAX ? INT32_MAX : static_cast<int32_t>(C - 1);
+  const int64_t bad = firstBad(target, n, [last](int32_t t) { return t >= -1 && t <= last; });
   if (bad < n) {
     fail(a, 1, "torch.multilabelMarginLoss: target[%lld] is %d; expected a class index in [0, %lld) or -1",
          static_cast<long long>(bad), target[bad], static_cast<long long>(C));
@@ -625,8 +640,8 @@ void multilabelMarginLoss(LossArgs& a) {
       noMemory.store(true, std::memory_order_relaxed);
       return 0.0;
     }
-    int32_t* tgt = static_cast<int32_t*>(scratch);
-    float* isOther = reinterpret_cast<float*>(tgt + cs);
+    float* isOther = static_cast<float*>(scratch);
+    int32_t* tgt = reinterpret_cast<int32_t*>(isOther + cs);
     double acc = 0.0;
     for (int64_t r = b; r < e; ++r) {
       const double l = rowFn(r, up ? static_cast<double>(up[r]) : scale, tgt, isOther);

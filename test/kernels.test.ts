@@ -1,0 +1,355 @@
+// Kernel-layer regressions of issue 8: torch.multilabelMarginLoss on long rows (its old mixed
+// double + int64 simd reduction was miscompiled at AVX2 / AVX-512), results bitwise independent of
+// the thread count on every ISA level, class indices read safely while memory changes, and the
+// thread bound. Expected values are float64 computations of PyTorch's documented formulas.
+import { execFileSync } from 'child_process';
+import * as os from 'os';
+import * as path from 'path';
+import { getNumThreads, info, keras, setNumThreads, torch } from '../src';
+import { native } from '../src/core/native';
+import { isaLevels } from './helpers/parity';
+
+// Deterministic pseudo-random numbers in [0, 1).
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function floats(n: number, seed: number, f: (u: number) => number): Float32Array {
+  const r = rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = f(r());
+  return a;
+}
+
+function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol: number, atol: number): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i])))
+      throw new Error(`${what}[${i}]: got ${got[i]}, expected ${want[i]}`);
+  }
+}
+
+const initialIsa = native.info().isa;
+const initialThreads = getNumThreads();
+afterAll(() => {
+  native.setIsa(initialIsa);
+  setNumThreads(initialThreads);
+});
+
+// ---------------------------------------------------------------- multilabelMarginLoss
+
+// torch.nn.functional.multilabel_margin_loss, float64: per row, the targets are read up to the
+// first negative entry; for each target j (duplicates count again) and each non-target i,
+// max(0, 1 - (x_j - x_i)) / C. Gradient of the per-row losses (strict z > 0, as ATen).
+function multilabelMarginRef(x: Float32Array, t: Int32Array, R: number, C: number): { rows: number[]; grad: number[] } {
+  const rows: number[] = [];
+  const grad = new Array<number>(R * C).fill(0);
+  for (let r = 0; r < R; r++) {
+    const targets: number[] = [];
+    for (let k = 0; k < C; k++) {
+      const v = t[r * C + k];
+      if (v < 0) break;
+      targets.push(v);
+    }
+    const isTarget = new Set(targets);
+    let l = 0;
+    for (const j of targets) {
+      for (let i = 0; i < C; i++) {
+        if (isTarget.has(i)) continue;
+        const z = 1 - (x[r * C + j] - x[r * C + i]);
+        if (z > 0) {
+          l += z / C;
+          grad[r * C + i] += 1 / C;
+          grad[r * C + j] -= 1 / C;
+        }
+      }
+    }
+    rows.push(l);
+  }
+  return { rows, grad };
+}
+
+// Rows of C classes: x on a grid of 1/64 (so 1 - x_j + x_i is exact in float32 and the hinge
+// decisions are those of the float64 reference), 0..9 targets per row (one duplicated when there
+// are several), padded with -1, valid classes after the padding (PyTorch checks them, ignores them).
+function multilabelCase(R: number, C: number, seed: number): { x: Float32Array; t: Int32Array } {
+  const r = rng(seed);
+  const x = new Float32Array(R * C);
+  for (let i = 0; i < x.length; i++) x[i] = Math.floor(r() * 257 - 128) / 64;
+  const t = new Int32Array(R * C);
+  for (let row = 0; row < R; row++) {
+    const count = Math.min(C - 1, Math.floor(r() * 10));
+    const picked: number[] = [];
+    while (picked.length < count) {
+      const c = Math.floor(r() * C);
+      if (!picked.includes(c)) picked.push(c);
+    }
+    if (picked.length >= 3) picked[picked.length - 1] = picked[0];  // a duplicate counts again
+    for (let k = 0; k < C; k++) t[row * C + k] = k < picked.length ? picked[k] : k === picked.length ? -1 : Math.floor(r() * C);
+  }
+  return { x, t };
+}
+
+describe.each(isaLevels())('torch.multilabelMarginLoss on long rows [%s]', (level) => {
+  beforeAll(() => { expect(native.setIsa(level)).toBe(level); });
+
+  test.each([7, 16, 32, 64, 100, 1024])('C = %i: values and gradients against the float64 formula', async (C) => {
+    const R = 5;
+    const { x, t } = multilabelCase(R, C, 1000 + C);
+    const ref = multilabelMarginRef(x, t, R, C);
+    const sum = ref.rows.reduce((s, v) => s + v, 0);
+    const opts = { shape: [R, C] };
+    expect(torch.multilabelMarginLoss(x, t, opts)).toBeCloseTo(sum / R, 6);
+    expect(torch.multilabelMarginLoss(x, t, { ...opts, reduction: 'sum' })).toBeCloseTo(sum, 5);
+    expectNear(torch.multilabelMarginLoss(x, t, { ...opts, reduction: 'none' }), ref.rows, 'none', 1e-6, 1e-6);
+    const meanGrad = ref.grad.map((g) => g / R);
+    for (let k = 0; k < 3; k++) {  // repeated calls gave different wrong sums before
+      const both = torch.multilabelMarginLoss.withGrad(x, t, opts);
+      expect(Math.abs(both.loss - sum / R)).toBeLessThanOrEqual(1e-6 * Math.abs(sum / R) + 1e-7);
+      expectNear(both.grad, meanGrad, `withGrad.grad C=${C}`, 1e-5, 1e-7);
+    }
+    expectNear(torch.multilabelMarginLoss.backward(x, t, opts), meanGrad, 'backward', 1e-5, 1e-7);
+    // 'none' with an upstream gradient per row.
+    const up = Float32Array.from({ length: R }, (_, i) => i - 1.5);
+    const upGrad = ref.grad.map((g, i) => g * up[Math.floor(i / C)]);
+    expectNear(torch.multilabelMarginLoss.backward(x, t, { ...opts, reduction: 'none', gradOutput: up }), upGrad,
+      'backward none', 1e-5, 1e-6);
+    const asyncBoth = await torch.multilabelMarginLoss.withGradAsync(x, t, opts);
+    expect(Math.abs(asyncBoth.loss - sum / R)).toBeLessThanOrEqual(1e-6 * Math.abs(sum / R) + 1e-7);
+    expectNear(asyncBoth.grad, meanGrad, 'withGradAsync.grad', 1e-5, 1e-7);
+  });
+
+  test('withGradAsync on [2, 1024] with valid targets', async () => {
+    const { x, t } = multilabelCase(2, 1024, 77);
+    const ref = multilabelMarginRef(x, t, 2, 1024);
+    const got = await Promise.all([0, 1, 2, 3].map(() => torch.multilabelMarginLoss.withGradAsync(x, t, { shape: [2, 1024] })));
+    for (const g of got) {
+      expect(g.loss).toBeCloseTo((ref.rows[0] + ref.rows[1]) / 2, 6);
+      expectNear(g.grad, ref.grad.map((v) => v / 2), 'grad', 1e-5, 1e-7);
+    }
+  });
+});
+
+// ---------------------------------------------------------------- thread-count independence
+
+type Result = number | Float32Array | { [k: string]: unknown };
+
+// Every number bitwise: Float64 results with Object.is, arrays byte for byte.
+function fingerprint(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v.toString();
+  if (v instanceof Float32Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  if (v && typeof v === 'object') return Object.keys(v).sort().map((k) => `${k}:${fingerprint((v as Record<string, unknown>)[k])}`).join('|');
+  return String(v);
+}
+
+interface DetCase {
+  name: string;
+  weighted: boolean;
+  run: (mode: 'reduced' | 'none' | 'withGrad' | 'withGradNone') => Result;
+}
+
+function detCases(R: number, C: number): DetCase[] {
+  const n = R * C;
+  const probs = floats(n, 11, (u) => 0.005 + 0.99 * u);
+  const logits = floats(n, 12, (u) => 8 * u - 4);
+  const labels = floats(n, 13, (u) => (u < 0.5 ? 0 : 1));
+  const other = floats(n, 14, (u) => 4 * u - 2);
+  const sw = floats(R, 15, (u) => 0.25 + 2 * u);
+  const idx = Int32Array.from(floats(R, 16, (u) => Math.floor(u * C)));
+  const ml = new Int32Array(n).fill(-1);
+  for (let r = 0; r < R; r++) for (let k = 0; k < Math.min(C - 1, 2); k++) ml[r * C + k] = (r + 3 * k) % C;
+  const varRow = floats(R, 17, (u) => 0.1 + u);
+  const shape = [R, C];
+  const modes = (fn: (o: Record<string, unknown>) => Result, gradFn: (o: Record<string, unknown>) => Result) =>
+    (mode: 'reduced' | 'none' | 'withGrad' | 'withGradNone') =>
+      mode === 'reduced' ? fn({ shape }) : mode === 'none' ? fn({ shape, reduction: 'none' })
+        : gradFn(mode === 'withGrad' ? { shape } : { shape, reduction: 'none' });
+  const keras3 = (name: string, loss: any, yt: Float32Array | Int32Array, yp: Float32Array, extra: Record<string, unknown> = {}) => [false, true].map((w) => ({
+    name, weighted: w,
+    run: modes((o) => loss(yt, yp, { ...o, ...extra, ...(w ? { sampleWeight: sw } : {}) }),
+      (o) => loss.withGrad(yt, yp, { ...o, ...extra, ...(w ? { sampleWeight: sw } : {}) })),
+  }));
+  const torch2 = (name: string, loss: any, args: (Float32Array | Int32Array)[], extra: Record<string, unknown> = {}) => ({
+    name, weighted: false,
+    run: modes((o) => loss(...args, { ...o, ...extra }), (o) => loss.withGrad(...args, { ...o, ...extra })),
+  });
+  return [
+    ...keras3('keras.binaryCrossentropy', keras.binaryCrossentropy, labels, probs),
+    ...keras3('keras.binaryCrossentropy fromLogits', keras.binaryCrossentropy, labels, logits, { fromLogits: true }),
+    ...keras3('keras.meanSquaredError', keras.meanSquaredError, other, logits),
+    ...keras3('keras.logCosh', keras.logCosh, other, logits),
+    ...keras3('keras.categoricalCrossentropy', keras.categoricalCrossentropy, labels, probs),
+    ...keras3('keras.sparseCategoricalCrossentropy fromLogits', keras.sparseCategoricalCrossentropy, idx, logits, { fromLogits: true }),
+    ...keras3('keras.sparseCategoricalCrossentropy', keras.sparseCategoricalCrossentropy, idx, probs),
+    ...keras3('keras.hinge', keras.hinge, labels, logits),
+    ...keras3('keras.cosineSimilarity', keras.cosineSimilarity, other, logits),
+    torch2('torch.mseLoss', torch.mseLoss, [logits, other]),
+    torch2('torch.binaryCrossEntropyWithLogits', torch.binaryCrossEntropyWithLogits, [logits, labels]),
+    torch2('torch.crossEntropy', torch.crossEntropy, [logits, idx]),
+    torch2('torch.crossEntropy probabilities', torch.crossEntropy, [logits, probs]),
+    torch2('torch.nllLoss', torch.nllLoss, [logits, idx]),
+    torch2('torch.multiMarginLoss', torch.multiMarginLoss, [logits, idx]),
+    torch2('torch.multilabelMarginLoss', torch.multilabelMarginLoss, [logits, ml]),
+    torch2('torch.gaussianNllLoss', torch.gaussianNllLoss, [logits, other, probs]),
+    torch2('torch.gaussianNllLoss per row', torch.gaussianNllLoss, [logits, other, varRow]),
+  ];
+}
+
+describe.each(isaLevels())('results are bitwise identical on 1, 2, 3 and 5 threads [%s]', (level) => {
+  beforeAll(() => { expect(native.setIsa(level)).toBe(level); });
+  afterAll(() => setNumThreads(initialThreads));
+  const threads = [1, 2, 3, 5].filter((t) => t <= info().maxThreads);
+
+  test.each([[2400, 4], [1000, 3], [5000, 7], [40000, 3]])('[%i, %i]', (R, C) => {
+    let configurations = 0;
+    for (const c of detCases(R, C)) {
+      for (const mode of ['reduced', 'none', 'withGrad', 'withGradNone'] as const) {
+        const got = threads.map((t) => {
+          setNumThreads(t);
+          return fingerprint(c.run(mode));
+        });
+        for (let k = 1; k < got.length; k++) {
+          if (got[k] !== got[0])
+            throw new Error(`${c.name}${c.weighted ? ' sampleWeight' : ''} ${mode} [${R}, ${C}]: ${threads[k]} threads differ from 1`);
+        }
+        configurations++;
+      }
+    }
+    expect(configurations).toBeGreaterThan(100);
+  });
+});
+
+// ---------------------------------------------------------------- indices changed during a call
+
+describe('class indices changed while a call runs', () => {
+  // The async kernel runs on the pool while JS overwrites the targets with out-of-range values:
+  // the call must settle with a number or a RangeError, never touch memory out of bounds.
+  test.each([
+    ['torch.nllLoss', (x: Float32Array, t: Int32Array, R: number, C: number) => torch.nllLoss.withGradAsync(x, t, { shape: [R, C] })],
+    ['torch.crossEntropy', (x: Float32Array, t: Int32Array, R: number, C: number) => torch.crossEntropy.withGradAsync(x, t, { shape: [R, C] })],
+    ['keras.sparseCategoricalCrossentropy', (x: Float32Array, t: Int32Array, R: number, C: number) =>
+      keras.sparseCategoricalCrossentropy.withGradAsync(t, x, { shape: [R, C], fromLogits: true })],
+    ['torch.multiMarginLoss', (x: Float32Array, t: Int32Array, R: number, C: number) => torch.multiMarginLoss.withGradAsync(x, t, { shape: [R, C] })],
+  ])('%s', async (_name, call) => {
+    const R = 1 << 18;
+    const C = 4;
+    const x = floats(R * C, 3, (u) => u);
+    const t = new Int32Array(R).fill(1);
+    const pending = (call as (x: Float32Array, t: Int32Array, R: number, C: number) => Promise<unknown>)(x, t, R, C);
+    t.fill(1 << 30);
+    await pending.then(
+      (v) => expect(v).toBeDefined(),
+      (e) => { expect(e.name).toBe('RangeError'); expect(String(e.message)).toMatch(/out of range|changed during the call|expected a class index/); });
+  });
+
+  test('torch.multilabelMarginLoss', async () => {
+    const R = 1 << 16;
+    const C = 8;
+    const x = floats(R * C, 3, (u) => u);
+    const t = new Int32Array(R * C).fill(-1);
+    for (let r = 0; r < R; r++) t[r * C] = 1;
+    const pending = torch.multilabelMarginLoss.withGradAsync(x, t, { shape: [R, C] });
+    t.fill(1 << 30);
+    await pending.then(
+      (v) => expect(v).toBeDefined(),
+      (e) => { expect(e.name).toBe('RangeError'); expect(String(e.message)).toMatch(/out of range|changed during the call|expected a class index/); });
+  });
+});
+
+// ---------------------------------------------------------------- thread bound
+
+describe('thread bound', () => {
+  afterAll(() => setNumThreads(initialThreads));
+  const avail = (os as unknown as { availableParallelism?: () => number }).availableParallelism;
+  const cpus = avail ? avail() : os.cpus().length;
+
+  test('maxThreads is 4 x the CPUs this process may use', () => {
+    expect(info().maxThreads).toBe(4 * cpus);
+    expect(info().threads).toBeLessThanOrEqual(info().maxThreads);
+  });
+
+  test('setNumThreads accepts 1..maxThreads and rejects anything else by name', () => {
+    const max = info().maxThreads;
+    setNumThreads(max);
+    expect(getNumThreads()).toBe(max);
+    setNumThreads(1);
+    expect(getNumThreads()).toBe(1);
+    for (const bad of [0, -1, max + 1, 1e9, 2 ** 31, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+      expect(() => setNumThreads(bad)).toThrow(RangeError);
+      expect(() => setNumThreads(bad)).toThrow(/setNumThreads: n must be >= 1 and <= \d+/);
+    }
+    expect(getNumThreads()).toBe(1);  // nothing changed, in particular 2**31 did not become 1 by wrapping
+    expect(() => setNumThreads('2' as unknown as number)).toThrow(TypeError);
+    expect(() => setNumThreads('2' as unknown as number)).toThrow("setNumThreads: n must be an integer, got a string '2'");
+    expect(() => setNumThreads(BigInt(2) as unknown as number)).toThrow(/got a bigint 2n/);
+    expect(() => setNumThreads(undefined as unknown as number)).toThrow(/got undefined/);
+    expect(() => setNumThreads(1.5)).toThrow(/setNumThreads: n must be an integer, got the number 1.5/);
+    expect(() => setNumThreads(NaN)).toThrow(TypeError);
+    // The native export applies the same bound on its own.
+    // (errors thrown by the addon come from another realm than jest's: checked by name)
+    for (const bad of [max + 1, 2 ** 31, 0, 1.5]) {
+      let err: Error | undefined;
+      try { native.setNumThreads(bad); } catch (e) { err = e as Error; }
+      expect(err?.name).toBe('RangeError');
+      expect(err?.message).toMatch(/^setNumThreads: n must be an integer from 1 to \d+$/);
+    }
+    expect(getNumThreads()).toBe(1);
+  });
+
+  // A fresh process with the environment variable: the native default, its warning, and the
+  // facade's one process warning at load.
+  function child(env: Record<string, string | undefined>): { threads: number; max: number; warning: string | null; stderr: string } {
+    const root = path.join(__dirname, '..');
+    const script = "const f = require('./dist'); const i = f.info(); console.log(JSON.stringify({ threads: i.threads, max: i.maxThreads, warning: i.threadsWarning }));";
+    const { spawnSync } = require('child_process') as typeof import('child_process');
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    return { ...JSON.parse(r.stdout), stderr: r.stderr };
+  }
+
+  test('FASTLOSS_NUM_THREADS: integers from 1 to maxThreads are taken', () => {
+    const max = info().maxThreads;
+    for (const v of ['1', '3', String(max)]) {
+      const c = child({ FASTLOSS_NUM_THREADS: v, OMP_NUM_THREADS: undefined });
+      expect(c.threads).toBe(Number(v));
+      expect(c.warning).toBeNull();
+      expect(c.stderr).not.toMatch(/FASTLOSS_NUM_THREADS/);
+    }
+  });
+
+  test('FASTLOSS_NUM_THREADS: anything else is ignored with a warning', () => {
+    const max = info().maxThreads;
+    const plain = child({ FASTLOSS_NUM_THREADS: undefined, OMP_NUM_THREADS: undefined });
+    expect(plain.warning).toBeNull();
+    for (const v of ['1e9', '3abc', '', '99999999999', '0', '-2', ' 3', '2.0', '0x4', String(max + 1)]) {
+      const c = child({ FASTLOSS_NUM_THREADS: v, OMP_NUM_THREADS: undefined });
+      expect(c.threads).toBe(plain.threads);
+      expect(c.warning).toContain(`ignoring FASTLOSS_NUM_THREADS='${v}'`);
+      expect(c.warning).toContain(`from 1 to ${max}`);
+      expect(c.stderr).toContain(`[FASTLOSS_NUM_THREADS] Warning: fastloss: ignoring FASTLOSS_NUM_THREADS='${v}'`);
+    }
+  });
+
+  test('an OpenMP default above the bound is capped', () => {
+    const max = info().maxThreads;
+    const c = child({ FASTLOSS_NUM_THREADS: undefined, OMP_NUM_THREADS: String(max * 10) });
+    expect(c.threads).toBe(max);
+    expect(c.warning).toMatch(/OMP_NUM_THREADS/);
+    const within = child({ FASTLOSS_NUM_THREADS: undefined, OMP_NUM_THREADS: '1' });
+    expect(within.threads).toBe(1);
+    expect(within.warning).toBeNull();
+  });
+
+  test('the native default without the facade follows the same rule', () => {
+    const out = execFileSync(process.execPath, ['-e', "const a = require('./build/Release/fastloss.node'); console.log(a.getNumThreads(), a.info().threadsWarning !== null)"], {
+      cwd: path.join(__dirname, '..'), env: { ...process.env, FASTLOSS_NUM_THREADS: '99999999999' }, encoding: 'utf8',
+    });
+    const [threads, warned] = out.trim().split(' ');
+    expect(Number(threads)).toBeLessThanOrEqual(info().maxThreads);
+    expect(warned).toBe('true');
+  });
+});

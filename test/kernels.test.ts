@@ -353,3 +353,49 @@ describe('thread bound', () => {
     expect(warned).toBe('true');
   });
 });
+
+// ---------------------------------------------------------------- Keras short rows
+
+// Rows shorter than a few vectors take a flat path (engine.h kerasShortRows): values, gradients
+// and 'none' outputs against Keras' formulas in float64, with sample weights and an upstream
+// gradient, over blocks and chunks of rows.
+describe.each(isaLevels())('Keras losses on short rows with sample weights [%s]', (level) => {
+  beforeAll(() => { expect(native.setIsa(level)).toBe(level); });
+  const eps = Math.fround(1e-7);
+  const clip = (p: number) => Math.min(Math.max(p, eps), Math.fround(1 - eps));
+  const bce = (y: number, p: number) => -(y * Math.log(clip(p) + eps) + (1 - y) * Math.log(1 - clip(p) + eps));
+  const dbce = (y: number, p: number) => (p >= eps && p <= Math.fround(1 - eps) ? (1 - y) / (1 - clip(p) + eps) - y / (clip(p) + eps) : 0);
+  const logCosh = (y: number, p: number) => Math.log(Math.cosh(p - y));
+  const dLogCosh = (y: number, p: number) => Math.tanh(p - y);
+
+  test.each([[2400, 4], [333, 7], [500, 40], [64, 255]])('[%i, %i]', (R, C) => {
+    const y = floats(R * C, 21, (u) => (u < 0.5 ? 0 : 1));
+    const p = floats(R * C, 22, (u) => 0.002 + 0.996 * u);
+    const sw = floats(R, 23, (u) => 2 * u);
+    const up = floats(R, 24, (u) => u - 0.5);
+    for (const [loss, f, df, yy] of [[keras.binaryCrossentropy, bce, dbce, y], [keras.logCosh, logCosh, dLogCosh, floats(R * C, 25, (u) => u)]] as const) {
+      const rows: number[] = [];
+      const grad: number[] = [];
+      const gradNone: number[] = [];
+      for (let r = 0; r < R; r++) {
+        let s = 0;
+        for (let j = 0; j < C; j++) s += f(yy[r * C + j], p[r * C + j]);
+        rows.push(s / C * sw[r]);
+        for (let j = 0; j < C; j++) {
+          const d = df(yy[r * C + j], p[r * C + j]) / C * sw[r];
+          grad.push(d / R);
+          gradNone.push(d * up[r]);
+        }
+      }
+      const opts = { shape: [R, C], sampleWeight: sw };
+      const mean = rows.reduce((a, b) => a + b, 0) / R;
+      expect(Math.abs((loss(yy, p, opts) as number) - mean)).toBeLessThanOrEqual(1e-6 * Math.abs(mean));
+      expectNear(loss(yy, p, { ...opts, reduction: 'none' }) as Float32Array, rows, 'none', 1e-5, 1e-7);
+      const both = loss.withGrad(yy, p, opts);
+      expect(Math.abs((both.loss as number) - mean)).toBeLessThanOrEqual(1e-6 * Math.abs(mean));
+      expectNear(both.grad as Float32Array, grad, 'withGrad.grad', 1e-4, 1e-9);
+      expectNear(loss.backward(yy, p, { ...opts, reduction: 'none', gradOutput: up }) as Float32Array, gradNone,
+        'backward none', 1e-4, 1e-8);
+    }
+  });
+});

@@ -399,3 +399,43 @@ describe.each(isaLevels())('Keras losses on short rows with sample weights [%s]'
     }
   });
 });
+
+// ---------------------------------------------------------------- cross-entropy paths that read indices
+
+// torch.nn.functional.cross_entropy with class indices, float64: per position lse - x_y, mean over
+// the positions whose target is not ignoreIndex; gradient softmax - onehot over that count.
+function crossEntropyRef(x: Float32Array, t: Int32Array, N: number, C: number, S: number, ignore: number): { loss: number; grad: number[] } {
+  const grad = new Array<number>(N * C * S).fill(0);
+  let total = 0;
+  let count = 0;
+  for (let n = 0; n < N; n++) {
+    for (let s = 0; s < S; s++) {
+      const y = t[n * S + s];
+      if (y === ignore) continue;
+      count++;
+      let m = -Infinity;
+      for (let c = 0; c < C; c++) m = Math.max(m, x[(n * C + c) * S + s]);
+      let se = 0;
+      for (let c = 0; c < C; c++) se += Math.exp(x[(n * C + c) * S + s] - m);
+      total += Math.log(se) + m - x[(n * C + y) * S + s];
+      for (let c = 0; c < C; c++) grad[(n * C + c) * S + s] += Math.exp(x[(n * C + c) * S + s] - m) / se - (c === y ? 1 : 0);
+    }
+  }
+  return { loss: total / count, grad: grad.map((g) => g / count) };
+}
+
+describe.each(isaLevels())('torch.crossEntropy with index targets, split rows and strided classes [%s]', (level) => {
+  beforeAll(() => { expect(native.setIsa(level)).toBe(level); });
+  test.each([[3, 40000, 1], [4, 5, 300], [2, 3, 1000]])('[%i, %i, S = %i]', async (N, C, S) => {
+    const x = floats(N * C * S, 31, (u) => 6 * u - 3);
+    const t = Int32Array.from(floats(N * S, 32, (u) => Math.floor(u * C)));
+    t[1] = -100;  // ignored
+    const ref = crossEntropyRef(x, t, N, C, S, -100);
+    const shape = S === 1 ? [N, C] : [N, C, S];
+    const both = torch.crossEntropy.withGrad(x, t, { shape });
+    expect(Math.abs(both.loss - ref.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(ref.loss));
+    expectNear(both.grad, ref.grad, 'grad', 1e-4, 1e-8);
+    const viaAsync = await torch.crossEntropy.withGradAsync(x, t, { shape });
+    expect(viaAsync.loss).toBe(both.loss);
+  });
+});

@@ -187,6 +187,8 @@ function detCases(R: number, C: number): DetCase[] {
     ...keras3('keras.sparseCategoricalCrossentropy', keras.sparseCategoricalCrossentropy, idx, probs),
     ...keras3('keras.hinge', keras.hinge, labels, logits),
     ...keras3('keras.cosineSimilarity', keras.cosineSimilarity, other, logits),
+    ...keras3('keras.klDivergence', keras.klDivergence, probs, labels),
+    ...keras3('keras.poisson', keras.poisson, labels, probs),
     torch2('torch.mseLoss', torch.mseLoss, [logits, other]),
     torch2('torch.binaryCrossEntropyWithLogits', torch.binaryCrossEntropyWithLogits, [logits, labels]),
     torch2('torch.crossEntropy', torch.crossEntropy, [logits, idx]),

@@ -480,49 +480,6 @@ struct KerasKl {
   }
 };
 
-// Keras per-sample loss summed (not averaged) over the last axis; otherwise as kerasRowMean.
-template <class Op>
-void kerasRowSum(LossArgs& a, const Op& op, int64_t cost) {
-  const float* pred = a.f(0);
-  const float* truth = a.f(1);
-  const float* w = a.f(2);
-  const int64_t cols = lastDim(a);
-  const int64_t rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
-  const bool none = a.reduction == Reduction::None;
-  const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
-  const float* up = a.gradOut;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
-  float* out = a.out;
-  float* g = a.grad[0];
-  double total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
-    double acc = 0.0;
-    for (int64_t r = b; r < e; ++r) {
-      const float* p = pred + r * cols;
-      const float* t = truth + r * cols;
-      const double wr = w ? static_cast<double>(w[r]) : 1.0;
-      if (wantLoss) {
-        double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(op.loss(p[j], t[j]));
-        s *= wr;
-        if (none) out[r] = static_cast<float>(s);
-        acc += s;
-      }
-      if (wantGrad) {
-        float* gr = g + r * cols;
-        const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr);
-#pragma omp simd
-        for (int64_t j = 0; j < cols; ++j) gr[j] = k * op.grad(p[j], t[j]);
-      }
-    }
-    return acc;
-  });
-  if (!none && wantLoss) {
-    if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
-    a.result = total;
-  }
-}
-
 // ------------------------------------------------------------------ softmax cross-entropy
 //
 // Logits x of logical shape [N, C, S] (class axis 1, S = prod of the trailing dims; Keras and

@@ -298,11 +298,11 @@ FASTLOSS_LOOP inline double kerasRows(const Op op, const float* __restrict pred,
 }
 
 // Keras per-sample loss: per sample s (a row of the last axis, D = cols),
-// l_s = w_s * mean_j op.loss(yPred_sj, yTrue_sj); sum_over_batch_size (Mean) divides the
+// l_s = w_s * mean_j op.loss(yPred_sj, yTrue_sj) (sum_j with meanOverCols false); sum_over_batch_size (Mean) divides the
 // sum by the number of samples. Slots: 0 yPred (differentiated), 1 yTrue, 2 sampleWeight
 // (optional, one per sample). Gradient: up_s * w_s / D * op.grad.
 template <class Op>
-void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
+void kerasRowReduce(LossArgs& a, const Op& op, int64_t cost, bool meanOverCols) {
   const float* pred = a.f(0);
   const float* truth = a.f(1);
   const float* w = a.f(2);
@@ -311,7 +311,7 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
   const bool wantLoss = a.wantLoss();
   const bool wantGrad = a.wantGrad();
   const float* up = a.gradOut;
-  const double invCols = 1.0 / static_cast<double>(cols);
+  const double invCols = meanOverCols ? 1.0 / static_cast<double>(cols) : 1.0;
   const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
   const bool isShort = shortRows(cols, cost);
   float* out = a.out;
@@ -344,6 +344,17 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
   // Keras divides with divide_no_nan: no samples give 0, not NaN.
   if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
   a.result = total;
+}
+
+template <class Op>
+void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
+  kerasRowReduce(a, op, cost, true);
+}
+
+// The same with the per-sample loss summed (not averaged) over the last axis (keras kl_divergence).
+template <class Op>
+void kerasRowSum(LossArgs& a, const Op& op, int64_t cost = 1) {
+  kerasRowReduce(a, op, cost, false);
 }
 
 }  // namespace FASTLOSS_ISA_NS

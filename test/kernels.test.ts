@@ -441,3 +441,37 @@ describe.each(isaLevels())('torch.crossEntropy with index targets, split rows an
     expect(viaAsync.loss).toBe(both.loss);
   });
 });
+
+// Few long rows are split across threads (margin.cpp wideRows: the choice depends on the thread
+// count); the split and the unsplit row give the same bits.
+describe.each(isaLevels())('long rows split across threads give the same bits [%s]', (level) => {
+  beforeAll(() => { expect(native.setIsa(level)).toBe(level); });
+  afterAll(() => setNumThreads(initialThreads));
+  const threads = [1, 2, 3, 5].filter((t) => t <= info().maxThreads);
+  test.each([[1, 100000], [3, 50000]])('[%i, %i]', (R, D) => {
+    const a = floats(R * D, 41, (u) => u - 0.5);
+    const b = floats(R * D, 42, (u) => u - 0.5);
+    const c = floats(R * D, 43, (u) => u - 0.5);
+    const t = Float32Array.from({ length: R }, (_, i) => (i % 2 ? 1 : -1));
+    const cls = Int32Array.from({ length: R }, (_, i) => i);
+    const calls: Record<string, () => { loss: unknown; grad: unknown }> = {
+      triplet: () => torch.tripletMarginLoss.withGrad(a, b, c, { shape: [R, D] }),
+      tripletSwapP3: () => torch.tripletMarginLoss.withGrad(a, b, c, { shape: [R, D], swap: true, p: 3 }),
+      cosineEmbedding: () => torch.cosineEmbeddingLoss.withGrad(a, b, t, { shape: [R, D], reduction: 'none' }),
+      cosineSimilarity: () => keras.cosineSimilarity.withGrad(a, b, { shape: [R, D] }),
+      multilabelSoftMargin: () => torch.multilabelSoftMarginLoss.withGrad(a, b.map((v) => (v > 0 ? 1 : 0)), { shape: [R, D] }),
+      multiMargin: () => torch.multiMarginLoss.withGrad(a, cls, { shape: [R, D] }),
+      crossEntropy: () => torch.crossEntropy.withGrad(a, cls, { shape: [R, D] }),
+      categoricalHinge: () => keras.categoricalHinge.withGrad(b, a, { shape: [R, D] }),
+    };
+    for (const [name, f] of Object.entries(calls)) {
+      const got = threads.map((n) => {
+        setNumThreads(n);
+        const r = f();
+        return `${fingerprint(r.loss)}#${fingerprint(r.grad)}`;
+      });
+      for (let k = 1; k < got.length; k++)
+        if (got[k] !== got[0]) throw new Error(`${name} [${R}, ${D}]: ${threads[k]} threads differ from 1`);
+    }
+  });
+});

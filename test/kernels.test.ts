@@ -6,7 +6,7 @@ import { execFileSync } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import { getNumThreads, info, keras, setNumThreads, torch } from '../src';
-import { native } from '../src/core/native';
+import { FLAG_LOSS, native, setRawCall } from '../src/core/native';
 import { isaLevels } from './helpers/parity';
 
 // Deterministic pseudo-random numbers in [0, 1).
@@ -473,5 +473,82 @@ describe.each(isaLevels())('long rows split across threads give the same bits [%
       for (let k = 1; k < got.length; k++)
         if (got[k] !== got[0]) throw new Error(`${name} [${R}, ${D}]: ${threads[k]} threads differ from 1`);
     }
+  });
+});
+
+// ---------------------------------------------------------------- params never decide memory
+
+// Direct kernel calls with scalars the facade would never send: the kernels read what the real
+// arrays and dims say, and reject what they cannot use.
+describe('kernels do not trust params for memory', () => {
+  function raw(kernel: string, shape: number[], scalars: number[], arrays: (Float32Array | Int32Array | null)[]): { value?: number; error?: Error } {
+    setRawCall(kernel, { flags: FLAG_LOSS, reduction: 1, shape, scalars });
+    try {
+      return { value: native.run(...arrays) };
+    } catch (e) {
+      return { error: e as Error };
+    }
+  }
+
+  test('torch.crossEntropy: index or probability target from the array type, not p[2]', () => {
+    const x = Float32Array.from([1, 2, 3, 0.5, -1, 2]);  // [2, 3]
+    const idx = Int32Array.from([2, 0]);
+    const lse = (r: number[]) => Math.log(r.reduce((s, v) => s + Math.exp(v), 0));
+    const want = ((lse([1, 2, 3]) - 3) + (lse([0.5, -1, 2]) - 0.5)) / 2;
+    for (const p2 of [0, 1]) {  // p[2] claims probabilities, then indices: the Int32Array decides
+      const r = raw('torch.crossEntropy', [2, 3], [-100, 0, p2], [x, idx, null]);
+      expect(r.error).toBeUndefined();
+      expect(r.value).toBeCloseTo(want, 6);
+    }
+    const probs = Float32Array.from([0, 0, 1, 1, 0, 0]);
+    for (const p2 of [0, 1]) {  // a Float32Array target is read as probabilities (6 elements), whatever p[2]
+      const r = raw('torch.crossEntropy', [2, 3], [-100, 0, p2], [x, probs, null]);
+      expect(r.value).toBeCloseTo(want, 6);
+    }
+  });
+
+  test('torch.nllLoss / crossEntropy: an ignoreIndex outside int32 (or not an integer) ignores nothing', () => {
+    const x = Float32Array.from([-1, -2, -3, -0.5]);  // [2, 2] log-probabilities
+    const t = Int32Array.from([1, 0]);
+    for (const ignore of [1e300, -1e300, NaN, 2 ** 40, 0.5]) {
+      const r = raw('torch.nllLoss', [2, 2], [ignore], [x, t, null]);
+      expect(r.error).toBeUndefined();
+      expect(r.value).toBeCloseTo((2 + 3) / 2, 6);
+    }
+  });
+
+  test('torch.multiMarginLoss: p other than 1 or 2 is an error', () => {
+    const x = Float32Array.from([0.1, 0.2, 0.3, 0.4]);
+    const t = Int32Array.from([0, 1]);
+    for (const p of [0, 3, 1.5, NaN]) {
+      const r = raw('torch.multiMarginLoss', [2, 2], [p, 1], [x, t, null]);
+      expect(r.error?.name).toBe('RangeError');
+      expect(r.error?.message).toMatch(/torch.multiMarginLoss: p is .*; only p = 1 and p = 2/);
+    }
+    // p = 1: rows [0.1, 0.2] target 0 -> max(0, 1 - 0.1 + 0.2) / 2; [0.3, 0.4] target 1 -> max(0, 1 - 0.4 + 0.3) / 2.
+    expect(raw('torch.multiMarginLoss', [2, 2], [1, 1], [x, t, null]).value).toBeCloseTo((1.1 / 2 + 0.9 / 2) / 2, 6);
+  });
+
+  test('keras.cosineSimilarity: an axis outside the dims is an error, not an index', () => {
+    const a = Float32Array.from([1, 0, 0, 1, 1, 1]);
+    for (const axis of [2, -1, 1e300, NaN, 0.5]) {
+      const r = raw('keras.cosineSimilarity', [2, 3], [axis], [a, a, null]);
+      expect(r.error?.name).toBe('RangeError');
+      expect(r.error?.message).toMatch(/axis|shape|out of range/);  // the Node-API layer may reject it first
+    }
+    // axis 1 of identical rows: cosine 1 per row, the loss is -1.
+    expect(raw('keras.cosineSimilarity', [2, 3], [1], [a, a, null]).value).toBeCloseTo(-1, 6);
+  });
+
+  test('torch.gaussianNllLoss: var of N or R elements, anything else is an error', () => {
+    const x = Float32Array.from([0, 1, 2, 3, 4, 5]);
+    const y = Float32Array.from([0, 1, 2, 3, 4, 5]);
+    // Every difference 0: 0.5 log(v) per element.
+    const perRow = raw('torch.gaussianNllLoss', [2, 3], [0, 1e-6], [x, y, Float32Array.from([1, Math.E ** 2])]);
+    expect(perRow.value).toBeCloseTo((0 * 3 + 1 * 3) / 6, 6);
+    const full = raw('torch.gaussianNllLoss', [2, 3], [0, 1e-6], [x, y, new Float32Array(6).fill(Math.E ** 2)]);
+    expect(full.value).toBeCloseTo(1, 6);
+    const odd = raw('torch.gaussianNllLoss', [2, 3], [0, 1e-6], [x, y, new Float32Array(3).fill(1)]);
+    expect(odd.error?.name).toBe('RangeError');
   });
 });

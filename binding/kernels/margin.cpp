@@ -377,10 +377,12 @@ void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy,
 
 // multilabel_margin, one target class y: z_j = oneMinusXy + x_j over the non-target classes
 // (isOther_j = 1); adds sum_{z > 0} z to s[0] (kLoss), adds gv to g_j on the hinge and the sum
-// of what it added to s[1] (kGrad): the caller subtracts that from g_y. Two double reductions
-// and a float store, the pattern of multiMarginChunk: no count of a different type in the same
-// simd reduction (GCC 12 -O3 miscompiled the double + int64 reduction this loop used to have
-// at AVX2 / AVX-512).
+// of what it added to s[1] (kGrad): the caller subtracts that from g_y. Two double reductions,
+// the second a plain sum of the value stored to g (the pattern of multiMarginChunk). The loop
+// used to count the hinges instead (n += on ? 1 : 0 next to the masked g update): GCC 12 -O3
+// miscompiled that fused instance at x86-64-v3 / v4 once inlined into the row body (garbage
+// sums from C >= 16 / 32: NaN, 1e175), with an int64 counter and with a double one alike; a
+// standalone copy compiled correctly. test/kernels.test.ts checks long rows on every level.
 template <bool kLoss, bool kGrad>
 void multilabelMarginTerm(const float* __restrict x, const float* __restrict isOther, float* __restrict g,
                           float oneMinusXy, float gv, int64_t C, double* s) {

@@ -1,5 +1,6 @@
 // Classification and probabilistic losses: PyTorch 1.13 (torch.nn.functional, torchvision's
 // sigmoid_focal_loss) and TF 2.x Keras. Forward and gradient side by side.
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -44,6 +45,13 @@ double torchDivisor(const LossArgs& a, int64_t n) {
 }
 
 int64_t lastDim(const LossArgs& a) { return a.ndim > 0 ? a.dims[a.ndim - 1] : 1; }
+
+// An ignore index from params: the integer itself when it fits int32 (the targets' type), else a
+// value no int32 target equals (a double outside int64 would be undefined to convert).
+int64_t ignoreIndexOf(double v) {
+  if (v >= -2147483648.0 && v <= 2147483647.0 && v == std::floor(v)) return static_cast<int64_t>(v);
+  return std::numeric_limits<int64_t>::min();
+}
 
 // ------------------------------------------------------------------ element-wise engine
 //
@@ -472,49 +480,6 @@ struct KerasKl {
   }
 };
 
-// Keras per-sample loss summed (not averaged) over the last axis; otherwise as kerasRowMean.
-template <class Op>
-void kerasRowSum(LossArgs& a, const Op& op, int64_t cost) {
-  const float* pred = a.f(0);
-  const float* truth = a.f(1);
-  const float* w = a.f(2);
-  const int64_t cols = lastDim(a);
-  const int64_t rows = cols > 0 ? a.inLen[0] / cols : 0;
-  const bool none = a.reduction == Reduction::None;
-  const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
-  const float* up = a.gradOut;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
-  float* out = a.out;
-  float* g = a.grad[0];
-  double total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
-    double acc = 0.0;
-    for (int64_t r = b; r < e; ++r) {
-      const float* p = pred + r * cols;
-      const float* t = truth + r * cols;
-      const double wr = w ? static_cast<double>(w[r]) : 1.0;
-      if (wantLoss) {
-        double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(op.loss(p[j], t[j]));
-        s *= wr;
-        if (none) out[r] = static_cast<float>(s);
-        acc += s;
-      }
-      if (wantGrad) {
-        float* gr = g + r * cols;
-        const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr);
-#pragma omp simd
-        for (int64_t j = 0; j < cols; ++j) gr[j] = k * op.grad(p[j], t[j]);
-      }
-    }
-    return acc;
-  });
-  if (!none && wantLoss) {
-    if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
-    a.result = total;
-  }
-}
-
 // ------------------------------------------------------------------ softmax cross-entropy
 //
 // Logits x of logical shape [N, C, S] (class axis 1, S = prod of the trailing dims; Keras and
@@ -556,6 +521,29 @@ struct Xent {
   float keep = 1.0f;    // 1 - ls
   float lsC = 0.0f;     // ls / C
   bool needU = false;   // the smoothing sums sum_c w_c (max - x_c) are needed
+  // Position of an index target found outside [0, C) during the compute (memory changed after
+  // prepare() checked it); owned by the caller, reported by reportChanged().
+  std::atomic<int64_t>* changedAt = nullptr;
+
+  // The class of position p, read exactly once: y in [0, C), -1 when ignored, -2 when the
+  // value is not a class (recorded in changedAt; the position's loss becomes NaN). Every index
+  // the compute loops use comes from here, so a target changed during the call can never index
+  // out of bounds.
+  int64_t target(int64_t p) const {
+    const int64_t y = idx[p];
+    if (hasIgnore && y == ignore) return -1;
+    if (static_cast<uint64_t>(y) < static_cast<uint64_t>(C)) return y;
+    if (changedAt) changedAt->store(p, std::memory_order_relaxed);
+    return -2;
+  }
+
+  // After the compute: a RangeError if a target changed to an invalid value mid-call.
+  bool reportChanged(LossArgs& a) const {
+    if (!changedAt || changedAt->load() < 0) return false;
+    fail(a, 1, "%s: %s[%lld] changed during the call to a value outside 0..%lld", fn, targetName,
+         static_cast<long long>(changedAt->load()), static_cast<long long>(C - 1));
+    return true;
+  }
 
   bool none() const { return reduction == Reduction::None; }
 
@@ -569,7 +557,7 @@ struct Xent {
     } else {
       W = static_cast<double>(C);
     }
-    const int64_t P = N * S;
+    const int64_t P = mulSat(N, S);
     if (idx) {
       needU = ls != 0.0f;
       double d = 0.0;
@@ -745,17 +733,16 @@ struct Xent {
     for (int64_t c = 0; c < C; ++c) gr[c] = 0.0f;
   }
 
-  bool ignored(int64_t p) const { return idx && hasIgnore && idx[p] == ignore; }
-
   // One row, whole: returns its (sample-weighted) loss.
   double row(int64_t r) const {
-    if (ignored(r)) {
-      if (none() && wantLoss) out[r] = 0.0f;
+    const int64_t y = idx ? target(r) : 0;
+    if (y < 0) {  // ignored (0), or a target changed mid-call (NaN)
+      const double l = y == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+      if (none() && wantLoss) out[r] = static_cast<float>(l);
       if (wantGrad) zeroRow(r);
-      return 0.0;
+      return l;
     }
     const Part pt = rowPart(r, 0, C);
-    const int64_t y = idx ? idx[r] : 0;
     const float xy = idx ? x[r * C + y] : 0.0f;
     const Final f = finish(r, pt.sh, pt.se, pt.u, pt.A, xy, y);
     if (none() && wantLoss) out[r] = static_cast<float>(f.loss);
@@ -767,25 +754,41 @@ struct Xent {
   // row in chunk order (max M, sumexp = sum se_k exp(m_k - M)), then the gradient in parallel.
   static constexpr int64_t kSplit = 8192;
 
-  double splitRows() const {
+  // false when its scratch cannot be allocated (nothing written then).
+  bool splitRows(double* totalOut) const {
     const int64_t parts = (C + kSplit - 1) / kSplit;
-    const int64_t units = N * parts;
-    Part* st = static_cast<Part*>(std::malloc(sizeof(Part) * (units > 0 ? units : 1)));
-    Final* fin = static_cast<Final*>(std::malloc(sizeof(Final) * (N > 0 ? N : 1)));
-    float* shift = static_cast<float*>(std::malloc(sizeof(float) * (N > 0 ? N : 1)));
+    const int64_t units = mulSat(N, parts);
+    const size_t rows = static_cast<size_t>(N > 0 ? N : 1);
+    const size_t cap = SIZE_MAX / 64;
+    if (static_cast<uint64_t>(units) > cap || rows > cap) return false;
+    Part* st = static_cast<Part*>(std::malloc(sizeof(Part) * static_cast<size_t>(units > 0 ? units : 1)));
+    Final* fin = static_cast<Final*>(std::malloc(sizeof(Final) * rows));
+    float* shift = static_cast<float*>(std::malloc(sizeof(float) * rows));
+    int64_t* ys = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * rows));
+    if (!st || !fin || !shift || !ys) {
+      std::free(st);
+      std::free(fin);
+      std::free(shift);
+      std::free(ys);
+      return false;
+    }
+    // Each row's target read once, for all three passes.
+    for (int64_t r = 0; r < N; ++r) ys[r] = idx ? target(r) : 0;
     parallelFor(units, 1, kSplit * 8, [&](int64_t b, int64_t e) {
       for (int64_t k = b; k < e; ++k) {
         const int64_t r = k / parts, q = k % parts;
-        if (ignored(r)) continue;
+        if (ys[r] < 0) continue;
         const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
         st[k] = rowPart(r, c0, c1);
       }
     });
     double total = 0.0;
     for (int64_t r = 0; r < N; ++r) {
-      if (ignored(r)) {
-        fin[r] = Final{0.0, 0.0f, 0.0f, 0.0f};
-        if (none() && wantLoss) out[r] = 0.0f;
+      if (ys[r] < 0) {
+        const double l = ys[r] == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        fin[r] = Final{l, 0.0f, 0.0f, 0.0f};
+        if (none() && wantLoss) out[r] = static_cast<float>(l);
+        total += l;
         continue;
       }
       const Part* p = st + r * parts;
@@ -811,7 +814,7 @@ struct Xent {
           A += p[q].A;
         }
       }
-      const int64_t y = idx ? idx[r] : 0;
+      const int64_t y = ys[r];
       const float xy = idx ? x[r * C + y] : 0.0f;
       shift[r] = M;
       fin[r] = finish(r, M, se, u, A, xy, y);
@@ -823,20 +826,22 @@ struct Xent {
         for (int64_t k = b; k < e; ++k) {
           const int64_t r = k / parts, q = k % parts;
           const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
-          if (ignored(r)) {
+          if (ys[r] < 0) {
             float* gr = g + r * C;
 #pragma omp simd
             for (int64_t c = c0; c < c1; ++c) gr[c] = 0.0f;
             continue;
           }
-          rowGrad(r, c0, c1, fin[r].k * st[k].to(shift[r]), fin[r], idx ? idx[r] : 0);
+          rowGrad(r, c0, c1, fin[r].k * st[k].to(shift[r]), fin[r], ys[r]);
         }
       });
     }
     std::free(st);
     std::free(fin);
     std::free(shift);
-    return total;
+    std::free(ys);
+    *totalOut = total;
+    return true;
   }
 
   // -------- strided class axis (S > 1): blocks of B positions, vectorized along S.
@@ -847,6 +852,9 @@ struct Xent {
     float* gb = wantGrad ? g + n * C * S + s0 : nullptr;
     const float* tb = prob ? prob + n * C * S + s0 : nullptr;
     const int64_t p0 = n * S + s0;
+    // Each position's target read once: every later use of it (loss, gradient scatter) is this.
+    int64_t yb[kBlock];
+    for (int64_t j = 0; j < B; ++j) yb[j] = idx ? target(p0 + j) : 0;
     float m[kBlock];
     double se[kBlock], u[kBlock], A[kBlock];
     for (int64_t j = 0; j < B; ++j) {
@@ -895,9 +903,9 @@ struct Xent {
     double total = 0.0;
     for (int64_t j = 0; j < B; ++j) {
       const int64_t p = p0 + j;
-      const int64_t y = idx ? idx[p] : 0;
-      Final f{0.0, 0.0f, 0.0f, 0.0f};
-      if (!ignored(p)) f = finish(p, m[j], se[j], u[j], A[j], idx ? xb[y * S + j] : 0.0f, y);
+      const int64_t y = yb[j];
+      Final f{y == -2 ? std::numeric_limits<double>::quiet_NaN() : 0.0, 0.0f, 0.0f, 0.0f};
+      if (y >= 0) f = finish(p, m[j], se[j], u[j], A[j], idx ? xb[y * S + j] : 0.0f, y);
       if (none() && wantLoss) out[p] = static_cast<float>(f.loss);
       total += f.loss;
       fk[j] = f.k;
@@ -924,19 +932,24 @@ struct Xent {
       }
     }
     if (idx) {
-      for (int64_t j = 0; j < B; ++j) {
-        const int64_t p = p0 + j;
-        if (!ignored(p)) gb[idx[p] * S + j] -= fy[j];
-      }
+      for (int64_t j = 0; j < B; ++j)
+        if (yb[j] >= 0) gb[yb[j] * S + j] -= fy[j];
     }
     return total;
   }
 
   void run(LossArgs& a) {
     if (!prepare(a)) return;
+    std::atomic<int64_t> changed{-1};
+    changedAt = &changed;
     double total = 0.0;
     if (S == 1 && C > 2 * kSplit && N > 0) {
-      total = splitRows();
+      if (!splitRows(&total)) {
+        fail(a, 1, "%s: out of memory (scratch for %lld rows of %lld classes)", fn, static_cast<long long>(N),
+             static_cast<long long>(C));
+        changedAt = nullptr;
+        return;
+      }
     } else if (S == 1) {
       total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
         double acc = 0.0;
@@ -945,9 +958,9 @@ struct Xent {
       });
     } else {
       const int64_t blocks = (S + kBlock - 1) / kBlock;
-      const int64_t units = N * blocks;
+      const int64_t units = mulSat(N, blocks);
       const int64_t per = S < kBlock ? S : kBlock;
-      total = reduceRows(units, C * per, 8, [&](int64_t b, int64_t e) {
+      total = reduceRows(units, mulSat(C, per), 8, [&](int64_t b, int64_t e) {
         double acc = 0.0;
         for (int64_t k = b; k < e; ++k) {
           const int64_t n = k / blocks, s0 = (k % blocks) * kBlock;
@@ -956,9 +969,11 @@ struct Xent {
         return acc;
       });
     }
-    if (none() || !wantLoss) return;
+    const bool changedMidCall = reportChanged(a);
+    changedAt = nullptr;
+    if (changedMidCall || none() || !wantLoss) return;
     if (reduction == Reduction::Mean) {
-      a.result = kerasMean && N * S == 0 ? 0.0 : total / D;
+      a.result = kerasMean && mulSat(N, S) == 0 ? 0.0 : total / D;
     } else {
       a.result = total;
     }
@@ -975,15 +990,13 @@ void torchClassShape(const LossArgs& a, int64_t& N, int64_t& C, int64_t& S) {
   }
   N = a.dims[0];
   C = a.dims[1];
-  S = 1;
-  for (int d = 2; d < a.ndim; ++d) S *= a.dims[d];
+  S = dimsProduct(a, 2, a.ndim);
 }
 
 // Keras: classes on the last axis, every other axis a sample.
 void kerasClassShape(const LossArgs& a, int64_t& N, int64_t& C) {
   C = lastDim(a);
-  N = 1;
-  for (int d = 0; d + 1 < a.ndim; ++d) N *= a.dims[d];
+  N = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
 }
 
 Xent makeXent(LossArgs& a, const char* fn, const char* targetName) {
@@ -1017,13 +1030,13 @@ void nll(LossArgs& a) {
   k.idx = a.i32(1);
   k.cw = a.f(2);
   k.hasIgnore = true;
-  k.ignore = static_cast<int64_t>(a.p[0]);
+  k.ignore = ignoreIndexOf(a.p[0]);
   if (!k.prepare(a)) return;
+  std::atomic<int64_t> changed{-1};
+  k.changedAt = &changed;
   const float* x = a.f(0);
-  const int32_t* t = a.i32(1);
   const float* cw = a.f(2);
-  const int64_t P = N * S;
-  const int64_t ignore = k.ignore;
+  const int64_t P = mulSat(N, S);
   const bool none = a.reduction == Reduction::None;
   if (a.wantGrad()) {
     float* g = a.grad[0];
@@ -1036,10 +1049,10 @@ void nll(LossArgs& a) {
   const double total = reduceChunks(P, 2, [&](int64_t b, int64_t e) {
     double acc = 0.0;
     for (int64_t p = b; p < e; ++p) {
-      const int64_t y = t[p];
-      const int64_t at = (p / S) * C * S + y * S + p % S;
-      double l = 0.0;
-      if (y != ignore) {
+      const int64_t y = k.target(p);  // read once; -1 ignored, -2 changed mid-call
+      double l = y == -2 ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+      if (y >= 0) {
+        const int64_t at = (p / S) * C * S + y * S + p % S;
         const double wy = cw ? static_cast<double>(cw[y]) : 1.0;
         l = -wy * static_cast<double>(x[at]);
         if (a.wantGrad()) a.grad[0][at] = static_cast<float>(-wy * k.posScale(p));
@@ -1049,6 +1062,7 @@ void nll(LossArgs& a) {
     }
     return acc;
   });
+  if (k.reportChanged(a)) return;
   if (!none && a.wantLoss()) a.result = a.reduction == Reduction::Mean ? total / k.D : total;
 }
 
@@ -1132,13 +1146,24 @@ void gaussian(LossArgs& a) {
   const float* var = a.f(2);
   const int64_t n = a.inLen[0];
   const int64_t nv = a.inLen[2];
+  // var holds one value per element (N) or one per row of the last axis (R), as the dims say:
+  // the per-row layout only when the length is R and not N, with cols the last dim.
+  const int64_t L = lastDim(a);
+  const int64_t R = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+  const bool perRow = nv != n;
+  if (perRow && (nv != R || mulSat(R, L) != n)) {
+    fail(a, 1, "torch.gaussianNllLoss: var has length %lld; expected %lld (the input's) or %lld (one per row)",
+         static_cast<long long>(nv), static_cast<long long>(n), static_cast<long long>(R));
+    return;
+  }
   const float eps = static_cast<float>(a.p[1]);
   const float constant = a.p[0] != 0.0 ? kHalfLog2Pi : 0.0f;
   if (anyNegative(var, nv)) {
     int64_t i = 0;
-    while (!(var[i] < 0.0f)) ++i;
+    while (i < nv && !(var[i] < 0.0f)) ++i;  // bounded: var may have changed since the check
+    const float v = i < nv ? var[i] : -0.0f;
     fail(a, 1, "torch.gaussianNllLoss: var[%lld] = %g is negative; var must be >= 0",
-         static_cast<long long>(i), static_cast<double>(var[i]));
+         static_cast<long long>(i < nv ? i : 0), static_cast<double>(v));
     return;
   }
   const bool none = a.reduction == Reduction::None;
@@ -1149,10 +1174,10 @@ void gaussian(LossArgs& a) {
   float* out = a.out;
   float* gx = a.grad[0];
   float* gv = a.grad[1];
-  const int64_t cols = nv == n ? 1 : (nv > 0 ? n / nv : 1);
+  const int64_t cols = perRow ? L : 1;  // 0 for an empty last axis: rows of nothing
   auto clampV = [eps](float v) { return v < eps ? eps : v; };
   double total;
-  if (cols == 1) {
+  if (!perRow) {
     total = reduceChunks(n, 4, [&](int64_t b, int64_t e) {
       double acc = 0.0;
       if (wantLoss) {
@@ -1270,6 +1295,8 @@ void kerasSparseProbs(LossArgs& a, bool hasIgnore, int64_t ignore) {
   k.ignore = ignore;
   k.sw = w;
   if (!k.prepare(a)) return;
+  std::atomic<int64_t> changed{-1};
+  k.changedAt = &changed;
   const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
   double total = reduceRows(rows, C, 4, [&](int64_t b, int64_t e) {
@@ -1277,15 +1304,17 @@ void kerasSparseProbs(LossArgs& a, bool hasIgnore, int64_t ignore) {
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       float* g = wantGrad ? a.grad[0] + r * C : nullptr;
-      if (k.ignored(r)) {
-        if (none && wantLoss) a.out[r] = 0.0f;
+      const int64_t y = k.target(r);  // read once; -1 ignored, -2 changed mid-call
+      if (y < 0) {
+        const double l = y == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        if (none && wantLoss) a.out[r] = static_cast<float>(l);
         if (g) {
 #pragma omp simd
           for (int64_t j = 0; j < C; ++j) g[j] = 0.0f;
         }
+        acc += l;
         continue;
       }
-      const int64_t y = truth[r];
       double sc = 0.0;
 #pragma omp simd reduction(+ : sc)
       for (int64_t j = 0; j < C; ++j) sc += static_cast<double>(kerasClip(p[j]));
@@ -1304,6 +1333,7 @@ void kerasSparseProbs(LossArgs& a, bool hasIgnore, int64_t ignore) {
     }
     return acc;
   });
+  if (k.reportChanged(a)) return;
   if (!none && wantLoss) {
     if (a.reduction == Reduction::Mean) total = rows > 0 ? total / k.D : 0.0;
     a.result = total;
@@ -1337,12 +1367,13 @@ void binaryCrossEntropyWithLogits(LossArgs& a) { elementwiseOptional(a, BceWithL
 void crossEntropy(LossArgs& a) {
   Xent k = makeXent(a, "torch.crossEntropy", "target");
   torchClassShape(a, k.N, k.C, k.S);
-  const bool indices = a.p[2] != 0.0;
+  // Index or probability target from the real element type of the array (not params).
+  const bool indices = a.inIsInt[1];
   k.idx = indices ? a.i32(1) : nullptr;
   k.prob = indices ? nullptr : a.f(1);
   k.cw = a.f(2);
   k.hasIgnore = indices;
-  k.ignore = static_cast<int64_t>(a.p[0]);
+  k.ignore = ignoreIndexOf(a.p[0]);
   k.ls = static_cast<float>(a.p[1]);
   k.run(a);
 }
@@ -1414,7 +1445,7 @@ void categoricalCrossentropy(LossArgs& a) {
 // p[0] fromLogits, p[1] has ignoreClass, p[2] ignoreClass.
 void sparseCategoricalCrossentropy(LossArgs& a) {
   const bool hasIgnore = a.p[1] != 0.0;
-  const int64_t ignore = static_cast<int64_t>(a.p[2]);
+  const int64_t ignore = ignoreIndexOf(a.p[2]);
   if (a.p[0] == 0.0) {
     kerasSparseProbs(a, hasIgnore, ignore);
     return;

@@ -8,7 +8,9 @@
 // double over fixed column chunks of kChunk combined left to right, so a row that is split
 // across threads (few, very long rows) gives the same bits as one done by a single thread.
 #include <cmath>
+#include <atomic>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -42,7 +44,7 @@ struct RowShape {
 inline RowShape rowShapeOf(const LossArgs& a) {
   RowShape s;
   s.cols = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
-  for (int d = 0; d + 1 < a.ndim; ++d) s.rows *= a.dims[d];
+  s.rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
   return s;
 }
 
@@ -51,12 +53,26 @@ inline bool wideRows(int64_t rows, int64_t cols) {
   return cols >= 2 * kChunk && rows < 2 * static_cast<int64_t>(runtime::numThreads());
 }
 
-// One compiled copy of a body with a vectorized reduction: inlined separately into the
-// serial and the parallel branch of a loop (or cloned by IPA-CP), GCC may vectorize the
-// reduction differently, and the bits would depend on the thread count.
-template <class Fn, class... Args>
-__attribute__((noinline, noclone)) auto once(const Fn& fn, Args... args) {
-  return fn(args...);
+// The parallel branch of rowSums, out of line: its stack of partials (kGroup x K doubles) is
+// set up only for a row split across threads, not on every row.
+template <int K, class SumFn>
+__attribute__((noinline)) void rowSumsParallel(int64_t cols, int64_t chunks, int64_t cost, const SumFn& sumFn,
+                                               double* s) {
+  auto chunkEnd = [&](int64_t c) { return c + 1 == chunks ? cols : (c + 1) * kChunk; };
+  // Partials of kGroup chunks at a time on the stack, added left to right after each group.
+  double partials[kGroup * K];
+  for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
+    const int64_t g1 = chunks - g0 < kGroup ? chunks : g0 + kGroup;
+    parallelFor(g1 - g0, 1, kChunk * cost, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        double* part = partials + c * K;
+        for (int k = 0; k < K; ++k) part[k] = 0.0;
+        once(sumFn, (g0 + c) * kChunk, chunkEnd(g0 + c), part);
+      }
+    });
+    for (int64_t c = 0; c < g1 - g0; ++c)
+      for (int k = 0; k < K; ++k) s[k] += partials[c * K + k];
+  }
 }
 
 // Sums of one row over fixed column chunks of kChunk, combined left to right: same bits
@@ -66,35 +82,22 @@ template <int K, class SumFn>
 void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) {
   for (int k = 0; k < K; ++k) s[k] = 0.0;
   const int64_t chunks = (cols + kChunk - 1) / kChunk;
-  auto chunkEnd = [&](int64_t c) { return c + 1 == chunks ? cols : (c + 1) * kChunk; };
-  if (!parallel || chunks <= 1) {
-    for (int64_t c = 0; c < chunks; ++c) {
-      double part[K] = {};
-      once(sumFn, c * kChunk, chunkEnd(c), part);
-      for (int k = 0; k < K; ++k) s[k] += part[k];
-    }
+  if (parallel && chunks > 1) {
+    rowSumsParallel<K>(cols, chunks, cost, sumFn, s);
     return;
   }
-  double stackPartials[64 * K];
-  double* partials = chunks <= 64 ? stackPartials
-                                  : static_cast<double*>(std::malloc(sizeof(double) * K * chunks));
-  parallelFor(chunks, 1, kChunk * cost, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) {
-      double* part = partials + c * K;
-      for (int k = 0; k < K; ++k) part[k] = 0.0;
-      once(sumFn, c * kChunk, chunkEnd(c), part);
-    }
-  });
-  for (int64_t c = 0; c < chunks; ++c)
-    for (int k = 0; k < K; ++k) s[k] += partials[c * K + k];
-  if (partials != stackPartials) std::free(partials);
+  for (int64_t c = 0; c < chunks; ++c) {
+    double part[K] = {};
+    once(sumFn, c * kChunk, c + 1 == chunks ? cols : (c + 1) * kChunk, part);
+    for (int k = 0; k < K; ++k) s[k] += part[k];
+  }
 }
 
 // bodyFn(j0, j1) over a row's columns; in parallel when the row is split across threads.
 template <class BodyFn>
 void rowColumns(int64_t cols, bool parallel, int64_t cost, BodyFn bodyFn) {
-  if (parallel) parallelFor(cols, kChunk, cost, bodyFn);
-  else if (cols > 0) bodyFn(0, cols);
+  // The same kChunk pieces either way, so an element's bits never depend on the split.
+  parallelFor(cols, kChunk, parallel ? cost : 0, bodyFn);
 }
 
 // Runs a loss with one value per row: rowFn(r, u, wide) -> l_r, where u = d(result)/d(l_r)
@@ -145,14 +148,19 @@ void rowLosses(LossArgs& a, int64_t rows, int64_t cols, int64_t cost, const floa
 }
 
 // Index of the first element failing ok(v) (or n), after a parallel count found one.
+// The count loop of firstBad, by value: its chunk body runs out of line (engine `once`).
+template <class T, class Ok>
+FASTLOSS_LOOP inline int32_t countBad(const T* __restrict p, const Ok ok, int64_t b, int64_t e) {
+  int32_t cnt = 0;
+#pragma omp simd reduction(+ : cnt)
+  for (int64_t i = b; i < e; ++i) cnt += ok(p[i]) ? 0 : 1;
+  return cnt;
+}
+
 template <class T, class Ok>
 int64_t firstBad(const T* v, int64_t n, Ok ok) {
   const double bad = reduceChunks(n, 1, [v, ok](int64_t b, int64_t e) {
-    const T* __restrict p = v;
-    int32_t cnt = 0;
-#pragma omp simd reduction(+ : cnt)
-    for (int64_t i = b; i < e; ++i) cnt += ok(p[i]) ? 0 : 1;
-    return static_cast<double>(cnt);
+    return static_cast<double>(countBad(v, ok, b, e));
   });
   if (bad == 0.0) return n;
   for (int64_t i = 0; i < n; ++i)
@@ -367,25 +375,31 @@ void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy,
   s[1] += gacc;
 }
 
-// multilabel_margin, one target class: z_j = oneMinusXy + x_j over the non-target classes;
-// returns sum_{z > 0} z (kLoss), adds g to g_j on the hinge and returns their count in *cnt (kGrad).
+// multilabel_margin, one target class y: z_j = oneMinusXy + x_j over the non-target classes
+// (isOther_j = 1); adds sum_{z > 0} z to s[0] (kLoss), adds gv to g_j on the hinge and the sum
+// of what it added to s[1] (kGrad): the caller subtracts that from g_y. Two double reductions,
+// the second a plain sum of the value stored to g (the pattern of multiMarginChunk). The loop
+// used to count the hinges instead (n += on ? 1 : 0 next to the masked g update): GCC 12 -O3
+// miscompiled that fused instance at x86-64-v3 / v4 once inlined into the row body (garbage
+// sums from C >= 16 / 32: NaN, 1e175), with an int64 counter and with a double one alike; a
+// standalone copy compiled correctly. test/kernels.test.ts checks long rows on every level.
 template <bool kLoss, bool kGrad>
-double multilabelMarginTerm(const float* __restrict x, const float* __restrict isOther, float* __restrict g,
-                            float oneMinusXy, float gv, int64_t C, int64_t* cnt) {
-  double acc = 0.0;
-  int64_t n = 0;
-#pragma omp simd reduction(+ : acc, n)
+void multilabelMarginTerm(const float* __restrict x, const float* __restrict isOther, float* __restrict g,
+                          float oneMinusXy, float gv, int64_t C, double* s) {
+  double acc = 0.0, gacc = 0.0;
+#pragma omp simd reduction(+ : acc, gacc)
   for (int64_t j = 0; j < C; ++j) {
     const float z = oneMinusXy + x[j];
     const bool on = z > 0.0f && isOther[j] != 0.0f;
     if (kLoss) acc += on ? static_cast<double>(z) : 0.0;
     if (kGrad) {
-      n += on ? 1 : 0;
-      g[j] += on ? gv : 0.0f;
+      const float gj = on ? gv : 0.0f;
+      g[j] += gj;
+      gacc += static_cast<double>(gj);
     }
   }
-  *cnt = n;
-  return acc;
+  s[0] += acc;
+  s[1] += gacc;
 }
 
 // margin_ranking over [b, e): v = -t (x1 - x2) + margin; out = max(v, 0) (kOut), returns the
@@ -498,12 +512,22 @@ void multiMargin(LossArgs& a) {
   const float margin = static_cast<float>(a.p[1]);
   const double invC = 1.0 / static_cast<double>(C);
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
+  // A target that is no longer a class index when its row is computed (memory changed after
+  // multiMarginLoss checked it) gives a NaN row and a RangeError; it is never used as an index.
+  std::atomic<int64_t> changedAt{-1};
   rowLosses(a, s.rows, C, 1, nullptr, false, [&](int64_t r, double u, bool wide) {
-    const int64_t y = target[r];
+    const int64_t y = target[r];  // read exactly once
+    float* gr = wantGrad ? a.grad[0] + r * C : nullptr;
+    if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(C)) {
+      changedAt.store(r, std::memory_order_relaxed);
+      if (gr) rowColumns(C, wide, 1, [gr](int64_t j0, int64_t j1) {
+        for (int64_t j = j0; j < j1; ++j) gr[j] = 0.0f;
+      });
+      return kNaN;
+    }
     const float* xr = x + r * C;
     const double wy = w ? static_cast<double>(w[y]) : 1.0;
     const float mxy = margin - xr[y];
-    float* gr = wantGrad ? a.grad[0] + r * C : nullptr;
     const float k = static_cast<float>(u * wy * invC);
     double sum[2];
     rowSums<2>(C, wide, 1, [&](int64_t j0, int64_t j1, double* part) {
@@ -520,20 +544,26 @@ void multiMargin(LossArgs& a) {
     if (wantGrad) gr[y] = static_cast<float>(-sum[1]);
     return sum[0] * wy * invC;
   });
+  if (changedAt.load() >= 0)
+    fail(a, 1, "torch.multiMarginLoss: target[%lld] changed during the call to a value outside [0, %lld)",
+         static_cast<long long>(changedAt.load()), static_cast<long long>(C));
 }
 
 void multiMarginLoss(LossArgs& a) {
   const RowShape s = rowShapeOf(a);
   const int32_t* target = a.i32(1);
   for (int64_t r = 0; r < s.rows; ++r) {
-    if (target[r] < 0 || target[r] >= s.cols) {
+    const int32_t t = target[r];
+    if (t < 0 || t >= s.cols) {
       fail(a, 1, "torch.multiMarginLoss: target[%lld] is %d; expected a class index in [0, %lld)",
-           static_cast<long long>(r), target[r], static_cast<long long>(s.cols));
+           static_cast<long long>(r), t, static_cast<long long>(s.cols));
       return;
     }
   }
+  // p selects the template (PyTorch supports only 1 and 2); nothing memory-related depends on it.
   if (a.p[0] == 2.0) multiMargin<2>(a);
-  else multiMargin<1>(a);
+  else if (a.p[0] == 1.0) multiMargin<1>(a);
+  else fail(a, 1, "torch.multiMarginLoss: p is %g; only p = 1 and p = 2 are supported", a.p[0]);
 }
 
 // Slots: input [rows, C], target int32 [rows, C]: the row's classes, read up to the first
@@ -547,7 +577,9 @@ void multilabelMarginLoss(LossArgs& a) {
   const int64_t C = s.cols;
   const int64_t n = a.inLen[1];
   // PyTorch checks every entry, also those after the first -1.
-  const int64_t bad = firstBad(target, n, [C](int32_t t) { return t >= -1 && t < C; });
+  // int32 compares (the targets' type) vectorize at every level: t in [-1, C - 1].
+  const int32_t last = C - 1 > INT32_MAX ? INT32_MAX : static_cast<int32_t>(C - 1);
+  const int64_t bad = firstBad(target, n, [last](int32_t t) { return t >= -1 && t <= last; });
   if (bad < n) {
     fail(a, 1, "torch.multilabelMarginLoss: target[%lld] is %d; expected a class index in [0, %lld) or -1",
          static_cast<long long>(bad), target[bad], static_cast<long long>(C));
@@ -555,32 +587,47 @@ void multilabelMarginLoss(LossArgs& a) {
   }
   const double invC = 1.0 / static_cast<double>(C);
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
-  // Per-chunk scratch: one flag per class (1 = not a target of the row).
-  auto rowFn = [&](int64_t r, double u, float* isOther) {
+  // A target entry that is no longer a valid class when the row is computed (memory changed
+  // after the check above: a SharedArrayBuffer written by another thread, JS during an async
+  // call) makes the row NaN and the call a RangeError; it is never used as an index.
+  std::atomic<int64_t> changedAt{-1};
+  std::atomic<bool> noMemory{false};
+  // Per-chunk scratch: the row's targets, read once, and one flag per class (1 = not a target).
+  auto rowFn = [&](int64_t r, double u, int32_t* tgt, float* isOther) {
     const float* xr = x + r * C;
     const int32_t* tr = target + r * C;
     float* gr = wantGrad ? a.grad[0] + r * C : nullptr;
     int64_t T = 0;
-    while (T < C && tr[T] >= 0) ++T;
-#pragma omp simd
-    for (int64_t j = 0; j < C; ++j) isOther[j] = 1.0f;
-    for (int64_t k = 0; k < T; ++k) isOther[tr[k]] = 0.0f;
+    bool changed = false;
+    for (int64_t k = 0; k < C; ++k) {
+      const int32_t v = tr[k];  // each entry read exactly once
+      if (v < 0) break;
+      if (static_cast<uint64_t>(v) >= static_cast<uint64_t>(C)) {
+        changed = true;
+        changedAt.store(r * C + k, std::memory_order_relaxed);
+        break;
+      }
+      tgt[T++] = v;
+    }
     if (wantGrad) {
 #pragma omp simd
       for (int64_t j = 0; j < C; ++j) gr[j] = 0.0f;
     }
+    if (changed) return kNaN;
+#pragma omp simd
+    for (int64_t j = 0; j < C; ++j) isOther[j] = 1.0f;
+    for (int64_t k = 0; k < T; ++k) isOther[tgt[k]] = 0.0f;
     const float g = static_cast<float>(u * invC);
     double acc = 0.0;
     for (int64_t k = 0; k < T; ++k) {
-      const int64_t y = tr[k];
+      const int64_t y = tgt[k];
       const float oneMinusXy = 1.0f - xr[y];
-      int64_t cnt = 0;
-      double rowAcc;
-      if (!wantGrad) rowAcc = multilabelMarginTerm<true, false>(xr, isOther, gr, oneMinusXy, g, C, &cnt);
-      else if (wantLoss) rowAcc = multilabelMarginTerm<true, true>(xr, isOther, gr, oneMinusXy, g, C, &cnt);
-      else rowAcc = multilabelMarginTerm<false, true>(xr, isOther, gr, oneMinusXy, g, C, &cnt);
-      if (wantGrad) gr[y] -= static_cast<float>(static_cast<double>(g) * static_cast<double>(cnt));
-      acc += rowAcc;
+      double s[2] = {0.0, 0.0};
+      if (!wantGrad) multilabelMarginTerm<true, false>(xr, isOther, gr, oneMinusXy, g, C, s);
+      else if (wantLoss) multilabelMarginTerm<true, true>(xr, isOther, gr, oneMinusXy, g, C, s);
+      else multilabelMarginTerm<false, true>(xr, isOther, gr, oneMinusXy, g, C, s);
+      if (wantGrad) gr[y] -= static_cast<float>(s[1]);
+      acc += s[0];
     }
     return acc * invC;
   };
@@ -589,22 +636,37 @@ void multilabelMarginLoss(LossArgs& a) {
   const float* up = a.gradOut;
   const double scale = a.gradScale / reductionDivisor(a.reduction, s.rows);
   auto chunk = [&](int64_t b, int64_t e) {
-    float* isOther = static_cast<float*>(std::malloc(sizeof(float) * (C > 0 ? C : 1)));
+    const size_t cs = static_cast<size_t>(C > 0 ? C : 1);
+    void* scratch = cs <= (SIZE_MAX / 8) ? std::malloc(cs * (sizeof(int32_t) + sizeof(float))) : nullptr;
+    if (!scratch) {
+      noMemory.store(true, std::memory_order_relaxed);
+      return 0.0;
+    }
+    float* isOther = static_cast<float*>(scratch);
+    int32_t* tgt = reinterpret_cast<int32_t*>(isOther + cs);
     double acc = 0.0;
     for (int64_t r = b; r < e; ++r) {
-      const double l = rowFn(r, up ? static_cast<double>(up[r]) : scale, isOther);
+      const double l = rowFn(r, up ? static_cast<double>(up[r]) : scale, tgt, isOther);
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
       acc += l;
     }
-    std::free(isOther);
+    std::free(scratch);
     return acc;
   };
   const int64_t cols = C > 0 ? C : 1;
-  if (none || !wantLoss) {
-    parallelFor(s.rows, rowsPerChunk(cols), cols * 2, [&](int64_t b, int64_t e) { once(chunk, b, e); });
+  double total = 0.0;
+  if (none || !wantLoss) parallelFor(s.rows, rowsPerChunk(cols), mulSat(cols, 2), chunk);
+  else total = reduceRows(s.rows, cols, 2, chunk);
+  if (noMemory.load()) {
+    fail(a, 1, "torch.multilabelMarginLoss: out of memory (scratch of %lld classes)", static_cast<long long>(C));
     return;
   }
-  double total = reduceRows(s.rows, cols, 2, [&](int64_t b, int64_t e) { return once(chunk, b, e); });
+  if (changedAt.load() >= 0) {
+    fail(a, 1, "torch.multilabelMarginLoss: target[%lld] changed during the call to a value outside [0, %lld) or -1",
+         static_cast<long long>(changedAt.load()), static_cast<long long>(C));
+    return;
+  }
+  if (none || !wantLoss) return;
   if (a.reduction == Reduction::Mean) total = s.rows > 0 ? total / static_cast<double>(s.rows) : kNaN;
   a.result = total;
 }
@@ -821,10 +883,18 @@ void cosineSimilarity(LossArgs& a) {
   const float* pred = a.f(0);
   const float* truth = a.f(1);
   const float* w = a.f(2);
-  const int axis = static_cast<int>(a.p[0]);
-  int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= a.dims[d];
-  for (int d = axis + 1; d < a.ndim; ++d) inner *= a.dims[d];
+  // The axis comes from params: checked here too, as a double, before it indexes dims.
+  const double axisParam = a.p[0];
+  int axis = 0;
+  if (a.ndim > 0) {
+    if (!(axisParam >= 0.0 && axisParam < static_cast<double>(a.ndim)) || axisParam != std::floor(axisParam)) {
+      fail(a, 1, "keras.cosineSimilarity: axis %g is out of range for %d dimensions", axisParam, a.ndim);
+      return;
+    }
+    axis = static_cast<int>(axisParam);
+  }
+  const int64_t outer = dimsProduct(a, 0, axis);
+  const int64_t inner = a.ndim > 0 ? dimsProduct(a, axis + 1, a.ndim) : 1;
   const int64_t D = a.ndim > 0 ? a.dims[axis] : 1;
   const bool wantGrad = a.wantGrad();
   auto coefficients = [&](double tp, double tt, double pp, double u, double* l, double* kt, double* kp) {
@@ -854,7 +924,7 @@ void cosineSimilarity(LossArgs& a) {
   // stride `inner`; sums in double on the stack. One "row" of rowLosses per (outer, block).
   constexpr int64_t kBlock = 64;
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
-  const int64_t samples = outer * inner;
+  const int64_t samples = mulSat(outer, inner);
   const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss();
   const float* up = a.gradOut;
@@ -902,11 +972,11 @@ void cosineSimilarity(LossArgs& a) {
     }
     return acc;
   };
-  const int64_t items = outer * blocks;
-  const int64_t perItem = (D > 0 ? D : 1) * kBlock;
+  const int64_t items = mulSat(outer, blocks);
+  const int64_t perItem = mulSat(D > 0 ? D : 1, kBlock);
   const int64_t grain = perItem >= kChunk ? 1 : kChunk / perItem;
   if (none || !wantLoss) {
-    parallelFor(items, grain, perItem * 3, [&](int64_t b, int64_t e) {
+    parallelFor(items, grain, mulSat(perItem, 3), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) block(i);
     });
     return;

@@ -8,7 +8,13 @@ namespace runtime {
 enum class Isa : int { Baseline = 0, Avx2 = 1, Avx512 = 2 };
 
 int numThreads();
-void setNumThreads(int n);
+// Accepts 1..maxThreads(); returns false (and changes nothing) otherwise.
+bool setNumThreads(int n);
+// The most threads one call may use: 4 x the CPUs this process may run on (sched_getaffinity,
+// else std::thread::hardware_concurrency).
+int maxThreads();
+// Why the FASTLOSS_NUM_THREADS value (or the OpenMP default) was not taken as given, or null.
+const char* threadsWarning();
 const char* openmpRuntime();
 
 // Threads granted to one parallel region: at most numThreads(), shared between all

@@ -517,9 +517,21 @@ Napi::Value BindParams(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setNumThreads(n): an integer from 1 to maxThreads (the facade checks first, with the same rule).
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
-  runtime::setNumThreads(info[0].As<Napi::Number>().Int32Value());
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  const int max = runtime::maxThreads();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "setNumThreads: n must be an integer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double v = info[0].As<Napi::Number>().DoubleValue();
+  if (!(v >= 1 && v <= max) || v != static_cast<double>(static_cast<int>(v)) ||
+      !runtime::setNumThreads(static_cast<int>(v))) {
+    Napi::RangeError::New(env, "setNumThreads: n must be an integer from 1 to " + std::to_string(max))
+        .ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
 }
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
@@ -542,6 +554,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #endif
   o.Set("builtIsa", built);
   o.Set("threads", runtime::numThreads());
+  o.Set("maxThreads", runtime::maxThreads());
+  const char* warning = runtime::threadsWarning();
+  o.Set("threadsWarning", warning ? Napi::Value(Napi::String::New(env, warning)) : env.Null());
   o.Set("openmp", runtime::openmpRuntime());
   return o;
 }

@@ -21,6 +21,10 @@ export interface NativeInfo {
   cpuIsa: 'baseline' | 'avx2' | 'avx512';
   builtIsa: string[];
   threads: number;
+  /** The most threads setNumThreads / FASTLOSS_NUM_THREADS accept: 4 x the CPUs this process may use. */
+  maxThreads: number;
+  /** Why FASTLOSS_NUM_THREADS (or the OpenMP default) was not used as given; null when it was. */
+  threadsWarning: string | null;
   openmp: string;
 }
 

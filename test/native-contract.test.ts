@@ -47,6 +47,8 @@ describe('native layer checks every call against the kernel extents', () => {
     setRawCall('torch.crossEntropy', { flags: 1, reduction: 1, shape: [2, 3], scalars: [-100, 0, 0] });
     expect(() => native.run(new Float32Array(logits), new Int32Array([2, 0, 1, 1, 1, 1]))).toThrow(/input 1 has length 6; shape \[2, 3\] needs 2/);
     expect(torch.crossEntropy(new Float32Array(logits), new Int32Array([2, 0]), { shape: [2, 3] })).toBeCloseTo(want, 6);
+    // params saying "probabilities" (scalar 2 = 0) cannot make the kernel read 2 indices as 6 floats
+    expect(native.run(new Float32Array(logits), new Int32Array([2, 0]))).toBeCloseTo(want, 6);
   });
 });
 

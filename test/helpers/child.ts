@@ -122,8 +122,8 @@ export function runChildAsync(code: string, opts: ChildOptions = {}): Promise<Ch
 }
 
 /** Runs `count` children, `parallel` at a time. */
-export async function runMany(count: number, parallel: number, make: (i: number) => Promise<ChildResult>): Promise<ChildResult[]> {
-  const results: ChildResult[] = new Array(count);
+export async function runMany<R = ChildResult>(count: number, parallel: number, make: (i: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(count);
   let next = 0;
   const lane = async () => {
     while (next < count) {

@@ -59,7 +59,8 @@ export FASTLOSS_FUZZ_RUNS="${FASTLOSS_FUZZ_RUNS:-25}"
 
 out=$(mktemp)
 # jest itself runs with the sanitizer runtime too (ts-jest loads ../src, which loads FASTLOSS_ADDON).
-node node_modules/jest/bin/jest.js --testPathIgnorePatterns '/node_modules/' 'package\.test\.ts$' "${jest_args[@]}" 2>&1 | tee "$out"
+# (jest's own arguments first: --testPathIgnorePatterns takes every argument after it.)
+node node_modules/jest/bin/jest.js "${jest_args[@]}" --testPathIgnorePatterns '/node_modules/' 'package\.test\.ts$' 2>&1 | tee "$out"
 jest_status=${PIPESTATUS[0]}
 unset LD_PRELOAD
 t2=$(date +%s)

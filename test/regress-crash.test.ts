@@ -402,7 +402,7 @@ describe('7. empty input with a huge shape', () => {
           res[label + ' ' + reduction] = { o, g, ms: Date.now() - t0 };
         }
       }
-      report(res);`, { timeout: 15000 });
+      report(res);`, { timeout: 10000 });
     const o = results(r) as unknown as Record<string, { o: Outcome; g: Outcome; ms: number }>;
     for (const [label, v] of Object.entries(o)) {
       expectNamedError(v.o, name, 'opts.shape', ['RangeError']);
@@ -424,7 +424,7 @@ describe('7. empty input with a huge shape', () => {
           res[label + ' ' + reduction] = { o: outcome(() => loss(...args, { shape, reduction })), ms: Date.now() - t0 };
         }
       }
-      report(res);`, { timeout: 15000 });
+      report(res);`, { timeout: 10000 });
     const o = results(r) as unknown as Record<string, { o: Outcome; ms: number }>;
     for (const [label, v] of Object.entries(o)) {
       expectNamedError(v.o, name, 'opts.shape', ['RangeError']);
@@ -440,7 +440,7 @@ describe('7. empty input with a huge shape', () => {
         mlm30: outcome(() => torch.multilabelMarginLoss(e, ei, { shape: [2 ** 30, 0], reduction: 'none' })),
         ce: outcome(() => torch.crossEntropy(e, e, { shape: [2 ** 40, 0] })),
         bce: outcome(() => torch.binaryCrossEntropyWithLogits(e, e, { shape: [2 ** 53, 0], reduction: 'none' })),
-      });`, { timeout: 15000 });
+      });`, { timeout: 10000 });
     const o = results(r);
     expectNamedError(o.mlm, 'torch.multilabelMarginLoss', 'opts.shape', ['RangeError']);
     expectNamedError(o.mlm30, 'torch.multilabelMarginLoss', 'opts.shape', ['RangeError']);

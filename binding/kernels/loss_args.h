@@ -7,7 +7,16 @@ namespace fastloss {
 enum class Reduction : int { None = 0, Mean = 1, Sum = 2, BatchMean = 3 };
 
 // flags: what to compute, and which optional arrays follow the inputs in run()'s arguments.
-enum Flags : int { kWantLoss = 1, kWantGrad = 2, kHasOut = 4, kHasGradOut = 8 };
+// kFreshOut << slot (slot 0 'out', 1 + g gradient g): the facade allocated that output for this
+// call and no user code can reach it before the call settles, so an async call writes it in place.
+enum Flags : int {
+  kWantLoss = 1,
+  kWantGrad = 2,
+  kHasOut = 4,
+  kHasGradOut = 8,
+  kFreshOut = 16,
+  kFreshOutputs = kFreshOut * 15,  // all four output slots
+};
 
 constexpr int kMaxInputs = 6;
 constexpr int kMaxGrads = 3;
@@ -48,7 +57,7 @@ struct LossArgs {
   // Results.
   double result = 0.0;
   int errorKind = 0;  // 0 none, 1 RangeError, 2 TypeError
-  char error[192] = {};
+  char error[192];  // read only when errorKind != 0
 
   const float* f(int slot) const { return static_cast<const float*>(in[slot]); }
   const int32_t* i32(int slot) const { return static_cast<const int32_t*>(in[slot]); }
@@ -60,9 +69,11 @@ using KernelFn = void (*)(LossArgs&);
 
 // Signature letters, one per input slot: f Float32Array, i Int32Array, x either;
 // upper case = optional (may be null).
+// extents: the element count of every slot, from the shape (extents.h).
 struct KernelInfo {
   const char* name;
   const char* signature;
+  const char* extents;
 };
 
 }  // namespace fastloss

@@ -13,6 +13,7 @@ template <class F>
 void apply(LossArgs& a, F f) {
   const float* __restrict x = a.f(0);
   float* __restrict out = a.out;
+  if (!out) return;  // called with reduction 'none' only (the native layer passes out only then)
   const int64_t n = a.inLen[0];
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);

@@ -5,7 +5,7 @@
 namespace fastloss {
 
 const KernelInfo kKernelInfo[] = {
-#define FASTLOSS_KERNEL(framework, name, signature) {#framework "." #name, signature},
+#define FASTLOSS_KERNEL(framework, name, signature, extents) {#framework "." #name, signature, extents},
 #include "kernels.def"
 #undef FASTLOSS_KERNEL
 };

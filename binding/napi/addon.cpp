@@ -1,11 +1,18 @@
 // Node-API layer: converts and checks arguments, runs a kernel on this thread or on the
 // libuv pool. The API contract (options, shapes, messages) lives in the TypeScript facade.
 #include <napi.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
+#include <vector>
 
+#include "../kernels/extents.h"
 #include "../kernels/runtime.h"
 #include "../kernels/table.h"
 
@@ -59,6 +66,7 @@ void selectIsa(Isa wanted) {
 // its arguments are the kernel's inputs in slot order, then `out` (kHasOut), the gradients
 // (kWantGrad, params[kParamGradCount] of them) and `gradOutput` (kHasGradOut).
 constexpr size_t kMaxArgs = kMaxInputs + 1 + kMaxGrads + 1;
+constexpr int kKnownFlags = kWantLoss | kWantGrad | kHasOut | kHasGradOut | kFreshOutputs;
 
 // Per Node environment (main thread, each worker_thread): the params Float64Array shared with
 // the facade, bound once by bindParams().
@@ -84,164 +92,405 @@ void throwError(napi_env env, bool type, const std::string& msg) {
   else napi_throw_range_error(env, nullptr, msg.c_str());
 }
 
-// A typed array's data, checked for element type and a live buffer; null for null/undefined.
-bool typedArrayData(napi_env env, napi_value v, char kind, bool optional, const char* what, int slot,
-                    void** data, int64_t* length, bool* isInt = nullptr) {
-  *data = nullptr;
-  *length = 0;
+// Each kernel's extents, compiled once (extents.h).
+const extents::Compiled* kernelExtents() {
+  static const extents::Compiled* table = [] {
+    auto* t = new extents::Compiled[kKernelCount];
+    for (int i = 0; i < kKernelCount; ++i) t[i] = extents::compile(kKernelInfo[i].extents);
+    return t;
+  }();
+  return table;
+}
+
+// One array argument as the engine holds it: the real data, element count and backing store kind.
+struct ArrayArg {
+  napi_value value = nullptr;  // null when absent
+  void* data = nullptr;
+  int64_t length = 0;
+  bool isInt = false;
+  bool shared = false;  // backed by a SharedArrayBuffer: never detached, never shrunk
+};
+
+// Where a slot's array sits in run()'s arguments, and how messages name it.
+struct SlotName {
+  const char* what;
+  int index;
+};
+
+std::string slotLabel(SlotName n) {
+  if (!std::strcmp(n.what, "out")) return "opts.out";
+  return std::string(n.what) + " " + std::to_string(n.index);
+}
+
+// A typed array's data, checked for element type and a live buffer. `absentOk`: null/undefined
+// gives an absent arg.
+// `async`: also find out whether the memory is shared (sync calls only need that for empty arrays).
+bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool absentOk, SlotName name, bool async,
+                   ArrayArg* arg) {
+  *arg = ArrayArg();
   napi_typedarray_type type;
   size_t len = 0;
   void* raw = nullptr;
   napi_value buffer;
   size_t byteOffset;
-  if (napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, &byteOffset) != napi_ok) {
+  if (!v || napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, &byteOffset) != napi_ok) {
     napi_valuetype vt = napi_undefined;
-    napi_typeof(env, v, &vt);
+    if (v) napi_typeof(env, v, &vt);
     bool absent = vt == napi_null || vt == napi_undefined;
-    if (absent && optional) return true;
-    throwError(env, true, std::string("fastloss: ") + what + " " + std::to_string(slot) +
-                              (absent ? " is required" : " must be a typed array"));
+    if (absent && absentOk) return true;
+    throwError(env, true, std::string(fn) + ": " + slotLabel(name) + (absent ? " is required" : " must be a typed array"));
     return false;
   }
   bool ok = (kind == 'f' && type == napi_float32_array) || (kind == 'i' && type == napi_int32_array) ||
             (kind == 'x' && (type == napi_float32_array || type == napi_int32_array));
   if (!ok) {
-    throwError(env, true, std::string("fastloss: ") + what + " " + std::to_string(slot) + " has the wrong element type");
+    throwError(env, true, std::string(fn) + ": " + slotLabel(name) + " has the wrong element type");
     return false;
   }
-  if (len == 0) {  // a detached buffer reads as empty: refuse it rather than treat it as no data
+  bool isArrayBuffer = true;
+  if (async || len == 0) napi_is_arraybuffer(env, buffer, &isArrayBuffer);  // false for a SharedArrayBuffer
+  if (len == 0 && isArrayBuffer) {  // a detached buffer reads as empty: refuse it rather than treat it as no data
     bool detached = false;
     napi_is_detached_arraybuffer(env, buffer, &detached);
     if (detached) {
-      throwError(env, true, std::string("fastloss: ") + what + " " + std::to_string(slot) + " is backed by a detached ArrayBuffer");
+      throwError(env, true, std::string(fn) + ": " + slotLabel(name) + " is backed by a detached ArrayBuffer");
       return false;
     }
   }
-  if (isInt) *isInt = type == napi_int32_array;
-  *data = raw;  // already includes byteOffset
-  *length = static_cast<int64_t>(len);
+  arg->value = v;
+  arg->data = raw;  // already includes byteOffset
+  arg->length = static_cast<int64_t>(len);
+  arg->isInt = type == napi_int32_array;
+  arg->shared = !isArrayBuffer;
   return true;
 }
 
-// Reads one call into `a` from the bound params and run()'s arguments (argv holds kMaxArgs values).
-bool parseCall(napi_env env, napi_value* argv, LossArgs& a, int* kernelId) {
+// One parsed call: the kernel's record plus the arrays it came from.
+struct Call {
+  int id = 0;
+  LossArgs a;
+  ArrayArg in[kMaxInputs];
+  ArrayArg out;
+  ArrayArg grad[kMaxGrads];
+  ArrayArg gradOut;
+  int64_t outLength = 0;  // what the extents say 'out' (and gradOutput) hold
+  int64_t gradLength[kMaxGrads] = {};
+  int gradCount = 0;
+};
+
+std::string shapeText(const LossArgs& a) {
+  std::string s = "[";
+  for (int d = 0; d < a.ndim; ++d) s += (d ? ", " : "") + std::to_string(a.dims[d]);
+  return s + "]";
+}
+
+bool lengthError(napi_env env, const Call& c, SlotName name, int64_t real, int64_t expected) {
+  std::string msg = std::string(kKernelInfo[c.id].name) + ": " + slotLabel(name) + " has length " + std::to_string(real);
+  msg += expected >= 0 ? "; shape " + shapeText(c.a) + " needs " + std::to_string(expected)
+                       : "; shape " + shapeText(c.a) + " does not fit this loss";
+  throwError(env, false, msg);
+  return false;
+}
+
+bool byteRangesOverlap(const ArrayArg& x, const ArrayArg& y) {
+  if (!x.data || !y.data || x.length == 0 || y.length == 0) return false;
+  auto xb = reinterpret_cast<uintptr_t>(x.data), yb = reinterpret_cast<uintptr_t>(y.data);
+  return xb < yb + static_cast<uintptr_t>(y.length) * 4 && yb < xb + static_cast<uintptr_t>(x.length) * 4;
+}
+
+// Outputs may overlap neither an input nor each other, however the views were made (two
+// SharedArrayBuffer objects over the same memory included): checked on the real addresses.
+bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
+  const ArrayArg* outs[1 + kMaxGrads];
+  SlotName names[1 + kMaxGrads];
+  int n = 0;
+  if (c.out.data) { outs[n] = &c.out; names[n++] = {"out", 0}; }
+  for (int g = 0; g < gradCount; ++g) { outs[n] = &c.grad[g]; names[n++] = {"grad", g}; }
+  for (int k = 0; k < n; ++k) {
+    const char* what = nullptr;
+    for (int s = 0; s < kMaxInputs && !what; ++s)
+      if (byteRangesOverlap(*outs[k], c.in[s])) what = "overlaps an input";
+    if (!what && byteRangesOverlap(*outs[k], c.gradOut)) what = "overlaps gradOutput";
+    for (int j = 0; j < k && !what; ++j)
+      if (byteRangesOverlap(*outs[k], *outs[j])) what = "overlaps another output";
+    if (what) {  // outputSlot (0 'out', 1 + g gradient g) lets the facade name the argument
+      std::string msg = std::string(kKernelInfo[c.id].name) + ": " + slotLabel(names[k]) + " " + what +
+                        " in memory; pass a separate buffer";
+      napi_value text, error, slot;
+      napi_create_string_utf8(env, msg.c_str(), NAPI_AUTO_LENGTH, &text);
+      napi_create_range_error(env, nullptr, text, &error);
+      napi_create_int32(env, names[k].what[0] == 'o' ? 0 : 1 + names[k].index, &slot);
+      napi_set_named_property(env, error, "outputSlot", slot);
+      napi_throw(env, error);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Reads one call from the bound params and run()'s arguments (argv holds kMaxArgs values), and
+// checks every length against the shape and every output against the inputs.
+bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   EnvData* ed = envData(env);
   if (!ed || !ed->params) {
     throwError(env, false, "fastloss: bindParams was not called");
     return false;
   }
-  const double* p = ed->params;
-  const int id = static_cast<int>(p[kParamKernel]);
-  const int reduction = static_cast<int>(p[kParamReduction]);
-  const int gradCount = static_cast<int>(p[kParamGradCount]);
-  a.ndim = static_cast<int>(p[kParamNdim]);
-  if (id < 0 || id >= kKernelCount || reduction < 0 || reduction > static_cast<int>(Reduction::BatchMean) ||
-      gradCount < 0 || gradCount > kMaxGrads || a.ndim < 0 || a.ndim > kMaxDims) {
+  double p[kParamCount];
+  std::memcpy(p, ed->params, sizeof(p));  // one read: nothing below sees the buffer change
+  LossArgs& a = c.a;
+  const double idRaw = p[kParamKernel], flagsRaw = p[kParamFlags], reductionRaw = p[kParamReduction];
+  const double gradCountRaw = p[kParamGradCount], ndimRaw = p[kParamNdim];
+  auto isIntIn = [](double v, double lo, double hi) { return v >= lo && v <= hi && v == static_cast<double>(static_cast<int>(v)); };
+  if (!isIntIn(idRaw, 0, kKernelCount - 1) || !isIntIn(flagsRaw, 1, kKnownFlags) ||
+      !isIntIn(reductionRaw, 0, static_cast<int>(Reduction::BatchMean)) || !isIntIn(gradCountRaw, 0, kMaxGrads) ||
+      !isIntIn(ndimRaw, 0, kMaxDims)) {
     throwError(env, false, "fastloss: malformed call parameters");
     return false;
   }
-  *kernelId = id;
-  a.flags = static_cast<int>(p[kParamFlags]);
-  a.reduction = static_cast<Reduction>(reduction);
+  c.id = static_cast<int>(idRaw);
+  const char* fn = kKernelInfo[c.id].name;
+  a.flags = static_cast<int>(flagsRaw);
+  a.reduction = static_cast<Reduction>(static_cast<int>(reductionRaw));
   a.gradScale = p[kParamGradScale];
-  for (int d = 0; d < a.ndim; ++d) a.dims[d] = static_cast<int64_t>(p[kParamDims + d]);
+  a.ndim = static_cast<int>(ndimRaw);
   std::memcpy(a.p, p + kParamScalars, sizeof(a.p));
+  extents::Counts counts;
+  if (const char* problem = extents::shapeProblem(p + kParamDims, a.ndim, a.p, a.dims, &counts)) {
+    throwError(env, false, std::string(fn) + ": " + problem);
+    return false;
+  }
+  const bool none = a.reduction == Reduction::None;
+  const bool hasOut = a.flags & kHasOut, hasGradOut = a.flags & kHasGradOut;
+  const int gradCount = c.gradCount = a.wantGrad() ? static_cast<int>(gradCountRaw) : 0;
+  const extents::Compiled& ext = kernelExtents()[c.id];
+  if (!extents::fits(ext, counts)) {
+    throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) +
+                               (ext.usesAxis ? " has no axis " + std::to_string(a.p[0]) : " has no class axis"));
+    return false;
+  }
+  if (hasOut != (none && a.wantLoss()) || (hasGradOut && !(none && a.wantGrad())) ||
+      (a.wantGrad() && gradCount != ext.grads)) {
+    throwError(env, false, std::string(fn) + ": malformed call flags");
+    return false;
+  }
 
-  const char* sig = kKernelInfo[id].signature;
+  const char* sig = kKernelInfo[c.id].signature;
   const int nIn = static_cast<int>(std::strlen(sig));
   size_t at = 0;
-  void* data;
+  int64_t expected;
   for (int s = 0; s < nIn; ++s, ++at) {
-    char c = sig[s];
-    bool optional = c >= 'A' && c <= 'Z';
-    char kind = optional ? static_cast<char>(c - 'A' + 'a') : c;
-    if (!typedArrayData(env, argv[at], kind, optional, "input", s, &data, &a.inLen[s], &a.inIsInt[s])) return false;
-    a.in[s] = data;
+    char ch = sig[s];
+    bool optional = ch >= 'A' && ch <= 'Z';
+    char kind = optional ? static_cast<char>(ch - 'A' + 'a') : ch;
+    ArrayArg& in = c.in[s];
+    if (!typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, async, &in)) return false;
+    a.in[s] = in.data;
+    a.inLen[s] = in.length;
+    a.inIsInt[s] = in.isInt;
+    if (in.value && s < ext.inputs && !extents::holds(ext.in[s], counts, a.inLen, in.isInt, in.length, &expected))
+      return lengthError(env, c, {"input", s}, in.length, expected);
   }
-  if (a.flags & kHasOut) {
-    if (!typedArrayData(env, argv[at++], 'f', false, "out", 0, &data, &a.outLen)) return false;
-    a.out = static_cast<float*>(data);
+  if (ext.outs) extents::holds(ext.out, counts, a.inLen, false, -1, &c.outLength);
+  if (c.outLength < 0) c.outLength = 0;
+  if (hasOut) {
+    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"out", 0}, async, &c.out)) return false;
+    if (c.out.length != c.outLength) return lengthError(env, c, {"out", 0}, c.out.length, c.outLength);
+    a.out = static_cast<float*>(c.out.data);
+    a.outLen = c.outLength;
   }
-  if (a.flags & kWantGrad) {
-    for (int g = 0; g < gradCount; ++g, ++at) {
-      if (!typedArrayData(env, argv[at], 'f', false, "grad", g, &data, &a.gradLen[g])) return false;
-      a.grad[g] = static_cast<float*>(data);
-    }
+  for (int g = 0; g < gradCount; ++g, ++at) {
+    extents::holds(ext.grad[g], counts, a.inLen, false, -1, &c.gradLength[g]);
+    if (c.gradLength[g] < 0) c.gradLength[g] = 0;
+    if (!typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, async, &c.grad[g])) return false;
+    if (c.grad[g].length != c.gradLength[g])
+      return lengthError(env, c, {"grad", g}, c.grad[g].length, c.gradLength[g]);
+    a.grad[g] = static_cast<float*>(c.grad[g].data);
+    a.gradLen[g] = c.gradLength[g];
   }
-  if (a.flags & kHasGradOut) {
-    int64_t upLen;
-    if (!typedArrayData(env, argv[at++], 'f', false, "gradOutput", 0, &data, &upLen)) return false;
-    a.gradOut = static_cast<const float*>(data);
+  if (hasGradOut) {
+    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"gradOutput", 0}, async, &c.gradOut)) return false;
+    if (c.gradOut.length != c.outLength) return lengthError(env, c, {"gradOutput", 0}, c.gradOut.length, c.outLength);
+    a.gradOut = static_cast<const float*>(c.gradOut.data);
   }
-  return true;
-}
-
-Napi::Value resultValue(const Napi::Env& env, const LossArgs& a) {
-  return Napi::Number::New(env, a.result);
-}
-
-Napi::Error kernelError(const Napi::Env& env, const LossArgs& a) {
-  std::string msg = a.error;
-  if (a.errorKind == 2) return Napi::TypeError::New(env, msg);
-  return Napi::RangeError::New(env, msg);
+  return checkOutputsApart(env, c, gradCount);
 }
 
 napi_value Run(napi_env env, napi_callback_info info) {
   size_t argc = kMaxArgs;
   napi_value argv[kMaxArgs];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  LossArgs a;
-  int id;
-  if (!parseCall(env, argv, a, &id)) return nullptr;
+  for (size_t i = argc; i < kMaxArgs; ++i) argv[i] = nullptr;
+  Call c;
+  if (!parseCall(env, argv, false, c)) return nullptr;
   runtime::setMayWait(false);
-  gKernels[id](a);
-  if (a.errorKind) {
-    throwError(env, a.errorKind == 2, a.error);
+  gKernels[c.id](c.a);
+  if (c.a.errorKind) {
+    throwError(env, c.a.errorKind == 2, c.a.error);
     return nullptr;
   }
   napi_value result;
-  napi_create_double(env, a.result, &result);
+  napi_create_double(env, c.a.result, &result);
   return result;
 }
 
-// The same call on the libuv pool; the typed arrays stay referenced until it settles.
+// Memory the async call owns: copies of inputs backed by a plain ArrayBuffer (JS may detach,
+// transfer or shrink it while the call runs), and the results for caller outputs of that kind.
+// Large ones are 2 MiB aligned and asked for huge pages: first-touch page faults on 4 KiB pages
+// cost several times the copy itself (40 MB: about 40 ms against 6 ms).
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+struct OwnedBuffer {
+  std::unique_ptr<float, FreeDeleter> data;
+  int64_t length = 0;
+};
+
+float* allocateFloats(int64_t length) {
+  const size_t bytes = static_cast<size_t>(length) * sizeof(float);
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < 2 * kHuge) return static_cast<float*>(std::malloc(bytes));
+  const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return static_cast<float*>(p);
+}
+
+// The same call on the libuv pool. Arrays over a SharedArrayBuffer (which cannot be detached or
+// shrunk) and fresh outputs are used in place; every other array is copied in, or, for outputs,
+// written back on the JS thread once the kernel is done, if it is still attached and unchanged.
 class LossWorker : public Napi::AsyncWorker {
  public:
-  LossWorker(const Napi::CallbackInfo& info, const LossArgs& a, int id)
-      : Napi::AsyncWorker(info.Env(), "fastloss"), args_(a), id_(id), deferred_(Napi::Promise::Deferred::New(info.Env())) {
-    for (size_t i = 0; i < info.Length() && i < kMaxArgs; ++i)
-      if (info[i].IsObject()) keep_[i] = Napi::Persistent(info[i].As<Napi::Object>());
-  }
+  LossWorker(napi_env env, const Call& c) : Napi::AsyncWorker(Napi::Env(env), "fastloss"), call_(c),
+                                            deferred_(Napi::Promise::Deferred::New(Napi::Env(env))) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
+
+  // Copies what must be copied and allocates absent outputs; false after throwing.
+  bool Prepare(napi_env env) {
+    LossArgs& a = call_.a;
+    for (int s = 0; s < kMaxInputs; ++s) {
+      ArrayArg& in = call_.in[s];
+      if (!in.value) continue;
+      if (in.shared) Keep(in.value);
+      else if (!CopyIn(env, in, &a.in[s])) return false;
+    }
+    if (call_.gradOut.value) {
+      const void* copy = call_.gradOut.data;
+      if (!call_.gradOut.shared && !CopyIn(env, call_.gradOut, &copy)) return false;
+      if (call_.gradOut.shared) Keep(call_.gradOut.value);
+      a.gradOut = static_cast<const float*>(copy);
+    }
+    if (a.flags & kHasOut && !Output(env, call_.out, call_.outLength, 0, &a.out)) return false;
+    for (int g = 0; g < call_.gradCount; ++g)
+      if (!Output(env, call_.grad[g], call_.gradLength[g], 1 + g, &a.grad[g])) return false;
+    return true;
+  }
 
  protected:
   void Execute() override {
     runtime::setMayWait(true);
-    gKernels[id_](args_);
+    gKernels[call_.id](call_.a);
   }
+
   void OnOK() override {
     Napi::Env env = Env();
-    if (args_.errorKind) deferred_.Reject(kernelError(env, args_).Value());
-    else deferred_.Resolve(resultValue(env, args_));
+    const LossArgs& a = call_.a;
+    if (a.errorKind) {
+      deferred_.Reject(a.errorKind == 2 ? Napi::TypeError::New(env, a.error).Value() : Napi::RangeError::New(env, a.error).Value());
+      return;
+    }
+    // Write results back into caller arrays that were not used in place: only if they still
+    // hold the same memory and length; otherwise reject, writing nothing.
+    for (auto& w : writeBack_) {
+      napi_typedarray_type type;
+      size_t len = 0;
+      void* raw = nullptr;
+      napi_value value = w.ref.Value(), buffer;
+      size_t offset;
+      if (napi_get_typedarray_info(env, value, &type, &len, &raw, &buffer, &offset) != napi_ok ||
+          static_cast<int64_t>(len) != w.copy.length || raw != w.original) {
+        deferred_.Reject(Napi::TypeError::New(env, std::string(kKernelInfo[call_.id].name) + ": " + w.label +
+                                                       " was detached, transferred or resized during the async call")
+                             .Value());
+        return;
+      }
+    }
+    for (auto& w : writeBack_)
+      if (w.copy.length) std::memcpy(w.original, w.copy.data.get(), static_cast<size_t>(w.copy.length) * sizeof(float));
+    deferred_.Resolve(Napi::Number::New(env, a.result));
   }
+
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  LossArgs args_;
-  int id_;
+  struct WriteBack {
+    Napi::Reference<Napi::Value> ref;
+    void* original;
+    OwnedBuffer copy;
+    std::string label;
+  };
+
+  void Keep(napi_value v) { keep_.push_back(Napi::Persistent(Napi::Value(Env(), v))); }
+
+  bool Allocate(napi_env env, int64_t length, OwnedBuffer* b) {
+    b->length = length;
+    if (length == 0) return true;
+    b->data.reset(allocateFloats(length));
+    if (!b->data) {
+      throwError(env, false, std::string(kKernelInfo[call_.id].name) + ": out of memory for an async copy of " +
+                                 std::to_string(length) + " elements");
+      return false;
+    }
+    return true;
+  }
+
+  bool CopyIn(napi_env env, const ArrayArg& in, const void** data) {
+    if (in.length == 0) return true;  // nothing to read: keep the (unused) pointer
+    OwnedBuffer b;
+    if (!Allocate(env, in.length, &b)) return false;
+    if (in.length) std::memcpy(b.data.get(), in.data, static_cast<size_t>(in.length) * 4);
+    *data = b.data.get();
+    copies_.push_back(std::move(b));
+    return true;
+  }
+
+  // An output used in place when it is shared or fresh (allocated by the facade for this call,
+  // unreachable by user code until the promise settles); otherwise written back in OnOK.
+  bool Output(napi_env env, const ArrayArg& given, int64_t length, int slot, float** data) {
+    if (given.shared || (call_.a.flags & (kFreshOut << slot))) {
+      Keep(given.value);
+      *data = static_cast<float*>(given.data);
+      return true;
+    }
+    WriteBack w{Napi::Persistent(Napi::Value(env, given.value)), given.data, OwnedBuffer(),
+                slot == 0 ? std::string("opts.out") : "gradient " + std::to_string(slot - 1)};
+    if (!Allocate(env, length, &w.copy)) return false;
+    *data = w.copy.data.get();
+    writeBack_.push_back(std::move(w));
+    return true;
+  }
+
+  Call call_;
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference keep_[kMaxArgs];
+  std::vector<Napi::Reference<Napi::Value>> keep_;
+  std::vector<OwnedBuffer> copies_;
+  std::vector<WriteBack> writeBack_;
 };
 
 Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   napi_value argv[kMaxArgs];
-  napi_value undefined = env.Undefined();
-  for (size_t i = 0; i < kMaxArgs; ++i) argv[i] = i < info.Length() ? static_cast<napi_value>(info[i]) : undefined;
-  LossArgs a;
-  int id;
-  if (!parseCall(env, argv, a, &id)) return env.Undefined();
-  auto* worker = new LossWorker(info, a, id);
+  for (size_t i = 0; i < kMaxArgs; ++i) argv[i] = i < info.Length() ? static_cast<napi_value>(info[i]) : nullptr;
+  Call c;
+  if (!parseCall(env, argv, true, c)) return env.Undefined();
+  auto* worker = new LossWorker(env, c);
+  if (!worker->Prepare(env)) {
+    delete worker;
+    return env.Undefined();
+  }
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -310,7 +559,8 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Isa wanted = Isa::Avx512;
-  if (const char* forced = std::getenv("FASTLOSS_ISA")) {
+  const char* forced = std::getenv("FASTLOSS_ISA");
+  if (forced && *forced) {  // empty means unset
     if (!parseIsa(forced, &wanted)) {
       Napi::Error::New(env, std::string("fastloss: FASTLOSS_ISA must be baseline, avx2 or avx512, not '") + forced + "'")
           .ThrowAsJavaScriptException();
@@ -321,12 +571,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_set_instance_data(env, new EnvData(), deleteEnvData, nullptr);
   Napi::Object kernels = Napi::Object::New(env);
   Napi::Object signatures = Napi::Object::New(env);
+  Napi::Object extentsByKernel = Napi::Object::New(env);
   for (int i = 0; i < kKernelCount; ++i) {
     kernels.Set(kKernelInfo[i].name, i);
     signatures.Set(kKernelInfo[i].name, kKernelInfo[i].signature);
+    extentsByKernel.Set(kKernelInfo[i].name, kKernelInfo[i].extents);
   }
   exports.Set("kernels", kernels);
   exports.Set("signatures", signatures);
+  exports.Set("extents", extentsByKernel);
   exports.Set("paramCount", static_cast<double>(kParamCount));
   exports.Set("maxDims", static_cast<double>(kMaxDims));
   Napi::Object slots = Napi::Object::New(env);

@@ -1,7 +1,7 @@
 // The one mechanism behind every loss: argument checks, options, output buffers, and the
 // sync / async / backward / withGrad calls into the native kernel table.
 import * as check from './check';
-import { AnyTypedArray, FLAG_HAS_GRAD_OUT, FLAG_HAS_OUT, native, params, SLOT } from './native';
+import { AnyTypedArray, FLAG_FRESH_OUT, FLAG_HAS_GRAD_OUT, FLAG_HAS_OUT, native, params, SLOT } from './native';
 
 export type ArgKind = 'f32' | 'i32' | 'f32|i32';
 
@@ -68,10 +68,13 @@ const enum Mode {
 
 const COMMON_OPTIONS = ['reduction', 'shape', 'out'];
 const GRAD_OPTIONS = ['gradOutput'];
-const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
-const scalars = params.subarray(SLOT.scalars);
-const MAX_ARGS = 11;  // kernel inputs (6), out, gradients (3), gradOutput
-const callArgs: (AnyTypedArray | null | undefined)[] = new Array(MAX_ARGS).fill(undefined);
+
+// A call is prepared in a scratch copy of params, one per nesting level: a getter or `length`
+// that calls fastloss again (re-entrancy) fills its own copy. params itself is written only
+// just before native.run, when no user code can run any more.
+const scratchByDepth: Float64Array[] = [];
+const scalarsByDepth: Float64Array[] = [];
+let depth = 0;
 
 interface Compiled {
   def: LossDef;
@@ -83,11 +86,16 @@ interface Compiled {
   gradArgs: string[];
   reductionCodes: Map<string, number>;
   reductionList: string;
+  /** The snapshot of a call without options (shared: nothing to read). */
+  noOptions: Snapshot;
 }
 
 interface Prepared {
   out: Float32Array | null;
   grads: Float32Array[];
+  /** run()'s arguments: kernel inputs, then out, gradients, gradOutput as flagged. */
+  arrays: (AnyTypedArray | null | undefined)[];
+  scratch: Float64Array;
 }
 
 function compile(def: LossDef): Compiled {
@@ -105,6 +113,11 @@ function compile(def: LossDef): Compiled {
     gradArgs: def.args.filter((a) => a.grad).map((a) => a.name),
     reductionCodes: new Map(Object.entries(def.reductions)),
     reductionList: Object.keys(def.reductions).map((r) => `'${r}'`).join(', '),
+    noOptions: Object.freeze({
+      values: Object.freeze(new Array<unknown>(optionNames.length).fill(undefined)) as unknown[],
+      reduction: undefined, shape: undefined, out: undefined, lossOut: undefined, gradOut: undefined,
+      gradOutByName: null, gradOutput: undefined,
+    }),
   };
 }
 
@@ -116,33 +129,49 @@ function checkArg(fn: string, spec: ArgSpec, v: unknown): AnyTypedArray {
   }
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !ArrayBuffer.isView(v);
+
+/** The caller's output buffer of `length` elements, or a new one when none was given. */
 function outputBuffer(fn: string, arg: string, given: unknown, length: number): Float32Array {
-  if (given === undefined) return new Float32Array(length);
+  if (given === undefined) {
+    try {
+      return new Float32Array(length);
+    } catch {
+      throw check.rangeError(fn, arg, `cannot be allocated: ${length} elements is more than this process can hold; pass opts.out`);
+    }
+  }
   const out = check.float32(fn, arg, given);
   if (out.length !== length) throw check.rangeError(fn, arg, `has length ${out.length}; expected ${length}`);
   return out;
 }
 
-function gradBuffers(c: Compiled, given: unknown, lengths: number[], arg: string): Float32Array[] {
-  const fn = c.def.name;
-  if (c.gradArgs.length === 1) return [outputBuffer(fn, arg, given, lengths[0])];
-  if (given !== undefined && (typeof given !== 'object' || given === null || ArrayBuffer.isView(given)))
-    throw check.typeError(fn, arg, `must be an object keyed by ${c.gradArgs.join(', ')}`);
-  const byName = (given ?? EMPTY) as Record<string, unknown>;
-  return c.gradArgs.map((name, k) => outputBuffer(fn, `${arg}.${name}`, byName[name], lengths[k]));
+// Every property of the caller's objects this call reads, each read exactly once, before anything
+// is checked or written: getters run here and nowhere later.
+interface Snapshot {
+  /** Option values in optionNames order. */
+  values: unknown[];
+  reduction: unknown;
+  shape: unknown;
+  out: unknown;
+  lossOut: unknown;
+  gradOut: unknown;
+  /** withGrad/backward gradient buffers by argument name (several differentiable inputs). */
+  gradOutByName: unknown[] | null;
+  gradOutput: unknown;
 }
 
-function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
+function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
   const def = c.def;
   const fn = def.name;
   const nArgs = def.args.length;
-  if (argv.length < nArgs)
-    throw check.typeError(fn, def.args[argv.length].name, 'is required');
-  const rawOpts = argv[nArgs];
+  if (argv.length < nArgs) throw check.typeError(fn, def.args[argv.length].name, 'is required');
   if (argv.length > nArgs + 1) throw check.typeError(fn, 'arguments', `takes ${nArgs} arrays and an options object`);
-  if (rawOpts !== undefined && (typeof rawOpts !== 'object' || rawOpts === null || ArrayBuffer.isView(rawOpts) || Array.isArray(rawOpts)))
+  const rawOpts = argv[nArgs];
+  if (rawOpts === undefined) return c.noOptions;
+  if (!isPlainObject(rawOpts) || Array.isArray(rawOpts))
     throw check.typeError(fn, 'opts', 'must be an options object');
-  const opts = (rawOpts ?? EMPTY) as Record<string, unknown>;
+  const opts = rawOpts as Record<string, unknown>;
   const allowed = mode === Mode.Forward ? c.allowedForward : c.allowedGrad;
   for (const key in opts) {
     if (!allowed.has(key)) {
@@ -150,55 +179,104 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
       throw check.typeError(fn, `opts.${key}`, `is not an option of ${fn}${hint}`);
     }
   }
+  const names = c.optionNames;
+  const values = new Array<unknown>(names.length);
+  for (let k = 0; k < names.length; k++) values[k] = opts[names[k]];
+  const snap: Snapshot = {
+    values,
+    reduction: opts.reduction,
+    shape: check.snapshotShape(opts.shape),
+    out: opts.out,
+    lossOut: undefined,
+    gradOut: undefined,
+    gradOutByName: null,
+    gradOutput: mode === Mode.Forward ? undefined : opts.gradOutput,
+  };
+  if (mode === Mode.Forward) return snap;
+  let gradOut = snap.out;
+  if (mode === Mode.WithGrad) {
+    if (snap.out !== undefined && !isPlainObject(snap.out))
+      throw check.typeError(fn, 'opts.out', 'must be { loss?, grad? } for withGrad');
+    const o = snap.out as { loss?: unknown; grad?: unknown } | undefined;
+    snap.lossOut = o?.loss;
+    gradOut = o?.grad;
+  }
+  snap.gradOut = gradOut;
+  if (c.gradArgs.length > 1 && gradOut !== undefined) {
+    if (!isPlainObject(gradOut))
+      throw check.typeError(fn, mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out', `must be an object keyed by ${c.gradArgs.join(', ')}`);
+    const byName = gradOut as Record<string, unknown>;
+    snap.gradOutByName = c.gradArgs.map((name) => byName[name]);
+  }
+  return snap;
+}
 
+function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
+  const level = depth++;
+  try {
+    return prepareAt(c, mode, argv, level);
+  } finally {
+    depth--;
+  }
+}
+
+function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Prepared {
+  const snap = snapshot(c, mode, argv);
+  const def = c.def;
+  const fn = def.name;
+  const nArgs = def.args.length;
   const args: AnyTypedArray[] = new Array(nArgs);
   for (let i = 0; i < nArgs; i++) args[i] = checkArg(fn, def.args[i], argv[i]);
 
-  const reductionName = opts.reduction === undefined ? def.defaultReduction : opts.reduction;
-  const reduction = c.reductionCodes.get(reductionName as string);
+  const reductionName = snap.reduction === undefined ? def.defaultReduction : snap.reduction;
+  const reduction = typeof reductionName === 'string' ? c.reductionCodes.get(reductionName) : undefined;
   if (reduction === undefined)
-    throw check.rangeError(fn, 'opts.reduction', `must be one of ${c.reductionList}, got ${JSON.stringify(reductionName)}`);
+    throw check.rangeError(fn, 'opts.reduction', `must be one of ${c.reductionList}, got ${check.show(reductionName)}`);
 
-  scalars.fill(0);
+  if (scratchByDepth.length <= level) {
+    const buffer = new Float64Array(params.length);
+    scratchByDepth.push(buffer);
+    scalarsByDepth.push(buffer.subarray(SLOT.scalars));
+  }
+  const scratch = scratchByDepth[level];
+  const scalars = scalarsByDepth[level];
+  scalars.fill(0);  // every other slot is written below
   const values: Record<string, unknown> = {};
-  for (const name of c.optionNames) {
+  for (let k = 0; k < c.optionNames.length; k++) {
+    const name = c.optionNames[k];
     const spec = def.options[name];
-    const given = opts[name];
+    const given = snap.values[k];
     const value = given === undefined && spec.default === undefined ? undefined
       : spec.check(fn, `opts.${name}`, given === undefined ? spec.default : given);
     values[name] = value;
     if (spec.param !== undefined) scalars[spec.param] = Number(value);
   }
 
-  const plan = def.plan({ fn, args, opts: values, shape: opts.shape, reduction: reductionName as string, scalars });
+  const plan = def.plan({ fn, args, opts: values, shape: snap.shape, reduction: reductionName as string, scalars });
   const shape = plan.shape;
-  params[SLOT.ndim] = shape.length;
-  for (let d = 0; d < shape.length; d++) params[SLOT.dims + d] = shape[d];
-  params[SLOT.gradScale] = 1;
+  scratch[SLOT.ndim] = shape.length;
+  for (let d = 0; d < shape.length; d++) scratch[SLOT.dims + d] = shape[d];
+  scratch[SLOT.gradScale] = 1;
 
   const none = reduction === REDUCTION_NONE;
-  const givenOut = opts.out as { loss?: unknown; grad?: unknown } | undefined;
   let out: Float32Array | null = null;
   let grads: Float32Array[] = [];
   let gradOut: Float32Array | null = null;
 
   if (mode === Mode.Forward) {
-    if (none) out = outputBuffer(fn, 'opts.out', givenOut, plan.outLength);
-    else if (givenOut !== undefined) throw check.typeError(fn, 'opts.out', "is only used with reduction 'none'");
+    if (none) out = outputBuffer(fn, 'opts.out', snap.out, plan.outLength);
+    else if (snap.out !== undefined) throw check.typeError(fn, 'opts.out', "is only used with reduction 'none'");
   } else {
-    let lossOut: unknown;
-    let gradOutBuf: unknown = givenOut;
     if (mode === Mode.WithGrad) {
-      if (givenOut !== undefined && (typeof givenOut !== 'object' || givenOut === null || ArrayBuffer.isView(givenOut)))
-        throw check.typeError(fn, 'opts.out', 'must be { loss?, grad? } for withGrad');
-      lossOut = givenOut?.loss;
-      gradOutBuf = givenOut?.grad;
-      if (none) out = outputBuffer(fn, 'opts.out.loss', lossOut, plan.outLength);
-      else if (lossOut !== undefined) throw check.typeError(fn, 'opts.out.loss', "is only used with reduction 'none'");
+      if (none) out = outputBuffer(fn, 'opts.out.loss', snap.lossOut, plan.outLength);
+      else if (snap.lossOut !== undefined) throw check.typeError(fn, 'opts.out.loss', "is only used with reduction 'none'");
     }
-    grads = gradBuffers(c, gradOutBuf, plan.gradLengths, mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out');
-    const up = opts.gradOutput;
-    if (typeof up === 'number') params[SLOT.gradScale] = up;
+    const label = mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out';
+    grads = c.gradArgs.length === 1
+      ? [outputBuffer(fn, label, snap.gradOut, plan.gradLengths[0])]
+      : c.gradArgs.map((name, k) => outputBuffer(fn, `${label}.${name}`, snap.gradOutByName?.[k], plan.gradLengths[k]));
+    const up = snap.gradOutput;
+    if (typeof up === 'number') scratch[SLOT.gradScale] = up;
     else if (up !== undefined) {
       const arr = check.float32(fn, 'opts.gradOutput', up);
       if (none) {
@@ -207,30 +285,42 @@ function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
         gradOut = arr;
       } else {
         if (arr.length !== 1) throw check.rangeError(fn, 'opts.gradOutput', 'must be a number (or one element) for a reduced loss');
-        params[SLOT.gradScale] = arr[0];
+        scratch[SLOT.gradScale] = arr[0];
       }
     }
   }
 
-  if (givenOut !== undefined) checkOutputsApart(c, args, out, grads);
-  // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
-  params[SLOT.kernel] = c.id;
-  params[SLOT.flags] = mode | (out ? FLAG_HAS_OUT : 0) | (gradOut ? FLAG_HAS_GRAD_OUT : 0);
-  params[SLOT.reduction] = reduction;
-  params[SLOT.gradCount] = grads.length;
+  // Outputs allocated here (the caller gave none) are fresh: they overlap nothing, and async calls
+  // may write them in place.
+  let freshBits = 0;
+  let callerOutputs = false;
+  if (out) {
+    if ((mode === Mode.Forward ? snap.out : snap.lossOut) === undefined) freshBits |= FLAG_FRESH_OUT;
+    else callerOutputs = true;
+  }
+  for (let k = 0; k < grads.length; k++) {
+    if ((c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[k]) === undefined) freshBits |= FLAG_FRESH_OUT << (1 + k);
+    else callerOutputs = true;
+  }
+  if (callerOutputs) checkOutputsApart(c, args, out, grads);
   if (plan.inputs.length !== c.inputCount)
     throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
-  let n = 0;
-  for (const a of plan.inputs) callArgs[n++] = a;
-  if (out) callArgs[n++] = out;
-  for (const g of grads) callArgs[n++] = g;
-  if (gradOut) callArgs[n++] = gradOut;
-  while (n < MAX_ARGS) callArgs[n++] = undefined;
-  return { out, grads };
+  // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
+  const hasOut = out !== null;
+  scratch[SLOT.kernel] = c.id;
+  scratch[SLOT.flags] = mode | (hasOut ? FLAG_HAS_OUT : 0) | (gradOut ? FLAG_HAS_GRAD_OUT : 0) | freshBits;
+  scratch[SLOT.reduction] = reduction;
+  scratch[SLOT.gradCount] = grads.length;
+  const arrays: (AnyTypedArray | null | undefined)[] = plan.inputs;  // this call's own array: extended in place
+  if (hasOut) arrays.push(out);
+  for (const g of grads) arrays.push(g);
+  if (gradOut) arrays.push(gradOut);
+  return { out, grads, arrays, scratch };
 }
 
 // Caller-given outputs may overlap neither an input (kernels read inputs while they write)
-// nor each other.
+// nor each other. This names the argument; the native layer checks the real addresses too
+// (views over two SharedArrayBuffer objects of the same memory), and nativeError names those.
 function checkOutputsApart(c: Compiled, args: AnyTypedArray[], out: Float32Array | null, grads: Float32Array[]): void {
   const first = out ? 1 : 0;
   const count = first + grads.length;
@@ -248,6 +338,21 @@ function outputOverlap(c: Compiled, k: number, first: number, what: string): Ran
   return check.rangeError(c.def.name, label, `${what}; pass a separate buffer`);
 }
 
+// Errors from the native layer, as errors of this realm (the addon creates its errors in the realm
+// that first loaded it: under jest or vm, `instanceof RangeError` would fail). Its overlap error
+// carries the output's slot (0 'out', 1 + k gradient k): named here as the facade names arguments.
+function nativeError(c: Compiled, p: Prepared, e: unknown): unknown {
+  if (typeof e !== 'object' || e === null) return e;
+  const { name, message, outputSlot } = e as { name?: unknown; message?: unknown; outputSlot?: unknown };
+  if (typeof message !== 'string' || (name !== 'RangeError' && name !== 'TypeError')) return e;
+  if (typeof outputSlot === 'number') {
+    const first = p.out ? 1 : 0;
+    const k = outputSlot === 0 ? 0 : outputSlot - 1 + first;
+    return outputOverlap(c, k, first, 'overlaps an input or another output in memory (a view of the same memory)');
+  }
+  return name === 'RangeError' ? new RangeError(message) : new TypeError(message);
+}
+
 function gradResult(c: Compiled, grads: Float32Array[]): unknown {
   if (grads.length === 1) return grads[0];
   const byName: Record<string, Float32Array> = {};
@@ -255,31 +360,42 @@ function gradResult(c: Compiled, grads: Float32Array[]): unknown {
   return byName;
 }
 
-function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
-  const loss = p.out ?? value;
+function result(c: Compiled, mode: Mode, out: Float32Array | null, grads: Float32Array[], value: number): unknown {
+  const loss = out ?? value;
   if (mode === Mode.Forward) return loss;
-  const grad = gradResult(c, p.grads);
+  const grad = gradResult(c, grads);
   return mode === Mode.Backward ? grad : { loss, grad };
 }
 
 function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   const p = prepare(c, mode, argv);
-  const a = callArgs;
-  const value = native.run(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-  return result(c, mode, p, value);
+  const a = p.arrays;
+  params.set(p.scratch);
+  let value: number;
+  try {
+    value = native.run(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  } catch (e) {
+    throw nativeError(c, p, e);
+  }
+  return result(c, mode, p.out, p.grads, value);
 }
 
 function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
+  let pending: Promise<number>;
   let p: Prepared;
   try {
     p = prepare(c, mode, argv);
+    const a = p.arrays;
+    params.set(p.scratch);
+    try {
+      pending = native.runAsync(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    } catch (e) {
+      throw nativeError(c, p, e);
+    }
   } catch (e) {
     return Promise.reject(e);
   }
-  const a = callArgs;
-  const pending = native.runAsync(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-  callArgs.fill(undefined);  // the worker holds its own references until it settles
-  return pending.then((value) => result(c, mode, p, value));
+  return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, p, e); });
 }
 
 /** Builds the function object of one loss from its table entry. */

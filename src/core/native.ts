@@ -27,6 +27,8 @@ export interface NativeAddon {
   kernels: Record<string, number>;
   /** Input slots per kernel: f Float32Array, i Int32Array, x either; upper case optional. */
   signatures: Record<string, string>;
+  /** Element counts per slot from the shape (binding/kernels/extents.h), checked before every call. */
+  extents: Record<string, string>;
   paramCount: number;
   maxDims: number;
   paramSlots: ParamSlots;
@@ -70,6 +72,8 @@ export const FLAG_LOSS = 1;
 export const FLAG_GRAD = 2;
 export const FLAG_HAS_OUT = 4;
 export const FLAG_HAS_GRAD_OUT = 8;
+/** Shifted by the output slot (0 'out', 1 + k gradient k): allocated for this call (loss_args.h). */
+export const FLAG_FRESH_OUT = 16;
 
 /**
  * Fills params for a direct native.run() of one kernel (tests and the benchmark; the facade

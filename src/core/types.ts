@@ -47,7 +47,10 @@ export interface Loss<A extends unknown[], O, G = Float32Array> {
   /** Loss and gradient from one fused pass. */
   withGrad(...args: [...A, NoneReduction<WithGradOptions<O, G>>]): LossWithGrad<Float32Array, G>;
   withGrad(...args: [...A] | [...A, WithGradOptions<O, G>]): LossWithGrad<number, G>;
-  /** Same as calling the loss, computed on the libuv thread pool (inputs are not copied). */
+  /**
+   * Same as calling the loss, computed on the libuv thread pool. Arrays over a SharedArrayBuffer are
+   * used in place; others are copied first (JS could detach them while the call runs), see the README.
+   */
   async(...args: [...A, NoneReduction<ForwardOptions<O>>]): Promise<Float32Array>;
   async(...args: [...A] | [...A, ForwardOptions<O>]): Promise<number>;
   /** Same as withGrad, on the libuv thread pool. */

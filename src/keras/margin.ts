@@ -51,7 +51,7 @@ export const cosineSimilarity: Pair<CosineSimilarityOptions> = defineLoss({
     let samples = 1;
     for (let d = 0; d < ndim; d++) if (d !== a) samples *= shape[d];
     const w = ctx.opts.sampleWeight;
-    if (w instanceof Float32Array && w.length !== samples)
+    if (check.isFloat32Array(w) && w.length !== samples)
       throw check.rangeError(ctx.fn, 'opts.sampleWeight', `has length ${w.length}, but there are ${samples} losses (one per position of the axes other than ${axis})`);
     return { inputs: [yPred, yTrue, sampleWeights(ctx, samples)], shape, outLength: samples, gradLengths: [n] };
   },

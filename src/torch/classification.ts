@@ -164,7 +164,7 @@ export const binaryCrossEntropyWithLogits: Pair<BinaryCrossEntropyWithLogitsOpti
 function crossEntropyPlan(ctx: PlanContext, indicesOnly: boolean): Plan {
   const [input, target] = ctx.args;
   const n = input.length;
-  const isIndex = target instanceof Int32Array;
+  const isIndex = check.isInt32Array(target);
   if (indicesOnly && !isIndex) throw check.typeError(ctx.fn, 'target', 'must be an Int32Array of class indices');
   const cs = classShape(ctx, 'input', n, isIndex ? target : null, 'target', 1);
   if (isIndex) {

@@ -1,0 +1,185 @@
+// How to build arguments and options for every loss of the torch and keras namespaces, for the
+// property suite (test/fuzz/run.js). Each spec: build(shape, data) -> arrays, options: name ->
+// a list of value makers (valid and invalid ones), reductions.
+'use strict';
+
+const TORCH_RED = ['mean', 'sum', 'none'];
+const KERAS_RED = ['sum_over_batch_size', 'sum', 'none'];
+
+const prod = (s) => s.reduce((a, b) => a * b, 1);
+const last = (s) => (s.length ? s[s.length - 1] : 1);
+const rowsOf = (s) => (s.length > 1 ? prod(s.slice(0, -1)) : 1);
+
+// Values shared by every option: invalid ones (wrong type, not finite, overflowing float32).
+const INVALID = [() => 'x', () => NaN, () => Infinity, () => -1e300, () => 1e300, () => 1e-300, () => null, () => ({}), () => [1], () => true, () => 2 ** 31, () => -5];
+const num = (...vs) => vs.map((v) => () => v);
+const finite = [...num(-2, -0.5, 0, 0.25, 1, 3)];
+const nonNeg = [...num(0, 0.1, 0.5, 1, 2.5)];
+const positive = [...num(1e-3, 0.3, 1, 2, 5)];
+const bool = [...num(true, false)];
+const unit = [...num(0, 0.1, 0.5, 1), () => 1.5, () => -0.1];
+const int32 = [...num(-100, -1, 0, 1, 3), () => 1.5];
+// Arrays sized from the case: { arr: 'n' | 'C' | 'rows' | 'last' | 'samples', wrong?: true }.
+const arr = (size) => [() => ({ arr: size }), () => ({ arr: size }), () => ({ arr: size, wrong: true }), () => new Float64Array(2)];
+
+function f32(data, n, role) { return data.f32(n, role); }
+
+function torchPair(extraOptions = {}, roles = {}, reductions = TORCH_RED) {
+  return {
+    shapes: 'any',
+    reductions,
+    options: extraOptions,
+    build(shape, data) {
+      const n = prod(shape);
+      return { arrays: [f32(data, n, roles.input || 'x'), f32(data, n, roles.target || 'y')], n, C: last(shape), rows: rowsOf(shape) };
+    },
+  };
+}
+
+function kerasPair(extraOptions = {}, roles = {}) {
+  return {
+    shapes: 'any',
+    reductions: KERAS_RED,
+    options: { sampleWeight: [...num(0.5, 2), () => ({ arr: 'samples' }), () => ({ arr: 'samples' }), () => ({ arr: 'samples', wrong: true }), () => NaN], ...extraOptions },
+    build(shape, data) {
+      const n = prod(shape);
+      return { arrays: [f32(data, n, roles.yTrue || 'y'), f32(data, n, roles.yPred || 'x')], n, C: last(shape), rows: rowsOf(shape), samples: shape.length > 1 ? rowsOf(shape) : 1 };
+    },
+  };
+}
+
+const specs = {
+  'torch.mseLoss': torchPair(),
+  'torch.l1Loss': torchPair(),
+  'torch.smoothL1Loss': torchPair({ beta: nonNeg }),
+  'torch.huberLoss': torchPair({ delta: positive }),
+  'torch.binaryCrossEntropy': torchPair({ weight: arr('n') }, { input: 'prob', target: 'prob' }),
+  'torch.binaryCrossEntropyWithLogits': torchPair({ weight: arr('n'), posWeight: arr('C') }, { target: 'prob' }),
+  'torch.crossEntropy': {
+    shapes: 'class1',
+    reductions: TORCH_RED,
+    options: { weight: arr('C'), ignoreIndex: int32, labelSmoothing: unit },
+    build(shape, data) {
+      const n = prod(shape);
+      const C = shape.length > 1 ? shape[1] : shape[0];
+      const positions = C > 0 ? n / C : 0;
+      const probs = data.coin(0.3);
+      return { arrays: [f32(data, n, 'x'), probs ? f32(data, n, 'prob') : data.idx(positions, C)], n, C, rows: positions };
+    },
+  },
+  'torch.nllLoss': {
+    shapes: 'class1',
+    reductions: TORCH_RED,
+    options: { weight: arr('C'), ignoreIndex: int32 },
+    build(shape, data) {
+      const n = prod(shape);
+      const C = shape.length > 1 ? shape[1] : shape[0];
+      const positions = C > 0 ? n / C : 0;
+      return { arrays: [f32(data, n, 'x'), data.idx(positions, C)], n, C, rows: positions };
+    },
+  },
+  'torch.klDiv': torchPair({ logTarget: bool }, { target: 'prob' }, [...TORCH_RED, 'batchmean']),
+  'torch.poissonNllLoss': torchPair({ logInput: bool, full: bool, eps: positive }, { target: 'count' }),
+  'torch.gaussianNllLoss': {
+    shapes: 'any',
+    reductions: TORCH_RED,
+    options: { full: bool, eps: positive },
+    build(shape, data) {
+      const n = prod(shape);
+      const perRow = data.coin(0.3);
+      const rows = last(shape) > 0 ? n / last(shape) : 0;
+      return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, perRow ? rows : n, 'var')], n, C: last(shape), rows };
+    },
+  },
+  'torch.sigmoidFocalLoss': torchPair({ alpha: finite, gamma: nonNeg }, { target: 'prob' }, ['none', 'mean', 'sum']),
+  'torch.hingeEmbeddingLoss': torchPair({ margin: finite }, { target: 'pm1' }),
+  'torch.softMarginLoss': torchPair({}, { target: 'pm1' }),
+  'torch.multilabelSoftMarginLoss': torchPair({ weight: arr('C') }, { target: 'label01' }),
+  'torch.multiMarginLoss': {
+    shapes: 'rows2',
+    reductions: TORCH_RED,
+    options: { p: [...num(1, 2), () => 3], margin: finite, weight: arr('C') },
+    build(shape, data) {
+      const n = prod(shape);
+      const C = last(shape);
+      const rows = shape.length === 2 ? shape[0] : 1;
+      return { arrays: [f32(data, n, 'x'), data.idx(rows, C)], n, C, rows };
+    },
+  },
+  'torch.multilabelMarginLoss': {
+    shapes: 'rows2',
+    reductions: TORCH_RED,
+    options: {},
+    build(shape, data) {
+      const n = prod(shape);
+      const C = last(shape);
+      return { arrays: [f32(data, n, 'x'), data.multilabel(n, C)], n, C, rows: rowsOf(shape) };
+    },
+  },
+  'torch.marginRankingLoss': {
+    shapes: 'any',
+    reductions: TORCH_RED,
+    options: { margin: finite },
+    build(shape, data) {
+      const n = prod(shape);
+      return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, n, 'pm1')], n, C: last(shape), rows: rowsOf(shape) };
+    },
+  },
+  'torch.cosineEmbeddingLoss': {
+    shapes: 'rows2',
+    reductions: TORCH_RED,
+    options: { margin: finite },
+    build(shape, data) {
+      const n = prod(shape);
+      const rows = shape.length === 2 ? shape[0] : 1;
+      return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, rows, 'pm1')], n, C: last(shape), rows };
+    },
+  },
+  'torch.tripletMarginLoss': {
+    shapes: 'any',
+    reductions: TORCH_RED,
+    options: { margin: finite, p: [...positive, () => 1.5], eps: [...finite, () => 1e-6], swap: bool },
+    build(shape, data) {
+      const n = prod(shape);
+      return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, n, 'x')], n, C: last(shape), rows: rowsOf(shape) };
+    },
+  },
+  'keras.meanSquaredError': kerasPair(),
+  'keras.meanAbsoluteError': kerasPair(),
+  'keras.meanAbsolutePercentageError': kerasPair(),
+  'keras.meanSquaredLogarithmicError': kerasPair(),
+  'keras.huber': kerasPair({ delta: nonNeg }),
+  'keras.logCosh': kerasPair(),
+  'keras.binaryCrossentropy': kerasPair({ fromLogits: bool, labelSmoothing: unit }, { yTrue: 'label01', yPred: 'prob' }),
+  'keras.categoricalCrossentropy': kerasPair({ fromLogits: bool, labelSmoothing: unit }, { yTrue: 'label01', yPred: 'prob' }),
+  'keras.sparseCategoricalCrossentropy': {
+    shapes: 'classLast',
+    reductions: KERAS_RED,
+    options: {
+      sampleWeight: [...num(0.5), () => ({ arr: 'samples' }), () => ({ arr: 'samples', wrong: true })],
+      fromLogits: bool,
+      ignoreClass: [...num(null, 0, 1, -1), () => 0.5],
+    },
+    build(shape, data) {
+      const n = prod(shape);
+      const C = last(shape);
+      const positions = C > 0 ? n / C : 0;
+      return { arrays: [data.idx(positions, C), f32(data, n, data.coin(0.5) ? 'prob' : 'x')], n, C, rows: positions, samples: positions };
+    },
+  },
+  'keras.klDivergence': kerasPair({}, { yTrue: 'prob', yPred: 'prob' }),
+  'keras.poisson': kerasPair({}, { yTrue: 'count', yPred: 'prob' }),
+  'keras.binaryFocalCrossentropy': kerasPair({ gamma: nonNeg, alpha: finite, applyClassBalancing: bool, fromLogits: bool, labelSmoothing: unit },
+    { yTrue: 'label01', yPred: 'prob' }),
+  'keras.hinge': kerasPair({}, { yTrue: 'pm1' }),
+  'keras.squaredHinge': kerasPair({}, { yTrue: 'label01' }),
+  'keras.categoricalHinge': kerasPair({}, { yTrue: 'label01' }),
+  'keras.cosineSimilarity': (() => {
+    const s = kerasPair({ axis: [...num(-1, 0, 1, -2, 5), () => 0.5] });
+    const build = s.build;
+    s.build = (shape, data) => ({ ...build(shape, data), samples: null });  // depends on axis: sampleWeight sized by the loss
+    return s;
+  })(),
+};
+
+module.exports = { specs, INVALID, prod, last, rowsOf, TORCH_RED, KERAS_RED };

@@ -5,7 +5,7 @@
 // child process (two at a time), so a crash fails that loss's test instead of killing jest.
 //
 // Seed and size: FASTLOSS_FUZZ_SEED (default 20261126, fixed for CI), FASTLOSS_FUZZ_RUNS (cases per
-// loss, default 90; scripts/sanitize.sh uses fewer), FASTLOSS_FUZZ_NAN=loose (accept any NaN for a NaN in
+// loss, default 90; scripts/sanitize.sh uses fewer), FASTLOSS_FUZZ_NAN=strict (compare NaN payloads too in
 // the bitwise comparisons). Totals are printed at the end.
 import { spawn } from 'child_process';
 import * as fs from 'fs';

@@ -40,6 +40,10 @@ for (let i = 0; i < argv.length; i++) {
 // gives is not defined by IEEE 754, PyTorch or JavaScript, and fused and separate passes may pick
 // differently. FASTLOSS_FUZZ_NAN=strict compares NaN bits too.
 const LOOSE_NAN = process.env.FASTLOSS_FUZZ_NAN !== 'strict';
+// Under the sanitizer (scripts/sanitize.sh) the instrumented build vectorizes and contracts
+// multiply-adds differently in the fused withGrad loop and the separate forward/backward loops, so
+// those two comparisons allow last-bit differences there; the shipped build is held to bitwise equality.
+const SANITIZED = Boolean(process.env.FASTLOSS_SANITIZE_LOGS);
 
 const GRAD_NAMES = {
   'torch.gaussianNllLoss': ['input', 'var'],
@@ -222,7 +226,20 @@ function checkShape(name, o, what, c) {
   if (!typeOk || !msgOk) violation(name, `${what}: error is not a TypeError/RangeError naming the function`, `${e && e.constructor && e.constructor.name}: ${e && e.message}`, c);
 }
 
-function sameOutcome(name, a, b, what, c) {
+// Within 2^-20 of the larger magnitude (at least 1): a last-bit difference before a cancellation.
+function ulpClose(a, b) {
+  if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return true;
+  return Math.abs(a - b) <= 2 ** -20 * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+function closeValues(a, b) {
+  if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b) || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  if (a instanceof Float32Array && b instanceof Float32Array) return a.length === b.length && a.every((v, i) => ulpClose(v, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object') return Object.keys(a).every((k) => closeValues(a[k], b[k]));
+  return false;
+}
+
+function sameOutcome(name, a, b, what, c, codegenMayDiffer = false) {
   if (a.ok !== b.ok) {
     violation(name, `${what}: one succeeds, the other fails`, a.ok ? b.error && b.error.message : a.error && a.error.message, c);
     return;
@@ -232,6 +249,7 @@ function sameOutcome(name, a, b, what, c) {
     return;
   }
   const r = compare(a.value, b.value);
+  if (r === 'differ' && codegenMayDiffer && SANITIZED && closeValues(a.value, b.value)) return;
   if (r === 'differ') violation(name, `${what}: values differ`, '', c);
   else if (r === 'nan' && !LOOSE_NAN) violation(name, `${what}: NaN payloads differ`, '', c);
 }
@@ -306,8 +324,8 @@ async function runCase(name, loss, spec, c) {
   if (F.ok) stats.okCases++; else stats.errorCases++;
 
   // withGrad.loss == forward; withGrad.grad == backward
-  sameOutcome(name, F, W0.ok ? { ok: true, value: W0.value.loss } : W0, 'withGrad.loss vs forward', c);
-  sameOutcome(name, B, W.ok ? { ok: true, value: W.value.grad } : W, 'withGrad.grad vs backward', c);
+  sameOutcome(name, F, W0.ok ? { ok: true, value: W0.value.loss } : W0, 'withGrad.loss vs forward', c, true);
+  sameOutcome(name, B, W.ok ? { ok: true, value: W.value.grad } : W, 'withGrad.grad vs backward', c, true);
 
   // async == sync
   const A = await outcomeAsync(() => loss.async(...arrays, opts));

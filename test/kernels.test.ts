@@ -392,7 +392,7 @@ describe.each(isaLevels())('Keras losses on short rows with sample weights [%s]'
       const opts = { shape: [R, C], sampleWeight: sw };
       const mean = rows.reduce((a, b) => a + b, 0) / R;
       expect(Math.abs((loss(yy, p, opts) as number) - mean)).toBeLessThanOrEqual(1e-6 * Math.abs(mean));
-      expectNear(loss(yy, p, { ...opts, reduction: 'none' }) as Float32Array, rows, 'none', 1e-5, 1e-7);
+      expectNear(loss(yy, p, { ...opts, reduction: 'none' }) as unknown as Float32Array, rows, 'none', 1e-5, 1e-7);
       const both = loss.withGrad(yy, p, opts);
       expect(Math.abs((both.loss as number) - mean)).toBeLessThanOrEqual(1e-6 * Math.abs(mean));
       expectNear(both.grad as Float32Array, grad, 'withGrad.grad', 1e-4, 1e-9);

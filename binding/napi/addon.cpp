@@ -202,31 +202,30 @@ bool byteRangesOverlap(const ArrayArg& x, const ArrayArg& y) {
 // SharedArrayBuffer objects over the same memory included): checked on the real addresses.
 bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
   const ArrayArg* outs[1 + kMaxGrads];
-  SlotName names[1 + kMaxGrads];
+  int slots[1 + kMaxGrads];  // 0 'out', 1 + g gradient g
   int n = 0;
-  if (c.out.data) { outs[n] = &c.out; names[n++] = {"out", 0}; }
-  for (int g = 0; g < gradCount; ++g) { outs[n] = &c.grad[g]; names[n++] = {"grad", g}; }
+  if (c.out.data) { outs[n] = &c.out; slots[n++] = 0; }
+  for (int g = 0; g < gradCount; ++g) { outs[n] = &c.grad[g]; slots[n++] = 1 + g; }
   for (int k = 0; k < n; ++k) {
-    const char* what = nullptr;
-    for (int s = 0; s < kMaxInputs && !what; ++s)
-      if (byteRangesOverlap(*outs[k], c.in[s])) what = "overlaps an input";
-    if (!what && byteRangesOverlap(*outs[k], c.gradOut)) what = "overlaps gradOutput";
-    for (int j = 0; j < k && !what; ++j)
-      if (byteRangesOverlap(*outs[k], *outs[j])) what = "overlaps another output";
-    if (what) {  // outputSlot (0 'out', 1 + g gradient g) lets the facade name the argument
-      std::string msg = std::string(kKernelInfo[c.id].name) + ": " + slotLabel(names[k]) + " " + what +
-                        " in memory; pass a separate buffer";
-      napi_value text, error, slot;
-      napi_create_string_utf8(env, msg.c_str(), NAPI_AUTO_LENGTH, &text);
-      napi_create_range_error(env, nullptr, text, &error);
-      napi_create_int32(env, names[k].what[0] == 'o' ? 0 : 1 + names[k].index, &slot);
-      napi_set_named_property(env, error, "outputSlot", slot);
-      napi_value code;
-      napi_create_string_utf8(env, "ERR_FASTLOSS_OVERLAP", NAPI_AUTO_LENGTH, &code);
-      napi_set_named_property(env, error, "code", code);
-      napi_throw(env, error);
-      return false;
-    }
+    // what it overlaps: input s (s), gradOutput (kMaxInputs), output j (kMaxInputs + 1 + slot of j)
+    int other = -1;
+    for (int s = 0; s < kMaxInputs && other < 0; ++s)
+      if (byteRangesOverlap(*outs[k], c.in[s])) other = s;
+    if (other < 0 && byteRangesOverlap(*outs[k], c.gradOut)) other = kMaxInputs;
+    for (int j = 0; j < k && other < 0; ++j)
+      if (byteRangesOverlap(*outs[k], *outs[j])) other = kMaxInputs + 1 + slots[j];
+    if (other < 0) continue;
+    // The facade names both from outputSlot and overlapSlot; this message is for direct callers.
+    std::string msg = std::string(kKernelInfo[c.id].name) + ": output " + std::to_string(slots[k]) +
+                      " overlaps " + (other < kMaxInputs ? "input " + std::to_string(other)
+                                      : other == kMaxInputs ? std::string("gradOutput") : "another output") +
+                      " in memory; pass a separate buffer";
+    Napi::Error error = Napi::RangeError::New(env, msg);
+    error.Set("code", Napi::String::New(env, "ERR_FASTLOSS_OVERLAP"));
+    error.Set("outputSlot", Napi::Number::New(env, slots[k]));
+    error.Set("overlapSlot", Napi::Number::New(env, other));
+    error.ThrowAsJavaScriptException();
+    return false;
   }
   return true;
 }

@@ -91,6 +91,8 @@ interface Compiled {
 }
 
 interface Prepared {
+  /** The loss's array arguments, checked, in call order. */
+  args: AnyTypedArray[];
   out: Float32Array | null;
   grads: Float32Array[];
   /** run()'s arguments: kernel inputs, then out, gradients, gradOutput as flagged. */
@@ -290,19 +292,13 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
     }
   }
 
-  // Outputs allocated here (the caller gave none) are fresh: they overlap nothing, and async calls
-  // may write them in place.
+  // Outputs allocated here (the caller gave none) are fresh: async calls may write them in place.
+  // Caller outputs must not overlap an input or each other: the native layer checks that on the
+  // real addresses, and nativeError names the arguments.
   let freshBits = 0;
-  let callerOutputs = false;
-  if (out) {
-    if ((mode === Mode.Forward ? snap.out : snap.lossOut) === undefined) freshBits |= FLAG_FRESH_OUT;
-    else callerOutputs = true;
-  }
-  for (let k = 0; k < grads.length; k++) {
+  if (out && (mode === Mode.Forward ? snap.out : snap.lossOut) === undefined) freshBits |= FLAG_FRESH_OUT;
+  for (let k = 0; k < grads.length; k++)
     if ((c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[k]) === undefined) freshBits |= FLAG_FRESH_OUT << (1 + k);
-    else callerOutputs = true;
-  }
-  if (callerOutputs) checkOutputsApart(c, args, out, grads);
   if (plan.inputs.length !== c.inputCount)
     throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
   // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
@@ -315,27 +311,23 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
   if (hasOut) arrays.push(out);
   for (const g of grads) arrays.push(g);
   if (gradOut) arrays.push(gradOut);
-  return { out, grads, arrays, scratch };
-}
-
-// Caller-given outputs may overlap neither an input (kernels read inputs while they write)
-// nor each other. This names the argument; the native layer checks the real addresses too
-// (views over two SharedArrayBuffer objects of the same memory), and nativeError names those.
-function checkOutputsApart(c: Compiled, args: AnyTypedArray[], out: Float32Array | null, grads: Float32Array[]): void {
-  const first = out ? 1 : 0;
-  const count = first + grads.length;
-  for (let k = 0; k < count; k++) {
-    const o = k < first ? out! : grads[k - first];
-    for (let i = 0; i < args.length; i++)
-      if (check.overlaps(o, args[i])) throw outputOverlap(c, k, first, `overlaps ${c.def.args[i].name}`);
-    for (let j = 0; j < k; j++)
-      if (check.overlaps(o, j < first ? out! : grads[j - first])) throw outputOverlap(c, k, first, 'overlaps another output');
-  }
+  return { args, out, grads, arrays, scratch };
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
   const label = k < first ? 'opts.out' : `opts.out (${c.gradArgs[k - first]} gradient)`;
   return check.rangeError(c.def.name, label, `${what}; pass a separate buffer`);
+}
+
+/** What an output overlapped, from the native layer's overlapSlot (see checkOutputsApart in addon.cpp). */
+function overlapTarget(c: Compiled, p: Prepared, args: AnyTypedArray[] | null, other: unknown): string {
+  const maxInputs = 6;  // kMaxInputs
+  if (typeof other !== 'number') return 'an input or another output';
+  if (other === maxInputs) return 'opts.gradOutput';
+  if (other > maxInputs) return 'another output';
+  const input = p.arrays[other];
+  const i = args ? args.indexOf(input as AnyTypedArray) : -1;
+  return i >= 0 ? c.def.args[i].name : 'an option array';
 }
 
 // Errors from the native layer, as errors of this realm (the addon creates its errors in the realm
@@ -344,7 +336,8 @@ function outputOverlap(c: Compiled, k: number, first: number, what: string): Ran
 // names arguments.
 function nativeError(c: Compiled, mode: Mode, p: Prepared, e: unknown): unknown {
   if (typeof e !== 'object' || e === null) return e;
-  const { name, message, outputSlot, code } = e as { name?: unknown; message?: unknown; outputSlot?: unknown; code?: unknown };
+  const { name, message, outputSlot, overlapSlot, code } =
+    e as { name?: unknown; message?: unknown; outputSlot?: unknown; overlapSlot?: unknown; code?: unknown };
   if (typeof message !== 'string' || (name !== 'RangeError' && name !== 'TypeError')) return e;
   if (typeof outputSlot === 'number') {
     const first = p.out ? 1 : 0;
@@ -353,7 +346,7 @@ function nativeError(c: Compiled, mode: Mode, p: Prepared, e: unknown): unknown 
       return check.typeError(c.def.name, outputLabel(c, mode, k, first),
         'was detached, transferred or resized during the async call; nothing was written');
     }
-    return outputOverlap(c, k, first, 'overlaps an input or another output in memory (a view of the same memory)');
+    return outputOverlap(c, k, first, `overlaps ${overlapTarget(c, p, p.args, overlapSlot)}`);
   }
   return name === 'RangeError' ? new RangeError(message) : new TypeError(message);
 }

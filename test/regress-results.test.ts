@@ -1,15 +1,9 @@
 // Issue 8, "wrong results and broken promises": each in a fresh process (none should crash, but a
 // wrong check could turn into one). The memory kept alive by the last call is in leak.test.ts.
-import { dec, expectClean, expectNamedError, Outcome, runChild, ChildResult } from './helpers/child';
+import { dec, expectClean, expectNamedError, Outcome, runChild, ChildResult, CHILD_RNG } from './helpers/child';
 import { isaLevels } from './helpers/parity';
 
-const RNG = `
-function rnd(n, seed, lo = -2, hi = 2) {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = lo + (s / 2 ** 32) * (hi - lo); }
-  return a;
-}`;
+const RNG = CHILD_RNG;
 
 function run(code: string, opts: Parameters<typeof runChild>[1] = {}): ChildResult {
   const r = runChild(RNG + code, opts);

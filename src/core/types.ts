@@ -59,3 +59,22 @@ export interface Loss<A extends unknown[], O, G = Float32Array> {
   /** 'torch.mseLoss', 'keras.huber', ... */
   readonly lossName: string;
 }
+
+export type ReducedReduction<O> = O & { reduction: 'mean' | 'sum' };
+
+/**
+ * A loss whose default reduction is 'none' (torchvision's sigmoid_focal_loss): without
+ * `reduction`, or with 'none', it gives a Float32Array; with 'mean' or 'sum' a number.
+ */
+export interface NoneByDefaultLoss<A extends unknown[], O, G = Float32Array> {
+  (...args: [...A, ReducedReduction<ForwardOptions<O>>]): number;
+  (...args: [...A] | [...A, ForwardOptions<O>]): Float32Array;
+  backward(...args: [...A] | [...A, BackwardOptions<O, G>]): G;
+  withGrad(...args: [...A, ReducedReduction<WithGradOptions<O, G>>]): LossWithGrad<number, G>;
+  withGrad(...args: [...A] | [...A, WithGradOptions<O, G>]): LossWithGrad<Float32Array, G>;
+  async(...args: [...A, ReducedReduction<ForwardOptions<O>>]): Promise<number>;
+  async(...args: [...A] | [...A, ForwardOptions<O>]): Promise<Float32Array>;
+  withGradAsync(...args: [...A, ReducedReduction<WithGradOptions<O, G>>]): Promise<LossWithGrad<number, G>>;
+  withGradAsync(...args: [...A] | [...A, WithGradOptions<O, G>]): Promise<LossWithGrad<Float32Array, G>>;
+  readonly lossName: string;
+}

@@ -3,7 +3,7 @@
 import * as check from '../core/check';
 import { defineLoss, LossDef, OptionSpec, Plan, PlanContext, REDUCTION_BATCHMEAN } from '../core/define';
 import { shapeFor, TORCH_REDUCTIONS, torchPair, torchPairPlan } from '../core/frameworks';
-import type { Loss, TorchOptions } from '../core/types';
+import type { Loss, NoneByDefaultLoss, TorchOptions } from '../core/types';
 
 type Pair<O = TorchOptions> = Loss<[input: Float32Array, target: Float32Array], O>;
 
@@ -245,7 +245,7 @@ export const gaussianNllLoss: GaussianNllLoss = defineLoss(torchLoss('gaussianNl
  * alpha_t (1 - p_t)^gamma BCE-with-logits, p = sigmoid(input). torchvision.ops.sigmoid_focal_loss;
  * default reduction 'none' as there.
  */
-export const sigmoidFocalLoss: Pair<SigmoidFocalLossOptions> = defineLoss(torchLoss('sigmoidFocalLoss', [INPUT, TARGET], {
+export const sigmoidFocalLoss: NoneByDefaultLoss<[input: Float32Array, target: Float32Array], SigmoidFocalLossOptions> = defineLoss(torchLoss('sigmoidFocalLoss', [INPUT, TARGET], {
   alpha: { default: 0.25, check: check.finiteNumber, param: 0 },
   gamma: { default: 2, check: check.nonNegative, param: 1 },
 }, torchPairPlan, 'none'));

@@ -6,6 +6,7 @@
 #include <vector>
 #include <string>
 #include "loss_args.h"
+#include "params.h"
 #include "table.h"
 using namespace fastloss;
 struct Ext { const char* name; const char* ext; };
@@ -55,10 +56,16 @@ int main() {
             a.inLen[s] = count(tk, (int)(strcspn(tk, " ")), sh, isInt);
             if (sig[s] >= 'A' && sig[s] <= 'Z') a.in[s] = nullptr;
           }
-          if (!strcmp(name, "keras.cosineSimilarity")) a.p[0] = a.ndim - 1;
-          if (!strcmp(name, "torch.multiMarginLoss")) a.p[0] = 1;
-          if (!strcmp(name, "torch.tripletMarginLoss")) { a.p[0] = 1; a.p[1] = 2; a.p[2] = 1e-6; }
-          if (!strcmp(name, "torch.crossEntropy") || !strcmp(name, "torch.nllLoss")) a.p[0] = -100;
+          namespace P = fastloss::params;
+          if (!strcmp(name, "keras.cosineSimilarity")) a.p[P::keras::cosineSimilarity::axis] = a.ndim - 1;
+          if (!strcmp(name, "torch.multiMarginLoss")) a.p[P::torch::multiMarginLoss::p] = 1;
+          if (!strcmp(name, "torch.tripletMarginLoss")) {
+            a.p[P::torch::tripletMarginLoss::margin] = 1;
+            a.p[P::torch::tripletMarginLoss::p] = 2;
+            a.p[P::torch::tripletMarginLoss::eps] = 1e-6;
+          }
+          if (!strcmp(name, "torch.crossEntropy")) a.p[P::torch::crossEntropy::ignoreIndex] = -100;
+          if (!strcmp(name, "torch.nllLoss")) a.p[P::torch::nllLoss::ignoreIndex] = -100;
           a.out = out.data();
           a.grad[0] = g0.data(); a.grad[1] = g1.data(); a.grad[2] = g2.data();
           k[id](a);

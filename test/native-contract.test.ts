@@ -129,3 +129,27 @@ describe('async calls and memory JavaScript can take away', () => {
     }
   });
 });
+
+describe('kernel parameters by name', () => {
+  test('an option naming a parameter its kernel does not declare fails when the loss is defined', () => {
+    const { defineLoss } = require('../src/core/define') as typeof import('../src/core/define');
+    const { torchPairPlan, TORCH_REDUCTIONS } = require('../src/core/frameworks') as typeof import('../src/core/frameworks');
+    const def = (param: string) => ({
+      name: 'torch.smoothL1Loss',
+      args: [{ name: 'input', kind: 'f32' as const, grad: true }, { name: 'target', kind: 'f32' as const }],
+      options: { beta: { default: 1, check: (_f: string, _a: string, v: unknown) => v, param } },
+      reductions: TORCH_REDUCTIONS,
+      defaultReduction: 'mean',
+      plan: torchPairPlan,
+    });
+    expect(() => defineLoss(def('bta'))).toThrow(/^fastloss: torch\.smoothL1Loss: option beta names kernel parameter 'bta', which the kernel does not declare \(it has: beta\)$/);
+    expect(() => defineLoss(def('beta'))).not.toThrow();
+  });
+
+  test('the addon exports every kernel\'s parameter names and the wire constants', () => {
+    expect(native.params['torch.tripletMarginLoss']).toEqual(['margin', 'p', 'eps', 'swap']);
+    expect(native.params['torch.mseLoss']).toEqual([]);
+    expect(native.flags).toEqual({ wantLoss: 1, wantGrad: 2, hasOut: 4, hasGradOut: 8, freshOut: 16 });
+    for (const names of Object.values(native.params)) expect(names.length).toBeLessThanOrEqual(native.maxParams);
+  });
+});

@@ -1030,7 +1030,7 @@ void nll(LossArgs& a) {
   k.idx = a.i32(1);
   k.cw = a.f(2);
   k.hasIgnore = true;
-  k.ignore = ignoreIndexOf(a.p[0]);
+  k.ignore = ignoreIndexOf(a.p[params::torch::nllLoss::ignoreIndex]);
   if (!k.prepare(a)) return;
   std::atomic<int64_t> changed{-1};
   k.changedAt = &changed;
@@ -1156,8 +1156,8 @@ void gaussian(LossArgs& a) {
          static_cast<long long>(nv), static_cast<long long>(n), static_cast<long long>(R));
     return;
   }
-  const float eps = static_cast<float>(a.p[1]);
-  const float constant = a.p[0] != 0.0 ? kHalfLog2Pi : 0.0f;
+  const float eps = static_cast<float>(a.p[params::torch::gaussianNllLoss::eps]);
+  const float constant = a.p[params::torch::gaussianNllLoss::full] != 0.0 ? kHalfLog2Pi : 0.0f;
   if (anyNegative(var, nv)) {
     int64_t i = 0;
     while (i < nv && !(var[i] < 0.0f)) ++i;  // bounded: var may have changed since the check
@@ -1373,8 +1373,8 @@ void crossEntropy(LossArgs& a) {
   k.prob = indices ? nullptr : a.f(1);
   k.cw = a.f(2);
   k.hasIgnore = indices;
-  k.ignore = ignoreIndexOf(a.p[0]);
-  k.ls = static_cast<float>(a.p[1]);
+  k.ignore = ignoreIndexOf(a.p[params::torch::crossEntropy::ignoreIndex]);
+  k.ls = static_cast<float>(a.p[params::torch::crossEntropy::labelSmoothing]);
   k.run(a);
 }
 
@@ -1383,18 +1383,18 @@ void nllLoss(LossArgs& a) { nll(a); }
 
 // p[0] logTarget. Reductions include batchmean (sum / shape[0]).
 void klDiv(LossArgs& a) {
-  if (a.p[0] != 0.0) elementwisePlain(a, KlDivLogTarget{}, 2);
+  if (a.p[params::torch::klDiv::logTarget] != 0.0) elementwisePlain(a, KlDivLogTarget{}, 2);
   else elementwisePlain(a, KlDiv{}, 2);
 }
 
 // p[0] logInput, p[1] full, p[2] eps.
 void poissonNllLoss(LossArgs& a) {
-  const bool full = a.p[1] != 0.0;
-  if (a.p[0] != 0.0) {
+  const bool full = a.p[params::torch::poissonNllLoss::full] != 0.0;
+  if (a.p[params::torch::poissonNllLoss::logInput] != 0.0) {
     if (full) elementwisePlain(a, PoissonLogInput<true>{}, 4);
     else elementwisePlain(a, PoissonLogInput<false>{}, 2);
   } else {
-    const float eps = static_cast<float>(a.p[2]);
+    const float eps = static_cast<float>(a.p[params::torch::poissonNllLoss::eps]);
     if (full) elementwisePlain(a, PoissonRate<true>{eps}, 4);
     else elementwisePlain(a, PoissonRate<false>{eps}, 2);
   }
@@ -1405,8 +1405,8 @@ void gaussianNllLoss(LossArgs& a) { gaussian(a); }
 
 // p[0] alpha (< 0: none), p[1] gamma.  torchvision.ops.sigmoid_focal_loss.
 void sigmoidFocalLoss(LossArgs& a) {
-  const float alpha = static_cast<float>(a.p[0]);
-  withFocalPow(static_cast<float>(a.p[1]), [&](auto pow) {
+  const float alpha = static_cast<float>(a.p[params::torch::sigmoidFocalLoss::alpha]);
+  withFocalPow(static_cast<float>(a.p[params::torch::sigmoidFocalLoss::gamma]), [&](auto pow) {
     elementwisePlain(a, SigmoidFocal<decltype(pow)>{pow, alpha}, 6);
   });
 }
@@ -1417,15 +1417,15 @@ namespace keras {
 
 // Slots: yPred, yTrue, sampleWeight?. p[0] fromLogits, p[1] labelSmoothing.
 void binaryCrossentropy(LossArgs& a) {
-  const BinarySmooth smooth(static_cast<float>(a.p[1]));
-  if (a.p[0] != 0.0) kerasRowMean(a, KerasBceLogits{smooth}, 4);
+  const BinarySmooth smooth(static_cast<float>(a.p[params::keras::binaryCrossentropy::labelSmoothing]));
+  if (a.p[params::keras::binaryCrossentropy::fromLogits] != 0.0) kerasRowMean(a, KerasBceLogits{smooth}, 4);
   else kerasRowMean(a, KerasBce{smooth}, 4);
 }
 
 // p[0] fromLogits, p[1] labelSmoothing.
 void categoricalCrossentropy(LossArgs& a) {
-  const float ls = static_cast<float>(a.p[1]);
-  if (a.p[0] == 0.0) {
+  const float ls = static_cast<float>(a.p[params::keras::categoricalCrossentropy::labelSmoothing]);
+  if (a.p[params::keras::categoricalCrossentropy::fromLogits] == 0.0) {
     kerasCategoricalProbs(a, ls);
     return;
   }
@@ -1444,9 +1444,9 @@ void categoricalCrossentropy(LossArgs& a) {
 // Slots: yPred, yTrue (Int32 labels, shape[:-1]), sampleWeight?.
 // p[0] fromLogits, p[1] has ignoreClass, p[2] ignoreClass.
 void sparseCategoricalCrossentropy(LossArgs& a) {
-  const bool hasIgnore = a.p[1] != 0.0;
-  const int64_t ignore = ignoreIndexOf(a.p[2]);
-  if (a.p[0] == 0.0) {
+  const bool hasIgnore = a.p[params::keras::sparseCategoricalCrossentropy::hasIgnoreClass] != 0.0;
+  const int64_t ignore = ignoreIndexOf(a.p[params::keras::sparseCategoricalCrossentropy::ignoreClass]);
+  if (a.p[params::keras::sparseCategoricalCrossentropy::fromLogits] == 0.0) {
     kerasSparseProbs(a, hasIgnore, ignore);
     return;
   }
@@ -1467,11 +1467,11 @@ void poisson(LossArgs& a) { kerasRowMean(a, KerasPoisson{}, 2); }
 
 // p[0] gamma, p[1] alpha, p[2] applyClassBalancing, p[3] fromLogits, p[4] labelSmoothing.
 void binaryFocalCrossentropy(LossArgs& a) {
-  const BinarySmooth smooth(static_cast<float>(a.p[4]));
-  const float alpha = static_cast<float>(a.p[1]);
-  const float balance = a.p[2] != 0.0 ? 1.0f : 0.0f;
-  const bool logits = a.p[3] != 0.0;
-  withFocalPow(static_cast<float>(a.p[0]), [&](auto pow) {
+  const BinarySmooth smooth(static_cast<float>(a.p[params::keras::binaryFocalCrossentropy::labelSmoothing]));
+  const float alpha = static_cast<float>(a.p[params::keras::binaryFocalCrossentropy::alpha]);
+  const float balance = a.p[params::keras::binaryFocalCrossentropy::applyClassBalancing] != 0.0 ? 1.0f : 0.0f;
+  const bool logits = a.p[params::keras::binaryFocalCrossentropy::fromLogits] != 0.0;
+  withFocalPow(static_cast<float>(a.p[params::keras::binaryFocalCrossentropy::gamma]), [&](auto pow) {
     using Pow = decltype(pow);
     if (logits) kerasRowMean(a, KerasFocalLogits<Pow>{smooth, pow, alpha, balance}, 6);
     else kerasRowMean(a, KerasFocal<Pow>{smooth, pow, alpha, balance}, 6);

@@ -8,6 +8,7 @@
 
 #include "isa.h"
 #include "loss_args.h"
+#include "params.h"
 #include "runtime.h"
 
 namespace fastloss {

@@ -14,9 +14,14 @@
 #include <cstring>
 
 #include "loss_args.h"
+#include "params.h"
 
 namespace fastloss {
 namespace extents {
+
+// The parameter slot that holds the axis of an 'A' count (keras.cosineSimilarity's `axis`).
+constexpr int kAxisParam = 0;
+static_assert(params::keras::cosineSimilarity::axis == kAxisParam, "the A extent reads keras.cosineSimilarity's axis");
 
 // Largest shape an empty input may describe (product of its nonzero dims): bounds the work
 // and the 'none' output of rows that hold nothing.
@@ -62,7 +67,7 @@ inline const char* shapeProblem(const double* rawDims, int ndim, const double* s
     c->C = dims[classAxis];
     c->P = productExcept(classAxis);
   }
-  double axis = scalars[0];
+  double axis = scalars[kAxisParam];
   if (ndim >= 1 && axis >= 0 && axis < ndim && axis == static_cast<double>(static_cast<int>(axis))) {
     c->hasA = true;
     c->A = productExcept(static_cast<int>(axis));

@@ -69,11 +69,13 @@ using KernelFn = void (*)(LossArgs&);
 
 // Signature letters, one per input slot: f Float32Array, i Int32Array, x either;
 // upper case = optional (may be null).
-// extents: the element count of every slot, from the shape (extents.h).
+// extents: the element count of every slot, from the shape (extents.h); params: the names of
+// LossArgs::p's slots, "a, b, c" (params.h).
 struct KernelInfo {
   const char* name;
   const char* signature;
   const char* extents;
+  const char* params;
 };
 
 }  // namespace fastloss

@@ -468,7 +468,7 @@ namespace torch {
 // p[0] = margin.
 void hingeEmbeddingLoss(LossArgs& a) {
   if (!checkSignTargets(a, "torch.hingeEmbeddingLoss", a.f(1), a.inLen[1])) return;
-  elementwise(a, HingeEmbedding{static_cast<float>(a.p[0])});
+  elementwise(a, HingeEmbedding{static_cast<float>(a.p[params::torch::hingeEmbeddingLoss::margin])});
 }
 
 void softMarginLoss(LossArgs& a) { elementwise(a, SoftMargin{}, 4); }
@@ -509,7 +509,7 @@ void multiMargin(LossArgs& a) {
   const float* w = a.f(2);
   const RowShape s = rowShapeOf(a);
   const int64_t C = s.cols;
-  const float margin = static_cast<float>(a.p[1]);
+  const float margin = static_cast<float>(a.p[params::torch::multiMarginLoss::margin]);
   const double invC = 1.0 / static_cast<double>(C);
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
   // A target that is no longer a class index when its row is computed (memory changed after
@@ -561,9 +561,9 @@ void multiMarginLoss(LossArgs& a) {
     }
   }
   // p selects the template (PyTorch supports only 1 and 2); nothing memory-related depends on it.
-  if (a.p[0] == 2.0) multiMargin<2>(a);
-  else if (a.p[0] == 1.0) multiMargin<1>(a);
-  else fail(a, 1, "torch.multiMarginLoss: p is %g; only p = 1 and p = 2 are supported", a.p[0]);
+  if (a.p[params::torch::multiMarginLoss::p] == 2.0) multiMargin<2>(a);
+  else if (a.p[params::torch::multiMarginLoss::p] == 1.0) multiMargin<1>(a);
+  else fail(a, 1, "torch.multiMarginLoss: p is %g; only p = 1 and p = 2 are supported", a.p[params::torch::multiMarginLoss::p]);
 }
 
 // Slots: input [rows, C], target int32 [rows, C]: the row's classes, read up to the first
@@ -679,7 +679,7 @@ void marginRankingLoss(LossArgs& a) {
   const float* x2 = a.f(1);
   const float* t = a.f(2);
   const int64_t n = a.inLen[0];
-  const float margin = static_cast<float>(a.p[0]);
+  const float margin = static_cast<float>(a.p[params::torch::marginRankingLoss::margin]);
   const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
   float* out = a.out;
@@ -721,7 +721,7 @@ void cosineEmbeddingLoss(LossArgs& a) {
   const RowShape s = rowShapeOf(a);
   const int64_t D = s.cols;
   if (!checkSignTargets(a, "torch.cosineEmbeddingLoss", t, s.rows)) return;
-  const double margin = a.p[0];
+  const double margin = a.p[params::torch::cosineEmbeddingLoss::margin];
   const bool wantGrad = a.wantGrad();
   rowLosses(a, s.rows, D, 3, nullptr, false, [&](int64_t r, double u, bool wide) {
     const float* ar = x1 + r * D;
@@ -761,11 +761,11 @@ void triplet(LossArgs& a) {
   const float* Nn = a.f(2);
   const RowShape s = rowShapeOf(a);
   const int64_t D = s.cols;
-  const double margin = a.p[0];
-  const float p = static_cast<float>(a.p[1]);
+  const double margin = a.p[params::torch::tripletMarginLoss::margin];
+  const float p = static_cast<float>(a.p[params::torch::tripletMarginLoss::p]);
   const float pm1 = p - 1.0f;
-  const float eps = static_cast<float>(a.p[2]);
-  const bool swap = a.p[3] != 0.0;
+  const float eps = static_cast<float>(a.p[params::torch::tripletMarginLoss::eps]);
+  const bool swap = a.p[params::torch::tripletMarginLoss::swap] != 0.0;
   const bool wantGrad = a.wantGrad();
   const int64_t cost = P == 0 ? 24 : 3;
   rowLosses(a, s.rows, D, cost, nullptr, false, [&](int64_t r, double u, bool wide) {
@@ -811,8 +811,8 @@ void triplet(LossArgs& a) {
 }
 
 void tripletMarginLoss(LossArgs& a) {
-  if (a.p[1] == 2.0) triplet<2>(a);
-  else if (a.p[1] == 1.0) triplet<1>(a);
+  if (a.p[params::torch::tripletMarginLoss::p] == 2.0) triplet<2>(a);
+  else if (a.p[params::torch::tripletMarginLoss::p] == 1.0) triplet<1>(a);
   else triplet<0>(a);
 }
 
@@ -884,7 +884,7 @@ void cosineSimilarity(LossArgs& a) {
   const float* truth = a.f(1);
   const float* w = a.f(2);
   // The axis comes from params: checked here too, as a double, before it indexes dims.
-  const double axisParam = a.p[0];
+  const double axisParam = a.p[params::keras::cosineSimilarity::axis];
   int axis = 0;
   if (a.ndim > 0) {
     if (!(axisParam >= 0.0 && axisParam < static_cast<double>(a.ndim)) || axisParam != std::floor(axisParam)) {

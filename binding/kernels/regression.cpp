@@ -103,11 +103,11 @@ void mseLoss(LossArgs& a) { elementwise(a, SquaredError{}); }
 void l1Loss(LossArgs& a) { elementwise(a, AbsoluteError{}); }
 // p[0] = beta.
 void smoothL1Loss(LossArgs& a) {
-  if (a.p[0] == 0.0) elementwise(a, SmoothL1Beta0{});
-  else elementwise(a, SmoothL1(static_cast<float>(a.p[0])));
+  if (a.p[params::torch::smoothL1Loss::beta] == 0.0) elementwise(a, SmoothL1Beta0{});
+  else elementwise(a, SmoothL1(static_cast<float>(a.p[params::torch::smoothL1Loss::beta])));
 }
 // p[0] = delta.
-void huberLoss(LossArgs& a) { elementwise(a, Huber(static_cast<float>(a.p[0]))); }
+void huberLoss(LossArgs& a) { elementwise(a, Huber(static_cast<float>(a.p[params::torch::huberLoss::delta]))); }
 }  // namespace torch
 
 namespace keras {
@@ -116,7 +116,7 @@ void meanAbsoluteError(LossArgs& a) { kerasRowMean(a, AbsoluteError{}); }
 void meanAbsolutePercentageError(LossArgs& a) { kerasRowMean(a, AbsolutePercentageError{}); }
 void meanSquaredLogarithmicError(LossArgs& a) { kerasRowMean(a, SquaredLogError{}, 4); }
 // p[0] = delta.
-void huber(LossArgs& a) { kerasRowMean(a, Huber(static_cast<float>(a.p[0]))); }
+void huber(LossArgs& a) { kerasRowMean(a, Huber(static_cast<float>(a.p[params::keras::huber::delta]))); }
 void logCosh(LossArgs& a) { kerasRowMean(a, LogCosh{}, 4); }
 }  // namespace keras
 

@@ -6,7 +6,7 @@
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 
-#define FASTLOSS_KERNEL(framework, name, signature, extents) \
+#define FASTLOSS_KERNEL(framework, name, signature, extents, ...) \
   namespace framework {                             \
   void name(LossArgs&);                             \
   }
@@ -14,7 +14,7 @@ namespace FASTLOSS_ISA_NS {
 #undef FASTLOSS_KERNEL
 
 const KernelFn kKernels[] = {
-#define FASTLOSS_KERNEL(framework, name, signature, extents) &framework::name,
+#define FASTLOSS_KERNEL(framework, name, signature, extents, ...) &framework::name,
 #include "kernels.def"
 #undef FASTLOSS_KERNEL
 };

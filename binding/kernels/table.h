@@ -5,7 +5,7 @@
 namespace fastloss {
 
 const KernelInfo kKernelInfo[] = {
-#define FASTLOSS_KERNEL(framework, name, signature, extents) {#framework "." #name, signature, extents},
+#define FASTLOSS_KERNEL(framework, name, signature, extents, ...) {#framework "." #name, signature, extents, #__VA_ARGS__},
 #include "kernels.def"
 #undef FASTLOSS_KERNEL
 };

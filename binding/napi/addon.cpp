@@ -268,7 +268,7 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   const extents::Compiled& ext = kernelExtents()[c.id];
   if (!extents::fits(ext, counts)) {
     throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) +
-                               (ext.usesAxis ? " has no axis " + std::to_string(a.p[0]) : " has no class axis"));
+                               (ext.usesAxis ? " has no axis " + std::to_string(a.p[extents::kAxisParam]) : " has no class axis"));
     return false;
   }
   if (hasOut != (none && a.wantLoss()) || (hasGradOut && !(none && a.wantGrad())) ||
@@ -592,14 +592,45 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Object kernels = Napi::Object::New(env);
   Napi::Object signatures = Napi::Object::New(env);
   Napi::Object extentsByKernel = Napi::Object::New(env);
+  Napi::Object paramsByKernel = Napi::Object::New(env);
   for (int i = 0; i < kKernelCount; ++i) {
     kernels.Set(kKernelInfo[i].name, i);
     signatures.Set(kKernelInfo[i].name, kKernelInfo[i].signature);
     extentsByKernel.Set(kKernelInfo[i].name, kKernelInfo[i].extents);
+    Napi::Array names = Napi::Array::New(env);  // "a, b, c" -> ['a', 'b', 'c']
+    std::string list = kKernelInfo[i].params;
+    uint32_t k = 0;
+    for (size_t at = 0; at < list.size();) {
+      size_t end = list.find(',', at);
+      if (end == std::string::npos) end = list.size();
+      std::string name = list.substr(at, end - at);
+      name.erase(0, name.find_first_not_of(' '));
+      if (!name.empty()) names.Set(k++, name);
+      at = end + 1;
+    }
+    paramsByKernel.Set(kKernelInfo[i].name, names);
   }
   exports.Set("kernels", kernels);
   exports.Set("signatures", signatures);
   exports.Set("extents", extentsByKernel);
+  exports.Set("params", paramsByKernel);
+  // The wire constants of the call protocol (loss_args.h), so the facade copies none of them.
+  Napi::Object flags = Napi::Object::New(env);
+  flags.Set("wantLoss", static_cast<double>(kWantLoss));
+  flags.Set("wantGrad", static_cast<double>(kWantGrad));
+  flags.Set("hasOut", static_cast<double>(kHasOut));
+  flags.Set("hasGradOut", static_cast<double>(kHasGradOut));
+  flags.Set("freshOut", static_cast<double>(kFreshOut));
+  exports.Set("flags", flags);
+  Napi::Object reductions = Napi::Object::New(env);
+  reductions.Set("none", Napi::Number::New(env, static_cast<int>(Reduction::None)));
+  reductions.Set("mean", Napi::Number::New(env, static_cast<int>(Reduction::Mean)));
+  reductions.Set("sum", Napi::Number::New(env, static_cast<int>(Reduction::Sum)));
+  reductions.Set("batchmean", Napi::Number::New(env, static_cast<int>(Reduction::BatchMean)));
+  exports.Set("reductions", reductions);
+  exports.Set("maxArgs", static_cast<double>(kMaxArgs));
+  exports.Set("maxInputs", static_cast<double>(kMaxInputs));
+  exports.Set("maxParams", static_cast<double>(kMaxParams));
   exports.Set("paramCount", static_cast<double>(kParamCount));
   exports.Set("maxDims", static_cast<double>(kMaxDims));
   Napi::Object slots = Napi::Object::New(env);

@@ -16,8 +16,8 @@ export interface OptionSpec {
   default?: unknown;
   /** Validates and converts the value (never called with undefined unless default is undefined). */
   check(fn: string, arg: string, value: unknown): unknown;
-  /** Scalar slot in params (after the shape) the kernel reads this option from. */
-  param?: number;
+  /** The kernel parameter (named in its .def entry) this option's value goes to. */
+  param?: string;
 }
 
 export interface PlanContext {
@@ -29,8 +29,17 @@ export interface PlanContext {
   /** opts.shape as given (undefined when absent). */
   shape: unknown;
   reduction: string;
-  /** Scalars region of params, for losses whose kernel needs derived numbers. */
+  /** This call's kernel parameters (write them with setParam). */
   scalars: Float64Array;
+  /** Parameter name to slot, for this loss's kernel. */
+  paramSlots: ReadonlyMap<string, number>;
+}
+
+/** Sets a kernel parameter the plan derives (not an option's own value), by its .def name. */
+export function setParam(ctx: PlanContext, name: string, value: number): void {
+  const slot = ctx.paramSlots.get(name);
+  if (slot === undefined) throw new Error(`fastloss: internal: ${ctx.fn} has no kernel parameter '${name}'`);
+  ctx.scalars[slot] = value;
 }
 
 export interface Plan {
@@ -55,10 +64,10 @@ export interface LossDef {
   plan(ctx: PlanContext): Plan;
 }
 
-export const REDUCTION_NONE = 0;
-export const REDUCTION_MEAN = 1;
-export const REDUCTION_SUM = 2;
-export const REDUCTION_BATCHMEAN = 3;
+export const REDUCTION_NONE = native.reductions.none;
+export const REDUCTION_MEAN = native.reductions.mean;
+export const REDUCTION_SUM = native.reductions.sum;
+export const REDUCTION_BATCHMEAN = native.reductions.batchmean;
 
 const enum Mode {
   Forward = 1,
@@ -86,6 +95,9 @@ interface Compiled {
   gradArgs: string[];
   reductionCodes: Map<string, number>;
   reductionList: string;
+  paramSlots: ReadonlyMap<string, number>;
+  /** Per option (optionNames order): the kernel parameter slot its value goes to, or -1. */
+  optionSlots: number[];
   /** The snapshot of a call without options (shared: nothing to read). */
   noOptions: Snapshot;
 }
@@ -104,6 +116,17 @@ function compile(def: LossDef): Compiled {
   const id = native.kernels[def.name];
   if (id === undefined) throw new Error(`fastloss: the native addon has no kernel ${def.name}; rebuild it (npm run build:all)`);
   const optionNames = Object.keys(def.options);
+  // Parameter names resolved once, at load: a name the kernel does not declare fails here.
+  const declared = native.params[def.name];
+  const paramSlots = new Map(declared.map((name, slot) => [name, slot] as [string, number]));
+  const optionSlots = optionNames.map((name) => {
+    const param = def.options[name].param;
+    if (param === undefined) return -1;
+    const slot = paramSlots.get(param);
+    if (slot === undefined)
+      throw new Error(`fastloss: ${def.name}: option ${name} names kernel parameter '${param}', which the kernel does not declare (it has: ${declared.join(', ') || 'none'})`);
+    return slot;
+  });
   const allowedForward = new Set([...COMMON_OPTIONS, ...optionNames]);
   return {
     def,
@@ -115,6 +138,8 @@ function compile(def: LossDef): Compiled {
     gradArgs: def.args.filter((a) => a.grad).map((a) => a.name),
     reductionCodes: new Map(Object.entries(def.reductions)),
     reductionList: Object.keys(def.reductions).map((r) => `'${r}'`).join(', '),
+    paramSlots,
+    optionSlots,
     noOptions: Object.freeze({
       values: Object.freeze(new Array<unknown>(optionNames.length).fill(undefined)) as unknown[],
       reduction: undefined, shape: undefined, out: undefined, lossOut: undefined, gradOut: undefined,
@@ -251,10 +276,11 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
     const value = given === undefined && spec.default === undefined ? undefined
       : spec.check(fn, `opts.${name}`, given === undefined ? spec.default : given);
     values[name] = value;
-    if (spec.param !== undefined) scalars[spec.param] = Number(value);
+    if (c.optionSlots[k] >= 0) scalars[c.optionSlots[k]] = Number(value);
   }
 
-  const plan = def.plan({ fn, args, opts: values, shape: snap.shape, reduction: reductionName as string, scalars });
+  const plan = def.plan({ fn, args, opts: values, shape: snap.shape, reduction: reductionName as string, scalars,
+    paramSlots: c.paramSlots });
   const shape = plan.shape;
   scratch[SLOT.ndim] = shape.length;
   for (let d = 0; d < shape.length; d++) scratch[SLOT.dims + d] = shape[d];
@@ -321,7 +347,7 @@ function outputOverlap(c: Compiled, k: number, first: number, what: string): Ran
 
 /** What an output overlapped, from the native layer's overlapSlot (see checkOutputsApart in addon.cpp). */
 function overlapTarget(c: Compiled, p: Prepared, args: AnyTypedArray[] | null, other: unknown): string {
-  const maxInputs = 6;  // kMaxInputs
+  const maxInputs = native.maxInputs;
   if (typeof other !== 'number') return 'an input or another output';
   if (other === maxInputs) return 'opts.gradOutput';
   if (other > maxInputs) return 'another output';

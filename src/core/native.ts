@@ -34,6 +34,15 @@ export interface NativeAddon {
   signatures: Record<string, string>;
   /** Element counts per slot from the shape (binding/kernels/extents.h), checked before every call. */
   extents: Record<string, string>;
+  /** The names of each kernel's scalar parameters, in slot order (binding/kernels/params.h). */
+  params: Record<string, string[]>;
+  flags: { wantLoss: number; wantGrad: number; hasOut: number; hasGradOut: number; freshOut: number };
+  reductions: { none: number; mean: number; sum: number; batchmean: number };
+  /** Most arrays one run() takes, and kernel inputs among them. */
+  maxArgs: number;
+  maxInputs: number;
+  /** Scalar parameter slots per call. */
+  maxParams: number;
   paramCount: number;
   maxDims: number;
   paramSlots: ParamSlots;
@@ -137,12 +146,13 @@ export const params = new Float64Array(native.paramCount);
 native.bindParams(params);
 export const SLOT = native.paramSlots;
 
-export const FLAG_LOSS = 1;
-export const FLAG_GRAD = 2;
-export const FLAG_HAS_OUT = 4;
-export const FLAG_HAS_GRAD_OUT = 8;
-/** Shifted by the output slot (0 'out', 1 + k gradient k): allocated for this call (loss_args.h). */
-export const FLAG_FRESH_OUT = 16;
+// The wire constants of the call protocol, as the addon defines them (binding/kernels/loss_args.h).
+export const FLAG_LOSS = native.flags.wantLoss;
+export const FLAG_GRAD = native.flags.wantGrad;
+export const FLAG_HAS_OUT = native.flags.hasOut;
+export const FLAG_HAS_GRAD_OUT = native.flags.hasGradOut;
+/** Shifted by the output slot (0 'out', 1 + k gradient k): allocated for this call. */
+export const FLAG_FRESH_OUT = native.flags.freshOut;
 
 /**
  * Fills params for a direct native.run() of one kernel (tests and the benchmark; the facade

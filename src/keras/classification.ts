@@ -1,7 +1,7 @@
 // TF 2.x Keras classification and probabilistic losses: per-sample loss over the last axis,
 // then sample weights, then the reduction.
 import * as check from '../core/check';
-import { defineLoss, OptionSpec } from '../core/define';
+import { defineLoss, OptionSpec, setParam } from '../core/define';
 import { KERAS_REDUCTIONS, kerasPair, sampleWeightOption, sampleWeights } from '../core/frameworks';
 import type { KerasOptions, Loss } from '../core/types';
 import { classShape, labelSmoothingOption } from '../torch/classification';
@@ -37,15 +37,15 @@ export interface BinaryFocalCrossentropyOptions extends BinaryCrossentropyOption
 
 export type SparseCategoricalCrossentropyLoss = Loss<[yTrue: Int32Array, yPred: Float32Array], SparseCategoricalCrossentropyOptions>;
 
-const boolOption = (param: number): OptionSpec => ({ default: false, check: check.boolean, param });
+const boolOption = (param: string): OptionSpec => ({ default: false, check: check.boolean, param });
 
 /**
  * mean over the last axis of -(y log(p + eps) + (1 - y) log(1 - p + eps)), p clipped to
  * [eps, 1 - eps], eps = 1e-7 (fromLogits: sigmoid cross-entropy). keras.losses.binary_crossentropy.
  */
 export const binaryCrossentropy: Pair<BinaryCrossentropyOptions> = defineLoss(kerasPair('binaryCrossentropy', {
-  fromLogits: boolOption(0),
-  labelSmoothing: labelSmoothingOption(1),
+  fromLogits: boolOption('fromLogits'),
+  labelSmoothing: labelSmoothingOption('labelSmoothing'),
 }));
 
 /**
@@ -53,8 +53,8 @@ export const binaryCrossentropy: Pair<BinaryCrossentropyOptions> = defineLoss(ke
  * cross-entropy, whose gradient is TF's softmax - yTrue. keras.losses.categorical_crossentropy.
  */
 export const categoricalCrossentropy: Pair<CategoricalCrossentropyOptions> = defineLoss(kerasPair('categoricalCrossentropy', {
-  fromLogits: boolOption(0),
-  labelSmoothing: labelSmoothingOption(1),
+  fromLogits: boolOption('fromLogits'),
+  labelSmoothing: labelSmoothingOption('labelSmoothing'),
 }));
 
 /**
@@ -67,7 +67,7 @@ export const sparseCategoricalCrossentropy: SparseCategoricalCrossentropyLoss = 
   args: [{ name: 'yTrue', kind: 'i32' }, { name: 'yPred', kind: 'f32', grad: true }],
   options: {
     sampleWeight: sampleWeightOption,
-    fromLogits: boolOption(0),
+    fromLogits: boolOption('fromLogits'),
     ignoreClass: {
       default: null,
       check(fn, arg, v) {
@@ -87,8 +87,8 @@ export const sparseCategoricalCrossentropy: SparseCategoricalCrossentropyLoss = 
     if (yTrue.length !== cs.positions)
       throw check.rangeError(ctx.fn, 'yTrue', `has length ${yTrue.length}; expected ${cs.positions} labels for yPred shape [${cs.shape.join(', ')}]`);
     const ignore = ctx.opts.ignoreClass as number | null;
-    ctx.scalars[1] = ignore === null ? 0 : 1;
-    ctx.scalars[2] = ignore === null ? 0 : ignore;
+    setParam(ctx, 'hasIgnoreClass', ignore === null ? 0 : 1);
+    setParam(ctx, 'ignoreClass', ignore === null ? 0 : ignore);
     return { inputs: [yPred, yTrue, sampleWeights(ctx, cs.positions)], shape: cs.shape, outLength: cs.positions, gradLengths: [n] };
   },
 });
@@ -104,9 +104,9 @@ export const poisson: Pair = defineLoss(kerasPair('poisson'));
  * keras.losses.binary_focal_crossentropy.
  */
 export const binaryFocalCrossentropy: Pair<BinaryFocalCrossentropyOptions> = defineLoss(kerasPair('binaryFocalCrossentropy', {
-  gamma: { default: 2, check: check.nonNegative, param: 0 },
-  alpha: { default: 0.25, check: check.finiteNumber, param: 1 },
-  applyClassBalancing: boolOption(2),
-  fromLogits: boolOption(3),
-  labelSmoothing: labelSmoothingOption(4),
+  gamma: { default: 2, check: check.nonNegative, param: 'gamma' },
+  alpha: { default: 0.25, check: check.finiteNumber, param: 'alpha' },
+  applyClassBalancing: boolOption('applyClassBalancing'),
+  fromLogits: boolOption('fromLogits'),
+  labelSmoothing: labelSmoothingOption('labelSmoothing'),
 }));

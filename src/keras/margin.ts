@@ -1,6 +1,6 @@
 // TF 2.x Keras hinge and similarity losses: one loss per sample, then sample weights and the reduction.
 import * as check from '../core/check';
-import { defineLoss } from '../core/define';
+import { defineLoss, setParam } from '../core/define';
 import { KERAS_REDUCTIONS, kerasPair, sampleWeightOption, sampleWeights, shapeFor } from '../core/frameworks';
 import type { KerasOptions, Loss } from '../core/types';
 
@@ -47,7 +47,7 @@ export const cosineSimilarity: Pair<CosineSimilarityOptions> = defineLoss({
     if (axis < -ndim || axis >= ndim)
       throw check.rangeError(ctx.fn, 'opts.axis', `is ${axis}, out of range for a ${ndim}-D shape [${shape.join(', ')}]`);
     const a = axis < 0 ? axis + ndim : axis;
-    ctx.scalars[0] = a;
+    setParam(ctx, 'axis', a);
     let samples = 1;
     for (let d = 0; d < ndim; d++) if (d !== a) samples *= shape[d];
     const w = ctx.opts.sampleWeight;

@@ -25,7 +25,7 @@ export const meanSquaredLogarithmicError: Pair = defineLoss(kerasPair('meanSquar
 
 /** e = yPred - yTrue: mean(0.5 e^2 if |e| <= delta else delta |e| - 0.5 delta^2). keras.losses.huber. */
 export const huber: Pair<HuberOptions> = defineLoss(kerasPair('huber', {
-  delta: { default: 1, check: check.nonNegative, param: 0 },
+  delta: { default: 1, check: check.nonNegative, param: 'delta' },
 }));
 
 /** x = yPred - yTrue: mean(log(cosh(x))) = mean(x + softplus(-2x) - log 2). keras.losses.log_cosh. */

@@ -65,7 +65,7 @@ export type GaussianNllLoss = Loss<[input: Float32Array, target: Float32Array, v
 
 // ---------------------------------------------------------------- option checks
 
-export const labelSmoothingOption = (param: number): OptionSpec => ({
+export const labelSmoothingOption = (param: string): OptionSpec => ({
   default: 0,
   param,
   check(fn, arg, v) {
@@ -76,8 +76,8 @@ export const labelSmoothingOption = (param: number): OptionSpec => ({
 });
 
 const arrayOption: OptionSpec = { check: check.float32 };
-const boolOption = (dflt: boolean, param: number): OptionSpec => ({ default: dflt, check: check.boolean, param });
-const int32Option = (dflt: number, param: number): OptionSpec => ({
+const boolOption = (dflt: boolean, param: string): OptionSpec => ({ default: dflt, check: check.boolean, param });
+const int32Option = (dflt: number, param: string): OptionSpec => ({
   default: dflt,
   param,
   check(fn, arg, v) {
@@ -173,7 +173,6 @@ function crossEntropyPlan(ctx: PlanContext, indicesOnly: boolean): Plan {
   } else if (target.length !== n) {
     throw check.rangeError(ctx.fn, 'target', `has length ${target.length}; class probabilities need the input's length ${n}`);
   }
-  ctx.scalars[2] = isIndex ? 1 : 0;
   return {
     inputs: [input, target, weightOf(ctx, 'weight', cs.classes, 'one per class')],
     shape: cs.shape,
@@ -192,15 +191,15 @@ function crossEntropyPlan(ctx: PlanContext, indicesOnly: boolean): Plan {
 export const crossEntropy: CrossEntropyLoss = defineLoss(torchLoss('crossEntropy',
   [INPUT, { name: 'target', kind: 'f32|i32' }], {
     weight: arrayOption,
-    ignoreIndex: int32Option(-100, 0),
-    labelSmoothing: labelSmoothingOption(1),
+    ignoreIndex: int32Option(-100, 'ignoreIndex'),
+    labelSmoothing: labelSmoothingOption('labelSmoothing'),
   }, (ctx) => crossEntropyPlan(ctx, false)));
 
 /** -weight[target] input[target] on log-probabilities, shapes as crossEntropy. torch.nn.functional.nll_loss. */
 export const nllLoss: NllLoss = defineLoss(torchLoss('nllLoss',
   [INPUT, { name: 'target', kind: 'i32' }], {
     weight: arrayOption,
-    ignoreIndex: int32Option(-100, 0),
+    ignoreIndex: int32Option(-100, 'ignoreIndex'),
   }, (ctx) => crossEntropyPlan(ctx, true)));
 
 /**
@@ -208,7 +207,7 @@ export const nllLoss: NllLoss = defineLoss(torchLoss('nllLoss',
  * log-probabilities. torch.nn.functional.kl_div; PyTorch's default reduction 'mean'.
  */
 export const klDiv: Pair<KlDivOptions> = defineLoss(torchLoss('klDiv', [INPUT, TARGET],
-  { logTarget: boolOption(false, 0) }, torchPairPlan, 'mean',
+  { logTarget: boolOption(false, 'logTarget') }, torchPairPlan, 'mean',
   { ...TORCH_REDUCTIONS, batchmean: REDUCTION_BATCHMEAN }));
 
 /**
@@ -216,9 +215,9 @@ export const klDiv: Pair<KlDivOptions> = defineLoss(torchLoss('klDiv', [INPUT, T
  * torch.nn.functional.poisson_nll_loss.
  */
 export const poissonNllLoss: Pair<PoissonNllLossOptions> = defineLoss(torchPair('poissonNllLoss', {
-  logInput: boolOption(true, 0),
-  full: boolOption(false, 1),
-  eps: { default: 1e-8, check: check.positive, param: 2 },
+  logInput: boolOption(true, 'logInput'),
+  full: boolOption(false, 'full'),
+  eps: { default: 1e-8, check: check.positive, param: 'eps' },
 }));
 
 /**
@@ -228,8 +227,8 @@ export const poissonNllLoss: Pair<PoissonNllLossOptions> = defineLoss(torchPair(
  */
 export const gaussianNllLoss: GaussianNllLoss = defineLoss(torchLoss('gaussianNllLoss',
   [INPUT, TARGET, { name: 'var', kind: 'f32', grad: true }], {
-    full: boolOption(false, 0),
-    eps: { default: 1e-6, check: check.positive, param: 1 },
+    full: boolOption(false, 'full'),
+    eps: { default: 1e-6, check: check.positive, param: 'eps' },
   }, (ctx) => {
     const p = torchPairPlan(ctx);
     const v = ctx.args[2];
@@ -246,6 +245,6 @@ export const gaussianNllLoss: GaussianNllLoss = defineLoss(torchLoss('gaussianNl
  * default reduction 'none' as there.
  */
 export const sigmoidFocalLoss: NoneByDefaultLoss<[input: Float32Array, target: Float32Array], SigmoidFocalLossOptions> = defineLoss(torchLoss('sigmoidFocalLoss', [INPUT, TARGET], {
-  alpha: { default: 0.25, check: check.finiteNumber, param: 0 },
-  gamma: { default: 2, check: check.nonNegative, param: 1 },
+  alpha: { default: 0.25, check: check.finiteNumber, param: 'alpha' },
+  gamma: { default: 2, check: check.nonNegative, param: 'gamma' },
 }, torchPairPlan, 'none'));

@@ -50,7 +50,7 @@ export interface TripletGrad {
 type Ranking<O> = Loss<[input1: Float32Array, input2: Float32Array, target: Float32Array], O, PairGrad>;
 type Triplet = Loss<[anchor: Float32Array, positive: Float32Array, negative: Float32Array], TripletMarginOptions, TripletGrad>;
 
-const margin = (value: number, param = 0): OptionSpec => ({ default: value, check: check.finiteNumber, param });
+const margin = (value: number): OptionSpec => ({ default: value, check: check.finiteNumber, param: 'margin' });
 
 const weightOption: OptionSpec = { check: check.float32 };
 
@@ -159,14 +159,14 @@ export const multiMarginLoss: IndexPair<MultiMarginOptions> = defineLoss(torchDe
   {
     p: {
       default: 1,
-      param: 0,
+      param: 'p',
       check(fn, arg, v) {
         const p = check.finiteNumber(fn, arg, v);
         if (p !== 1 && p !== 2) throw check.rangeError(fn, arg, `must be 1 or 2 (as in PyTorch), got ${p}`);
         return p;
       },
     },
-    margin: margin(1, 1),
+    margin: margin(1),
     weight: weightOption,
   },
   (ctx) => {
@@ -244,10 +244,10 @@ export const tripletMarginLoss: Triplet = defineLoss(torchDef(
   [{ name: 'anchor', kind: 'f32', grad: true }, { name: 'positive', kind: 'f32', grad: true },
     { name: 'negative', kind: 'f32', grad: true }],
   {
-    margin: margin(1, 0),
-    p: { default: 2, check: check.positive, param: 1 },
-    eps: { default: 1e-6, check: check.finiteNumber, param: 2 },
-    swap: { default: false, check: check.boolean, param: 3 },
+    margin: margin(1),
+    p: { default: 2, check: check.positive, param: 'p' },
+    eps: { default: 1e-6, check: check.finiteNumber, param: 'eps' },
+    swap: { default: false, check: check.boolean, param: 'swap' },
   },
   (ctx) => {
     const [anchor, positive, negative] = ctx.args;

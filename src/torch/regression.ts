@@ -23,10 +23,10 @@ export const l1Loss: Pair = defineLoss(torchPair('l1Loss'));
 
 /** z = |input - target|: 0.5 z^2 / beta if z < beta, else z - 0.5 beta. torch.nn.functional.smooth_l1_loss. */
 export const smoothL1Loss: Pair<SmoothL1Options> = defineLoss(torchPair('smoothL1Loss', {
-  beta: { default: 1, check: check.nonNegative, param: 0 },
+  beta: { default: 1, check: check.nonNegative, param: 'beta' },
 }));
 
 /** z = |input - target|: 0.5 z^2 if z < delta, else delta (z - 0.5 delta). torch.nn.functional.huber_loss. */
 export const huberLoss: Pair<HuberOptions> = defineLoss(torchPair('huberLoss', {
-  delta: { default: 1, check: check.positive, param: 0 },
+  delta: { default: 1, check: check.positive, param: 'delta' },
 }));

@@ -254,3 +254,13 @@ describe('accuracy of reductions', () => {
     expect(Math.abs(got - want) / want).toBeLessThan(1e-7);
   });
 });
+
+test('the torch and keras namespaces hold losses only, each named as its kernel', () => {
+  for (const [ns, mod] of [['torch', torch], ['keras', keras]] as const) {
+    for (const [key, value] of Object.entries(mod)) {
+      expect({ key, lossName: (value as { lossName?: string }).lossName }).toEqual({ key, lossName: `${ns}.${key}` });
+      expect(native.kernels[`${ns}.${key}`]).toBeGreaterThanOrEqual(0);
+    }
+  }
+  expect(Object.keys(torch).length + Object.keys(keras).length).toBe(36);  // 20 + 16, as the Losses table lists
+});

@@ -4,7 +4,7 @@ import * as check from '../core/check';
 import { defineLoss, OptionSpec, setParam } from '../core/define';
 import { KERAS_REDUCTIONS, kerasPair, sampleWeightOption, sampleWeights } from '../core/frameworks';
 import type { KerasOptions, Loss } from '../core/types';
-import { classShape, labelSmoothingOption } from '../torch/classification';
+import { classShape, labelSmoothingOption } from '../core/classes';
 
 type Pair<O = KerasOptions> = Loss<[yTrue: Float32Array, yPred: Float32Array], O>;
 

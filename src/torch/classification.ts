@@ -2,7 +2,8 @@
 // sigmoid_focal_loss).
 import * as check from '../core/check';
 import { defineLoss, LossDef, OptionSpec, Plan, PlanContext, REDUCTION_BATCHMEAN } from '../core/define';
-import { shapeFor, TORCH_REDUCTIONS, torchPair, torchPairPlan } from '../core/frameworks';
+import { classShape, labelSmoothingOption } from '../core/classes';
+import { TORCH_REDUCTIONS, torchPair, torchPairPlan } from '../core/frameworks';
 import type { Loss, NoneByDefaultLoss, TorchOptions } from '../core/types';
 
 type Pair<O = TorchOptions> = Loss<[input: Float32Array, target: Float32Array], O>;
@@ -65,15 +66,6 @@ export type GaussianNllLoss = Loss<[input: Float32Array, target: Float32Array, v
 
 // ---------------------------------------------------------------- option checks
 
-export const labelSmoothingOption = (param: string): OptionSpec => ({
-  default: 0,
-  param,
-  check(fn, arg, v) {
-    if (typeof v !== 'number' || Number.isNaN(v)) throw check.typeError(fn, arg, `must be a number in [0, 1], got ${String(v)}`);
-    if (!(v >= 0 && v <= 1)) throw check.rangeError(fn, arg, `must be in [0, 1], got ${v}`);
-    return v;
-  },
-});
 
 const arrayOption: OptionSpec = { check: check.float32 };
 const boolOption = (dflt: boolean, param: string): OptionSpec => ({ default: dflt, check: check.boolean, param });
@@ -92,38 +84,6 @@ function weightOf(ctx: PlanContext, name: string, expected: number, what: string
   if (w === undefined) return null;
   if (w.length !== expected) throw check.rangeError(ctx.fn, `opts.${name}`, `has length ${w.length}; expected ${expected} (${what})`);
   return w;
-}
-
-// ---------------------------------------------------------------- shapes with a class axis
-
-export interface ClassShape {
-  shape: readonly number[];
-  /** Positions: every axis but the class axis. */
-  positions: number;
-  classes: number;
-}
-
-/**
- * The logical shape of a class-axis input: opts.shape, or inferred from an index target of
- * `positions` entries ([N, C] when N > 1, else [C]). `classAxis` 1 (PyTorch) or -1 (Keras).
- */
-export function classShape(ctx: PlanContext, inputName: string, n: number, indexTarget: { length: number } | null,
-                           targetName: string, classAxis: 1 | -1): ClassShape {
-  let shape: readonly number[];
-  if (ctx.shape === undefined && indexTarget !== null && indexTarget.length !== 1) {
-    const p = indexTarget.length;
-    if (p === 0 || n % p !== 0)
-      throw check.rangeError(ctx.fn, targetName, `has ${p} class indices, which do not divide ${inputName}'s length ${n}; pass opts.shape`);
-    shape = [p, n / p];
-  } else {
-    shape = shapeFor(ctx, n, inputName);
-  }
-  if (shape.length === 0)
-    throw check.rangeError(ctx.fn, 'opts.shape', `[] has no class axis; ${inputName} needs ${classAxis === 1 ? '[C], [N, C] or [N, C, d1, ...]' : '[..., C]'}`);
-  const axis = classAxis === 1 && shape.length > 1 ? 1 : shape.length - 1;
-  const classes = shape[axis];
-  if (classes === 0) throw check.rangeError(ctx.fn, 'opts.shape', `[${shape.join(', ')}] has no classes (class axis of size 0)`);
-  return { shape, positions: n / classes, classes };
 }
 
 // ---------------------------------------------------------------- definitions

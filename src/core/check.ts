@@ -194,8 +194,3 @@ export function shapeOf(fn: string, v: unknown, length: number, ref: string, max
     throw rangeError(fn, 'opts.shape', `${text()} holds ${product} elements, but ${ref} has length ${length}`);
   return v as number[];
 }
-
-/** True when two views share bytes of one buffer. */
-export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-}

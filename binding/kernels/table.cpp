@@ -19,8 +19,8 @@ const KernelFn kKernels[] = {
 #undef FASTLOSS_KERNEL
 };
 
-}  // namespace FASTLOSS_ISA_NS
+const KernelFn* kernelTable() { return kKernels; }
 
-const KernelFn* FASTLOSS_TABLE_FN() { return FASTLOSS_ISA_NS::kKernels; }
+}  // namespace FASTLOSS_ISA_NS
 
 }  // namespace fastloss

@@ -11,8 +11,12 @@ const KernelInfo kKernelInfo[] = {
 };
 constexpr int kKernelCount = sizeof(kKernelInfo) / sizeof(kKernelInfo[0]);
 
-const KernelFn* kernelsBaseline();
-const KernelFn* kernelsAvx2();
-const KernelFn* kernelsAvx512();
+// Each ISA build's table (table.cpp); the addon calls those of the levels it was built with.
+#define FASTLOSS_ISA_LEVEL(level) \
+  namespace isa_##level {         \
+  const KernelFn* kernelTable();  \
+  }
+#include "isa_levels.def"
+#undef FASTLOSS_ISA_LEVEL
 
 }  // namespace fastloss

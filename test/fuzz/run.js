@@ -52,8 +52,8 @@ const GRAD_NAMES = {
   'torch.tripletMarginLoss': ['anchor', 'positive', 'negative'],
 };
 
-const order = ['baseline', 'avx2', 'avx512'];
 const info = native.info();
+const order = info.isaLevels;
 const levels = info.builtIsa.filter((l) => order.indexOf(l) <= order.indexOf(info.cpuIsa));
 const initialThreads = fl.getNumThreads();
 

@@ -97,12 +97,18 @@ function expectLoss(c: Case, loss: unknown, what: string): void {
   expectClose(loss as number | Float32Array, want, `${c.id} ${what}`, c.tolerance?.rtol, c.tolerance?.atol);
 }
 
-/** The ISA levels this CPU can run that the binary was built with. */
+/** The ISA levels this CPU can run that the binary was built with, lowest first. */
 export function isaLevels(): string[] {
-  const order = ['baseline', 'avx2', 'avx512'];
   const info = native.info();
+  const order = info.isaLevels;
   const cpu = order.indexOf(info.cpuIsa);
   return info.builtIsa.filter((l) => order.indexOf(l) <= cpu);
+}
+
+/** Every level the addon knows, as its messages list them: "baseline, avx2 or avx512". */
+export function isaChoices(): string {
+  const all = native.info().isaLevels;
+  return `${all.slice(0, -1).join(', ')} or ${all[all.length - 1]}`;
 }
 
 /** One describe per ISA level, each running every case of the family. */

@@ -3,8 +3,8 @@
 // once per ISA level this machine can run.
 import * as fs from 'fs';
 import * as path from 'path';
-import * as fastloss from '../../src';
 import { native } from '../../src/core/native';
+import { lossByName } from './losses';
 
 export type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 export type Arr = { f32: Num[] } | { i32: number[] };
@@ -34,20 +34,6 @@ export function decode(v: Arr): Float32Array | Int32Array {
 export function loadCases(family: string): Case[] {
   const file = path.join(__dirname, '..', 'fixtures', `${family}.json`);
   return JSON.parse(fs.readFileSync(file, 'utf8')).cases as Case[];
-}
-
-type AnyLoss = ((...a: unknown[]) => unknown) & {
-  backward(...a: unknown[]): unknown;
-  withGrad(...a: unknown[]): { loss: unknown; grad: unknown };
-  async(...a: unknown[]): Promise<unknown>;
-  withGradAsync(...a: unknown[]): Promise<{ loss: unknown; grad: unknown }>;
-};
-
-export function lossByName(name: string): AnyLoss {
-  const [ns, fn] = name.split('.');
-  const loss = (fastloss as unknown as Record<string, Record<string, AnyLoss>>)[ns]?.[fn];
-  if (!loss) throw new Error(`no loss ${name}`);
-  return loss;
 }
 
 export function callArgs(c: Case): { arrays: unknown[]; opts: Record<string, unknown> } {

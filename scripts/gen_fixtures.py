@@ -6,10 +6,11 @@
     /usr/bin/python3 scripts/gen_fixtures.py --check               # verify files are current
 
 Each family is one generator function registered in FAMILIES; it returns a list of
-cases and is written to test/fixtures/<family>.json.  Use Debian's /usr/bin/python3
+cases, written one file per loss to test/fixtures/<family>/<loss>.json (for example
+test/fixtures/classification/torch.crossEntropy.json).  Use Debian's /usr/bin/python3
 (PyTorch 1.13 via python3-torch); the python3 first on PATH has no torch.
 
-Fixture format:
+Fixture format (one file):
     { "generator": "scripts/gen_fixtures.py", "torch": <torch.__version__>, "cases": [CASE, ...] }
     CASE = { id, loss, args: {jsParam: ARR, ...} (call order), shape? (omitted for 1-D),
              opts (JS options, camelCase), gradOutput: number | ARR,
@@ -39,7 +40,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "test", "fixtures")
 GENERATOR = "scripts/gen_fixtures.py"
-MAX_BYTES = 300 * 1024
+MAX_BYTES = 300 * 1024  # per file (test/helpers/fixtures.ts has the same budget)
 
 torch.set_num_threads(1)  # bit-stable float64 reductions
 
@@ -1586,6 +1587,14 @@ def render(cases: List[dict]) -> str:
     )
 
 
+def by_loss(cases: List[dict]) -> dict:
+    """Cases grouped by loss name, each group in generation order."""
+    out: dict = {}
+    for c in cases:
+        out.setdefault(c["loss"], []).append(c)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--family", choices=sorted(FAMILIES), help="regenerate one family (default: all)")
@@ -1593,25 +1602,37 @@ def main(argv=None) -> int:
     ns = ap.parse_args(argv)
 
     status = 0
-    for name in [ns.family] if ns.family else list(FAMILIES):
-        cases = FAMILIES[name]()
-        text = render(cases)
-        size = len(text.encode("utf-8"))
-        path = os.path.join(OUT_DIR, f"{name}.json")
-        rel = os.path.relpath(path, ROOT)
-        if size > MAX_BYTES:
-            print(f"{rel}: {size} bytes exceeds the {MAX_BYTES} byte budget", file=sys.stderr)
-            status = 1
-        if ns.check:
-            current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-            if current != text:
-                print(f"{rel}: out of date (run {GENERATOR})", file=sys.stderr)
+    for family in [ns.family] if ns.family else list(FAMILIES):
+        family_dir = os.path.join(OUT_DIR, family)
+        wanted = {}
+        for loss, cases in by_loss(FAMILIES[family]()).items():
+            wanted[os.path.join(family_dir, f"{loss}.json")] = (render(cases), len(cases))
+        stale = sorted(os.path.join(family_dir, f) for f in (os.listdir(family_dir) if os.path.isdir(family_dir) else [])
+                       if f.endswith(".json") and os.path.join(family_dir, f) not in wanted)
+        for path in stale:
+            rel = os.path.relpath(path, ROOT)
+            if ns.check:
+                print(f"{rel}: no longer generated (run {GENERATOR})", file=sys.stderr)
                 status = 1
-            continue
-        os.makedirs(OUT_DIR, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        print(f"{rel}: {len(cases)} cases, {size} bytes")
+            else:
+                os.remove(path)
+                print(f"{rel}: removed")
+        for path, (text, count) in wanted.items():
+            size = len(text.encode("utf-8"))
+            rel = os.path.relpath(path, ROOT)
+            if size > MAX_BYTES:
+                print(f"{rel}: {size} bytes exceeds the {MAX_BYTES} byte budget", file=sys.stderr)
+                status = 1
+            if ns.check:
+                current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+                if current != text:
+                    print(f"{rel}: out of date (run {GENERATOR})", file=sys.stderr)
+                    status = 1
+                continue
+            os.makedirs(family_dir, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            print(f"{rel}: {count} cases, {size} bytes")
     return status
 
 

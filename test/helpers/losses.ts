@@ -15,17 +15,17 @@ function isLoss(v: unknown): v is AnyLoss {
   return typeof v === 'function' && typeof (v as { lossName?: unknown }).lossName === 'string';
 }
 
-/** The loss called `name`, or undefined. */
+/** The function exported as `name` (a loss, unless its lossName says otherwise), or undefined. */
 export function findLoss(name: string): AnyLoss | undefined {
   const [ns, fn] = name.split('.');
   const loss = namespaces[ns]?.[fn];
-  return isLoss(loss) ? loss : undefined;
+  return typeof loss === 'function' ? (loss as AnyLoss) : undefined;
 }
 
 /** The loss called `name`; throws when there is none. */
 export function lossByName(name: string): AnyLoss {
   const loss = findLoss(name);
-  if (!loss) throw new Error(`no loss ${name}`);
+  if (!isLoss(loss)) throw new Error(`no loss ${name}`);
   return loss;
 }
 

@@ -1,9 +1,8 @@
 // Parity against committed reference fixtures (PyTorch 1.13 autograd / Keras formulas in float64),
 // written by scripts/gen_fixtures.py. Every case runs forward, backward, withGrad and async,
 // once per ISA level this machine can run.
-import * as fs from 'fs';
-import * as path from 'path';
 import { native } from '../../src/core/native';
+import { readFamilyCases } from './fixtures';
 import { lossByName } from './losses';
 
 export type Num = number | 'NaN' | 'Infinity' | '-Infinity';
@@ -31,9 +30,9 @@ export function decode(v: Arr): Float32Array | Int32Array {
   return 'f32' in v ? Float32Array.from(v.f32.map(num)) : Int32Array.from(v.i32);
 }
 
+/** Every case of test/fixtures/<family>/*.json (one file per loss). */
 export function loadCases(family: string): Case[] {
-  const file = path.join(__dirname, '..', 'fixtures', `${family}.json`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')).cases as Case[];
+  return readFamilyCases<Case>(family);
 }
 
 export function callArgs(c: Case): { arrays: unknown[]; opts: Record<string, unknown> } {

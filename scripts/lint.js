@@ -32,10 +32,15 @@ function bindingSources(dir = 'binding') {
 
 const nodeBin = (pkg, file) => [process.execPath, path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file)];
 
+// ESLint and tsc remember what they checked (keyed by file contents) so that a rerun reads only what changed.
+const cache = path.join(root, 'node_modules', '.cache', 'fastloss-lint');
+
 /** Each linter's command line; clang-format is the npm package's binary for this platform. */
 const linters = {
-  eslint: () => [...nodeBin('eslint', 'bin/eslint.js'), 'src', 'test', 'bench', 'scripts'],
-  tsc: () => [...nodeBin('typescript', 'bin/tsc'), '--noEmit', '-p', '.'],
+  eslint: () => [...nodeBin('eslint', 'bin/eslint.js'), '--cache', '--cache-location', path.join(cache, 'eslint'),
+    'src', 'test', 'bench', 'scripts'],
+  tsc: () => [...nodeBin('typescript', 'bin/tsc'), '--noEmit', '-p', '.', '--incremental',
+    '--tsBuildInfoFile', path.join(cache, 'tsc-lint.tsbuildinfo')],
   'clang-format': () => [require('clang-format').getNativeBinary(), '--dry-run', '--Werror', ...(FORMAT_ONLY ?? bindingSources())],
 };
 

@@ -154,7 +154,7 @@ function fdCheck(loss: unknown, arrays: (Float32Array | Int32Array)[], wrt: numb
       const numeric = (fUp - fDown) / (up - down);
       const err = Math.abs(numeric - analytic[i]);
       if (err > tol.atol + tol.rtol * Math.abs(numeric))
-        throw new Error(`${(loss as { lossName: string }).lossName} arg ${argIndex}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`);
+        throw new Error(`${fn.lossName} arg ${argIndex}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`);
     }
   });
 }

@@ -11,6 +11,7 @@ import * as path from 'path';
 import * as fastloss from '../src';
 import { native } from '../src/core/native';
 import { FIXTURE_MAX_BYTES, fixtureFiles, FixtureFile, readCases } from './helpers/fixtures';
+import { AnyLoss, findLoss } from './helpers/losses';
 import { callArgs, Case } from './helpers/parity';
 
 const ROOT = path.join(__dirname, '..');
@@ -26,12 +27,6 @@ const MIN_CASES = 6;
 const kernelNames = Object.keys(native.kernels).sort();
 const losses = kernelNames.filter((k) => LOSS_NAMESPACES.includes(k.split('.')[0]));
 
-type Loss = ((...a: unknown[]) => unknown) & { lossName?: string } & Record<string, unknown>;
-function facadeExport(name: string): Loss | undefined {
-  const [ns, fn] = name.split('.');
-  const v = (fastloss as unknown as Record<string, Record<string, unknown>>)[ns]?.[fn];
-  return typeof v === 'function' ? (v as Loss) : undefined;
-}
 
 /** README.md "## Losses" table: one row per family, columns family | torch | keras, names in backticks. */
 function readmeLossColumns(): Record<string, string[]> {
@@ -57,7 +52,7 @@ const fixtures = fixtureFiles();
 const readme = readmeLossColumns();
 
 /** The reductions the facade accepts, read from its error for an unknown one (called with a fixture's arrays). */
-function acceptedReductions(loss: Loss, c: Case): string[] | string {
+function acceptedReductions(loss: AnyLoss, c: Case): string[] | string {
   const { arrays, opts } = callArgs(c);
   try {
     loss(...arrays, { ...opts, reduction: '(registry probe)' });
@@ -69,7 +64,7 @@ function acceptedReductions(loss: Loss, c: Case): string[] | string {
   return 'the call with an unknown reduction did not throw';
 }
 
-function fixtureProblems(name: string, files: FixtureFile[], loss: Loss | undefined): string[] {
+function fixtureProblems(name: string, files: FixtureFile[], loss: AnyLoss | undefined): string[] {
   const want = `test/fixtures/<family>/${name}.json`;
   const howTo = `write its cases in scripts/gen_fixtures.py (reference: PyTorch autograd, or a Keras / torchvision formula in scripts/references.py) and run npm run fixtures`;
   if (files.length === 0) return [`fixtures: no ${want}; ${howTo}`];
@@ -100,7 +95,7 @@ function fixtureProblems(name: string, files: FixtureFile[], loss: Loss | undefi
 function problemsOf(name: string): string[] {
   const [ns, short] = name.split('.');
   const out: string[] = [];
-  const loss = facadeExport(name);
+  const loss = findLoss(name);
   if (!loss) {
     out.push(`facade: require('../src').${name} is missing; add \`export const ${short} = defineLoss<...>({ name: '${name}', ... })\` ` +
       `to src/${ns}/<family>.ts (src/${ns}/index.ts re-exports the family files)`);
@@ -146,7 +141,7 @@ describe('registry: every loss kernel is complete on every layer', () => {
     const stray: string[] = [];
     for (const ns of LOSS_NAMESPACES) {
       for (const [key, v] of Object.entries((fastloss as unknown as Record<string, Record<string, unknown>>)[ns])) {
-        const name = (v as Loss | undefined)?.lossName;
+        const name = (v as AnyLoss | undefined)?.lossName;
         if (typeof v !== 'function' || name !== `${ns}.${key}` || !(name in native.kernels)) stray.push(`${ns}.${key}`);
       }
     }

@@ -63,7 +63,6 @@ export interface NativeAddon {
   takePeakThreads(): number;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
 
 const root = path.join(__dirname, '..', '..');

@@ -21,7 +21,8 @@ const fc = require('fast-check');
 const root = path.join(__dirname, '..', '..');
 const fl = require(path.join(root, 'dist', 'index.js'));
 const { native } = require(path.join(root, 'dist', 'core', 'native.js'));
-const { specs, INVALID, prod } = require('./specs');
+const { specs, INVALID } = require('./specs');
+const { seededRandom } = require('../helpers/random');
 
 const argv = process.argv.slice(2);
 const losses = [];
@@ -62,8 +63,7 @@ const initialThreads = fl.getNumThreads();
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1.4e-45, 3e38, -3e38, 1e-7, 1 - 1e-7, 1, -1, 0.5];
 
 function makeData(c) {
-  let s = c.seed >>> 0 || 1;
-  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const next = seededRandom(c.seed >>> 0 || 1);
   const value = (role) => {
     switch (role) {
       case 'prob': return next();

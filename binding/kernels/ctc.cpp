@@ -40,12 +40,15 @@ void failWith(LossArgs& a, const char* fmt, ...) {
   a.errorKind = 1;
 }
 
-// log(exp(a) + exp(b) + exp(c)) as PyTorch computes it: shifted by the max (0 when all are -inf).
+// log(exp(a) + exp(b) + exp(c)) = m + log1p(exp(mid - m) + exp(low - m)), m the largest: its term
+// is 1, so two exps instead of PyTorch's three. -inf when all are -inf; NaN for a NaN or a +inf
+// (PyTorch's exp(inf - inf)).
 inline float logSumExp3(float a, float b, float c) {
-  float m = a > b ? a : b;
-  m = m > c ? m : c;
-  m = vmath::select(m == kNegInf, 0.0f, m);
-  return vmath::log(vmath::exp(a - m) + vmath::exp(b - m) + vmath::exp(c - m)) + m;
+  const float hi = a > b ? a : b, low = a > b ? b : a;
+  const float m = hi > c ? hi : c, mid = hi > c ? c : hi;
+  const float r = m + vmath::log1p(vmath::exp(mid - m) + vmath::exp(low - m));
+  const bool nan = a != a || b != b || c != c || m == -kNegInf;
+  return vmath::select(nan, std::numeric_limits<float>::quiet_NaN(), vmath::select(m == kNegInf, kNegInf, r));
 }
 
 // One step of either recursion over n states: cur[s] = lse(p0[s], p1[s], skip[s] ? p2[s] : -inf) + e[s].
@@ -104,21 +107,16 @@ FASTLOSS_LOOP inline float occupancy(const float* __restrict al, const float* __
   return blank;
 }
 
-// g[c] = exp(lp_t(c)). PyTorch computes exp(lp) - exp(-inf + nll - lp) for a class no state emits:
-// NaN where lp = -inf; TF's exp(log_softmax) - exp(-inf) is 0 there.
+// g[c] = gr exp(lp_t(c)). PyTorch computes exp(lp) - exp(-inf + nll - lp) for a class no state
+// emits: NaN where lp = -inf; TF's exp(log_softmax) - exp(-inf) is 0 there.
 template <bool kTorch>
-FASTLOSS_LOOP inline void softmaxRow(const float* __restrict row, float shift, float* __restrict g, int64_t n) {
+FASTLOSS_LOOP inline void softmaxRow(const float* __restrict row, float shift, float gr, float* __restrict g, int64_t n) {
   constexpr float kQuietNaN = std::numeric_limits<float>::quiet_NaN();
 #pragma omp simd
   for (int64_t c = 0; c < n; ++c) {
     const float lp = row[c] - shift;
-    g[c] = kTorch ? vmath::select(lp == kNegInf, kQuietNaN, vmath::exp(lp)) : vmath::exp(lp);
+    g[c] = gr * (kTorch ? vmath::select(lp == kNegInf, kQuietNaN, vmath::exp(lp)) : vmath::exp(lp));
   }
-}
-
-FASTLOSS_LOOP inline void scaleRow(float* __restrict g, float k, int64_t n) {
-#pragma omp simd
-  for (int64_t c = 0; c < n; ++c) g[c] *= k;
 }
 
 FASTLOSS_LOOP inline void fillRow(float* __restrict g, float v, int64_t n) {
@@ -256,10 +254,9 @@ double sequence(const Problem& p, int64_t b, const Scratch& s, int64_t T, int64_
     const float k = static_cast<float>(s.alphaOffset[t] + betaOffset + nll);
     const float blankSum = occupancy(alphaRow(t), cur, s.e, k, s.gamma, states);
     float* gt = g + t * p.tStride;
-    softmaxRow<kTorch>(row, shiftAt(t), gt, p.C);
-    gt[p.blank] -= blankSum;
-    for (int64_t j = 1; j < states; j += 2) gt[s.ext[j]] -= s.gamma[j];
-    scaleRow(gt, gr, p.C);
+    softmaxRow<kTorch>(row, shiftAt(t), gr, gt, p.C);
+    gt[p.blank] -= gr * blankSum;
+    for (int64_t j = 1; j < states; j += 2) gt[s.ext[j]] -= gr * s.gamma[j];
     float* swap = next;
     next = cur;
     cur = swap;

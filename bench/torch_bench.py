@@ -46,6 +46,7 @@ TORCH_LOSSES = {
     'F.cosine_embedding_loss': lambda a, b, y: F.cosine_embedding_loss(a, b, y),
     'F.triplet_margin_loss': lambda a, p, n: F.triplet_margin_loss(a, p, n),
     'F.multi_margin_loss': lambda x, y: F.multi_margin_loss(x, y),
+    'F.ctc_loss': lambda lp, tg, il, tl: F.ctc_loss(lp, tg, il, tl),
 }
 
 # Keras pairs are (yTrue, yPred); the F.* equivalents above take (input, target).

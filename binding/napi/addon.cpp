@@ -270,8 +270,10 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   const int gradCount = c.gradCount = a.wantGrad() ? static_cast<int>(gradCountRaw) : 0;
   const extents::Compiled& ext = kernelExtents()[c.id];
   if (!extents::fits(ext, counts)) {
-    throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) +
-                               (ext.usesAxis ? " has no axis " + std::to_string(a.p[extents::kAxisParam]) : " has no class axis"));
+    const std::string why = counts.ndim < ext.minDims ? " has fewer than " + std::to_string(ext.minDims) + " dimensions"
+                            : ext.usesAxis ? " has no axis " + std::to_string(a.p[extents::kAxisParam])
+                                           : " has no class axis";
+    throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) + why);
     return false;
   }
   if (hasOut != (none && a.wantLoss()) || (hasGradOut && !(none && a.wantGrad())) ||

@@ -180,6 +180,13 @@ const specs = {
     s.build = (shape, data) => ({ ...build(shape, data), samples: null });  // depends on axis: sampleWeight sized by the loss
     return s;
   })(),
+  'keras.categoricalFocalCrossentropy': (() => {
+    const s = kerasPair({ axis: [...num(-1, 0, 1, -2, 5), () => 0.5], alpha: finite, gamma: nonNeg, fromLogits: bool, labelSmoothing: unit },
+      { yTrue: 'prob', yPred: 'prob' });
+    const build = s.build;
+    s.build = (shape, data) => ({ ...build(shape, data), samples: null });  // depends on axis: sampleWeight sized by the loss
+    return s;
+  })(),
 };
 
 module.exports = { specs, INVALID, prod, last, rowsOf, TORCH_RED, KERAS_RED };

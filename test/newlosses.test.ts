@@ -1,0 +1,92 @@
+// The losses of issue 13 (all but CTC): fixture parity (PyTorch 1.13 autograd / Keras 3 formulas
+// in float64, scripts/fixtures_newlosses.py), finite differences, named errors that write
+// nothing, and thread-count independence on inputs across the threading grain.
+import { getNumThreads, keras, setNumThreads } from '../src';
+import { expectFiniteDifferences } from './helpers/gradcheck';
+import { describeParity } from './helpers/parity';
+
+type AnyLoss = ((...a: unknown[]) => unknown) & {
+  backward(...a: unknown[]): unknown;
+  withGrad(...a: unknown[]): { loss: unknown; grad: unknown };
+};
+
+describeParity('focal/keras.categoricalFocalCrossentropy');
+
+/** Deterministic values in [lo, hi). */
+function values(n: number, seed: number, lo = 0, hi = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return lo + (hi - lo) * (s / 2 ** 32);
+  });
+}
+
+function oneHot(rows: number, classes: number, seed: number): Float32Array {
+  const t = new Float32Array(rows * classes);
+  const pick = values(rows, seed, 0, classes);
+  for (let r = 0; r < rows; r++) t[r * classes + Math.floor(pick[r])] = 1;
+  return t;
+}
+
+describe('finite differences', () => {
+  const focal: [string, Record<string, unknown>][] = [
+    ['probabilities', { shape: [3, 4] }],
+    ['logits, gamma 1.5, label smoothing', { shape: [3, 4], fromLogits: true, gamma: 1.5, labelSmoothing: 0.1 }],
+    ['axis 0, weighted, sum', { shape: [4, 3], axis: 0, sampleWeight: Float32Array.from([0.5, 2, 1]), reduction: 'sum' }],
+    ['axis 1 of 3-D, logits', { shape: [2, 4, 2], axis: 1, fromLogits: true }],
+  ];
+  test.each(focal)('keras.categoricalFocalCrossentropy: %s', (_tag, opts) => {
+    const n = (opts.shape as number[]).reduce((a, b) => a * b, 1);
+    const logits = opts.fromLogits === true;
+    const yPred = values(n, 7, logits ? -2 : 0.1, logits ? 2 : 1);
+    const yTrue = values(n, 11, 0, 1);
+    expectFiniteDifferences(keras.categoricalFocalCrossentropy as never, [yTrue, yPred], opts, 1, undefined, 1e-3);
+  });
+});
+
+describe('errors name the argument and write nothing', () => {
+  const cases: [string, AnyLoss, unknown[], Record<string, unknown>, RegExp][] = [
+    ['focal axis', keras.categoricalFocalCrossentropy as never, [new Float32Array(6), new Float32Array(6)], { shape: [2, 3], axis: 2 },
+      /keras\.categoricalFocalCrossentropy: opts\.axis is 2, out of range/],
+    ['focal sampleWeight', keras.categoricalFocalCrossentropy as never, [new Float32Array(6), new Float32Array(6)],
+      { shape: [2, 3], axis: 0, sampleWeight: new Float32Array(2) }, /opts\.sampleWeight has length 2, but there are 3 losses/],
+    ['focal labelSmoothing', keras.categoricalFocalCrossentropy as never, [new Float32Array(6), new Float32Array(6)],
+      { shape: [2, 3], labelSmoothing: 2 }, /opts\.labelSmoothing must be in \[0, 1\]/],
+    ['focal gamma', keras.categoricalFocalCrossentropy as never, [new Float32Array(6), new Float32Array(6)],
+      { shape: [2, 3], gamma: -1 }, /opts\.gamma must be >= 0/],
+  ];
+  test.each(cases)('%s', (_tag, loss, arrays, opts, message) => {
+    const out = new Float32Array(64).fill(7);
+    expect(() => loss(...arrays, { ...opts, reduction: 'none', out: out.subarray(0, 3) })).toThrow(message);
+    const grad = new Float32Array(64).fill(7);
+    expect(() => loss.backward(...arrays, { ...opts, out: grad.subarray(0, (arrays[0] as Float32Array).length) })).toThrow(message);
+    expect(out.every((v) => v === 7) && grad.every((v) => v === 7)).toBe(true);
+  });
+});
+
+describe('any thread count gives the same bits', () => {
+  const initial = getNumThreads();
+  afterAll(() => setNumThreads(initial));
+  const rows = 5000;
+  const C = 37;
+  const cases: [string, AnyLoss, () => unknown[], Record<string, unknown>][] = [
+    ['keras.categoricalFocalCrossentropy', keras.categoricalFocalCrossentropy as never,
+      () => [oneHot(rows, C, 3), values(rows * C, 5, 0.01, 1)], { shape: [rows, C] }],
+    ['keras.categoricalFocalCrossentropy logits axis 0', keras.categoricalFocalCrossentropy as never,
+      () => [values(rows * C, 3), values(rows * C, 5, -3, 3)], { shape: [C, rows], axis: 0, fromLogits: true }],
+  ];
+  test.each(cases)('%s', (_tag, loss, make, opts) => {
+    const arrays = make();
+    const runs = [1, 2, 3].map((t) => {
+      setNumThreads(t);
+      const both = loss.withGrad(...arrays, opts);
+      const none = loss(...arrays, { ...opts, reduction: 'none' }) as Float32Array;
+      return { loss: both.loss as number, grad: Buffer.from((both.grad as Float32Array).buffer), none: Buffer.from(none.buffer) };
+    });
+    for (const r of runs.slice(1)) {
+      expect(Object.is(r.loss, runs[0].loss)).toBe(true);
+      expect(r.grad.equals(runs[0].grad)).toBe(true);
+      expect(r.none.equals(runs[0].none)).toBe(true);
+    }
+  });
+});

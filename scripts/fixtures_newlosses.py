@@ -238,10 +238,96 @@ def gen_categorical_focal():
     return cases
 
 
+# ----------------------------------------------------------------------------- dice, tversky
+
+def ksum(x, dims):
+    """ops.sum over dims; an empty tuple reduces nothing (torch's sum(dim=()) would sum all)."""
+    return x if len(dims) == 0 else x.sum(dim=dims)
+
+
+def k_dice(yTrue, yPred, axis):
+    """losses.py dice (l. 2567-2616): inter = sum(y_true * y_pred, axis) (l. 2607),
+    1 - 2 inter / (sum y_true + sum y_pred + eps) (l. 2608-2616); axis None sums every axis."""
+    dims = tuple(range(yPred.dim())) if axis is None else tuple(axis)
+    inter = ksum(yTrue * yPred, dims)
+    return 1 - 2.0 * inter / (ksum(yTrue, dims) + ksum(yPred, dims) + KERAS_EPS)
+
+
+def k_tversky(yTrue, yPred, alpha, beta, axis):
+    """losses.py tversky (l. 2619-2658): inter = sum(y_pred y_true), fp = sum((1 - y_true) y_pred),
+    fn = sum(y_true (1 - y_pred)) (l. 2648-2650), 1 - inter / (inter + alpha fp + beta fn + eps)."""
+    dims = tuple(range(yPred.dim())) if axis is None else tuple(axis)
+    inter = ksum(yPred * yTrue, dims)
+    fp = ksum((1 - yTrue) * yPred, dims)
+    fn = ksum(yTrue * (1 - yPred), dims)
+    return 1 - inter / (inter + fp * alpha + fn * beta + KERAS_EPS)
+
+
+def gen_overlap(loss, per_loss, param_variants):
+    cases = []
+    layouts = [
+        # (tag, shape, axis (None = Keras' default, every axis), soft labels)
+        ("all-axes", (3, 4), None, False),
+        ("last-axis", (4, 6), [-1], False),
+        ("per-sample-nhwc", (2, 3, 3, 2), [1, 2, 3], True),
+        ("spatial-per-channel", (2, 3, 4, 2), [1, 2], False),
+        ("leading-axis", (5, 3), [0], True),
+        ("no-axes", (2, 3), [], True),
+    ]
+    for ptag, params in param_variants:
+        for tag, shape, axis, soft in layouts:
+            canon = list(range(len(shape))) if axis is None else [a % len(shape) for a in axis]
+            loss_shape = [d for i, d in enumerate(shape) if i not in canon] or [1]
+
+            def make(cid, red, w, go, shape=shape, axis=axis, soft=soft, params=params):
+                rng = rng_for(cid)
+                yPred = rng.uniform(0, 1, shape).astype(np.float32)
+                yTrue = (rng.uniform(0, 1, shape) if soft else rng.integers(0, 2, shape)).astype(np.float32)
+                o = {**params, "reduction": red}
+                if axis is not None:
+                    o["axis"] = axis
+                fn_args = {}
+                if w is not None:
+                    o["sampleWeight"] = as_arr(w)
+                    fn_args["w"] = w
+
+                def fn(yTrue, yPred, w=None):
+                    return keras_reduce(per_loss(yTrue, yPred, params, axis), red, w)
+                return case(cid, loss, {"yTrue": yTrue, "yPred": yPred}, fn, ["yPred"], shape=shape, opts=o,
+                            grad_output=go, fn_args=fn_args)
+            cases += reduction_cases(make, f"{loss}/{ptag}/{tag}", loss_shape)
+    return cases
+
+
+def docstring_dice():
+    """losses.py l. 2585-2600: [0.5, 0.75757575] with axis (1, 2, 3), 0.6164384 with axis None."""
+    yTrue = np.array([[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]], dtype=np.float32)
+    yPred = np.array([[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]], dtype=np.float32)
+    args = {"yTrue": yTrue, "yPred": yPred}
+    return [
+        case("keras.dice/docstring/axis123", "keras.dice", args, lambda yTrue, yPred: k_dice(yTrue, yPred, (1, 2, 3)),
+             ["yPred"], shape=(2, 2, 2, 1), opts={"axis": [1, 2, 3], "reduction": "none"},
+             grad_output=np.ones(2, np.float32)),
+        case("keras.dice/docstring/all-axes", "keras.dice", args, lambda yTrue, yPred: k_dice(yTrue, yPred, None),
+             ["yPred"], shape=(2, 2, 2, 1), opts={}),
+    ]
+
+
+def gen_dice():
+    return gen_overlap("keras.dice", lambda t, p, prm, axis: k_dice(t, p, axis), [("defaults", {})]) + docstring_dice()
+
+
+def gen_tversky():
+    per = lambda t, p, prm, axis: k_tversky(t, p, prm.get("alpha", 0.5), prm.get("beta", 0.5), axis)
+    return gen_overlap("keras.tversky", per, [("defaults", {}), ("alpha0.3-beta0.7", {"alpha": 0.3, "beta": 0.7})])
+
+
 # ----------------------------------------------------------------------------- files
 
 FILES = {
     ("focal", "keras.categoricalFocalCrossentropy"): gen_categorical_focal,
+    ("overlap", "keras.dice"): gen_dice,
+    ("overlap", "keras.tversky"): gen_tversky,
 }
 
 

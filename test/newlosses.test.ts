@@ -11,6 +11,8 @@ type AnyLoss = ((...a: unknown[]) => unknown) & {
 };
 
 describeParity('focal/keras.categoricalFocalCrossentropy');
+describeParity('overlap/keras.dice');
+describeParity('overlap/keras.tversky');
 
 /** Deterministic values in [lo, hi). */
 function values(n: number, seed: number, lo = 0, hi = 1): Float32Array {
@@ -44,6 +46,36 @@ describe('finite differences', () => {
   });
 });
 
+describe('finite differences: overlap losses', () => {
+  const overlap: [string, AnyLoss, Record<string, unknown>][] = [
+    ['dice, every axis', keras.dice as never, { shape: [3, 4] }],
+    ['dice, per sample, weighted, sum', keras.dice as never, { shape: [3, 4], axis: -1, sampleWeight: Float32Array.from([0.5, 2, 1]), reduction: 'sum' }],
+    ['dice, spatial per channel', keras.dice as never, { shape: [2, 3, 2, 2], axis: [1, 2] }],
+    ['tversky, alpha 0.3, beta 0.7, leading axis', keras.tversky as never, { shape: [4, 3], axis: 0, alpha: 0.3, beta: 0.7 }],
+    ['tversky, every axis, long', keras.tversky as never, { shape: [20000] }],
+  ];
+  test.each(overlap)('%s', (_tag, loss, opts) => {
+    const n = (opts.shape as number[]).reduce((a, b) => a * b, 1);
+    const yTrue = values(n, 13, 0, 1).map((v) => (v < 0.5 ? 0 : 1));
+    const yPred = values(n, 17, 0.05, 0.95);
+    if (n > 1000) {
+      // Every element of a long input: check a stride of them against the analytic gradient.
+      const g = loss.backward(yTrue, yPred, opts) as Float32Array;
+      for (let i = 0; i < n; i += 1999) {
+        const x0 = yPred[i];
+        yPred[i] = x0 + 1e-2;
+        const up = loss(yTrue, yPred, opts) as number;
+        yPred[i] = x0 - 1e-2;
+        const down = loss(yTrue, yPred, opts) as number;
+        yPred[i] = x0;
+        expect(Math.abs((up - down) / 2e-2 - g[i])).toBeLessThanOrEqual(1e-5 + 2e-2 * Math.abs(g[i]));
+      }
+      return;
+    }
+    expectFiniteDifferences(loss, [yTrue, yPred], opts, 1, undefined, 1e-3);
+  });
+});
+
 describe('errors name the argument and write nothing', () => {
   const cases: [string, AnyLoss, unknown[], Record<string, unknown>, RegExp][] = [
     ['focal axis', keras.categoricalFocalCrossentropy as never, [new Float32Array(6), new Float32Array(6)], { shape: [2, 3], axis: 2 },
@@ -54,6 +86,17 @@ describe('errors name the argument and write nothing', () => {
       { shape: [2, 3], labelSmoothing: 2 }, /opts\.labelSmoothing must be in \[0, 1\]/],
     ['focal gamma', keras.categoricalFocalCrossentropy as never, [new Float32Array(6), new Float32Array(6)],
       { shape: [2, 3], gamma: -1 }, /opts\.gamma must be >= 0/],
+    ['dice axis not consecutive', keras.dice as never, [new Float32Array(24), new Float32Array(24)], { shape: [2, 3, 4], axis: [0, 2] },
+      /keras\.dice: opts\.axis must be consecutive axes, got \[0, 2\]/],
+    ['dice axis twice', keras.dice as never, [new Float32Array(24), new Float32Array(24)], { shape: [2, 3, 4], axis: [1, -2] },
+      /keras\.dice: opts\.axis holds axis 1 twice/],
+    ['dice axis out of range', keras.dice as never, [new Float32Array(24), new Float32Array(24)], { shape: [2, 3, 4], axis: [3] },
+      /keras\.dice: opts\.axis holds 3, out of range/],
+    ['dice axis type', keras.dice as never, [new Float32Array(6), new Float32Array(6)], { axis: [0.5] }, /keras\.dice: opts\.axis\[0\] must be an integer/],
+    ['dice sampleWeight', keras.dice as never, [new Float32Array(24), new Float32Array(24)], { shape: [2, 3, 4], axis: [1, 2], sampleWeight: new Float32Array(3) },
+      /opts\.sampleWeight has length 3, but there are 2 losses/],
+    ['tversky alpha', keras.tversky as never, [new Float32Array(6), new Float32Array(6)], { alpha: NaN }, /keras\.tversky: opts\.alpha must be a finite number/],
+    ['tversky yTrue length', keras.tversky as never, [new Float32Array(5), new Float32Array(6)], {}, /keras\.tversky: yTrue/],
   ];
   test.each(cases)('%s', (_tag, loss, arrays, opts, message) => {
     const out = new Float32Array(64).fill(7);
@@ -74,6 +117,11 @@ describe('any thread count gives the same bits', () => {
       () => [oneHot(rows, C, 3), values(rows * C, 5, 0.01, 1)], { shape: [rows, C] }],
     ['keras.categoricalFocalCrossentropy logits axis 0', keras.categoricalFocalCrossentropy as never,
       () => [values(rows * C, 3), values(rows * C, 5, -3, 3)], { shape: [C, rows], axis: 0, fromLogits: true }],
+    ['keras.dice, every axis', keras.dice as never, () => [values(300001, 3), values(300001, 5)], {}],
+    ['keras.dice, per sample', keras.dice as never, () => [values(rows * C, 3), values(rows * C, 5)], { shape: [rows, C], axis: -1 }],
+    ['keras.tversky, spatial per channel', keras.tversky as never, () => [values(64 * 4096 * 3, 3), values(64 * 4096 * 3, 5)],
+      { shape: [64, 4096, 3], axis: [1], alpha: 0.3, beta: 0.7 }],
+    ['keras.tversky, leading axis', keras.tversky as never, () => [values(rows * C, 3), values(rows * C, 5)], { shape: [rows, C], axis: 0 }],
   ];
   test.each(cases)('%s', (_tag, loss, make, opts) => {
     const arrays = make();

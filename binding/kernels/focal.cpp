@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "axis_view.h"
 #include "engine.h"
 #include "vmath.h"
 
@@ -22,11 +23,6 @@ constexpr float kOneMinusEps = 1.0f - 1e-7f;  // 1 - epsilon, as float32 compute
 
 struct FocalParams {
   float alpha, gamma, keep, add;  // label smoothing: y' = y keep + add (add = ls / C)
-};
-
-// A position of [outer, C, inner]: its first element and the stride between classes.
-struct ClassAxis {
-  int64_t outer = 1, classes = 1, inner = 1;
 };
 
 // The loss term of one class and its derivative with respect to the normalized prediction q:
@@ -99,17 +95,17 @@ double focalPosition(const float* __restrict pred, const float* __restrict truth
 // Positions [b, e): l = w * focal sum over classes, written to out (when given) and summed.
 template <bool Logits, bool Contiguous, bool Square>
 double focalPositions(const float* __restrict pred, const float* __restrict truth, const float* __restrict w,
-                      const float* __restrict up, float* __restrict out, float* __restrict grad, const ClassAxis ax,
+                      const float* __restrict up, float* __restrict out, float* __restrict grad, const AxisView ax,
                       const FocalParams f, const double scale, int64_t b, int64_t e) {
   double acc = 0.0;
   for (int64_t pos = b; pos < e; ++pos) {
     const int64_t o = pos / ax.inner, i = pos - o * ax.inner;
-    const int64_t base = o * ax.classes * ax.inner + i;
+    const int64_t base = o * ax.size * ax.inner + i;
     const double weight = w ? static_cast<double>(w[pos]) : 1.0;
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
-    const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(pred + base, truth + base, ax.classes,
+    const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(pred + base, truth + base, ax.size,
                                                                                       ax.inner, f, grad + base, k)
-                                    : focalPosition<Logits, Contiguous, Square, false>(pred + base, truth + base, ax.classes,
+                                    : focalPosition<Logits, Contiguous, Square, false>(pred + base, truth + base, ax.size,
                                                                                        ax.inner, f, nullptr, k));
     if (out) out[pos] = static_cast<float>(l);
     acc += l;
@@ -117,33 +113,18 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
   return acc;
 }
 
-// The class axis from params, checked as a double before it indexes dims; false after fail.
-bool classAxisOf(LossArgs& a, double axisParam, const char* fn, ClassAxis& ax) {
-  if (a.ndim < 1 || !(axisParam >= 0.0 && axisParam < static_cast<double>(a.ndim)) ||
-      axisParam != std::floor(axisParam)) {
-    a.errorKind = 1;
-    std::snprintf(a.error, sizeof(a.error), "%s: axis %g is out of range for %d dimensions", fn, axisParam, a.ndim);
-    return false;
-  }
-  const int axis = static_cast<int>(axisParam);
-  ax.outer = dimsProduct(a, 0, axis);
-  ax.classes = a.dims[axis];
-  ax.inner = dimsProduct(a, axis + 1, a.ndim);
-  return true;
-}
-
 template <bool Logits, bool Contiguous, bool Square>
-void focalRun(LossArgs& a, const ClassAxis ax, const FocalParams f) {
+void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
   const float* pred = a.f(0);
   const float* truth = a.f(1);
   const float* w = a.f(2);
   const float* up = a.gradOut;
-  const int64_t positions = mulSat(ax.outer, ax.inner);
+  const int64_t positions = ax.losses();
   const bool none = a.reduction == Reduction::None;
   float* out = none && a.wantLoss() ? a.out : nullptr;
   float* grad = a.wantGrad() ? a.grad[0] : nullptr;
   const double scale = a.gradScale / reductionDivisor(a.reduction, positions);
-  const double total = reduceRows(positions, ax.classes, Logits ? 24 : 16, [&](int64_t b, int64_t e) {
+  const double total = reduceRows(positions, ax.size, Logits ? 24 : 16, [&](int64_t b, int64_t e) {
     return focalPositions<Logits, Contiguous, Square>(pred, truth, w, up, out, grad, ax, f, scale, b, e);
   });
   // sum_over_batch_size: Keras' divide_no_nan, so no positions give 0.
@@ -157,11 +138,11 @@ namespace keras {
 
 void categoricalFocalCrossentropy(LossArgs& a) {
   using P = params::keras::categoricalFocalCrossentropy;
-  ClassAxis ax;
-  if (!classAxisOf(a, a.p[P::axis], "keras.categoricalFocalCrossentropy", ax)) return;
+  AxisView ax;
+  if (!axisViewOf(a, a.p[P::axis], "keras.categoricalFocalCrossentropy", ax)) return;
   const double ls = a.p[P::labelSmoothing];
   const FocalParams f{static_cast<float>(a.p[P::alpha]), static_cast<float>(a.p[P::gamma]), static_cast<float>(1.0 - ls),
-                      static_cast<float>(ax.classes > 0 ? ls / static_cast<double>(ax.classes) : 0.0)};
+                      static_cast<float>(ax.size > 0 ? ls / static_cast<double>(ax.size) : 0.0)};
   const bool logits = a.p[P::fromLogits] != 0.0;
   const bool square = a.p[P::gamma] == 2.0;
   const int variant = (logits ? 4 : 0) | (ax.inner == 1 ? 2 : 0) | (square ? 1 : 0);

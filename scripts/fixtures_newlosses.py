@@ -322,12 +322,66 @@ def gen_tversky():
     return gen_overlap("keras.tversky", per, [("defaults", {}), ("alpha0.3-beta0.7", {"alpha": 0.3, "beta": 0.7})])
 
 
+# ----------------------------------------------------------------------------- triplet with distance
+
+def t_cosine_distance(x, y):
+    """1 - F.cosine_similarity (dim=1, eps=1e-8); a 1-D row is taken as [1, D] (PyTorch needs 2-D)."""
+    if x.dim() == 1:
+        return 1 - F.cosine_similarity(x.unsqueeze(0), y.unsqueeze(0)).squeeze(0)
+    return 1 - F.cosine_similarity(x, y)
+
+
+def gen_triplet_with_distance():
+    loss = "torch.tripletMarginWithDistanceLoss"
+    cases = []
+    for dist in ("pairwise", "cosine"):
+        distance = None if dist == "pairwise" else t_cosine_distance
+        for tag, shape, opts in [("defaults", (4, 5), {}), ("swap", (5, 3), {"swap": True}),
+                                 ("margin0.2-swap", (6, 4), {"margin": 0.2, "swap": True}),
+                                 ("one-row", (7,), {"margin": 0.5}), ("margin-neg", (4, 3), {"margin": -0.1})]:
+            for red in ("mean", "sum", "none"):
+                cid = f"{loss}/{dist}/{tag}/{red}"
+                rng = rng_for(cid)
+                a, pos, neg = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
+                rows = shape[0] if len(shape) == 2 else 1
+                go = keras_signed_grad(rng, (rows,)) if red == "none" else 0.5
+                if red == "none" and len(shape) == 1:
+                    go = go.reshape(())
+                o = {**opts, "reduction": red}
+                if dist != "pairwise" or tag == "defaults":
+                    o["distanceFunction"] = dist
+
+                def fn(anchor, positive, negative, red=red, opts=opts, distance=distance):
+                    return F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=distance,
+                                                               margin=opts.get("margin", 1.0), swap=opts.get("swap", False),
+                                                               reduction=red)
+                c = case(cid, loss, {"anchor": a, "positive": pos, "negative": neg}, fn, ["anchor", "positive", "negative"],
+                         shape=shape if len(shape) != 1 else None, opts=o,
+                         grad_output=go.reshape(1) if isinstance(go, np.ndarray) and go.ndim == 0 else go)
+                cases.append(c)
+    # Edges: a == p makes d(a, n) == d(p, n) (swap's tie: half the gradient each way); a row of
+    # norm below eps (cosine clamps the norm); inactive hinges.
+    a = np.array([[1, 2, 3], [0.5, -1, 2], [1e-9, 2e-9, 0], [1, 0, 0]], dtype=np.float32)
+    pos = np.array([[1, 2, 3], [0.5, -1, 2], [1, 1, 1], [1, 0, 0]], dtype=np.float32)
+    neg = np.array([[-1, 0.5, 2], [2, 2, -1], [0.5, -1, 1], [0, 1, 0]], dtype=np.float32)
+    for dist in ("pairwise", "cosine"):
+        distance = None if dist == "pairwise" else t_cosine_distance
+        cases.append(case(f"{loss}/{dist}/edges-swap", loss, {"anchor": a, "positive": pos, "negative": neg},
+                          lambda anchor, positive, negative, distance=distance: F.triplet_margin_with_distance_loss(
+                              anchor, positive, negative, distance_function=distance, swap=True, reduction="none"),
+                          ["anchor", "positive", "negative"], shape=(4, 3),
+                          opts={"distanceFunction": dist, "swap": True, "reduction": "none"},
+                          grad_output=np.array([1, -0.5, 2, 0.25], dtype=np.float32), fd=False))
+    return cases
+
+
 # ----------------------------------------------------------------------------- files
 
 FILES = {
     ("focal", "keras.categoricalFocalCrossentropy"): gen_categorical_focal,
     ("overlap", "keras.dice"): gen_dice,
     ("overlap", "keras.tversky"): gen_tversky,
+    ("metric", "torch.tripletMarginWithDistanceLoss"): gen_triplet_with_distance,
 }
 
 

@@ -1,7 +1,7 @@
 // The losses of issue 13 (all but CTC): fixture parity (PyTorch 1.13 autograd / Keras 3 formulas
 // in float64, scripts/fixtures_newlosses.py), finite differences, named errors that write
 // nothing, and thread-count independence on inputs across the threading grain.
-import { getNumThreads, keras, setNumThreads } from '../src';
+import { getNumThreads, keras, setNumThreads, torch } from '../src';
 import { expectFiniteDifferences } from './helpers/gradcheck';
 import { describeParity } from './helpers/parity';
 
@@ -13,6 +13,7 @@ type AnyLoss = ((...a: unknown[]) => unknown) & {
 describeParity('focal/keras.categoricalFocalCrossentropy');
 describeParity('overlap/keras.dice');
 describeParity('overlap/keras.tversky');
+describeParity('metric/torch.tripletMarginWithDistanceLoss');
 
 /** Deterministic values in [lo, hi). */
 function values(n: number, seed: number, lo = 0, hi = 1): Float32Array {
@@ -76,6 +77,32 @@ describe('finite differences: overlap losses', () => {
   });
 });
 
+describe('finite differences: torch.tripletMarginWithDistanceLoss', () => {
+  const variants: [string, Record<string, unknown>][] = [
+    ['pairwise', { shape: [4, 5] }],
+    ['pairwise, swap, sum', { shape: [4, 5], swap: true, reduction: 'sum' }],
+    ['cosine', { shape: [4, 5], distanceFunction: 'cosine' }],
+    ['cosine, swap, one row', { shape: [6], distanceFunction: 'cosine', swap: true, margin: 1.5 }],
+  ];
+  for (const [tag, opts] of variants) {
+    test.each(['anchor', 'positive', 'negative'])(`${tag}: d/d%s`, (key) => {
+      const n = (opts.shape as number[]).reduce((a, b) => a * b, 1);
+      const arrays = [values(n, 19, -1, 1), values(n, 23, -1, 1), values(n, 29, -1, 1)];
+      expectFiniteDifferences(torch.tripletMarginWithDistanceLoss as never, arrays, opts, ['anchor', 'positive', 'negative'].indexOf(key), key, 1e-3);
+    });
+  }
+  test("'pairwise' is tripletMarginLoss with p = 2, eps = 1e-6, bit for bit", () => {
+    const n = 64 * 33;
+    const arrays = [values(n, 1, -1, 1), values(n, 2, -1, 1), values(n, 3, -1, 1)];
+    for (const swap of [false, true]) {
+      const a = torch.tripletMarginWithDistanceLoss.withGrad(arrays[0], arrays[1], arrays[2], { shape: [64, 33], swap });
+      const b = torch.tripletMarginLoss.withGrad(arrays[0], arrays[1], arrays[2], { shape: [64, 33], swap });
+      expect(Object.is(a.loss, b.loss)).toBe(true);
+      for (const k of ['anchor', 'positive', 'negative'] as const) expect(Buffer.from(a.grad[k].buffer).equals(Buffer.from(b.grad[k].buffer))).toBe(true);
+    }
+  });
+});
+
 describe('errors name the argument and write nothing', () => {
   const cases: [string, AnyLoss, unknown[], Record<string, unknown>, RegExp][] = [
     ['focal axis', keras.categoricalFocalCrossentropy as never, [new Float32Array(6), new Float32Array(6)], { shape: [2, 3], axis: 2 },
@@ -95,6 +122,14 @@ describe('errors name the argument and write nothing', () => {
     ['dice axis type', keras.dice as never, [new Float32Array(6), new Float32Array(6)], { axis: [0.5] }, /keras\.dice: opts\.axis\[0\] must be an integer/],
     ['dice sampleWeight', keras.dice as never, [new Float32Array(24), new Float32Array(24)], { shape: [2, 3, 4], axis: [1, 2], sampleWeight: new Float32Array(3) },
       /opts\.sampleWeight has length 3, but there are 2 losses/],
+    ['triplet distanceFunction', torch.tripletMarginWithDistanceLoss as never, [new Float32Array(6), new Float32Array(6), new Float32Array(6)],
+      { distanceFunction: 'euclidean' }, /torch\.tripletMarginWithDistanceLoss: opts\.distanceFunction must be 'pairwise' or 'cosine', got 'euclidean'/],
+    ['triplet distanceFunction type', torch.tripletMarginWithDistanceLoss as never, [new Float32Array(6), new Float32Array(6), new Float32Array(6)],
+      { distanceFunction: (x: number) => x }, /opts\.distanceFunction must be 'pairwise' or 'cosine'/],
+    ['triplet cosine 3-D', torch.tripletMarginWithDistanceLoss as never, [new Float32Array(8), new Float32Array(8), new Float32Array(8)],
+      { distanceFunction: 'cosine', shape: [2, 2, 2] }, /torch\.tripletMarginWithDistanceLoss: opts\.shape must be/],
+    ['triplet negative length', torch.tripletMarginWithDistanceLoss as never, [new Float32Array(6), new Float32Array(6), new Float32Array(5)],
+      {}, /torch\.tripletMarginWithDistanceLoss: negative/],
     ['tversky alpha', keras.tversky as never, [new Float32Array(6), new Float32Array(6)], { alpha: NaN }, /keras\.tversky: opts\.alpha must be a finite number/],
     ['tversky yTrue length', keras.tversky as never, [new Float32Array(5), new Float32Array(6)], {}, /keras\.tversky: yTrue/],
   ];
@@ -102,7 +137,11 @@ describe('errors name the argument and write nothing', () => {
     const out = new Float32Array(64).fill(7);
     expect(() => loss(...arrays, { ...opts, reduction: 'none', out: out.subarray(0, 3) })).toThrow(message);
     const grad = new Float32Array(64).fill(7);
-    expect(() => loss.backward(...arrays, { ...opts, out: grad.subarray(0, (arrays[0] as Float32Array).length) })).toThrow(message);
+    const n = (arrays[0] as Float32Array).length;
+    const gradOut = arrays.length === 3
+      ? { anchor: grad.subarray(0, n), positive: grad.subarray(n, 2 * n), negative: grad.subarray(2 * n, 3 * n) }
+      : grad.subarray(0, n);
+    expect(() => loss.backward(...arrays, { ...opts, out: gradOut })).toThrow(message);
     expect(out.every((v) => v === 7) && grad.every((v) => v === 7)).toBe(true);
   });
 });
@@ -122,6 +161,10 @@ describe('any thread count gives the same bits', () => {
     ['keras.tversky, spatial per channel', keras.tversky as never, () => [values(64 * 4096 * 3, 3), values(64 * 4096 * 3, 5)],
       { shape: [64, 4096, 3], axis: [1], alpha: 0.3, beta: 0.7 }],
     ['keras.tversky, leading axis', keras.tversky as never, () => [values(rows * C, 3), values(rows * C, 5)], { shape: [rows, C], axis: 0 }],
+    ['torch.tripletMarginWithDistanceLoss cosine swap', torch.tripletMarginWithDistanceLoss as never,
+      () => [values(rows * C, 3, -1, 1), values(rows * C, 5, -1, 1), values(rows * C, 7, -1, 1)], { shape: [rows, C], distanceFunction: 'cosine', swap: true }],
+    ['torch.tripletMarginWithDistanceLoss cosine wide rows', torch.tripletMarginWithDistanceLoss as never,
+      () => [values(3 * 70000, 3, -1, 1), values(3 * 70000, 5, -1, 1), values(3 * 70000, 7, -1, 1)], { shape: [3, 70000], distanceFunction: 'cosine' }],
   ];
   test.each(cases)('%s', (_tag, loss, make, opts) => {
     const arrays = make();
@@ -129,7 +172,8 @@ describe('any thread count gives the same bits', () => {
       setNumThreads(t);
       const both = loss.withGrad(...arrays, opts);
       const none = loss(...arrays, { ...opts, reduction: 'none' }) as Float32Array;
-      return { loss: both.loss as number, grad: Buffer.from((both.grad as Float32Array).buffer), none: Buffer.from(none.buffer) };
+      const grads = both.grad instanceof Float32Array ? [both.grad] : Object.values(both.grad as Record<string, Float32Array>);
+      return { loss: both.loss as number, grad: Buffer.concat(grads.map((g) => Buffer.from(g.buffer))), none: Buffer.from(none.buffer) };
     });
     for (const r of runs.slice(1)) {
       expect(Object.is(r.loss, runs[0].loss)).toBe(true);

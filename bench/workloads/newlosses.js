@@ -2,7 +2,7 @@
 // The losses of issue 13 (all but CTC): Keras 3's categorical focal cross-entropy, dice, tversky,
 // circle and generalized cross-entropy against plain-JS loops, PyTorch's
 // triplet_margin_with_distance_loss against PyTorch.
-const { sweep, softmax, onehot, uniform, bernoulli } = require('./common');
+const { sweep, shapes, normal, softmax, onehot, uniform, bernoulli } = require('./common');
 
 const EPS = 1e-7; // keras.backend.epsilon()
 const ONE_MINUS_EPS = Math.fround(1 - EPS);
@@ -78,7 +78,63 @@ const maskInputs = (c) => [
   { name: 'yPred', gen: uniform(22, 0.001, 0.999), length: c.n, shape: c.shape, grad: true },
 ];
 
+// torch triplet with cosine distance, margin 1, no swap, mean over rows:
+// l = max(1 + (1 - cos(a, p)) - (1 - cos(a, n)), 0), cos(x, y) = x.y / (|x| |y|),
+// d(1 - cos(x, y))/dx = -y / (|x||y|) + cos x / |x|^2.
+function cosineTripletRows([a, p, n], grads, c) {
+  const [N, D] = c.shape;
+  let total = 0;
+  for (let r = 0, o = 0; r < N; r++, o += D) {
+    let aa = 0;
+    let pp = 0;
+    let nn = 0;
+    let ap = 0;
+    let an = 0;
+    for (let j = o; j < o + D; j++) {
+      aa += a[j] * a[j];
+      pp += p[j] * p[j];
+      nn += n[j] * n[j];
+      ap += a[j] * p[j];
+      an += a[j] * n[j];
+    }
+    const na = Math.sqrt(Math.max(aa, 1e-16));
+    const np = Math.sqrt(Math.max(pp, 1e-16));
+    const nn2 = Math.sqrt(Math.max(nn, 1e-16));
+    const cap = ap / (na * np);
+    const can = an / (na * nn2);
+    const l = 1 + (1 - cap) - (1 - can);
+    if (l > 0) total += l;
+    if (!grads) continue;
+    const [ga, gp, gn] = grads;
+    const k = l >= 0 ? 1 / N : 0;
+    for (let j = o; j < o + D; j++) {
+      ga[j] = k * ((cap - can) / (na * na) * a[j] - p[j] / (na * np) + n[j] / (na * nn2));
+      gp[j] = k * (-a[j] / (na * np) + (cap / (np * np)) * p[j]);
+      gn[j] = k * (a[j] / (na * nn2) - (can / (nn2 * nn2)) * n[j]);
+    }
+  }
+  return total / N;
+}
+
 module.exports = [
+  {
+    name: 'torch.tripletMarginWithDistanceLoss',
+    family: 'metric',
+    bound: 'memory',
+    cases: shapes([[65536, 256]]),
+    inputs: (c) => [
+      { name: 'anchor', gen: normal(1), length: c.n, shape: c.shape, grad: true },
+      { name: 'positive', gen: normal(2), length: c.n, shape: c.shape, grad: true },
+      { name: 'negative', gen: normal(9), length: c.n, shape: c.shape, grad: true },
+    ],
+    opts: (c) => ({ shape: c.shape, distanceFunction: 'cosine' }),
+    js: {
+      forward: (args, c) => cosineTripletRows(args, null, c),
+      withGrad: (args, grads, c) => cosineTripletRows(args, grads, c),
+    },
+    tfjs: null,
+    torch: 'F.triplet_margin_with_distance_loss:cosine',
+  },
   {
     name: 'keras.dice',
     family: 'overlap',

@@ -204,6 +204,15 @@ const specs = {
     s.build = (shape, data) => ({ ...build(shape, data), samples: null });  // depends on axis: sampleWeight sized by the loss
     return s;
   })(),
+  'torch.tripletMarginWithDistanceLoss': {
+    shapes: 'any',
+    reductions: TORCH_RED,
+    options: { distanceFunction: [...num('pairwise', 'cosine', 'cosine'), () => 'euclidean'], margin: finite, swap: bool },
+    build(shape, data) {
+      const n = prod(shape);
+      return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, n, 'x')], n, C: last(shape), rows: rowsOf(shape) };
+    },
+  },
   'keras.dice': overlapSpec(),
   'keras.tversky': overlapSpec({ alpha: finite, beta: finite }),
 };

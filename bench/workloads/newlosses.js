@@ -2,7 +2,9 @@
 // The losses of issue 13 (all but CTC): Keras 3's categorical focal cross-entropy, dice, tversky,
 // circle and generalized cross-entropy against plain-JS loops, PyTorch's
 // triplet_margin_with_distance_loss against PyTorch.
-const { sweep, shapes, normal, softmax, onehot, uniform, bernoulli } = require('./common');
+const { sweep, softmax, onehot, uniform, bernoulli } = require('./common');
+
+const TRIPLET = require('./margin').find((w) => w.name === 'torch.tripletMarginLoss');
 
 const EPS = 1e-7; // keras.backend.epsilon()
 const ONE_MINUS_EPS = Math.fround(1 - EPS);
@@ -118,15 +120,10 @@ function cosineTripletRows([a, p, n], grads, c) {
 
 module.exports = [
   {
+    // The triplet inputs and sizes of torch.tripletMarginLoss's workload, with the cosine distance.
+    ...TRIPLET,
     name: 'torch.tripletMarginWithDistanceLoss',
     family: 'metric',
-    bound: 'memory',
-    cases: shapes([[65536, 256]]),
-    inputs: (c) => [
-      { name: 'anchor', gen: normal(1), length: c.n, shape: c.shape, grad: true },
-      { name: 'positive', gen: normal(2), length: c.n, shape: c.shape, grad: true },
-      { name: 'negative', gen: normal(9), length: c.n, shape: c.shape, grad: true },
-    ],
     opts: (c) => ({ shape: c.shape, distanceFunction: 'cosine' }),
     js: {
       forward: (args, c) => cosineTripletRows(args, null, c),

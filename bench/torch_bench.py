@@ -45,6 +45,8 @@ TORCH_LOSSES = {
     'keras:categorical_crossentropy': lambda t, p: ref.categorical_crossentropy(t, p, False, 0.0).mean(),
     'F.cosine_embedding_loss': lambda a, b, y: F.cosine_embedding_loss(a, b, y),
     'F.triplet_margin_loss': lambda a, p, n: F.triplet_margin_loss(a, p, n),
+    'F.triplet_margin_with_distance_loss:cosine': lambda a, p, n: F.triplet_margin_with_distance_loss(
+        a, p, n, distance_function=lambda x, y: 1.0 - F.cosine_similarity(x, y)),
     'F.multi_margin_loss': lambda x, y: F.multi_margin_loss(x, y),
     'F.ctc_loss': lambda lp, tg, il, tl: F.ctc_loss(lp, tg, il, tl),
 }

@@ -307,7 +307,9 @@ async function runCase(name, loss, spec, c) {
     let v = pool[k % pool.length]();
     if (v && typeof v === 'object' && 'arr' in v) {
       let size = v.arr === 'samples' ? built.samples : built[v.arr];
-      if (size === null || size === undefined) {  // cosineSimilarity: one weight per position of the other axes
+      if ((size === null || size === undefined) && spec.samplesFor) {
+        size = spec.samplesFor(shape, opts);
+      } else if (size === null || size === undefined) {  // cosineSimilarity: one weight per position of the other axes
         const ax = typeof opts.axis === 'number' ? opts.axis : -1;
         const a = ax < 0 ? ax + shape.length : ax;
         size = shape[a] > 0 ? n / shape[a] : 0;

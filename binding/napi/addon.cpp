@@ -131,9 +131,9 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
   napi_typedarray_type type;
   size_t len = 0;
   void* raw = nullptr;
-  napi_value buffer;
-  size_t byteOffset;
-  if (!v || napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, &byteOffset) != napi_ok) {
+  // The backing buffer only when it matters (async calls, empty arrays): fetching it costs a
+  // handle per array on every small call.
+  if (!v || napi_get_typedarray_info(env, v, &type, &len, &raw, nullptr, nullptr) != napi_ok) {
     napi_valuetype vt = napi_undefined;
     if (v) napi_typeof(env, v, &vt);
     bool absent = vt == napi_null || vt == napi_undefined;
@@ -148,7 +148,11 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
     return false;
   }
   bool isArrayBuffer = true;
-  if (async || len == 0) napi_is_arraybuffer(env, buffer, &isArrayBuffer);  // false for a SharedArrayBuffer
+  napi_value buffer = nullptr;
+  if (async || len == 0) {
+    napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, nullptr);
+    napi_is_arraybuffer(env, buffer, &isArrayBuffer);  // false for a SharedArrayBuffer
+  }
   if (len == 0 && isArrayBuffer) {  // a detached buffer reads as empty: refuse it rather than treat it as no data
     bool detached = false;
     napi_is_detached_arraybuffer(env, buffer, &detached);

@@ -29,7 +29,7 @@ static int64_t count(const char* tok, int len, const std::vector<int64_t>& sh, b
   return 0;
 }
 int main() {
-  const KernelFn* k = kernelsAvx2();
+  const KernelFn* k = isa_avx2::kernelTable();
   std::vector<std::vector<int64_t>> shapes = {{1 << 24, 0}, {0, int64_t(1) << 40}, {1 << 12, 1 << 12, 0},
                                               {0, 1 << 20, 1 << 20}, {4096, 0, 4096}, {0}, {1 << 24, 1, 0}};
   std::vector<float> buf(1 << 25, 0.5f), out(1 << 25), g0(1 << 25), g1(1 << 25), g2(1 << 25);

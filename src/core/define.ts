@@ -78,7 +78,8 @@ const enum Mode {
   WithGrad = 3,
 }
 
-const COMMON_OPTIONS = ['reduction', 'shape', 'out'];
+const COMMON_OPTIONS = ['reduction', 'shape', 'out', 'threads'];
+const MAX_THREADS = native.info().maxThreads;
 const GRAD_OPTIONS = ['gradOutput'];
 
 // A call is prepared in a scratch copy of params, one per nesting level: a getter or `length`
@@ -145,7 +146,7 @@ function compile(def: LossDef): Compiled {
     optionSlots,
     noOptions: Object.freeze({
       values: Object.freeze(new Array<unknown>(optionNames.length).fill(undefined)) as unknown[],
-      reduction: undefined, shape: undefined, out: undefined, lossOut: undefined, gradOut: undefined,
+      reduction: undefined, shape: undefined, out: undefined, threads: undefined, lossOut: undefined, gradOut: undefined,
       gradOutByName: null, gradOutput: undefined,
     }),
   };
@@ -192,6 +193,7 @@ interface Snapshot {
   reduction: unknown;
   shape: unknown;
   out: unknown;
+  threads: unknown;
   lossOut: unknown;
   gradOut: unknown;
   /** withGrad/backward gradient buffers by argument name (several differentiable inputs). */
@@ -225,6 +227,7 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
     reduction: opts.reduction,
     shape: check.snapshotShape(opts.shape),
     out: opts.out,
+    threads: opts.threads,
     lossOut: undefined,
     gradOut: undefined,
     gradOutByName: null,
@@ -297,6 +300,7 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
   scratch[SLOT.ndim] = shape.length;
   for (let d = 0; d < shape.length; d++) scratch[SLOT.dims + d] = shape[d];
   scratch[SLOT.gradScale] = 1;
+  scratch[SLOT.threads] = snap.threads === undefined ? 0 : check.threadCount(fn, 'opts.threads', snap.threads, MAX_THREADS);
 
   const none = reduction === REDUCTION_NONE;
   let out: Float32Array | null = null;

@@ -21,7 +21,8 @@ const fc = require('fast-check');
 const root = path.join(__dirname, '..', '..');
 const fl = require(path.join(root, 'dist', 'index.js'));
 const { native } = require(path.join(root, 'dist', 'core', 'native.js'));
-const { specs, INVALID, prod } = require('./specs');
+const { specs, INVALID } = require('./specs');
+const { seededRandom } = require('../helpers/random');
 
 const argv = process.argv.slice(2);
 const losses = [];
@@ -52,8 +53,8 @@ const GRAD_NAMES = {
   'torch.tripletMarginLoss': ['anchor', 'positive', 'negative'],
 };
 
-const order = ['baseline', 'avx2', 'avx512'];
 const info = native.info();
+const order = info.isaLevels;
 const levels = info.builtIsa.filter((l) => order.indexOf(l) <= order.indexOf(info.cpuIsa));
 const initialThreads = fl.getNumThreads();
 
@@ -62,8 +63,7 @@ const initialThreads = fl.getNumThreads();
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1.4e-45, 3e38, -3e38, 1e-7, 1 - 1e-7, 1, -1, 0.5];
 
 function makeData(c) {
-  let s = c.seed >>> 0 || 1;
-  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const next = seededRandom(c.seed >>> 0 || 1);
   const value = (role) => {
     switch (role) {
       case 'prob': return next();
@@ -307,7 +307,9 @@ async function runCase(name, loss, spec, c) {
     let v = pool[k % pool.length]();
     if (v && typeof v === 'object' && 'arr' in v) {
       let size = v.arr === 'samples' ? built.samples : built[v.arr];
-      if (size === null || size === undefined) {  // cosineSimilarity: one weight per position of the other axes
+      if ((size === null || size === undefined) && spec.samplesFor) {
+        size = spec.samplesFor(shape, opts);
+      } else if (size === null || size === undefined) {  // cosineSimilarity: one weight per position of the other axes
         const ax = typeof opts.axis === 'number' ? opts.axis : -1;
         const a = ax < 0 ? ax + shape.length : ax;
         size = shape[a] > 0 ? n / shape[a] : 0;

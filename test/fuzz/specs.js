@@ -48,6 +48,23 @@ function kerasPair(extraOptions = {}, roles = {}) {
   };
 }
 
+// keras.dice / keras.tversky: axis null, one axis or consecutive axes (some out of range, some not
+// consecutive), before sampleWeight so its size can follow the axes.
+function overlapSpec(extraOptions = {}) {
+  const axes = [...num(null, -1, 0, 1, [0], [-1], [1, 2], [0, 1], [0, 2], [2, 1], [], [1, 1], [7]), () => 0.5, () => [0.5]];
+  const base = kerasPair({}, { yTrue: 'prob', yPred: 'prob' });
+  return {
+    ...base,
+    options: { axis: axes, ...base.options, ...extraOptions },
+    build: (shape, data) => ({ ...base.build(shape, data), samples: null }),
+    samplesFor(shape, opts) {
+      const ax = opts.axis === undefined || opts.axis === null ? shape.map((_, d) => d) : [].concat(opts.axis);
+      const set = ax.map((a) => (a < 0 ? a + shape.length : a));
+      return shape.reduce((p, d, i) => (set.includes(i) ? p : p * d), 1);
+    },
+  };
+}
+
 const specs = {
   'torch.mseLoss': torchPair(),
   'torch.l1Loss': torchPair(),
@@ -210,6 +227,24 @@ const specs = {
       return { arrays: [yTrue, f32(data, prod(shape), 'x')], n: prod(shape), C, rows: N, samples: N };
     },
   },
+  'keras.categoricalFocalCrossentropy': (() => {
+    const s = kerasPair({ axis: [...num(-1, 0, 1, -2, 5), () => 0.5], alpha: finite, gamma: nonNeg, fromLogits: bool, labelSmoothing: unit },
+      { yTrue: 'prob', yPred: 'prob' });
+    const build = s.build;
+    s.build = (shape, data) => ({ ...build(shape, data), samples: null });  // depends on axis: sampleWeight sized by the loss
+    return s;
+  })(),
+  'torch.tripletMarginWithDistanceLoss': {
+    shapes: 'any',
+    reductions: TORCH_RED,
+    options: { distanceFunction: [...num('pairwise', 'cosine', 'cosine'), () => 'euclidean'], margin: finite, swap: bool },
+    build(shape, data) {
+      const n = prod(shape);
+      return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, n, 'x')], n, C: last(shape), rows: rowsOf(shape) };
+    },
+  },
+  'keras.dice': overlapSpec(),
+  'keras.tversky': overlapSpec({ alpha: finite, beta: finite }),
 };
 
 module.exports = { specs, INVALID, prod, last, rowsOf, TORCH_RED, KERAS_RED };

@@ -1,18 +1,15 @@
 // torch.ctcLoss and keras.ctc: fixtures (PyTorch 1.13 autograd, scripts/fixtures_ctc.py), finite
 // differences, the argument checks, and the conventions the fixtures cannot show.
 import { getNumThreads, keras, setNumThreads, torch } from '../src';
+import { expectThrowsWritingNothing } from './helpers/errors';
 import { expectFiniteDifferences } from './helpers/gradcheck';
+import type { AnyLoss } from './helpers/losses';
 import { describeParity } from './helpers/parity';
+import { uniformF32 } from './helpers/random';
 
 describeParity('sequence');
 
-/** Fixed pseudo-random values in [-scale, scale): the fractional part of a sine hash, per seed. */
-function logits(n: number, seed: number, scale = 2): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => {
-    const h = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
-    return (h - Math.floor(h)) * 2 * scale - scale;
-  });
-}
+const logits = (n: number, seed: number, scale = 2) => uniformF32(n, seed, -scale, scale);
 /** Log-softmax over the last axis of rows of C, in float64, rounded to float32. */
 function logSoftmax(z: Float32Array, C: number): Float32Array {
   const out = new Float32Array(z.length);
@@ -40,7 +37,7 @@ describe('finite differences', () => {
       backward: (...a: unknown[]) => torch.ctcLoss.backward(logSoftmax(a[0] as Float32Array, C), ...(a.slice(1) as Rest)),
       lossName: 'torch.ctcLoss',
     },
-  );
+  ) as unknown as AnyLoss;
   test.each(['mean', 'sum'])('torch.ctcLoss, %s, blank 0 and blank 3', (reduction) => {
     expectFiniteDifferences(viaLogSoftmax, [logits(T * N * C, 11), ...args] as Float32Array[],
       { shape: [T, N, C], reduction }, 0);
@@ -51,7 +48,7 @@ describe('finite differences', () => {
 
   test.each(['sum_over_batch_size', 'sum'])('keras.ctc, %s, with sample weights', (reduction) => {
     const yTrue = i32(1, 3, 3, 2, 0, 0, 3, 1, 0);
-    expectFiniteDifferences(keras.ctc as never, [yTrue, logits(N * T * C, 13)] as unknown as Float32Array[],
+    expectFiniteDifferences(keras.ctc as unknown as AnyLoss, [yTrue, logits(N * T * C, 13)] as unknown as Float32Array[],
       { shape: [N, T, C], reduction, sampleWeight: Float32Array.of(0.5, 2, 1) }, 1);
   });
 });
@@ -79,19 +76,11 @@ describe('arguments', () => {
     expect(r.grad.every((v) => v === 0)).toBe(true);
   });
 
-  // Every call form refuses, and leaves caller buffers as they were.
-  function expectRefused(call: (out: Float32Array) => unknown, kind: typeof RangeError | typeof TypeError, message: RegExp): void {
-    const out = new Float32Array(T * N * C).fill(7);
-    let thrown: unknown;
-    try {
-      call(out);
-    } catch (e) {
-      thrown = e;
-    }
-    expect((thrown as Error)?.constructor?.name).toBe(kind.name);
-    expect((thrown as Error).message).toMatch(message);
-    expect(out.every((v) => v === 7)).toBe(true);
-  }
+  // The error, with the caller's output buffer left as it was.
+  const expectRefused = (call: (out: Float32Array) => unknown, type: ErrorConstructor, message: RegExp) => {
+    const out = new Float32Array(T * N * C);
+    expectThrowsWritingNothing(() => call(out), type, message, out);
+  };
 
   test.each([
     ['an input length above T', i32(1, 2, 3, 1), i32(5, 6), i32(2, 2), /^torch\.ctcLoss: inputLengths\[1\] is 6; expected 0 to T = 5$/],

@@ -1,25 +1,15 @@
 // torch.ctcLoss and keras.ctc: fixtures (PyTorch 1.13 autograd, scripts/fixtures_ctc.py), finite
 // differences, the argument checks, and the conventions the fixtures cannot show.
 import { getNumThreads, keras, setNumThreads, torch } from '../src';
+import { expectThrowsWritingNothing } from './helpers/errors';
 import { expectFiniteDifferences } from './helpers/gradcheck';
+import type { AnyLoss } from './helpers/losses';
 import { describeParity } from './helpers/parity';
+import { uniformF32 } from './helpers/random';
 
 describeParity('sequence');
 
-/** A seeded generator in [-1, 1) (xorshift32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return (s / 2 ** 32) * 2 - 1;
-  };
-}
-function logits(n: number, seed: number, scale = 2): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => r() * scale);
-}
+const logits = (n: number, seed: number, scale = 2) => uniformF32(n, seed, -scale, scale);
 /** Log-softmax over the last axis of rows of C, in float64, rounded to float32. */
 function logSoftmax(z: Float32Array, C: number): Float32Array {
   const out = new Float32Array(z.length);
@@ -47,7 +37,7 @@ describe('finite differences', () => {
       backward: (...a: unknown[]) => torch.ctcLoss.backward(logSoftmax(a[0] as Float32Array, C), ...(a.slice(1) as Rest)),
       lossName: 'torch.ctcLoss',
     },
-  );
+  ) as unknown as AnyLoss;
   test.each(['mean', 'sum'])('torch.ctcLoss, %s, blank 0 and blank 3', (reduction) => {
     expectFiniteDifferences(viaLogSoftmax, [logits(T * N * C, 11), ...args] as Float32Array[],
       { shape: [T, N, C], reduction }, 0);
@@ -58,7 +48,7 @@ describe('finite differences', () => {
 
   test.each(['sum_over_batch_size', 'sum'])('keras.ctc, %s, with sample weights', (reduction) => {
     const yTrue = i32(1, 3, 3, 2, 0, 0, 3, 1, 0);
-    expectFiniteDifferences(keras.ctc as never, [yTrue, logits(N * T * C, 13)] as unknown as Float32Array[],
+    expectFiniteDifferences(keras.ctc as unknown as AnyLoss, [yTrue, logits(N * T * C, 13)] as unknown as Float32Array[],
       { shape: [N, T, C], reduction, sampleWeight: Float32Array.of(0.5, 2, 1) }, 1);
   });
 });
@@ -86,19 +76,11 @@ describe('arguments', () => {
     expect(r.grad.every((v) => v === 0)).toBe(true);
   });
 
-  // Every call form refuses, and leaves caller buffers as they were.
-  function expectRefused(call: (out: Float32Array) => unknown, kind: typeof RangeError | typeof TypeError, message: RegExp): void {
-    const out = new Float32Array(T * N * C).fill(7);
-    let thrown: unknown;
-    try {
-      call(out);
-    } catch (e) {
-      thrown = e;
-    }
-    expect((thrown as Error)?.constructor?.name).toBe(kind.name);
-    expect((thrown as Error).message).toMatch(message);
-    expect(out.every((v) => v === 7)).toBe(true);
-  }
+  // The error, with the caller's output buffer left as it was.
+  const expectRefused = (call: (out: Float32Array) => unknown, type: ErrorConstructor, message: RegExp) => {
+    const out = new Float32Array(T * N * C);
+    expectThrowsWritingNothing(() => call(out), type, message, out);
+  };
 
   test.each([
     ['an input length above T', i32(1, 2, 3, 1), i32(5, 6), i32(2, 2), /^torch\.ctcLoss: inputLengths\[1\] is 6; expected 0 to T = 5$/],
@@ -119,7 +101,7 @@ describe('arguments', () => {
   test('torch.ctcLoss: shape and blank', () => {
     const targets = i32(1, 2, 3, 1);
     expectRefused(() => torch.ctcLoss(lp, targets, 5, 2), TypeError, /^torch\.ctcLoss: opts\.shape is required: \[T, N, C\] or \[T, C\]/);
-    expectRefused(() => torch.ctcLoss(lp, targets, 5, 2, { shape: [T * N * C] }), RangeError, /^torch\.ctcLoss: opts\.shape must be \[T, N, C\] or \[T, C\]/);
+    expectRefused(() => torch.ctcLoss(lp, targets, 5, 2, { shape: [T * N * C] }), RangeError, /^torch\.ctcLoss: opts\.shape must be \[T, N, C\] or \[T, C\] \(unbatched\), got \[40\]$/);
     expectRefused((out) => torch.ctcLoss.backward(lp, targets, 5, 2, { ...opts, blank: 4, out }), RangeError,
       /^torch\.ctcLoss: opts\.blank is 4; expected an integer in \[0, C = 4\)$/);
     expectRefused(() => torch.ctcLoss(lp, targets, 5, 2, { ...opts, blank: 1.5 }), TypeError, /^torch\.ctcLoss: opts\.blank must be an integer/);
@@ -140,8 +122,7 @@ describe('threads', () => {
   test('1, 2 and 3 threads give the same bits (a batch split across threads)', () => {
     const T = 120, N = 9, C = 40, S = 30;
     const lp = logSoftmax(logits(T * N * C, 21, 3), C);
-    const r = rng(22);
-    const targets = Int32Array.from({ length: N * S }, () => 1 + Math.floor(((r() + 1) / 2) * (C - 1)));
+    const targets = Int32Array.from(logits(N * S, 22, 1), (v) => 1 + Math.floor(((v + 1) / 2) * (C - 1)));
     const il = Int32Array.from({ length: N }, (_, b) => T - 5 * b);
     const tl = Int32Array.from({ length: N }, (_, b) => S - 2 * b);
     const before = getNumThreads();

@@ -3,12 +3,8 @@
 // nothing, and thread-count independence on inputs across the threading grain.
 import { getNumThreads, keras, setNumThreads, torch } from '../src';
 import { expectFiniteDifferences } from './helpers/gradcheck';
+import type { AnyLoss } from './helpers/losses';
 import { describeParity } from './helpers/parity';
-
-type AnyLoss = ((...a: unknown[]) => unknown) & {
-  backward(...a: unknown[]): unknown;
-  withGrad(...a: unknown[]): { loss: unknown; grad: unknown };
-};
 
 describeParity('focal/keras.categoricalFocalCrossentropy');
 describeParity('overlap/keras.dice');

@@ -1,5 +1,5 @@
 // Central finite differences of a loss's reduced value, against its analytic gradient.
-type AnyLoss = ((...a: unknown[]) => unknown) & { backward(...a: unknown[]): unknown };
+import type { AnyLoss } from './losses';
 
 /**
  * Perturbs each element of the differentiable argument `argIndex` by ±h (in float64, then
@@ -25,6 +25,6 @@ export function expectFiniteDifferences(loss: AnyLoss, arrays: Float32Array[], o
     const numeric = (fPlus - fMinus) / (up + down);
     const diff = Math.abs(numeric - analytic[i]);
     if (!(diff <= atol + rtol * Math.abs(numeric)))
-      throw new Error(`${(loss as unknown as { lossName: string }).lossName} grad[${i}]: analytic ${analytic[i]}, finite difference ${numeric}`);
+      throw new Error(`${loss.lossName} grad[${i}]: analytic ${analytic[i]}, finite difference ${numeric}`);
   }
 }

@@ -3,18 +3,13 @@
 // nothing, and thread-count independence on inputs across the threading grain.
 import { getNumThreads, keras, setNumThreads, torch } from '../src';
 import { expectFiniteDifferences } from './helpers/gradcheck';
+import type { AnyLoss } from './helpers/losses';
 import { describeParity } from './helpers/parity';
 
-type AnyLoss = ((...a: unknown[]) => unknown) & {
-  backward(...a: unknown[]): unknown;
-  withGrad(...a: unknown[]): { loss: unknown; grad: unknown };
-};
 
-describeParity('focal/keras.categoricalFocalCrossentropy');
-describeParity('focal/keras.categoricalGeneralizedCrossEntropy');
-describeParity('overlap/keras.dice');
-describeParity('overlap/keras.tversky');
-describeParity('metric/torch.tripletMarginWithDistanceLoss');
+describeParity('focal');
+describeParity('overlap');
+describeParity('metric');
 
 /** Deterministic values in [lo, hi). */
 function values(n: number, seed: number, lo = 0, hi = 1): Float32Array {

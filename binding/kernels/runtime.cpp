@@ -278,20 +278,22 @@ void withdrawRequests(int slot, uint32_t ticket) {
 // ---- Contention backoff ----
 // A region whose caller waited for a chunk much longer than its own chunks took had a helper
 // descheduled in the middle of one (a busy machine: one time slice, milliseconds). After such a
-// stall, regions run on the caller alone for a backoff period (doubling while stalls recur, up to
-// kMaxBackoff), then threads are tried again; a region without a stall halves it.
+// stall, regions run on the caller alone for a backoff period, then threads are tried again. A
+// stall soon after the previous one (within 4 backoffs: the machine is still busy) doubles the
+// period, up to kMaxBackoff; a stall after a long quiet time starts again from kMinBackoff. On a
+// machine that stays busy, at most one call per kMaxBackoff pays a stall.
 using Clock = std::chrono::steady_clock;
-constexpr int64_t kMinBackoffNs = 20'000'000;   // 20 ms
+constexpr int64_t kMinBackoffNs = 20'000'000;     // 20 ms
 constexpr int64_t kMaxBackoffNs = 2'000'000'000;  // 2 s
 std::atomic<int64_t> gSerialUntilNs{0};
 std::atomic<int64_t> gBackoffNs{0};
+std::atomic<int64_t> gLastStallNs{0};
 std::atomic<int64_t> gStalls{0};
+std::atomic<bool> gBackoffEnabled{true};
 
 int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
-
-std::atomic<bool> gBackoffEnabled{true};
 
 bool inBackoff() {
   if (!gBackoffEnabled.load(std::memory_order_relaxed)) return false;
@@ -299,16 +301,14 @@ bool inBackoff() {
   return until != 0 && nowNs() < until;
 }
 
-void noteRegion(bool stalled, int64_t endNs) {
+void noteStall(int64_t endNs) {
   int64_t backoff = gBackoffNs.load(std::memory_order_relaxed);
-  if (stalled) {
-    backoff = std::min(kMaxBackoffNs, std::max(kMinBackoffNs, 2 * backoff));
-    gBackoffNs.store(backoff, std::memory_order_relaxed);
-    gSerialUntilNs.store(endNs + backoff, std::memory_order_relaxed);
-    gStalls.fetch_add(1, std::memory_order_relaxed);
-  } else if (backoff > 0) {
-    gBackoffNs.store(backoff / 2 < kMinBackoffNs ? 0 : backoff / 2, std::memory_order_relaxed);
-  }
+  const bool recurring = backoff > 0 && endNs - gLastStallNs.load(std::memory_order_relaxed) < 4 * backoff;
+  backoff = recurring ? std::min(kMaxBackoffNs, 2 * backoff) : kMinBackoffNs;
+  gBackoffNs.store(backoff, std::memory_order_relaxed);
+  gLastStallNs.store(endNs, std::memory_order_relaxed);
+  gSerialUntilNs.store(endNs + backoff, std::memory_order_relaxed);
+  gStalls.fetch_add(1, std::memory_order_relaxed);
 }
 
 // One region of at most kMaxRegionChunks chunks, starting at chunk `first` of the caller's task.
@@ -352,7 +352,7 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   const int64_t endNs = nowNs();
   // A stall: waiting longer than 4 of the caller's own chunks (and than the spin).
   const int64_t perChunkNs = ran > 0 ? (workedNs - startNs) / ran : 0;
-  noteRegion(endNs - workedNs > std::max<int64_t>(4 * perChunkNs, std::chrono::nanoseconds(kSpin).count()), endNs);
+  if (endNs - workedNs > std::max<int64_t>(4 * perChunkNs, std::chrono::nanoseconds(kSpin).count())) noteStall(endNs);
   withdrawRequests(slot, ticket);
   s.busy.store(false, std::memory_order_release);
 }
@@ -406,6 +406,7 @@ void setContentionBackoff(bool enabled) {
   gBackoffEnabled.store(enabled, std::memory_order_relaxed);
   gSerialUntilNs.store(0, std::memory_order_relaxed);
   gBackoffNs.store(0, std::memory_order_relaxed);
+  gLastStallNs.store(0, std::memory_order_relaxed);
 }
 
 int64_t poolHelperChunks() { return gHelperChunks.load(std::memory_order_relaxed); }

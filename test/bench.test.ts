@@ -2,8 +2,8 @@
 // and gradient as fastloss, or the speed ratios compare different work. No timings here.
 import * as fastloss from '../src';
 import { native, setRawCall } from '../src/core/native';
+import { findLoss } from './helpers/losses';
 
-/* eslint-disable @typescript-eslint/no-var-requires */
 const { loadWorkloads } = require('../bench/workloads');
 const { DataCache } = require('../bench/lib/data');
 
@@ -20,12 +20,6 @@ interface Workload {
     withGrad(args: unknown[], grads: Float32Array[], c: Case): number;
   };
 }
-type AnyLoss = ((...a: unknown[]) => number) & { withGrad(...a: unknown[]): { loss: number; grad: unknown } };
-
-function lookup(name: string): AnyLoss | undefined {
-  const [ns, fn] = name.split('.');
-  return (fastloss as unknown as Record<string, Record<string, AnyLoss>>)[ns]?.[fn];
-}
 
 // A small case of the same layout: 1-D -> [1000], [rows, cols] -> [8, min(cols, 100)].
 function mini(w: Workload): Case {
@@ -39,13 +33,13 @@ const data = new DataCache();
 
 describe('bench workloads: plain-JS reference loops match fastloss', () => {
   for (const w of workloads) {
-    const fn = lookup(w.name);
+    const fn = findLoss(w.name);
     (fn ? test : test.skip)(`${w.name}${fn ? '' : ' (not in fastloss yet)'}`, () => {
       const c = mini(w);
       const inputs = w.inputs(c);
       const args = inputs.map((s) => data.get(s.gen, s.length));
       const opts = w.opts ? w.opts(c) : {};
-      const expected = fn!(...args, opts);
+      const expected = fn!(...args, opts) as number;
       const js = w.js.forward(args, c);
       expect(Math.abs(js - expected)).toBeLessThanOrEqual(1e-5 * Math.abs(expected) + 1e-7);
 

@@ -489,21 +489,15 @@ Isa cpuIsa() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vl"))
-    return Isa::Avx512;
+    return Isa::avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))
-    return Isa::Avx2;
+    return Isa::avx2;
 #endif
-  return Isa::Baseline;
+  return Isa::baseline;
 }
 
-const char* isaName(Isa isa) {
-  switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    default: return "baseline";
-  }
-}
+const char* isaName(Isa isa) { return kIsaNames[static_cast<int>(isa)]; }
 
 }  // namespace runtime
 }  // namespace fastloss

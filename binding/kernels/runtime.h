@@ -2,10 +2,12 @@
 #pragma once
 #include <cstdint>
 
+#include "isa_levels.h"
+
 namespace fastloss {
 namespace runtime {
 
-enum class Isa : int { Baseline = 0, Avx2 = 1, Avx512 = 2 };
+using fastloss::Isa;
 
 int numThreads();
 // Accepts 1..maxThreads(); returns false (and changes nothing) otherwise.

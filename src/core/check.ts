@@ -1,5 +1,4 @@
 // Argument checks shared by every loss. Messages name the function and the argument.
-import type { AnyTypedArray } from './native';
 
 export function typeError(fn: string, arg: string, what: string): TypeError {
   return new TypeError(`${fn}: ${arg} ${what}`);

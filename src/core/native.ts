@@ -19,9 +19,14 @@ export interface ParamSlots {
 }
 
 export interface NativeInfo {
-  isa: 'baseline' | 'avx2' | 'avx512';
-  cpuIsa: 'baseline' | 'avx2' | 'avx512';
+  /** The SIMD level in use: one of isaLevels. */
+  isa: string;
+  /** The best level this CPU supports. */
+  cpuIsa: string;
+  /** The levels this binary holds kernels for, lowest first. */
   builtIsa: string[];
+  /** Every level fastloss knows, lowest first (binding/kernels/isa_levels.def). */
+  isaLevels: string[];
   threads: number;
   /** The most threads setNumThreads / FASTLOSS_NUM_THREADS accept: 4 x the CPUs this process may use. */
   maxThreads: number;
@@ -68,7 +73,6 @@ export interface NativeAddon {
   setContentionBackoff(enabled: boolean): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
 
 const root = path.join(__dirname, '..', '..');

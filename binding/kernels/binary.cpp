@@ -1,0 +1,266 @@
+// Binary losses: PyTorch 1.13 binary_cross_entropy (with and without logits), torchvision's
+// sigmoid_focal_loss, Keras binary crossentropy and binary focal crossentropy.
+// Forward and gradient side by side.
+#include <cmath>
+#include <cstdint>
+
+#include "classification.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+// ------------------------------------------------------------------ PyTorch element-wise ops
+
+// -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)); d/dx = w (x - y) / max((1 - x) x, 1e-12).
+// torch.nn.functional.binary_cross_entropy (its CPU kernel and backward).
+struct BinaryCrossEntropy : SeparateBoth<BinaryCrossEntropy> {
+  FASTLOSS_HOT float loss(float x, float y, float w, float) const {
+    const float lx = maxOf(vmath::log(x), -100.0f);
+    const float l1x = maxOf(vmath::log1p(-x), -100.0f);
+    return w * ((y - 1.0f) * l1x - y * lx);
+  }
+  FASTLOSS_HOT float grad(float x, float y, float w, float) const {
+    return w * (x - y) / maxOf((1.0f - x) * x, 1e-12f);
+  }
+};
+
+// (1 - y) x + lw softplus(-x), lw = (pw - 1) y + 1 (pw = pos_weight, 1 without), times w;
+// d/dx = w ((pw y + 1 - y) sigmoid(x) - pw y).  binary_cross_entropy_with_logits.
+struct BceWithLogits {
+  FASTLOSS_HOT static void parts(float x, float& sp, float& sig) {
+    const float e = vmath::exp(-std::fabs(x));   // exp(-|x|) in (0, 1]
+    sp = relu(-x) + vmath::log1pUnit(e);  // softplus(-x)
+    const float r = 1.0f / (1.0f + e);
+    sig = x >= 0.0f ? r : e * r;                 // sigmoid(x)
+  }
+  FASTLOSS_HOT float loss(float x, float y, float w, float pw) const {
+    float sp, sig;
+    parts(x, sp, sig);
+    return w * ((1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * sp);
+  }
+  FASTLOSS_HOT float grad(float x, float y, float w, float pw) const {
+    float sp, sig;
+    parts(x, sp, sig);
+    const float t = pw * y;
+    return w * ((t + 1.0f - y) * sig - t);
+  }
+  FASTLOSS_HOT void both(float x, float y, float w, float pw, float& l, float& d) const {
+    float sp, sig;
+    parts(x, sp, sig);
+    const float t = pw * y;
+    l = w * ((1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * sp);
+    d = w * ((t + 1.0f - y) * sig - t);
+  }
+};
+
+
+// loss = a_t m^gamma ce; d/dx = a_t (m^gamma (p - y) + gamma m^(gamma-1) (1 - 2y) p (1 - p) ce).
+// (m^gamma)' is 0 for gamma == 0, as in PyTorch's pow backward.
+// m^gamma and gamma m^(gamma - 1); Mode fixes the exponent at compile time so that the loops
+// stay branch-free: 0 (gamma == 0), 1, 2, or 3 (any other gamma, through exp and log).
+template <int Mode>
+struct FocalPow {
+  float gamma;
+  FASTLOSS_HOT void eval(float m, float& pw, float& dpw) const {
+    if (Mode == 0) {
+      pw = 1.0f;
+      dpw = 0.0f;
+    } else if (Mode == 1) {
+      pw = m;
+      dpw = 1.0f;
+    } else if (Mode == 2) {
+      pw = m * m;
+      dpw = 2.0f * m;
+    } else {
+      const float lm = vmath::log(m);
+      pw = vmath::exp(gamma * lm);
+      dpw = gamma * vmath::exp((gamma - 1.0f) * lm);
+    }
+  }
+};
+
+// fn(FocalPow<Mode>{gamma}) with the mode of gamma.
+template <class Fn>
+void withFocalPow(float gamma, Fn fn) {
+  if (gamma == 0.0f) fn(FocalPow<0>{gamma});
+  else if (gamma == 1.0f) fn(FocalPow<1>{gamma});
+  else if (gamma == 2.0f) fn(FocalPow<2>{gamma});
+  else fn(FocalPow<3>{gamma});
+}
+
+template <class Pow>
+struct SigmoidFocal {
+  Pow pow;
+  float alpha;  // < 0: no alpha term (torchvision)
+  FASTLOSS_HOT void both(float x, float y, float, float, float& l, float& d) const {
+    const float e = vmath::exp(-std::fabs(x));
+    const float sp = relu(-x) + vmath::log1pUnit(e);  // softplus(-x)
+    const float r = 1.0f / (1.0f + e);
+    const float p = x >= 0.0f ? r : e * r;   // sigmoid(x)
+    const float q = x >= 0.0f ? e * r : r;   // 1 - sigmoid(x), without cancellation
+    const float ce = (1.0f - y) * x + sp;
+    const float m = p * (1.0f - y) + q * y;
+    float pw, dpw;
+    pow.eval(m, pw, dpw);
+    const float at = alpha >= 0.0f ? alpha * y + (1.0f - alpha) * (1.0f - y) : 1.0f;
+    l = at * ce * pw;
+    d = at * (pw * (p - y) + dpw * (1.0f - 2.0f * y) * p * q * ce);
+  }
+  FASTLOSS_HOT float loss(float x, float y, float w, float v) const {
+    float l, d;
+    both(x, y, w, v, l, d);
+    return l;
+  }
+  FASTLOSS_HOT float grad(float x, float y, float w, float v) const {
+    float l, d;
+    both(x, y, w, v, l, d);
+    return d;
+  }
+};
+
+// Keras ops take (yPred, yTrue) as kerasRowMean calls them.
+
+// -(y log(c + eps) + (1 - y) log(1 - c + eps)), c = clip(p, eps, 1 - eps).
+// keras.backend.binary_crossentropy on probabilities.
+struct KerasBce {
+  BinarySmooth smooth;
+  FASTLOSS_HOT float loss(float p, float t) const {
+    const float y = smooth(t), c = kerasClip(p);
+    return -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
+  }
+  FASTLOSS_HOT float grad(float p, float t) const {
+    const float y = smooth(t), c = kerasClip(p);
+    return kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEps) - y / (c + kKerasEps));
+  }
+};
+
+// tf.nn.sigmoid_cross_entropy_with_logits: max(x, 0) - x y + log1p(exp(-|x|)); d/dx = sigmoid(x) - y.
+struct KerasBceLogits {
+  BinarySmooth smooth;
+  FASTLOSS_HOT float loss(float x, float t) const {
+    const float y = smooth(t);
+    return relu(x) - x * y + vmath::log1pUnit(vmath::exp(-std::fabs(x)));
+  }
+  FASTLOSS_HOT float grad(float x, float t) const { return vmath::sigmoid(x) - smooth(t); }
+};
+
+// keras.backend.binary_focal_crossentropy on probabilities: m = 1 - p_t with the raw p,
+// bce on the clipped p; loss = a_t m^gamma bce; d/dp = a_t (gamma m^(gamma-1) (1 - 2y) bce + m^gamma bce').
+template <class Pow>
+struct KerasFocal {
+  BinarySmooth smooth;
+  Pow pow;
+  float alpha;
+  float balance;  // 1 with class balancing (a float: a bool member stops vectorization)
+  FASTLOSS_HOT float weight(float y) const { return balance != 0.0f ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f; }
+  FASTLOSS_HOT float loss(float p, float t) const {
+    const float y = smooth(t), c = kerasClip(p);
+    const float bce = -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
+    const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
+    float pw, dpw;
+    pow.eval(m, pw, dpw);
+    return weight(y) * pw * bce;
+  }
+  FASTLOSS_HOT float grad(float p, float t) const {
+    const float y = smooth(t), c = kerasClip(p);
+    const float bce = -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
+    const float dbce = kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEps) - y / (c + kKerasEps));
+    const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
+    float pw, dpw;
+    pow.eval(m, pw, dpw);
+    return weight(y) * (dpw * (1.0f - 2.0f * y) * bce + pw * dbce);
+  }
+};
+
+// From logits: sigmoid p, bce = sigmoid_cross_entropy_with_logits (as Keras computes it).
+template <class Pow>
+struct KerasFocalLogits {
+  BinarySmooth smooth;
+  Pow pow;
+  float alpha;
+  float balance;  // 1 with class balancing (a float: a bool member stops vectorization)
+  FASTLOSS_HOT void both(float x, float t, float& l, float& d) const {
+    const float y = smooth(t);
+    const float e = vmath::exp(-std::fabs(x));
+    const float r = 1.0f / (1.0f + e);
+    const float p = x >= 0.0f ? r : e * r;
+    const float bce = relu(x) - x * y + vmath::log1pUnit(e);
+    const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
+    float pw, dpw;
+    pow.eval(m, pw, dpw);
+    const float at = balance != 0.0f ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f;
+    l = at * pw * bce;
+    d = at * (dpw * (1.0f - 2.0f * y) * p * (1.0f - p) * bce + pw * (p - y));
+  }
+  FASTLOSS_HOT float loss(float x, float t) const {
+    float l, d;
+    both(x, t, l, d);
+    return l;
+  }
+  FASTLOSS_HOT float grad(float x, float t) const {
+    float l, d;
+    both(x, t, l, d);
+    return d;
+  }
+};
+
+
+}  // namespace
+
+namespace torch {
+
+// Slots: input, target, weight?.  Input must lie in [0, 1] (PyTorch raises otherwise).
+void binaryCrossEntropy(LossArgs& a) {
+  const float* x = a.f(0);
+  const int64_t n = a.inLen[0];
+  for (int64_t i = 0; i < n; ++i) {
+    if (!(x[i] >= 0.0f && x[i] <= 1.0f)) {
+      fail(a, 1, "torch.binaryCrossEntropy: input[%lld] = %g; all elements of input should be between 0 and 1",
+           static_cast<long long>(i), static_cast<double>(x[i]));
+      return;
+    }
+  }
+  if (a.in[2]) elementwiseWV<true, false>(a, BinaryCrossEntropy{}, 2, -1, 4);
+  else elementwisePlain(a, BinaryCrossEntropy{}, 4);
+}
+
+// Slots: input, target, weight?, posWeight? (along the last axis).
+void binaryCrossEntropyWithLogits(LossArgs& a) { elementwiseOptional(a, BceWithLogits{}, 2, 3, 4); }
+
+// p[0] alpha (< 0: none), p[1] gamma.  torchvision.ops.sigmoid_focal_loss.
+void sigmoidFocalLoss(LossArgs& a) {
+  const float alpha = static_cast<float>(a.p[params::torch::sigmoidFocalLoss::alpha]);
+  withFocalPow(static_cast<float>(a.p[params::torch::sigmoidFocalLoss::gamma]), [&](auto pow) {
+    elementwisePlain(a, SigmoidFocal<decltype(pow)>{pow, alpha}, 6);
+  });
+}
+
+}  // namespace torch
+
+namespace keras {
+
+// Slots: yPred, yTrue, sampleWeight?. p[0] fromLogits, p[1] labelSmoothing.
+void binaryCrossentropy(LossArgs& a) {
+  const BinarySmooth smooth(static_cast<float>(a.p[params::keras::binaryCrossentropy::labelSmoothing]));
+  if (a.p[params::keras::binaryCrossentropy::fromLogits] != 0.0) kerasRowMean(a, KerasBceLogits{smooth}, 4);
+  else kerasRowMean(a, KerasBce{smooth}, 4);
+}
+
+// p[0] gamma, p[1] alpha, p[2] applyClassBalancing, p[3] fromLogits, p[4] labelSmoothing.
+void binaryFocalCrossentropy(LossArgs& a) {
+  const BinarySmooth smooth(static_cast<float>(a.p[params::keras::binaryFocalCrossentropy::labelSmoothing]));
+  const float alpha = static_cast<float>(a.p[params::keras::binaryFocalCrossentropy::alpha]);
+  const float balance = a.p[params::keras::binaryFocalCrossentropy::applyClassBalancing] != 0.0 ? 1.0f : 0.0f;
+  const bool logits = a.p[params::keras::binaryFocalCrossentropy::fromLogits] != 0.0;
+  withFocalPow(static_cast<float>(a.p[params::keras::binaryFocalCrossentropy::gamma]), [&](auto pow) {
+    using Pow = decltype(pow);
+    if (logits) kerasRowMean(a, KerasFocalLogits<Pow>{smooth, pow, alpha, balance}, 6);
+    else kerasRowMean(a, KerasFocal<Pow>{smooth, pow, alpha, balance}, 6);
+  });
+}
+
+}  // namespace keras
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

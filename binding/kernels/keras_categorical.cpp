@@ -1,0 +1,184 @@
+// Keras categorical and sparse categorical crossentropy (TF 2.x), from logits (the Xent
+// engine) and on probabilities (rows here). Forward and gradient side by side.
+#include <atomic>
+#include <cstdint>
+#include <limits>
+
+#include "xent.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+// ------------------------------------------------------------------ Keras probability rows
+
+// keras.backend.categorical_crossentropy on probabilities: q = p / sum(p), c = clip(q, eps,
+// 1 - eps), loss = -sum t' log c. With u_j = -t'_j / c_j where the clip passes:
+// d/dp_k = (u_k - sum_j u_j q_j) / sum(p).
+void kerasCategoricalProbs(LossArgs& a, float ls) {
+  const float* pred = a.f(0);
+  const float* truth = a.f(1);
+  const float* w = a.f(2);
+  int64_t rows, C;
+  kerasClassShape(a, rows, C);
+  const float keep = 1.0f - ls, add = static_cast<float>(static_cast<double>(ls) / static_cast<double>(C));
+  const bool none = a.reduction == Reduction::None;
+  const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
+  const float* up = a.gradOut;
+  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
+  double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
+    double acc = 0.0;
+    for (int64_t r = b; r < e; ++r) {
+      const float* p = pred + r * C;
+      const float* t = truth + r * C;
+      double sp = 0.0;
+#pragma omp simd reduction(+ : sp)
+      for (int64_t j = 0; j < C; ++j) sp += static_cast<double>(p[j]);
+      const float s = static_cast<float>(sp);
+      const double wr = w ? static_cast<double>(w[r]) : 1.0;
+      const float kp = keep, ad = add;  // locals, so the loops below vectorize
+      double l = 0.0, uq = 0.0;
+      if (wantGrad) {
+#pragma omp simd reduction(+ : l, uq)
+        for (int64_t j = 0; j < C; ++j) {
+          const float q = p[j] / s, c = kerasClip(q), y = t[j] * kp + ad;
+          l += static_cast<double>(y * vmath::log(c));
+          uq += static_cast<double>(kerasClipPass(q) * (-y / c) * q);
+        }
+      } else {
+#pragma omp simd reduction(+ : l)
+        for (int64_t j = 0; j < C; ++j) l += static_cast<double>((t[j] * kp + ad) * vmath::log(kerasClip(p[j] / s)));
+      }
+      l = -l * wr;
+      if (none && wantLoss) a.out[r] = static_cast<float>(l);
+      acc += l;
+      if (wantGrad) {
+        float* g = a.grad[0] + r * C;
+        const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr);
+        const float fuq = static_cast<float>(uq);
+#pragma omp simd
+        for (int64_t j = 0; j < C; ++j) {
+          const float q = p[j] / s, c = kerasClip(q), y = t[j] * kp + ad;
+          g[j] = k * (kerasClipPass(q) * (-y / c) - fuq) / s;
+        }
+      }
+    }
+    return acc;
+  });
+  if (!none && wantLoss) {
+    if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
+    a.result = total;
+  }
+}
+
+// keras.backend.sparse_categorical_crossentropy on probabilities: c = clip(p, eps, 1 - eps),
+// loss = log(sum c) - log c_y (sparse softmax cross-entropy of log c); d/dp_j =
+// (1 / sum c - [j == y] / c_j) where the clip passes. ignore_class: masked samples give 0 and
+// sum_over_batch_size divides by the valid samples (Keras' apply_valid_mask).
+void kerasSparseProbs(LossArgs& a, bool hasIgnore, int64_t ignore) {
+  const float* pred = a.f(0);
+  const int32_t* truth = a.i32(1);
+  const float* w = a.f(2);
+  int64_t rows, C;
+  kerasClassShape(a, rows, C);
+  Xent k = makeXent(a, "keras.sparseCategoricalCrossentropy", "yTrue");
+  k.N = rows;
+  k.C = C;
+  k.S = 1;
+  k.idx = truth;
+  k.hasIgnore = hasIgnore;
+  k.ignore = ignore;
+  k.sw = w;
+  if (!k.prepare(a)) return;
+  std::atomic<int64_t> changed{-1};
+  k.changedAt = &changed;
+  const bool none = a.reduction == Reduction::None;
+  const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
+  double total = reduceRows(rows, C, 4, [&](int64_t b, int64_t e) {
+    double acc = 0.0;
+    for (int64_t r = b; r < e; ++r) {
+      const float* p = pred + r * C;
+      float* g = wantGrad ? a.grad[0] + r * C : nullptr;
+      const int64_t y = k.target(r);  // read once; -1 ignored, -2 changed mid-call
+      if (y < 0) {
+        const double l = y == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        if (none && wantLoss) a.out[r] = static_cast<float>(l);
+        if (g) {
+#pragma omp simd
+          for (int64_t j = 0; j < C; ++j) g[j] = 0.0f;
+        }
+        acc += l;
+        continue;
+      }
+      double sc = 0.0;
+#pragma omp simd reduction(+ : sc)
+      for (int64_t j = 0; j < C; ++j) sc += static_cast<double>(kerasClip(p[j]));
+      const double wr = w ? static_cast<double>(w[r]) : 1.0;
+      const double l = (static_cast<double>(vmath::log(static_cast<float>(sc))) -
+                        static_cast<double>(vmath::log(kerasClip(p[y])))) * wr;
+      if (none && wantLoss) a.out[r] = static_cast<float>(l);
+      acc += l;
+      if (g) {
+        const double s = k.posScale(r);
+        const float ks = static_cast<float>(s / sc);
+#pragma omp simd
+        for (int64_t j = 0; j < C; ++j) g[j] = kerasClipPass(p[j]) * ks;
+        g[y] = kerasClipPass(p[y]) * static_cast<float>(s / sc - s / static_cast<double>(kerasClip(p[y])));
+      }
+    }
+    return acc;
+  });
+  if (k.reportChanged(a)) return;
+  if (!none && wantLoss) {
+    if (a.reduction == Reduction::Mean) total = rows > 0 ? total / k.D : 0.0;
+    a.result = total;
+  }
+}
+
+}  // namespace
+
+namespace keras {
+
+// p[0] fromLogits, p[1] labelSmoothing.
+void categoricalCrossentropy(LossArgs& a) {
+  const float ls = static_cast<float>(a.p[params::keras::categoricalCrossentropy::labelSmoothing]);
+  if (a.p[params::keras::categoricalCrossentropy::fromLogits] == 0.0) {
+    kerasCategoricalProbs(a, ls);
+    return;
+  }
+  // tf.nn.softmax_cross_entropy_with_logits on smoothed labels; gradient softmax - labels.
+  Xent k = makeXent(a, "keras.categoricalCrossentropy", "yTrue");
+  kerasClassShape(a, k.N, k.C);
+  k.S = 1;
+  k.prob = a.f(1);
+  k.sw = a.f(2);
+  k.ls = ls;
+  k.tfGrad = true;
+  k.kerasMean = true;
+  k.run(a);
+}
+
+// Slots: yPred, yTrue (Int32 labels, shape[:-1]), sampleWeight?.
+// p[0] fromLogits, p[1] has ignoreClass, p[2] ignoreClass.
+void sparseCategoricalCrossentropy(LossArgs& a) {
+  const bool hasIgnore = a.p[params::keras::sparseCategoricalCrossentropy::hasIgnoreClass] != 0.0;
+  const int64_t ignore = ignoreIndexOf(a.p[params::keras::sparseCategoricalCrossentropy::ignoreClass]);
+  if (a.p[params::keras::sparseCategoricalCrossentropy::fromLogits] == 0.0) {
+    kerasSparseProbs(a, hasIgnore, ignore);
+    return;
+  }
+  Xent k = makeXent(a, "keras.sparseCategoricalCrossentropy", "yTrue");
+  kerasClassShape(a, k.N, k.C);
+  k.S = 1;
+  k.idx = a.i32(1);
+  k.sw = a.f(2);
+  k.hasIgnore = hasIgnore;
+  k.ignore = ignore;
+  k.kerasMean = true;
+  k.run(a);
+}
+
+}  // namespace keras
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

@@ -1,0 +1,271 @@
+// Probabilistic losses: PyTorch 1.13 kl_div, poisson_nll_loss, gaussian_nll_loss and Keras
+// kl_divergence, poisson. Forward and gradient side by side.
+#include <cmath>
+#include <cstdint>
+
+#include "classification.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+constexpr float kHalfLog2Pi = 0.91893853320467274f;  // 0.5 log(2 pi)
+
+// xlogy(y, y) - y x (0 where y == 0); d/dx = -y.  torch.nn.functional.kl_div, log_target=False.
+struct KlDiv : SeparateBoth<KlDiv> {
+  FASTLOSS_HOT float loss(float x, float y, float, float) const {
+    const float ylogy = y == 0.0f ? 0.0f : y * vmath::log(y);
+    return ylogy - y * x;
+  }
+  FASTLOSS_HOT float grad(float, float y, float, float) const { return -y; }
+};
+
+// exp(y) (y - x); d/dx = -exp(y).  kl_div, log_target=True.
+struct KlDivLogTarget : SeparateBoth<KlDivLogTarget> {
+  FASTLOSS_HOT float loss(float x, float y, float, float) const { return vmath::exp(y) * (y - x); }
+  FASTLOSS_HOT float grad(float, float y, float, float) const { return -vmath::exp(y); }
+};
+
+// Stirling term of poisson_nll_loss(full=True): y log y - y + 0.5 log(2 pi y) where y > 1.
+FASTLOSS_HOT float stirling(float y) {
+  const float s = y * vmath::log(y) - y + 0.5f * vmath::log(6.28318530717958648f * y);
+  return y > 1.0f ? s : 0.0f;
+}
+
+// log_input: exp(x) - y x, d/dx = exp(x) - y.  torch.nn.functional.poisson_nll_loss.
+template <bool Full>
+struct PoissonLogInput {
+  FASTLOSS_HOT float loss(float x, float y, float, float) const {
+    return vmath::exp(x) - y * x + (Full ? stirling(y) : 0.0f);
+  }
+  FASTLOSS_HOT float grad(float x, float y, float, float) const { return vmath::exp(x) - y; }
+  FASTLOSS_HOT void both(float x, float y, float, float, float& l, float& d) const {
+    const float e = vmath::exp(x);
+    l = e - y * x + (Full ? stirling(y) : 0.0f);
+    d = e - y;
+  }
+};
+
+// x - y log(x + eps), d/dx = 1 - y / (x + eps).  poisson_nll_loss(log_input=False).
+template <bool Full>
+struct PoissonRate {
+  float eps;
+  FASTLOSS_HOT float loss(float x, float y, float, float) const {
+    return x - y * vmath::log(x + eps) + (Full ? stirling(y) : 0.0f);
+  }
+  FASTLOSS_HOT float grad(float x, float y, float, float) const { return 1.0f - y / (x + eps); }
+  FASTLOSS_HOT void both(float x, float y, float w, float v, float& l, float& d) const {
+    l = loss(x, y, w, v);
+    d = grad(x, y, w, v);
+  }
+};
+
+// Focal term shared by torchvision's sigmoid_focal_loss and Keras' binary focal crossentropy
+
+// p - y log(p + eps); d/dp = 1 - y / (p + eps).  keras.losses.poisson.
+struct KerasPoisson {
+  FASTLOSS_HOT float loss(float p, float y) const { return p - y * vmath::log(p + kKerasEps); }
+  FASTLOSS_HOT float grad(float p, float y) const { return 1.0f - y / (p + kKerasEps); }
+};
+
+// sum_j c(y) log(c(y) / c(p)), c = clip(., eps, 1); d/dp = -c(y) / c(p) where eps <= p <= 1.
+// keras.losses.kl_divergence (a sum over the last axis).
+struct KerasKl {
+  FASTLOSS_HOT static float clip1(float v) { return v < kKerasEps ? kKerasEps : (v > 1.0f ? 1.0f : v); }
+  FASTLOSS_HOT float loss(float p, float t) const {
+    const float y = clip1(t);
+    return y * vmath::log(y / clip1(p));
+  }
+  FASTLOSS_HOT float grad(float p, float t) const {
+    const float pass = (p >= kKerasEps && p <= 1.0f) ? 1.0f : 0.0f;
+    return pass * (-clip1(t) / clip1(p));
+  }
+};
+
+// ------------------------------------------------------------------ gaussian_nll_loss
+//
+// 0.5 (log v + (x - y)^2 / v) (+ 0.5 log 2 pi if full), v = max(var, eps); the clamp is done
+// under no_grad in PyTorch, so the var gradient passes straight through it:
+// d/dx = (x - y) / v, d/dvar = 0.5 (1 / v - (x - y)^2 / v^2). var has the input's length, or
+// one value per row of the last axis (then its gradient sums over the row).
+// torch.nn.functional.gaussian_nll_loss; negative var raises, as in PyTorch.
+// Element-wise gaussian_nll loops; what is present is a template choice, so no loop carries a
+// conditional (masked) load or store of an absent array.
+inline bool anyNegative(const float* __restrict v, int64_t n) {
+  int bad = 0;
+#pragma omp simd reduction(| : bad)
+  for (int64_t i = 0; i < n; ++i) bad |= v[i] < 0.0f ? 1 : 0;
+  return bad != 0;
+}
+
+template <bool kOut>
+double gaussianLossLoop(const float* __restrict x, const float* __restrict y, const float* __restrict var,
+                        float* __restrict out, float eps, float constant, int64_t b, int64_t e) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t i = b; i < e; ++i) {
+    const float v = var[i] < eps ? eps : var[i], d = x[i] - y[i];
+    const float l = 0.5f * (vmath::log(v) + d * d / v) + constant;
+    if (kOut) out[i] = l;
+    acc += static_cast<double>(l);
+  }
+  return acc;
+}
+
+template <bool kUp>
+void gaussianGradLoop(const float* __restrict x, const float* __restrict y, const float* __restrict var,
+                      const float* __restrict up, float scale, float eps, float* __restrict gx,
+                      float* __restrict gv, int64_t b, int64_t e) {
+#pragma omp simd
+  for (int64_t i = b; i < e; ++i) {
+    const float v = var[i] < eps ? eps : var[i], d = x[i] - y[i], iv = 1.0f / v;
+    const float s = kUp ? up[i] : scale;
+    gx[i] = s * d * iv;
+    gv[i] = s * 0.5f * (iv - d * d * iv * iv);
+  }
+}
+
+// One row sharing one variance v (lv = log v): loss sum (kOut: also each loss), and the
+// x gradient row with the returned var-gradient sum (kUp: per-element upstream).
+template <bool kOut>
+double gaussianRowLoss(const float* __restrict xr, const float* __restrict yr, float* __restrict o, float v,
+                       float lv, float constant, int64_t cols) {
+  double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t j = 0; j < cols; ++j) {
+    const float d = xr[j] - yr[j];
+    const float l = 0.5f * (lv + d * d / v) + constant;
+    if (kOut) o[j] = l;
+    acc += static_cast<double>(l);
+  }
+  return acc;
+}
+
+template <bool kUp>
+double gaussianRowGrad(const float* __restrict xr, const float* __restrict yr, const float* __restrict u,
+                       float scale, float v, float* __restrict g, int64_t cols) {
+  const float iv = 1.0f / v;
+  double sv = 0.0;
+#pragma omp simd reduction(+ : sv)
+  for (int64_t j = 0; j < cols; ++j) {
+    const float d = xr[j] - yr[j];
+    const float s = kUp ? u[j] : scale;
+    g[j] = s * d * iv;
+    sv += static_cast<double>(s * 0.5f * (iv - d * d * iv * iv));
+  }
+  return sv;
+}
+
+void gaussian(LossArgs& a) {
+  const float* x = a.f(0);
+  const float* y = a.f(1);
+  const float* var = a.f(2);
+  const int64_t n = a.inLen[0];
+  const int64_t nv = a.inLen[2];
+  // var holds one value per element (N) or one per row of the last axis (R), as the dims say:
+  // the per-row layout only when the length is R and not N, with cols the last dim.
+  const int64_t L = lastDim(a);
+  const int64_t R = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+  const bool perRow = nv != n;
+  if (perRow && (nv != R || mulSat(R, L) != n)) {
+    fail(a, 1, "torch.gaussianNllLoss: var has length %lld; expected %lld (the input's) or %lld (one per row)",
+         static_cast<long long>(nv), static_cast<long long>(n), static_cast<long long>(R));
+    return;
+  }
+  const float eps = static_cast<float>(a.p[params::torch::gaussianNllLoss::eps]);
+  const float constant = a.p[params::torch::gaussianNllLoss::full] != 0.0 ? kHalfLog2Pi : 0.0f;
+  if (anyNegative(var, nv)) {
+    int64_t i = 0;
+    while (i < nv && !(var[i] < 0.0f)) ++i;  // bounded: var may have changed since the check
+    const float v = i < nv ? var[i] : -0.0f;
+    fail(a, 1, "torch.gaussianNllLoss: var[%lld] = %g is negative; var must be >= 0",
+         static_cast<long long>(i < nv ? i : 0), static_cast<double>(v));
+    return;
+  }
+  const bool none = a.reduction == Reduction::None;
+  const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
+  const double divisor = torchDivisor(a, n);
+  const float scale = static_cast<float>(a.gradScale / divisor);
+  const float* up = a.gradOut;
+  float* out = a.out;
+  float* gx = a.grad[0];
+  float* gv = a.grad[1];
+  const int64_t cols = perRow ? L : 1;  // 0 for an empty last axis: rows of nothing
+  auto clampV = [eps](float v) { return v < eps ? eps : v; };
+  double total;
+  if (!perRow) {
+    total = reduceChunks(n, 4, [&](int64_t b, int64_t e) {
+      double acc = 0.0;
+      if (wantLoss) {
+        acc = none ? gaussianLossLoop<true>(x, y, var, out, eps, constant, b, e)
+                   : gaussianLossLoop<false>(x, y, var, out, eps, constant, b, e);
+      }
+      if (wantGrad) {
+        if (up) gaussianGradLoop<true>(x, y, var, up, scale, eps, gx, gv, b, e);
+        else gaussianGradLoop<false>(x, y, var, up, scale, eps, gx, gv, b, e);
+      }
+      return acc;
+    });
+  } else {
+    const int64_t rows = nv;
+    total = reduceRows(rows, cols, 4, [&](int64_t b, int64_t e) {
+      double acc = 0.0;
+      for (int64_t r = b; r < e; ++r) {
+        const float v = clampV(var[r]), lv = vmath::log(v);
+        const float* xr = x + r * cols;
+        const float* yr = y + r * cols;
+        if (wantLoss) {
+          acc += none ? gaussianRowLoss<true>(xr, yr, out + r * cols, v, lv, constant, cols)
+                      : gaussianRowLoss<false>(xr, yr, nullptr, v, lv, constant, cols);
+        }
+        if (wantGrad) {
+          float* g = gx + r * cols;
+          const double sv = up ? gaussianRowGrad<true>(xr, yr, up + r * cols, scale, v, g, cols)
+                               : gaussianRowGrad<false>(xr, yr, nullptr, scale, v, g, cols);
+          gv[r] = static_cast<float>(sv);
+        }
+      }
+      return acc;
+    });
+  }
+  if (!none && wantLoss) a.result = total / divisor;
+}
+
+}  // namespace
+
+namespace torch {
+
+// p[0] logTarget. Reductions include batchmean (sum / shape[0]).
+void klDiv(LossArgs& a) {
+  if (a.p[params::torch::klDiv::logTarget] != 0.0) elementwisePlain(a, KlDivLogTarget{}, 2);
+  else elementwisePlain(a, KlDiv{}, 2);
+}
+
+// p[0] logInput, p[1] full, p[2] eps.
+void poissonNllLoss(LossArgs& a) {
+  const bool full = a.p[params::torch::poissonNllLoss::full] != 0.0;
+  if (a.p[params::torch::poissonNllLoss::logInput] != 0.0) {
+    if (full) elementwisePlain(a, PoissonLogInput<true>{}, 4);
+    else elementwisePlain(a, PoissonLogInput<false>{}, 2);
+  } else {
+    const float eps = static_cast<float>(a.p[params::torch::poissonNllLoss::eps]);
+    if (full) elementwisePlain(a, PoissonRate<true>{eps}, 4);
+    else elementwisePlain(a, PoissonRate<false>{eps}, 2);
+  }
+}
+
+// Slots: input, target, var. p[0] full, p[1] eps.
+void gaussianNllLoss(LossArgs& a) { gaussian(a); }
+
+}  // namespace torch
+
+namespace keras {
+
+void klDivergence(LossArgs& a) { kerasRowSum(a, KerasKl{}, 4); }
+
+void poisson(LossArgs& a) { kerasRowMean(a, KerasPoisson{}, 2); }
+
+}  // namespace keras
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

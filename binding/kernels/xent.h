@@ -1,0 +1,550 @@
+// Softmax cross-entropy over a class axis (PyTorch cross_entropy, Keras categorical and sparse
+// categorical crossentropy from logits): the Xent engine and the class-axis shapes.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+
+#include "classification.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+
+// ------------------------------------------------------------------ softmax cross-entropy
+//
+// Logits x of logical shape [N, C, S] (class axis 1, S = prod of the trailing dims; Keras and
+// 1-D inputs have S = 1). Per position (n, s), with lse = log sum_c exp(x_c):
+//   class index y (not ignored): (1 - ls) w_y (lse - x_y) + ls / C sum_c w_c (lse - x_c)
+//   probabilities t:             sum_c t'_c w_c (lse - x_c),  t' = t (1 - ls) + ls / C
+// (torch.nn.functional.cross_entropy; w = class weights or 1). Each position's loss is
+// multiplied by its sample weight (Keras). Mean divides by D = the summed w_y of the
+// non-ignored index targets (PyTorch, Keras' ignore_class), or by the number of positions for
+// probability targets. With a_c the coefficient of -(x_c - lse), the gradient is
+// K softmax_c - a_c, K = sum_c a_c (TF's softmax_cross_entropy_with_logits uses K = 1 per
+// unit of upstream gradient: softmax - labels). lse - x_c is formed as log(sumexp) + (max - x_c)
+// so that nothing cancels. The gradient buffer first holds exp(x - max) and is then rescaled
+// in place: no temporary of the input's size.
+struct Xent {
+  const char* fn;
+  const char* targetName;
+  const char* ignoreName;
+  const float* x;
+  int64_t N, C, S;
+  const int32_t* idx;   // class indices [N, S] or null
+  const float* prob;    // probabilities [N, C, S] or null
+  const float* cw;      // class weights [C] or null
+  const float* sw;      // sample weights [N * S] or null
+  bool hasIgnore;
+  int64_t ignore;
+  float ls;             // label smoothing
+  bool tfGrad;
+  bool kerasMean;       // Keras: no positions give 0, not NaN
+  float* out;
+  float* g;
+  const float* up;
+  double gradScale;
+  Reduction reduction;
+  bool wantLoss, wantGrad;
+  // Derived.
+  double W = 0.0;       // sum of class weights (C without)
+  double D = 0.0;       // mean divisor
+  float keep = 1.0f;    // 1 - ls
+  float lsC = 0.0f;     // ls / C
+  bool needU = false;   // the smoothing sums sum_c w_c (max - x_c) are needed
+  // Position of an index target found outside [0, C) during the compute (memory changed after
+  // prepare() checked it); owned by the caller, reported by reportChanged().
+  std::atomic<int64_t>* changedAt = nullptr;
+
+  // The class of position p, read exactly once: y in [0, C), -1 when ignored, -2 when the
+  // value is not a class (recorded in changedAt; the position's loss becomes NaN). Every index
+  // the compute loops use comes from here, so a target changed during the call can never index
+  // out of bounds.
+  int64_t target(int64_t p) const {
+    const int64_t y = idx[p];
+    if (hasIgnore && y == ignore) return -1;
+    if (static_cast<uint64_t>(y) < static_cast<uint64_t>(C)) return y;
+    if (changedAt) changedAt->store(p, std::memory_order_relaxed);
+    return -2;
+  }
+
+  // After the compute: a RangeError if a target changed to an invalid value mid-call.
+  bool reportChanged(LossArgs& a) const {
+    if (!changedAt || changedAt->load() < 0) return false;
+    fail(a, 1, "%s: %s[%lld] changed during the call to a value outside 0..%lld", fn, targetName,
+         static_cast<long long>(changedAt->load()), static_cast<long long>(C - 1));
+    return true;
+  }
+
+  bool none() const { return reduction == Reduction::None; }
+
+  // Validates index targets and forms D; before any output is written.
+  bool prepare(LossArgs& a) {
+    keep = 1.0f - ls;
+    lsC = static_cast<float>(static_cast<double>(ls) / static_cast<double>(C));
+    W = 0.0;
+    if (cw) {
+      for (int64_t c = 0; c < C; ++c) W += static_cast<double>(cw[c]);
+    } else {
+      W = static_cast<double>(C);
+    }
+    const int64_t P = mulSat(N, S);
+    if (idx) {
+      needU = ls != 0.0f;
+      double d = 0.0;
+      for (int64_t i = 0; i < P; ++i) {
+        const int64_t y = idx[i];
+        if (hasIgnore && y == ignore) continue;
+        if (y < 0 || y >= C) {
+          if (hasIgnore)
+            fail(a, 1, "%s: %s[%lld] = %lld is out of range: classes are 0..%lld (%s %lld)", fn,
+                 targetName, static_cast<long long>(i), static_cast<long long>(y),
+                 static_cast<long long>(C - 1), ignoreName, static_cast<long long>(ignore));
+          else
+            fail(a, 1, "%s: %s[%lld] = %lld is out of range: classes are 0..%lld", fn, targetName,
+                 static_cast<long long>(i), static_cast<long long>(y), static_cast<long long>(C - 1));
+          return false;
+        }
+        d += cw ? static_cast<double>(cw[y]) : 1.0;
+      }
+      D = d;
+    } else {
+      needU = true;
+      D = static_cast<double>(P);
+    }
+    return true;
+  }
+
+  // Gradient scale per unit loss of position p (before class coefficients).
+  double posScale(int64_t p) const {
+    const double s = up ? static_cast<double>(up[p])
+                        : (reduction == Reduction::Mean ? gradScale / D : gradScale);
+    return sw ? s * static_cast<double>(sw[p]) : s;
+  }
+
+  // Position statistics relative to the shift m (the max): se = sum exp(x - m),
+  // u = sum a'_c (m - x_c) with a' = w (index, smoothing) or t' w (probabilities),
+  // A = sum t'_c w_c (probabilities). Loss (before the sample weight) and gradient factors:
+  struct Final {
+    double loss;   // unweighted by sample weight
+    float k;       // multiplies exp(x - m)
+    float kc;      // index targets: subtracted as kc (or kc w_c) everywhere; probs: scale s
+    float ky;      // index targets: extra subtracted at y
+  };
+
+  Final finish(int64_t p, float m, double se, double u, double A, float xy, int64_t y) const {
+    Final f{0.0, 0.0f, 0.0f, 0.0f};
+    const double logS = vmath::log(static_cast<float>(se));
+    const double wsw = sw ? static_cast<double>(sw[p]) : 1.0;
+    if (idx) {
+      if (hasIgnore && y == ignore) return f;
+      const double wy = cw ? static_cast<double>(cw[y]) : 1.0;
+      double l = static_cast<double>(keep) * wy * (logS + (static_cast<double>(m) - xy));
+      if (ls != 0.0f) l += static_cast<double>(lsC) * (W * logS + u);
+      f.loss = l * wsw;
+      if (wantGrad) {
+        const double s = posScale(p);
+        const double K = s * (static_cast<double>(keep) * wy + static_cast<double>(lsC) * W);
+        f.k = static_cast<float>(K / se);
+        f.kc = static_cast<float>(s * lsC);
+        f.ky = static_cast<float>(s * keep * wy);
+      }
+    } else {
+      f.loss = (A * logS + u) * wsw;
+      if (wantGrad) {
+        const double s = posScale(p);
+        f.k = static_cast<float>((tfGrad ? s : s * A) / se);
+        f.kc = static_cast<float>(s);
+      }
+    }
+    return f;
+  }
+
+  FASTLOSS_HOT float smoothT(float t) const { return t * keep + lsC; }
+
+  // -------- contiguous rows (S == 1): positions are rows of C, vectorized along C.
+
+  // Stats of row r over classes [c0, c1), shifted by the chunk max; writes exp(x - m) to g.
+  struct Part {
+    float m;   // chunk max (-inf when every logit is -inf)
+    float sh;  // shift used for exp (the max, or 0 for an all -inf chunk)
+    double se, u, A;
+    // exp(sh - M): moves the chunk's sums to the row shift M; an all -inf chunk adds nothing.
+    float to(float M) const { return m == -kInf ? 0.0f : vmath::exp(sh - M); }
+  };
+
+  Part rowPart(int64_t r, int64_t c0, int64_t c1) const {
+    const float* xr = x + r * C;
+    float m = -kInf;
+#pragma omp simd reduction(max : m)
+    for (int64_t c = c0; c < c1; ++c) m = xr[c] > m ? xr[c] : m;
+    const float sh = m == -kInf ? 0.0f : m;
+    Part pt{m, sh, 0.0, 0.0, 0.0};
+    double se = 0.0;
+    if (wantGrad) {
+      float* gr = g + r * C;
+#pragma omp simd reduction(+ : se)
+      for (int64_t c = c0; c < c1; ++c) {
+        const float e = vmath::exp(xr[c] - sh);
+        gr[c] = e;
+        se += static_cast<double>(e);
+      }
+    } else {
+#pragma omp simd reduction(+ : se)
+      for (int64_t c = c0; c < c1; ++c) se += static_cast<double>(vmath::exp(xr[c] - sh));
+    }
+    pt.se = se;
+    if (needU) {
+      double u = 0.0, A = 0.0;
+      if (idx) {
+        if (cw) {
+#pragma omp simd reduction(+ : u)
+          for (int64_t c = c0; c < c1; ++c) u += static_cast<double>(cw[c] * (sh - xr[c]));
+        } else {
+#pragma omp simd reduction(+ : u)
+          for (int64_t c = c0; c < c1; ++c) u += static_cast<double>(sh - xr[c]);
+        }
+      } else {
+        const float* tr = prob + r * C;
+        if (cw) {
+#pragma omp simd reduction(+ : u, A)
+          for (int64_t c = c0; c < c1; ++c) {
+            const float a = smoothT(tr[c]) * cw[c];
+            A += static_cast<double>(a);
+            u += static_cast<double>(a * (sh - xr[c]));
+          }
+        } else {
+#pragma omp simd reduction(+ : u, A)
+          for (int64_t c = c0; c < c1; ++c) {
+            const float a = smoothT(tr[c]);
+            A += static_cast<double>(a);
+            u += static_cast<double>(a * (sh - xr[c]));
+          }
+        }
+      }
+      pt.u = u;
+      pt.A = A;
+    }
+    return pt;
+  }
+
+  // Rescales g over [c0, c1) of row r: g = k e - a_c (e already in g; k includes the chunk shift).
+  void rowGrad(int64_t r, int64_t c0, int64_t c1, float k, const Final& f, int64_t y) const {
+    float* gr = g + r * C;
+    if (idx) {
+      if (ls == 0.0f) {
+#pragma omp simd
+        for (int64_t c = c0; c < c1; ++c) gr[c] *= k;
+      } else if (cw) {
+        const float kc = f.kc;
+#pragma omp simd
+        for (int64_t c = c0; c < c1; ++c) gr[c] = gr[c] * k - kc * cw[c];
+      } else {
+        const float kc = f.kc;
+#pragma omp simd
+        for (int64_t c = c0; c < c1; ++c) gr[c] = gr[c] * k - kc;
+      }
+      if (y >= c0 && y < c1) gr[y] -= f.ky;
+    } else {
+      const float* tr = prob + r * C;
+      const float s = f.kc;
+      if (cw) {
+#pragma omp simd
+        for (int64_t c = c0; c < c1; ++c) gr[c] = gr[c] * k - s * (smoothT(tr[c]) * cw[c]);
+      } else {
+#pragma omp simd
+        for (int64_t c = c0; c < c1; ++c) gr[c] = gr[c] * k - s * smoothT(tr[c]);
+      }
+    }
+  }
+
+  void zeroRow(int64_t r) const {
+    float* gr = g + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) gr[c] = 0.0f;
+  }
+
+  // One row, whole: returns its (sample-weighted) loss.
+  double row(int64_t r) const {
+    const int64_t y = idx ? target(r) : 0;
+    if (y < 0) {  // ignored (0), or a target changed mid-call (NaN)
+      const double l = y == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+      if (none() && wantLoss) out[r] = static_cast<float>(l);
+      if (wantGrad) zeroRow(r);
+      return l;
+    }
+    const Part pt = rowPart(r, 0, C);
+    const float xy = idx ? x[r * C + y] : 0.0f;
+    const Final f = finish(r, pt.sh, pt.se, pt.u, pt.A, xy, y);
+    if (none() && wantLoss) out[r] = static_cast<float>(f.loss);
+    if (wantGrad) rowGrad(r, 0, C, f.k, f, y);
+    return f.loss;
+  }
+
+  // Rows split into chunks of kSplit classes: per-chunk max / sum-exp in parallel, combined per
+  // row in chunk order (max M, sumexp = sum se_k exp(m_k - M)), then the gradient in parallel.
+  static constexpr int64_t kSplit = 8192;
+
+  // false when its scratch cannot be allocated (nothing written then).
+  bool splitRows(double* totalOut) const {
+    const int64_t parts = (C + kSplit - 1) / kSplit;
+    const int64_t units = mulSat(N, parts);
+    const size_t rows = static_cast<size_t>(N > 0 ? N : 1);
+    const size_t cap = SIZE_MAX / 64;
+    if (static_cast<uint64_t>(units) > cap || rows > cap) return false;
+    Part* st = static_cast<Part*>(std::malloc(sizeof(Part) * static_cast<size_t>(units > 0 ? units : 1)));
+    Final* fin = static_cast<Final*>(std::malloc(sizeof(Final) * rows));
+    float* shift = static_cast<float*>(std::malloc(sizeof(float) * rows));
+    int64_t* ys = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * rows));
+    if (!st || !fin || !shift || !ys) {
+      std::free(st);
+      std::free(fin);
+      std::free(shift);
+      std::free(ys);
+      return false;
+    }
+    // Each row's target read once, for all three passes.
+    for (int64_t r = 0; r < N; ++r) ys[r] = idx ? target(r) : 0;
+    parallelFor(units, 1, kSplit * 8, [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        const int64_t r = k / parts, q = k % parts;
+        if (ys[r] < 0) continue;
+        const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
+        st[k] = rowPart(r, c0, c1);
+      }
+    });
+    double total = 0.0;
+    for (int64_t r = 0; r < N; ++r) {
+      if (ys[r] < 0) {
+        const double l = ys[r] == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        fin[r] = Final{l, 0.0f, 0.0f, 0.0f};
+        if (none() && wantLoss) out[r] = static_cast<float>(l);
+        total += l;
+        continue;
+      }
+      const Part* p = st + r * parts;
+      float M = -kInf;
+      for (int64_t q = 0; q < parts; ++q) M = p[q].m > M || p[q].m != p[q].m ? p[q].m : M;
+      double se = 0.0, u = 0.0, A = 0.0;
+      for (int64_t q = 0; q < parts; ++q) {
+        se += p[q].se * static_cast<double>(p[q].to(M));
+        if (needU) {
+          // Re-centre each chunk's sum on M: sum a'(M - x) = u_k + (M - m_k) sum a'.
+          const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
+          double wk = 0.0;
+          if (idx) {
+            if (cw) {
+              for (int64_t c = c0; c < c1; ++c) wk += static_cast<double>(cw[c]);
+            } else {
+              wk = static_cast<double>(c1 - c0);
+            }
+          } else {
+            wk = p[q].A;
+          }
+          u += p[q].u + (static_cast<double>(M) - p[q].sh) * wk;
+          A += p[q].A;
+        }
+      }
+      const int64_t y = ys[r];
+      const float xy = idx ? x[r * C + y] : 0.0f;
+      shift[r] = M;
+      fin[r] = finish(r, M, se, u, A, xy, y);
+      if (none() && wantLoss) out[r] = static_cast<float>(fin[r].loss);
+      total += fin[r].loss;
+    }
+    if (wantGrad) {
+      parallelFor(units, 1, kSplit * 2, [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) {
+          const int64_t r = k / parts, q = k % parts;
+          const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
+          if (ys[r] < 0) {
+            float* gr = g + r * C;
+#pragma omp simd
+            for (int64_t c = c0; c < c1; ++c) gr[c] = 0.0f;
+            continue;
+          }
+          rowGrad(r, c0, c1, fin[r].k * st[k].to(shift[r]), fin[r], ys[r]);
+        }
+      });
+    }
+    std::free(st);
+    std::free(fin);
+    std::free(shift);
+    std::free(ys);
+    *totalOut = total;
+    return true;
+  }
+
+  // -------- strided class axis (S > 1): blocks of B positions, vectorized along S.
+  static constexpr int64_t kBlock = 256;
+
+  double block(int64_t n, int64_t s0, int64_t B) const {
+    const float* xb = x + n * C * S + s0;
+    float* gb = wantGrad ? g + n * C * S + s0 : nullptr;
+    const float* tb = prob ? prob + n * C * S + s0 : nullptr;
+    const int64_t p0 = n * S + s0;
+    // Each position's target read once: every later use of it (loss, gradient scatter) is this.
+    int64_t yb[kBlock];
+    for (int64_t j = 0; j < B; ++j) yb[j] = idx ? target(p0 + j) : 0;
+    float m[kBlock];
+    double se[kBlock], u[kBlock], A[kBlock];
+    for (int64_t j = 0; j < B; ++j) {
+      m[j] = -kInf;
+      se[j] = u[j] = A[j] = 0.0;
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      const float* xc = xb + c * S;
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) m[j] = xc[j] > m[j] ? xc[j] : m[j];
+    }
+    for (int64_t j = 0; j < B; ++j) m[j] = m[j] == -kInf ? 0.0f : m[j];
+    for (int64_t c = 0; c < C; ++c) {
+      const float* xc = xb + c * S;
+      if (gb) {
+        float* gc = gb + c * S;
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) {
+          const float e = vmath::exp(xc[j] - m[j]);
+          gc[j] = e;
+          se[j] += static_cast<double>(e);
+        }
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) se[j] += static_cast<double>(vmath::exp(xc[j] - m[j]));
+      }
+      if (needU) {
+        if (idx) {
+          const float wc = cw ? cw[c] : 1.0f;
+#pragma omp simd
+          for (int64_t j = 0; j < B; ++j) u[j] += static_cast<double>(wc * (m[j] - xc[j]));
+        } else {
+          const float wc = cw ? cw[c] : 1.0f;
+          const float* tc = tb + c * S;
+#pragma omp simd
+          for (int64_t j = 0; j < B; ++j) {
+            const float a = smoothT(tc[j]) * wc;
+            A[j] += static_cast<double>(a);
+            u[j] += static_cast<double>(a * (m[j] - xc[j]));
+          }
+        }
+      }
+    }
+    // Per position: the loss and the gradient factors.
+    float fk[kBlock], fc[kBlock], fy[kBlock];
+    double total = 0.0;
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t p = p0 + j;
+      const int64_t y = yb[j];
+      Final f{y == -2 ? std::numeric_limits<double>::quiet_NaN() : 0.0, 0.0f, 0.0f, 0.0f};
+      if (y >= 0) f = finish(p, m[j], se[j], u[j], A[j], idx ? xb[y * S + j] : 0.0f, y);
+      if (none() && wantLoss) out[p] = static_cast<float>(f.loss);
+      total += f.loss;
+      fk[j] = f.k;
+      fc[j] = f.kc;
+      fy[j] = f.ky;
+    }
+    if (!gb) return total;
+    for (int64_t c = 0; c < C; ++c) {
+      float* gc = gb + c * S;
+      if (idx) {
+        const float wc = cw ? cw[c] : 1.0f;
+        if (ls == 0.0f) {
+#pragma omp simd
+          for (int64_t j = 0; j < B; ++j) gc[j] *= fk[j];
+        } else {
+#pragma omp simd
+          for (int64_t j = 0; j < B; ++j) gc[j] = gc[j] * fk[j] - fc[j] * wc;
+        }
+      } else {
+        const float wc = cw ? cw[c] : 1.0f;
+        const float* tc = tb + c * S;
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) gc[j] = gc[j] * fk[j] - fc[j] * (smoothT(tc[j]) * wc);
+      }
+    }
+    if (idx) {
+      for (int64_t j = 0; j < B; ++j)
+        if (yb[j] >= 0) gb[yb[j] * S + j] -= fy[j];
+    }
+    return total;
+  }
+
+  void run(LossArgs& a) {
+    if (!prepare(a)) return;
+    std::atomic<int64_t> changed{-1};
+    changedAt = &changed;
+    double total = 0.0;
+    if (S == 1 && C > 2 * kSplit && N > 0) {
+      if (!splitRows(&total)) {
+        fail(a, 1, "%s: out of memory (scratch for %lld rows of %lld classes)", fn, static_cast<long long>(N),
+             static_cast<long long>(C));
+        changedAt = nullptr;
+        return;
+      }
+    } else if (S == 1) {
+      total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
+        double acc = 0.0;
+        for (int64_t r = b; r < e; ++r) acc += row(r);
+        return acc;
+      });
+    } else {
+      const int64_t blocks = (S + kBlock - 1) / kBlock;
+      const int64_t units = mulSat(N, blocks);
+      const int64_t per = S < kBlock ? S : kBlock;
+      total = reduceRows(units, mulSat(C, per), 8, [&](int64_t b, int64_t e) {
+        double acc = 0.0;
+        for (int64_t k = b; k < e; ++k) {
+          const int64_t n = k / blocks, s0 = (k % blocks) * kBlock;
+          acc += block(n, s0, S - s0 < kBlock ? S - s0 : kBlock);
+        }
+        return acc;
+      });
+    }
+    const bool changedMidCall = reportChanged(a);
+    changedAt = nullptr;
+    if (changedMidCall || none() || !wantLoss) return;
+    if (reduction == Reduction::Mean) {
+      a.result = kerasMean && mulSat(N, S) == 0 ? 0.0 : total / D;
+    } else {
+      a.result = total;
+    }
+  }
+};
+
+// Shape [N, C, d...] (or [C]) of a PyTorch class-axis-1 input.
+inline void torchClassShape(const LossArgs& a, int64_t& N, int64_t& C, int64_t& S) {
+  if (a.ndim <= 1) {
+    N = 1;
+    C = a.ndim == 1 ? a.dims[0] : 1;
+    S = 1;
+    return;
+  }
+  N = a.dims[0];
+  C = a.dims[1];
+  S = dimsProduct(a, 2, a.ndim);
+}
+
+// Keras: classes on the last axis, every other axis a sample.
+inline void kerasClassShape(const LossArgs& a, int64_t& N, int64_t& C) {
+  C = lastDim(a);
+  N = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+}
+
+inline Xent makeXent(LossArgs& a, const char* fn, const char* targetName) {
+  Xent k{};
+  k.fn = fn;
+  k.targetName = targetName;
+  k.ignoreName = fn[0] == 'k' ? "ignoreClass" : "ignoreIndex";
+  k.x = a.f(0);
+  k.out = a.out;
+  k.g = a.grad[0];
+  k.up = a.gradOut;
+  k.gradScale = a.gradScale;
+  k.reduction = a.reduction;
+  k.wantLoss = a.wantLoss();
+  k.wantGrad = a.wantGrad();
+  return k;
+}
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

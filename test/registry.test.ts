@@ -1,6 +1,6 @@
 // Adding a loss is checked end to end: every loss kernel of the native table (namespace torch or keras)
-// must have a facade export of the same name, a fixture file with enough cases, a README row and a
-// benchmark workload (or a no-bench entry with its reason). Each failure says what to add and where;
+// must have a facade export of the same name, a fixture file with enough cases, a README row, a benchmark
+// workload (or a no-bench entry with its reason) and a property-suite spec. Each failure says what to add and where;
 // docs/ARCHITECTURE.md "Adding a loss" walks through the files in order.
 //
 // Which kernels are losses: those named torch.* or keras.*. Every other namespace is internal (not
@@ -46,6 +46,7 @@ interface NoBench { losses: Record<string, string> }
 const NO_BENCH_FILE = 'bench/workloads/no-bench.json';
 const noBench = (JSON.parse(fs.readFileSync(path.join(ROOT, NO_BENCH_FILE), 'utf8')) as NoBench).losses;
 const workloads = (require('../bench/workloads') as { loadWorkloads(): { name: string; file: string }[] }).loadWorkloads();
+const fuzzSpecs = (require('./fuzz/specs') as { specs: Record<string, unknown> }).specs;
 
 const fixtures = fixtureFiles();
 const readme = readmeLossColumns();
@@ -65,7 +66,7 @@ function acceptedReductions(loss: AnyLoss, c: Case): string[] | string {
 
 function fixtureProblems(name: string, files: FixtureFile[], loss: AnyLoss | undefined): string[] {
   const want = `test/fixtures/<family>/${name}.json`;
-  const howTo = `write its cases in scripts/gen_fixtures.py (references: PyTorch autograd, or the Keras / torchvision formula in float64) and run npm run fixtures`;
+  const howTo = `write its cases in scripts/gen_fixtures.py (reference: PyTorch autograd, or a Keras / torchvision formula in scripts/references.py) and run npm run fixtures`;
   if (files.length === 0) return [`fixtures: no ${want}; ${howTo}`];
   if (files.length > 1) return [`fixtures: ${files.map((f) => path.relative(ROOT, f.path)).join(' and ')}: keep one file`];
   const file = files[0];
@@ -114,6 +115,9 @@ function problemsOf(name: string): string[] {
   if (benched.length > 0 && reason !== undefined) {
     out.push(`bench: ${name} has a workload (bench/workloads/${benched[0].file}); remove its stale entry from ${NO_BENCH_FILE}`);
   }
+  if (!(name in fuzzSpecs)) {
+    out.push(`property suite: no spec '${name}' in test/fuzz/specs.js; add one (e.g. '${name}': ${ns}Pair({ <option>: <value makers> }))`);
+  }
   return out;
 }
 
@@ -145,13 +149,14 @@ describe('registry: every loss kernel is complete on every layer', () => {
     expect(stray).toEqual([]);
   });
 
-  test('the checks fire: a kernel with nothing else gets one instruction per layer', () => {
+  test('the checks fire: a kernel with nothing else gets one instruction per missing piece', () => {
     const problems = problemsOf('torch.registryProbeLoss');
     expect(problems).toEqual([
       expect.stringMatching(/^facade: .*export const registryProbeLoss = defineLoss.*src\/torch\/<family>\.ts/),
       expect.stringMatching(/^fixtures: no test\/fixtures\/<family>\/torch\.registryProbeLoss\.json; write its cases in scripts\/gen_fixtures\.py/),
       expect.stringMatching(/^README: no `registryProbeLoss` in the torch column of the table under "## Losses"/),
       expect.stringMatching(/^bench: no workload named 'torch\.registryProbeLoss' in bench\/workloads\/\*\.js .*bench\/workloads\/no-bench\.json/),
+      expect.stringMatching(/^property suite: no spec 'torch\.registryProbeLoss' in test\/fuzz\/specs\.js/),
     ]);
   });
 

@@ -33,7 +33,8 @@ enum ParamSlot : int {
   kParamNdim = 5,       // number of dims of the logical shape
   kParamDims = 6,       // kMaxDims dims
   kParamScalars = kParamDims + kMaxDims,  // loss-specific scalars
-  kParamCount = kParamScalars + kMaxParams
+  kParamThreads = kParamScalars + kMaxParams,  // the call's thread count; 0: the default
+  kParamCount = kParamThreads + 1
 };
 
 struct LossArgs {
@@ -54,6 +55,7 @@ struct LossArgs {
   int ndim = 0;
   int64_t dims[kMaxDims] = {};
   double p[kMaxParams] = {};
+  int threads = 0;  // at most this many threads (1..maxThreads); 0: the default
   // Results.
   double result = 0.0;
   int errorKind = 0;  // 0 none, 1 RangeError, 2 TypeError

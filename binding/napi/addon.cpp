@@ -134,9 +134,9 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
   napi_typedarray_type type;
   size_t len = 0;
   void* raw = nullptr;
-  napi_value buffer;
-  size_t byteOffset;
-  if (!v || napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, &byteOffset) != napi_ok) {
+  // The backing buffer only when it matters (async calls, empty arrays): fetching it costs a
+  // handle per array on every small call.
+  if (!v || napi_get_typedarray_info(env, v, &type, &len, &raw, nullptr, nullptr) != napi_ok) {
     napi_valuetype vt = napi_undefined;
     if (v) napi_typeof(env, v, &vt);
     bool absent = vt == napi_null || vt == napi_undefined;
@@ -151,7 +151,11 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
     return false;
   }
   bool isArrayBuffer = true;
-  if (async || len == 0) napi_is_arraybuffer(env, buffer, &isArrayBuffer);  // false for a SharedArrayBuffer
+  napi_value buffer = nullptr;
+  if (async || len == 0) {
+    napi_get_typedarray_info(env, v, &type, &len, &raw, &buffer, nullptr);
+    napi_is_arraybuffer(env, buffer, &isArrayBuffer);  // false for a SharedArrayBuffer
+  }
   if (len == 0 && isArrayBuffer) {  // a detached buffer reads as empty: refuse it rather than treat it as no data
     bool detached = false;
     napi_is_detached_arraybuffer(env, buffer, &detached);
@@ -245,11 +249,11 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   std::memcpy(p, ed->params, sizeof(p));  // one read: nothing below sees the buffer change
   LossArgs& a = c.a;
   const double idRaw = p[kParamKernel], flagsRaw = p[kParamFlags], reductionRaw = p[kParamReduction];
-  const double gradCountRaw = p[kParamGradCount], ndimRaw = p[kParamNdim];
+  const double gradCountRaw = p[kParamGradCount], ndimRaw = p[kParamNdim], threadsRaw = p[kParamThreads];
   auto isIntIn = [](double v, double lo, double hi) { return v >= lo && v <= hi && v == static_cast<double>(static_cast<int>(v)); };
   if (!isIntIn(idRaw, 0, kKernelCount - 1) || !isIntIn(flagsRaw, 1, kKnownFlags) ||
       !isIntIn(reductionRaw, 0, static_cast<int>(Reduction::BatchMean)) || !isIntIn(gradCountRaw, 0, kMaxGrads) ||
-      !isIntIn(ndimRaw, 0, kMaxDims)) {
+      !isIntIn(ndimRaw, 0, kMaxDims) || !isIntIn(threadsRaw, 0, runtime::maxThreads())) {
     throwError(env, false, "fastloss: malformed call parameters");
     return false;
   }
@@ -259,6 +263,7 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   a.reduction = static_cast<Reduction>(static_cast<int>(reductionRaw));
   a.gradScale = p[kParamGradScale];
   a.ndim = static_cast<int>(ndimRaw);
+  a.threads = static_cast<int>(threadsRaw);
   std::memcpy(a.p, p + kParamScalars, sizeof(a.p));
   extents::Counts counts;
   if (const char* problem = extents::shapeProblem(p + kParamDims, a.ndim, a.p, a.dims, &counts)) {
@@ -270,8 +275,10 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   const int gradCount = c.gradCount = a.wantGrad() ? static_cast<int>(gradCountRaw) : 0;
   const extents::Compiled& ext = kernelExtents()[c.id];
   if (!extents::fits(ext, counts)) {
-    throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) +
-                               (ext.usesAxis ? " has no axis " + std::to_string(a.p[extents::kAxisParam]) : " has no class axis"));
+    const std::string why = counts.ndim < ext.minDims ? " has fewer than " + std::to_string(ext.minDims) + " dimensions"
+                            : ext.usesAxis ? " has no axis " + std::to_string(a.p[extents::kAxisParam])
+                                           : " has no class axis";
+    throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) + why);
     return false;
   }
   if (hasOut != (none && a.wantLoss()) || (hasGradOut && !(none && a.wantGrad())) ||
@@ -329,6 +336,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
   Call c;
   if (!parseCall(env, argv, false, c)) return nullptr;
   runtime::setMayWait(false);
+  runtime::setCallThreads(c.a.threads);
   gKernels[c.id](c.a);
   if (c.a.errorKind) {
     throwError(env, c.a.errorKind == 2, c.a.error);
@@ -397,6 +405,7 @@ class LossWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     runtime::setMayWait(true);
+    runtime::setCallThreads(call_.a.threads);
     gKernels[call_.id](call_.a);
   }
 
@@ -557,12 +566,22 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   const char* warning = runtime::threadsWarning();
   o.Set("threadsWarning", warning ? Napi::Value(Napi::String::New(env, warning)) : env.Null());
   o.Set("openmp", runtime::openmpRuntime());
+  o.Set("poolThreads", runtime::poolThreads());
+  o.Set("poolStalls", static_cast<double>(runtime::poolStalls()));
+  o.Set("poolHelperChunks", static_cast<double>(runtime::poolHelperChunks()));
   return o;
 }
 
 // Testing hook: the most threads that parallel regions held at once since the last call.
 Napi::Value TakePeakThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), runtime::takePeakThreads());
+}
+
+// Testing hook: setContentionBackoff(false) keeps parallel regions threaded after a stall (tests
+// of thread-count determinism on a busy machine).
+Napi::Value SetContentionBackoff(const Napi::CallbackInfo& info) {
+  runtime::setContentionBackoff(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
 }
 
 // Testing hook: select an ISA level (clamped to the CPU and the build); returns the one in use.
@@ -642,6 +661,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   slots.Set("ndim", static_cast<double>(kParamNdim));
   slots.Set("dims", static_cast<double>(kParamDims));
   slots.Set("scalars", static_cast<double>(kParamScalars));
+  slots.Set("threads", static_cast<double>(kParamThreads));
   exports.Set("paramSlots", slots);
   napi_value run;
   napi_create_function(env, "run", NAPI_AUTO_LENGTH, Run, nullptr, &run);
@@ -653,6 +673,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("takePeakThreads", Napi::Function::New(env, TakePeakThreads, "takePeakThreads"));
+  exports.Set("setContentionBackoff", Napi::Function::New(env, SetContentionBackoff, "setContentionBackoff"));
   return exports;
 }
 

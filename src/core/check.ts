@@ -157,6 +157,13 @@ export function integer(fn: string, arg: string, v: unknown): number {
   return v;
 }
 
+/** A thread count: an integer from 1 to max (info().maxThreads, 4 x the CPUs this process may use). */
+export function threadCount(fn: string, arg: string, v: unknown, max: number): number {
+  const n = integer(fn, arg, v);
+  if (n < 1 || n > max) throw rangeError(fn, arg, `must be an integer from 1 to ${max} (4 x the CPUs this process may use), got ${n}`);
+  return n;
+}
+
 // Shape bounds, the same as the native layer's (binding/kernels/extents.h).
 const MAX_EXTENT = 2 ** 40;
 const MAX_EMPTY_EXTENT = 2 ** 24;

@@ -14,6 +14,8 @@ export interface ParamSlots {
   ndim: number;
   dims: number;
   scalars: number;
+  /** The call's thread count (0: the default). */
+  threads: number;
 }
 
 export interface NativeInfo {
@@ -31,6 +33,12 @@ export interface NativeInfo {
   /** Why FASTLOSS_NUM_THREADS (or the OpenMP default) was not used as given; null when it was. */
   threadsWarning: string | null;
   openmp: string;
+  /** Helper threads of fastloss's pool started so far (started on demand, up to maxThreads - 1). */
+  poolThreads: number;
+  /** Parallel regions so far that waited for a descheduled helper (a busy machine); each one makes the calls of the next 20 ms to 2 s run on their calling thread. */
+  poolStalls: number;
+  /** Chunks of parallel regions run by pool helpers so far (the rest ran on the calling threads). */
+  poolHelperChunks: number;
 }
 
 export interface NativeAddon {
@@ -61,6 +69,8 @@ export interface NativeAddon {
   info(): NativeInfo;
   setIsa(level: string): string;
   takePeakThreads(): number;
+  /** Testing hook: false keeps regions threaded after a stall (no contention backoff). */
+  setContentionBackoff(enabled: boolean): void;
 }
 
 const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };

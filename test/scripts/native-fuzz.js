@@ -25,6 +25,7 @@ function counts(dims, axis) {
     c.P = prod(ca);
   }
   if (nd >= 1 && axis >= 0 && axis < nd) c.A = prod(axis);
+  dims.forEach((d, i) => { c[`D${i}`] = d; });  // '*' (any length) stays undefined: a random length
   return c;
 }
 function countOf(token, c, lengths, isInt) {

@@ -1,11 +1,14 @@
 // Central finite differences of a loss's reduced value, against its analytic gradient.
 import type { AnyLoss } from './losses';
 
+/** A loss, or a wrapper of one: called for values, backward for the gradient. */
+type Differentiable = ((...a: unknown[]) => unknown) & Pick<AnyLoss, 'backward'> & { lossName?: string };
+
 /**
  * Perturbs each element of the differentiable argument `argIndex` by ±h (in float64, then
  * rounded to float32, using the rounded step) and compares (f(x+h) - f(x-h)) / 2h with backward.
  */
-export function expectFiniteDifferences(loss: AnyLoss, arrays: Float32Array[], opts: Record<string, unknown>,
+export function expectFiniteDifferences(loss: Differentiable, arrays: Float32Array[], opts: Record<string, unknown>,
                                         argIndex: number, gradKey?: string, h = 1e-2, rtol = 2e-2, atol = 2e-3): void {
   const analyticAll = loss.backward(...arrays, opts) as Float32Array | Record<string, Float32Array>;
   const analytic = gradKey ? (analyticAll as Record<string, Float32Array>)[gradKey] : (analyticAll as Float32Array);

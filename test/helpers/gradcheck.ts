@@ -1,8 +1,8 @@
 // Central finite differences of a loss's reduced value, against its analytic gradient.
 import type { AnyLoss } from './losses';
 
-/** A loss, or a wrapper of one: called for values, backward for the gradient. */
-type Differentiable = ((...a: unknown[]) => unknown) & Pick<AnyLoss, 'backward'> & { lossName?: string };
+/** What a finite-difference check calls: the loss and its backward (a loss, or a wrapper around one). */
+export type Differentiable = ((...a: unknown[]) => unknown) & Pick<AnyLoss, 'backward'> & Partial<Pick<AnyLoss, 'lossName'>>;
 
 /**
  * Perturbs each element of the differentiable argument `argIndex` by ±h (in float64, then
@@ -28,6 +28,6 @@ export function expectFiniteDifferences(loss: Differentiable, arrays: Float32Arr
     const numeric = (fPlus - fMinus) / (up + down);
     const diff = Math.abs(numeric - analytic[i]);
     if (!(diff <= atol + rtol * Math.abs(numeric)))
-      throw new Error(`${loss.lossName} grad[${i}]: analytic ${analytic[i]}, finite difference ${numeric}`);
+      throw new Error(`${loss.lossName ?? 'loss'} grad[${i}]: analytic ${analytic[i]}, finite difference ${numeric}`);
   }
 }

@@ -5,6 +5,10 @@
 // bandwidth. Tables on stdout, progress on stderr, all figures in bench/results/latest.json.
 // Options: --quick, --filter <substring>, --threads N, --no-tfjs, --no-torch,
 //          --include-missing, --out <file>. See the Benchmark section of README.md.
+// Modes that run instead of the throughput tables (any combination; bench/modes/):
+//   --busy [--hogs N]  per-call median and p99, default threads vs 1, beside N CPU-bound processes
+//   --cluster [N]      N processes at once (default: one per core) vs one process alone
+//   --sweep            short rows and small class counts against plain JS, 1 thread
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -24,7 +28,7 @@ const { native, setRawCall } = require(path.join(root, 'dist', 'core', 'native')
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
   const o = { quick: false, filters: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
-    out: path.join(__dirname, 'results', 'latest.json') };
+    out: null, busy: false, hogs: null, cluster: 0, sweep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -41,14 +45,23 @@ function parseArgs(argv) {
     else if (a === '--include-missing') o.includeMissing = true;
     else if (a === '--wait-quiet') o.waitQuiet = Number(value());
     else if (a === '--out') o.out = path.resolve(value());
+    else if (a === '--busy') o.busy = true;
+    else if (a === '--hogs') o.hogs = Number(value());
+    else if (a === '--sweep') o.sweep = true;
+    else if (a === '--cluster') o.cluster = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : os.cpus().length;
     else if (a === '--help' || a === '-h') {
       console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
-        '                       [--include-missing] [--wait-quiet <max seconds>] [--out <file>]');
+        '                       [--include-missing] [--wait-quiet <max seconds>] [--out <file>]\n' +
+        '                       [--busy [--hogs N]] [--cluster [N]] [--sweep]   (modes: only their tables)');
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a} (try --help)`);
   }
   if (o.threads !== null && !(Number.isInteger(o.threads) && o.threads >= 1))
     throw new Error('bench: --threads needs an integer >= 1');
+  if (o.hogs !== null && !(Number.isInteger(o.hogs) && o.hogs >= 0)) throw new Error('bench: --hogs needs an integer >= 0');
+  if (!(Number.isInteger(o.cluster) && o.cluster >= 0)) throw new Error('bench: --cluster needs an integer >= 1');
+  o.modes = o.busy || o.cluster > 0 || o.sweep;
+  o.out = o.out ?? path.join(__dirname, 'results', o.modes ? 'modes.json' : 'latest.json');
   return o;
 }
 
@@ -381,7 +394,35 @@ async function waitQuiet(maxSec) {
   }
 }
 
+// --busy, --cluster, --sweep: their tables only.
+async function runModes() {
+  const modes = require('./modes');
+  const report = { date: new Date().toISOString(), machine: machineInfo(), config: { quick: opts.quick, filters: opts.filters } };
+  const printed = [];
+  if (opts.busy) {
+    report.busy = await modes.busy.runBusy(opts, log);
+    printed.push(modes.busy.printBusy(report.busy));
+  }
+  if (opts.cluster > 0) {
+    report.cluster = await modes.cluster.runCluster(opts, log);
+    printed.push(modes.cluster.printCluster(report.cluster));
+  }
+  if (opts.sweep) {
+    report.sweep = modes.sweep.runSweep(opts, log);
+    printed.push(modes.sweep.printSweep(report.sweep));
+  }
+  report.otherLoad = stopLoad();
+  const m = report.machine;
+  console.log(`fastloss bench modes  ${report.date}${opts.quick ? '  (--quick)' : ''}\n` +
+    `machine   ${m.cpu}, ${m.cores} cores, node ${m.node}; fastloss ISA ${m.fastloss.isa}, ${m.fastloss.threads} threads by default\n`);
+  console.log(printed.join('\n\n'));
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, `${JSON.stringify(report, null, 1)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
+}
+
 async function main() {
+  if (opts.modes) return runModes();
   if (opts.waitQuiet > 0) {
     await waitQuiet(opts.waitQuiet);
     t0 = now();

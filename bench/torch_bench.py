@@ -18,65 +18,37 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-LOG2 = math.log(2.0)
-KERAS_EPS = 1e-7
-
-
-def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction='none'):
-    """torchvision.ops.sigmoid_focal_loss (torchvision 0.14, the release paired with PyTorch 1.13),
-    verbatim in torch ops: torchvision is not installed here."""
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction='none')
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == 'mean':
-        loss = loss.mean()
-    elif reduction == 'sum':
-        loss = loss.sum()
-    return loss
-
-
-def keras_binary_crossentropy(target, output):
-    """keras.backend.binary_crossentropy on probabilities (TF 2.x), element-wise."""
-    output = output.clamp(KERAS_EPS, 1.0 - KERAS_EPS)
-    return -(target * torch.log(output + KERAS_EPS) + (1 - target) * torch.log(1 - output + KERAS_EPS))
-
-
-def keras_categorical_crossentropy(target, output):
-    """keras.backend.categorical_crossentropy on probabilities (TF 2.x): per sample."""
-    output = output / output.sum(-1, keepdim=True)
-    output = output.clamp(KERAS_EPS, 1.0 - KERAS_EPS)
-    return -(target * torch.log(output)).sum(-1)
-
+# The Keras and torchvision formulas the fixtures are computed with (scripts/references.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts'))
+import references as ref  # noqa: E402
 
 # PyTorch 1.13 equivalents, called with the tensors in the fastloss call order.
-# Keras losses take (y_true, y_pred) and reduce the last axis per sample, then average.
+# Keras losses take (y_true, y_pred) and reduce the last axis per sample, then average; where PyTorch
+# has no built-in, the formula comes from scripts/references.py.
 TORCH_LOSSES = {
     'F.mse_loss': lambda a, b: F.mse_loss(a, b),
     'F.l1_loss': lambda a, b: F.l1_loss(a, b),
     'F.smooth_l1_loss': lambda a, b: F.smooth_l1_loss(a, b),
     'F.huber_loss': lambda a, b: F.huber_loss(a, b),
-    'keras:mean_absolute_percentage_error':
-        lambda t, p: (100.0 * ((t - p) / t.abs().clamp(min=KERAS_EPS)).abs()).mean(-1).mean(),
-    'keras:mean_squared_logarithmic_error':
-        lambda t, p: (torch.log1p(p.clamp(min=KERAS_EPS)) - torch.log1p(t.clamp(min=KERAS_EPS))).square().mean(-1).mean(),
-    'keras:log_cosh': lambda t, p: ((p - t) + F.softplus(-2.0 * (p - t)) - LOG2).mean(-1).mean(),
+    'keras:mean_absolute_percentage_error': lambda t, p: ref.mape_terms(t, p).mean(-1).mean(),
+    'keras:mean_squared_logarithmic_error': lambda t, p: ref.msle_terms(t, p).mean(-1).mean(),
+    'keras:log_cosh': lambda t, p: ref.log_cosh_terms(t, p).mean(-1).mean(),
     'F.cross_entropy': lambda x, y: F.cross_entropy(x, y),
     'F.binary_cross_entropy_with_logits': lambda x, y: F.binary_cross_entropy_with_logits(x, y),
     'F.binary_cross_entropy': lambda x, y: F.binary_cross_entropy(x, y),
     'F.kl_div:batchmean': lambda x, y: F.kl_div(x, y, reduction='batchmean'),
     'F.poisson_nll_loss': lambda x, y: F.poisson_nll_loss(x, y),
-    'torchvision:sigmoid_focal_loss:mean': lambda x, y: sigmoid_focal_loss(x, y, reduction='mean'),
-    'keras:binary_crossentropy': lambda t, p: keras_binary_crossentropy(t, p).mean(-1).mean(),
+    'torchvision:sigmoid_focal_loss:mean': lambda x, y: ref.sigmoid_focal_loss(x, y, reduction='mean'),
+    'keras:binary_crossentropy': lambda t, p: ref.binary_crossentropy_terms(t, p, False, 0.0).mean(-1).mean(),
     'keras:binary_crossentropy_from_logits':
         lambda t, p: F.binary_cross_entropy_with_logits(p, t, reduction='none').mean(-1).mean(),
-    'keras:categorical_crossentropy': lambda t, p: keras_categorical_crossentropy(t, p).mean(),
+    'keras:categorical_crossentropy': lambda t, p: ref.categorical_crossentropy(t, p, False, 0.0).mean(),
     'F.cosine_embedding_loss': lambda a, b, y: F.cosine_embedding_loss(a, b, y),
     'F.triplet_margin_loss': lambda a, p, n: F.triplet_margin_loss(a, p, n),
+    'F.triplet_margin_with_distance_loss:cosine': lambda a, p, n: F.triplet_margin_with_distance_loss(
+        a, p, n, distance_function=lambda x, y: 1.0 - F.cosine_similarity(x, y)),
     'F.multi_margin_loss': lambda x, y: F.multi_margin_loss(x, y),
+    'F.ctc_loss': lambda lp, tg, il, tl: F.ctc_loss(lp, tg, il, tl),
 }
 
 # Keras pairs are (yTrue, yPred); the F.* equivalents above take (input, target).

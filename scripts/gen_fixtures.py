@@ -6,10 +6,13 @@
     /usr/bin/python3 scripts/gen_fixtures.py --check               # verify files are current
 
 Each family is one generator function registered in FAMILIES; it returns a list of
-cases and is written to test/fixtures/<family>.json.  Use Debian's /usr/bin/python3
-(PyTorch 1.13 via python3-torch); the python3 first on PATH has no torch.
+cases, written one file per loss to test/fixtures/<family>/<loss>.json (for example
+test/fixtures/classification/torch.crossEntropy.json).  Use Debian's /usr/bin/python3
+(PyTorch 1.13 via python3-torch); the python3 first on PATH has no torch.  Every case is made by
+build_case (float64 autograd of the reference); the Keras and torchvision formulas come from
+scripts/references.py, which bench/torch_bench.py imports too.
 
-Fixture format:
+Fixture format (one file):
     { "generator": "scripts/gen_fixtures.py", "torch": <torch.__version__>, "cases": [CASE, ...] }
     CASE = { id, loss, args: {jsParam: ARR, ...} (call order), shape? (omitted for 1-D),
              opts (JS options, camelCase), gradOutput: number | ARR,
@@ -36,10 +39,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import references as ref
+from references import KERAS_EPS, KERAS_ONE_MINUS_EPS, keras_reduce
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "test", "fixtures")
 GENERATOR = "scripts/gen_fixtures.py"
-MAX_BYTES = 300 * 1024
+MAX_BYTES = 300 * 1024  # per file (test/helpers/fixtures.ts has the same budget)
 
 torch.set_num_threads(1)  # bit-stable float64 reductions
 
@@ -120,28 +126,55 @@ def shape_tag(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape)
 
 
-def make_case(case_id, loss, args, shape, opts, grad_output, loss_val, grad) -> dict:
-    case = {"id": case_id, "loss": loss, "args": {k: arr(v) for k, v in args.items()}}
-    if len(shape) != 1:
-        case["shape"] = list(shape)
-    case["opts"] = opts
-    case["gradOutput"] = arr(grad_output) if isinstance(grad_output, np.ndarray) else grad_output
-    lv = loss_val.detach().reshape(-1).tolist()
-    case["expected"] = {
-        "loss": [num(v) for v in lv] if isinstance(grad_output, np.ndarray) else num(lv[0]),
-        "grad": [num(v) for v in grad.reshape(-1).tolist()],
-    }
-    return case
+def torch_args(args: dict, wrt) -> dict:
+    """float64 tensors of the case's arrays (int32 become int64 indices); wrt ones require grad."""
+    ts = {}
+    for k, v in args.items():
+        ts[k] = torch.tensor(v.astype(np.int64)) if v.dtype == np.int32 else tensor(v)
+        if k in wrt:
+            ts[k].requires_grad_(True)
+    return ts
 
 
-def reference(fn: Callable, args: dict, wrt: str, grad_output):
-    """Run fn(**float64 tensors) and backprop gradOutput into args[wrt]."""
-    ts = {k: tensor(v) for k, v in args.items()}
-    ts[wrt].requires_grad_(True)
+def any_arr(a: np.ndarray) -> dict:
+    return {"i32": [int(v) for v in a.ravel()]} if a.dtype == np.int32 else arr(a)
+
+
+def one_d_free(shape: Sequence[int]) -> Optional[Sequence[int]]:
+    """The case's "shape" field: omitted (None) for 1-D inputs."""
+    return None if len(shape) == 1 else shape
+
+
+def build_case(case_id, loss, args, fn, wrt, reduction, shape=None, opts=None, scalar_grad=1.0,
+               upstream_rng=None, tolerance=None, grad_names=None) -> dict:
+    """The one case builder: runs fn(**float64 tensors of args) and backpropagates the upstream gradient
+    into every argument named in wrt.  Upstream: for reduction 'none' an array of nonzero multiples of
+    1/8 drawn from upstream_rng (default: the RNG of case_id + "/upstream"), else scalar_grad.
+    shape is written when given (None: 1-D, no shape option); grad_names renames gradients (JS names)."""
+    ts = torch_args(args, wrt)
     out = fn(**ts)
-    go = tensor(grad_output).reshape(out.shape)
-    out.backward(gradient=go)
-    return out, ts[wrt].grad
+    if reduction == "none":
+        go = upstream(upstream_rng or rng_for(case_id + "/upstream"), tuple(out.shape) or (1,))
+    else:
+        go = scalar_grad
+    out.backward(gradient=tensor(go).reshape(out.shape))
+    case = {"id": case_id, "loss": loss, "args": {k: any_arr(v) for k, v in args.items()}}
+    if shape is not None:
+        case["shape"] = list(shape)
+    case["opts"] = dict(opts or {}, reduction=reduction)
+    case["gradOutput"] = arr(go) if isinstance(go, np.ndarray) else go
+    lv = out.detach().reshape(-1).tolist()
+    grads = {}
+    for k in wrt:
+        g = ts[k].grad
+        grads[(grad_names or {}).get(k, k)] = [num(v) for v in (g.reshape(-1).tolist() if g is not None else [0.0] * ts[k].numel())]
+    case["expected"] = {
+        "loss": [num(v) for v in lv] if reduction == "none" else num(lv[0]),
+        "grad": grads[next(iter(grads))] if len(grads) == 1 else grads,
+    }
+    if tolerance:
+        case["tolerance"] = tolerance
+    return case
 
 
 @dataclass
@@ -185,19 +218,19 @@ def gen_cases(fw: Framework, specs: Sequence[LossSpec]) -> List[dict]:
                     rng = rng_for(case_id)
                     inp = build(rng, p)
                     out_shape = fw.out_shape(inp.shape)
-                    opts = {"reduction": red}
+                    opts = {"reduction": red}  # first key, as the builder keeps it
                     if variant is not None:
                         opts[spec.param] = variant
                     w = sample_weights(rng, int(np.prod(out_shape))) if weighted else None
                     if w is not None:
                         opts["sampleWeight"] = arr(w)
-                    go = upstream(rng, out_shape) if red == "none" else inp.scalar_grad
 
                     def fn(red=red, p=p, w=w, **a):
                         return fw.call(spec, red, p, None if w is None else tensor(w), **a)
 
-                    out, grad = reference(fn, inp.args, fw.wrt, go)
-                    cases.append(make_case(case_id, spec.name, inp.args, inp.shape, opts, go, out, grad))
+                    cases.append(build_case(case_id, spec.name, inp.args, fn, [fw.wrt], red,
+                                            shape=one_d_free(inp.shape), opts=opts, scalar_grad=inp.scalar_grad,
+                                            upstream_rng=rng))
     return cases
 
 
@@ -294,58 +327,10 @@ TORCH = Framework(
 # 'sum_over_batch_size' (default) | 'sum' | 'none'.  Per-sample loss = mean over the last
 # axis; opts.sampleWeight has one weight per sample; weighted per-sample losses are summed
 # and 'sum_over_batch_size' divides by the number of samples.  Gradient w.r.t. yPred.
-# TensorFlow is not available, so each documented formula is written in float64 torch with
-# TF's gradient conventions: tf.maximum(a, b) routes the gradient to a where a >= b,
-# d|x|/dx = 0 at 0, tf.where only differentiates the selected branch.  backend.epsilon()
-# (1e-7) is applied at float32, as TF does for float32 tensors.
+# The formulas (element-wise terms, keras_reduce) live in scripts/references.py.
 
-KERAS_EPS = r32(1e-7)
 KERAS_REDUCTIONS = ("sum_over_batch_size", "sum", "none")
 KERAS_RANDOM_SHAPES = (((6,), 1.0), ((4, 3), 0.7), ((2, 3, 2), -2.0))
-
-
-def tf_maximum(a, b: float):
-    """tf.maximum(a, b) for constant b: gradient flows to a where a >= b."""
-    return torch.where(a >= b, a, torch.full_like(a, b))
-
-
-def k_mse(yt, yp, d):
-    return (yp - yt) ** 2
-
-
-def k_mae(yt, yp, d):
-    return torch.abs(yp - yt)
-
-
-def k_mape(yt, yp, d):
-    return 100.0 * torch.abs((yt - yp) / tf_maximum(torch.abs(yt), KERAS_EPS))
-
-
-def k_msle(yt, yp, d):
-    return (torch.log(tf_maximum(yp, KERAS_EPS) + 1.0) - torch.log(tf_maximum(yt, KERAS_EPS) + 1.0)) ** 2
-
-
-def k_huber(yt, yp, d):
-    e = yp - yt
-    a = torch.abs(e)
-    return torch.where(a <= d, 0.5 * e * e, d * a - 0.5 * d * d)
-
-
-def k_logcosh(yt, yp, d):
-    x = yp - yt
-    # x + softplus(-2x) - log 2; logaddexp(z, 0) is softplus with TF's gradient sigmoid(z)
-    # and never overflows.
-    return x + torch.logaddexp(-2.0 * x, torch.zeros_like(x)) - math.log(2.0)
-
-
-def keras_reduce(elementwise, reduction, weight):
-    per_sample = elementwise.mean(dim=-1)
-    if weight is not None:
-        per_sample = per_sample * weight.reshape(per_sample.shape)
-    if reduction == "none":
-        return per_sample.reshape(-1)
-    total = per_sample.sum()
-    return total if reduction == "sum" else total / max(per_sample.numel(), 1)
 
 
 def kin(shape, yt, yp, g=1.0):
@@ -395,14 +380,14 @@ def k_large(rng, d):
 
 
 KERAS_LOSSES = (
-    LossSpec("keras.meanSquaredError", k_mse, edges=(("zero-diff", k_zero_diff), ("large", k_large))),
-    LossSpec("keras.meanAbsoluteError", k_mae, edges=(("zero-diff", k_zero_diff), ("large", k_large))),
-    LossSpec("keras.meanAbsolutePercentageError", k_mape,
+    LossSpec("keras.meanSquaredError", lambda yt, yp, d: ref.mse_terms(yt, yp), edges=(("zero-diff", k_zero_diff), ("large", k_large))),
+    LossSpec("keras.meanAbsoluteError", lambda yt, yp, d: ref.mae_terms(yt, yp), edges=(("zero-diff", k_zero_diff), ("large", k_large))),
+    LossSpec("keras.meanAbsolutePercentageError", lambda yt, yp, d: ref.mape_terms(yt, yp),
              edges=(("zero-diff", k_zero_diff), ("zero-true", k_mape_zero_true))),
-    LossSpec("keras.meanSquaredLogarithmicError", k_msle, edges=(("low-pred", k_msle_low),)),
-    LossSpec("keras.huber", k_huber, param="delta", variants=(None, 0.5), default=1.0,
+    LossSpec("keras.meanSquaredLogarithmicError", lambda yt, yp, d: ref.msle_terms(yt, yp), edges=(("low-pred", k_msle_low),)),
+    LossSpec("keras.huber", ref.huber_terms, param="delta", variants=(None, 0.5), default=1.0,
              edges=(("ties", k_huber_ties),)),
-    LossSpec("keras.logCosh", k_logcosh, edges=(("zero-diff", k_zero_diff), ("large", k_logcosh_large))),
+    LossSpec("keras.logCosh", lambda yt, yp, d: ref.log_cosh_terms(yt, yp), edges=(("zero-diff", k_zero_diff), ("large", k_logcosh_large))),
 )
 
 # Random (yTrue, yPred) per loss, drawn where the loss is meaningful; default: two normals.
@@ -441,7 +426,7 @@ KERAS = Framework(
     reductions=KERAS_REDUCTIONS,
     wrt="yPred",
     out_shape=lambda shape: tuple(shape[:-1]) or (1,),  # one loss per sample; 1-D is one sample
-    call=lambda spec, red, d, w, yTrue, yPred: keras_reduce(spec.fn(yTrue, yPred, d), red, w),
+    call=lambda spec, red, d, w, yTrue, yPred: keras_reduce(spec.fn(yTrue, yPred, d).mean(dim=-1), red, w),
     builders=keras_builders,
 )
 
@@ -453,64 +438,14 @@ def gen_regression() -> List[dict]:
 # ---------------------------------------------------------------- classification
 #
 # torch.* cross-entropy family and probabilistic losses: the real F.* functions of PyTorch 1.13
-# (sigmoid_focal_loss: torchvision's formula, torchvision is not installed). Class-index targets
+# (sigmoid_focal_loss: torchvision's formula from scripts/references.py). Class-index targets
 # are Int32Array ({"i32": [...]}); opts arrays (weight, posWeight, sampleWeight) are f32 ARRs.
-# keras.*: the documented TF 2.x Keras formulas in float64 torch with TF's gradient conventions
-# (tf.clip_by_value passes the gradient where lo <= x <= hi; softmax_cross_entropy_with_logits
-# backpropagates softmax - labels), epsilon 1e-7 and 1 - 1e-7 taken at float32.
+# keras.*: the TF 2.x Keras formulas of scripts/references.py in float64.
 # Gradients: a list for one differentiable argument, {"input": [...], "var": [...]} for
 # gaussianNllLoss.
 
-KERAS_ONE_MINUS_EPS = float(np.float32(1) - np.float32(1e-7))
-
-
 def i32(values) -> np.ndarray:
     return np.asarray(values, dtype=np.int32).reshape(-1)
-
-
-def any_arr(a: np.ndarray) -> dict:
-    return {"i32": [int(v) for v in a.ravel()]} if a.dtype == np.int32 else arr(a)
-
-
-def torch_args(args: dict, wrt) -> dict:
-    """float64 tensors of the case's arrays (int32 become int64 indices); wrt ones require grad."""
-    ts = {}
-    for k, v in args.items():
-        ts[k] = torch.tensor(v.astype(np.int64)) if v.dtype == np.int32 else tensor(v)
-        if k in wrt:
-            ts[k].requires_grad_(True)
-    return ts
-
-
-def cls_case(cases, case_id, loss, args, shape, opts, fn, wrt, reduction, scalar_grad=1.0,
-             tolerance=None, grad_names=None):
-    """Runs fn(**tensors) in float64 (int32 args become int64 tensors), backprops and records."""
-    rng = rng_for(case_id + "/upstream")
-    ts = torch_args(args, wrt)
-    out = fn(**ts)
-    if reduction == "none":
-        go = upstream(rng, tuple(out.shape) or (1,))
-        out.backward(gradient=tensor(go).reshape(out.shape))
-    else:
-        go = scalar_grad
-        out.backward(gradient=torch.tensor(float(go), dtype=torch.float64))
-    case = {"id": case_id, "loss": loss, "args": {k: any_arr(v) for k, v in args.items()}}
-    if shape is not None:
-        case["shape"] = list(shape)
-    case["opts"] = dict(opts, reduction=reduction)
-    case["gradOutput"] = arr(go) if isinstance(go, np.ndarray) else go
-    lv = out.detach().reshape(-1).tolist()
-    grads = {}
-    for k in wrt:
-        g = ts[k].grad
-        grads[(grad_names or {}).get(k, k)] = [num(v) for v in (g.reshape(-1).tolist() if g is not None else [0.0] * ts[k].numel())]
-    case["expected"] = {
-        "loss": [num(v) for v in lv] if reduction == "none" else num(lv[0]),
-        "grad": grads[next(iter(grads))] if len(grads) == 1 else grads,
-    }
-    if tolerance:
-        case["tolerance"] = tolerance
-    cases.append(case)
 
 
 def opt_arrays(**kv):
@@ -609,8 +544,8 @@ def gen_torch_xent(cases):
             def fn(input, target, f=f, red=red, tshape=tshape):
                 return f(input.reshape(shape), target.reshape(tshape), red)
             tol = {"rtol": 1e-4, "atol": 1e-5} if edge else None
-            cls_case(cases, case_id, "torch.crossEntropy", args, shape, opts, fn, ["input"], red,
-                     scalar_grad=0.7, tolerance=tol)
+            cases.append(build_case(case_id, "torch.crossEntropy", args, fn, ["input"], red, shape=shape, opts=opts,
+                                    scalar_grad=0.7, tolerance=tol))
 
     for red in R:
         for tag, shape, w, ii in (("random-4x5", (4, 5), None, None),
@@ -638,22 +573,11 @@ def gen_torch_xent(cases):
             def fn(input, target, red=red, wv=wv, pos_shape=pos_shape):
                 kw = {"weight": tensor(wv)} if wv is not None else {}
                 return F.nll_loss(input.reshape(shape), target.reshape(pos_shape), reduction=red, **kw)
-            cls_case(cases, case_id, "torch.nllLoss", {"input": x, "target": t}, shape, opts, fn,
-                     ["input"], red, scalar_grad=-1.5)
+            cases.append(build_case(case_id, "torch.nllLoss", {"input": x, "target": t}, fn, ["input"], red,
+                                    shape=shape, opts=opts, scalar_grad=-1.5))
 
 
 # ------------------------------------------------ torch element-wise
-
-def sigmoid_focal(x, t, alpha, gamma, red):
-    """torchvision.ops.sigmoid_focal_loss (0.14)."""
-    p = torch.sigmoid(x)
-    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
-    p_t = p * t + (1 - p) * (1 - t)
-    loss = ce * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
-    return loss.mean() if red == "mean" else loss.sum() if red == "sum" else loss
-
 
 def gen_torch_elementwise(cases):
     R = TORCH_REDUCTIONS
@@ -677,10 +601,10 @@ def gen_torch_elementwise(cases):
                 kw = {"weight": tensor(wv).reshape(input.shape)} if wv is not None else {}
                 return F.binary_cross_entropy(input, target, reduction=red, **kw)
             tol = {"rtol": 1e-4, "atol": 1e-4} if tag == "edge-0-1" else None
-            cls_case(cases, case_id, "torch.binaryCrossEntropy", {"input": x.ravel(), "target": t.ravel()},
-                     shape if len(shape) > 1 else None, opts,
-                     lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
-                     ["input"], red, scalar_grad=0.7, tolerance=tol)
+            cases.append(build_case(case_id, "torch.binaryCrossEntropy", {"input": x.ravel(), "target": t.ravel()},
+                                    lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
+                                    ["input"], red, shape=one_d_free(shape), opts=opts, scalar_grad=0.7,
+                                    tolerance=tol))
 
     # binary_cross_entropy_with_logits
     for red in R:
@@ -706,8 +630,9 @@ def gen_torch_elementwise(cases):
                 if pw is not None:
                     kw["pos_weight"] = tensor(pw)
                 return F.binary_cross_entropy_with_logits(input.reshape(shape), target.reshape(shape), reduction=red, **kw)
-            cls_case(cases, case_id, "torch.binaryCrossEntropyWithLogits", {"input": x.ravel(), "target": t.ravel()},
-                     shape if len(shape) > 1 else None, opts, fn, ["input"], red, scalar_grad=-2.0)
+            cases.append(build_case(case_id, "torch.binaryCrossEntropyWithLogits",
+                                    {"input": x.ravel(), "target": t.ravel()}, fn, ["input"], red,
+                                    shape=one_d_free(shape), opts=opts, scalar_grad=-2.0))
 
     # kl_div
     for red in ("mean", "batchmean", "sum", "none"):
@@ -725,8 +650,8 @@ def gen_torch_elementwise(cases):
 
                 def fn(input, target, red=red, lt=log_target):
                     return F.kl_div(input.reshape(shape), target.reshape(shape), reduction=red, log_target=lt)
-                cls_case(cases, case_id, "torch.klDiv", {"input": x.ravel(), "target": t.ravel()},
-                         shape if len(shape) > 1 else None, opts, fn, ["input"], red, scalar_grad=1.25)
+                cases.append(build_case(case_id, "torch.klDiv", {"input": x.ravel(), "target": t.ravel()}, fn,
+                                        ["input"], red, shape=one_d_free(shape), opts=opts, scalar_grad=1.25))
 
     # poisson_nll_loss
     for red in R:
@@ -753,9 +678,9 @@ def gen_torch_elementwise(cases):
                 return F.poisson_nll_loss(input, target, log_input=li, full=full,
                                           eps=1e-8 if eps is None else eps, reduction=red)
             tol = {"rtol": 2e-5, "atol": 1e-3} if (not log_input and eps is None) else None
-            cls_case(cases, case_id, "torch.poissonNllLoss", {"input": x.ravel(), "target": t.ravel()},
-                     shape, opts, lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
-                     ["input"], red, scalar_grad=0.5, tolerance=tol)
+            cases.append(build_case(case_id, "torch.poissonNllLoss", {"input": x.ravel(), "target": t.ravel()},
+                                    lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
+                                    ["input"], red, shape=shape, opts=opts, scalar_grad=0.5, tolerance=tol))
 
     # gaussian_nll_loss
     for red in R:
@@ -779,10 +704,10 @@ def gen_torch_elementwise(cases):
             def fn(input, target, variance, red=red, full=full, eps=eps, shape=shape, vshape=vshape):
                 return F.gaussian_nll_loss(input.reshape(shape), target.reshape(shape), variance.reshape(vshape),
                                            full=full, eps=1e-6 if eps is None else eps, reduction=red)
-            cls_case(cases, case_id, "torch.gaussianNllLoss",
-                     {"input": x.ravel(), "target": t.ravel(), "variance": v.ravel()},
-                     shape if len(shape) > 1 else None, opts, fn, ["input", "variance"], red,
-                     scalar_grad=0.7, grad_names={"variance": "var"})
+            cases.append(build_case(case_id, "torch.gaussianNllLoss",
+                                    {"input": x.ravel(), "target": t.ravel(), "variance": v.ravel()}, fn,
+                                    ["input", "variance"], red, shape=one_d_free(shape), opts=opts,
+                                    scalar_grad=0.7, grad_names={"variance": "var"}))
 
     # sigmoid_focal_loss (torchvision); default reduction 'none'
     for red in ("none", "mean", "sum"):
@@ -805,82 +730,13 @@ def gen_torch_elementwise(cases):
             g_ = 2.0 if gamma is None else gamma
 
             def fn(input, target, red=red, a_=a_, g_=g_):
-                return sigmoid_focal(input, target, a_, g_, red)
-            cls_case(cases, case_id, "torch.sigmoidFocalLoss", {"input": x.ravel(), "target": t.ravel()},
-                     shape, opts, lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
-                     ["input"], red, scalar_grad=1.5)
+                return ref.sigmoid_focal_loss(input, target, a_, g_, red)
+            cases.append(build_case(case_id, "torch.sigmoidFocalLoss", {"input": x.ravel(), "target": t.ravel()},
+                                    lambda input, target, fn=fn: fn(input.reshape(shape), target.reshape(shape)),
+                                    ["input"], red, shape=shape, opts=opts, scalar_grad=1.5))
 
 
 # ------------------------------------------------ keras
-
-def tf_clip(x, lo, hi):
-    """tf.clip_by_value: the gradient passes where lo <= x <= hi."""
-    inside = (x >= lo) & (x <= hi)
-    return torch.where(inside, x, torch.clamp(x, lo, hi).detach())
-
-
-def tf_sigmoid_xent(x, z):
-    """tf.nn.sigmoid_cross_entropy_with_logits, as TF composes it."""
-    cond = x >= 0
-    relu = torch.where(cond, x, torch.zeros_like(x))
-    neg_abs = torch.where(cond, -x, x)
-    return relu - x * z + torch.log1p(torch.exp(neg_abs))
-
-
-class TfSoftmaxXent(torch.autograd.Function):
-    """tf.nn.softmax_cross_entropy_with_logits: backprop is softmax - labels."""
-    @staticmethod
-    def forward(ctx, logits, labels):
-        ls = torch.log_softmax(logits, -1)
-        ctx.save_for_backward(ls, labels)
-        return -(labels * ls).sum(-1)
-
-    @staticmethod
-    def backward(ctx, g):
-        ls, labels = ctx.saved_tensors
-        return g.unsqueeze(-1) * (ls.exp() - labels), None
-
-
-def keras_per_sample_reduce(per_sample, red, w, mask=None):
-    """Keras Loss.__call__: sample weights, ignore_class mask (apply_valid_mask), reduction."""
-    ps = per_sample.reshape(-1)
-    sw = None if w is None else tensor(w)
-    if mask is not None:
-        m = mask.to(torch.float64)
-        if red == "sum_over_batch_size":
-            m = m * (m.numel() / m.sum())
-        sw = m if sw is None else sw * m
-    if sw is not None:
-        ps = ps * sw
-    if red == "none":
-        return ps
-    total = ps.sum()
-    return total if red == "sum" else total / max(ps.numel(), 1)
-
-
-def k_smooth_binary(t, ls):
-    return t * (1.0 - ls) + 0.5 * ls
-
-
-def k_bce(yt, yp, from_logits, ls):
-    y = k_smooth_binary(yt, ls)
-    if from_logits:
-        return tf_sigmoid_xent(yp, y)
-    c = tf_clip(yp, KERAS_EPS, KERAS_ONE_MINUS_EPS)
-    return -(y * torch.log(c + KERAS_EPS) + (1 - y) * torch.log(1 - c + KERAS_EPS))
-
-
-def k_focal(yt, yp, from_logits, ls, gamma, alpha, balance):
-    y = k_smooth_binary(yt, ls)
-    p = torch.sigmoid(yp) if from_logits else yp
-    p_t = y * p + (1 - y) * (1 - p)
-    focal = torch.pow(1.0 - p_t, gamma)
-    bce = k_bce(y, yp, from_logits, 0.0)
-    out = focal * bce
-    if balance:
-        out = (y * alpha + (1 - y) * (1 - alpha)) * out
-    return out
-
 
 def gen_keras(cases):
     R = KERAS_REDUCTIONS
@@ -898,9 +754,9 @@ def gen_keras(cases):
             ps = per_sample_fn(yTrue.reshape(shape[:-1] + (-1,) if yTrue.dtype != torch.int64 else shape[:-1]),
                                yPred.reshape(shape))
             mask = mask_fn(yTrue) if mask_fn else None
-            return keras_per_sample_reduce(ps, red, w, mask)
-        cls_case(cases, case_id, name, {"yTrue": yt, "yPred": yp}, shape if len(shape) > 1 else None,
-                 o, fn, ["yPred"], red, scalar_grad=scalar_grad, tolerance=tol)
+            return keras_reduce(ps, red, None if w is None else tensor(w), mask)
+        cases.append(build_case(case_id, name, {"yTrue": yt, "yPred": yp}, fn, ["yPred"], red,
+                                shape=one_d_free(shape), opts=o, scalar_grad=scalar_grad, tolerance=tol))
 
     # binary crossentropy
     for red in R:
@@ -922,7 +778,7 @@ def gen_keras(cases):
                 if ls:
                     opts["labelSmoothing"] = ls
                 run("keras.binaryCrossentropy", tag, red, shape, yt.ravel(), yp.ravel(), opts,
-                    lambda t, p, fl=from_logits, ls=ls: k_bce(t, p, fl, ls).mean(-1), weighted,
+                    lambda t, p, fl=from_logits, ls=ls: ref.binary_crossentropy_terms(t, p, fl, ls).mean(-1), weighted,
                     tol={"rtol": 1e-4, "atol": 1e-5})
 
     # categorical crossentropy
@@ -953,15 +809,9 @@ def gen_keras(cases):
                     opts["fromLogits"] = True
                 if ls:
                     opts["labelSmoothing"] = ls
-                C = shape[-1]
 
-                def per(t, p, fl=from_logits, ls=ls, C=C):
-                    y = t * (1.0 - ls) + ls / C
-                    if fl:
-                        return TfSoftmaxXent.apply(p, y)
-                    q = p / p.sum(-1, keepdim=True)
-                    c = tf_clip(q, KERAS_EPS, KERAS_ONE_MINUS_EPS)
-                    return -(y * torch.log(c)).sum(-1)
+                def per(t, p, fl=from_logits, ls=ls):
+                    return ref.categorical_crossentropy(t, p, fl, ls)
                 run("keras.categoricalCrossentropy", tag, red, shape, yt.ravel(), yp.ravel(), opts, per, weighted,
                     tol={"rtol": 1e-4, "atol": 1e-5})
 
@@ -999,13 +849,7 @@ def gen_keras(cases):
                     opts["ignoreClass"] = ignore
 
                 def per(t, p, fl=from_logits, ignore=ignore):
-                    z = p if fl else torch.log(tf_clip(p, KERAS_EPS, KERAS_ONE_MINUS_EPS))
-                    ls = torch.log_softmax(z, -1)
-                    tt = t.reshape(ls.shape[:-1])
-                    valid = torch.ones_like(tt, dtype=torch.bool) if ignore is None else tt != ignore
-                    safe = torch.where(valid, tt, torch.zeros_like(tt))
-                    nll = -ls.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
-                    return torch.where(valid, nll, torch.zeros_like(nll))
+                    return ref.sparse_categorical_crossentropy(t, p, fl, ignore)
                 mask_fn = None if ignore is None else (lambda t, ignore=ignore: t.reshape(-1) != ignore)
                 run("keras.sparseCategoricalCrossentropy", tag, red, shape, yt, yp.ravel(), opts, per, weighted,
                     tol={"rtol": 1e-4, "atol": 1e-5}, mask_fn=mask_fn)
@@ -1019,12 +863,7 @@ def gen_keras(cases):
             yp = uniform(rng, shape, 0.01, 1.0)
             yt.ravel()[:2] = [0.0, 1.0]
             yp.ravel()[2:5] = [0.0, 1.0, 1.5]
-
-            def per(t, p):
-                tc = tf_clip(t, KERAS_EPS, 1.0)
-                pc = tf_clip(p, KERAS_EPS, 1.0)
-                return (tc * torch.log(tc / pc)).sum(-1)
-            run("keras.klDivergence", "random", red, shape, yt.ravel(), yp.ravel(), {}, per, weighted)
+            run("keras.klDivergence", "random", red, shape, yt.ravel(), yp.ravel(), {}, ref.kl_divergence, weighted)
 
             rng = rng_for(f"keras.poisson/{red}/{weighted}")
             yt = rng.integers(0, 5, shape).astype(np.float32)
@@ -1032,7 +871,7 @@ def gen_keras(cases):
             yp.ravel()[0] = 0.0
             yt.ravel()[0] = 0.0
             run("keras.poisson", "random", red, shape, yt.ravel(), yp.ravel(), {},
-                lambda t, p: (p - t * torch.log(p + KERAS_EPS)).mean(-1), weighted)
+                lambda t, p: ref.poisson_terms(t, p).mean(-1), weighted)
 
     # binary focal crossentropy
     for red in R:
@@ -1067,7 +906,7 @@ def gen_keras(cases):
                 g_ = 2.0 if gamma is None else gamma
                 a_ = 0.25 if alpha is None else alpha
                 run("keras.binaryFocalCrossentropy", tag, red, shape, yt.ravel(), yp.ravel(), opts,
-                    lambda t, p, fl=fl, ls=ls, g_=g_, a_=a_, bal=bal: k_focal(t, p, fl, ls, g_, a_, bal).mean(-1),
+                    lambda t, p, fl=fl, ls=ls, g_=g_, a_=a_, bal=bal: ref.binary_focal_terms(t, p, fl, ls, g_, a_, bal).mean(-1),
                     weighted, tol={"rtol": 1e-4, "atol": 1e-5})
 
 
@@ -1083,13 +922,8 @@ def gen_classification() -> List[dict]:
 #
 # Margin, ranking and embedding losses. torch.* cases call the real F.* functions of
 # PyTorch 1.13 in float64 (several differentiable inputs: expected.grad is keyed by argument
-# name; Int32Array targets become int64 tensors).  keras.* cases are the documented Keras
-# formulas in float64 torch with TF's gradient conventions: tf.maximum(x, 0) passes the
-# gradient where x >= 0 (tf_maximum), tf.reduce_max splits it evenly between tied maxima
-# (torch.amax does the same), l2_normalize's epsilon 1e-12 is a float32 constant.
-
-KERAS_NORM_EPS = r32(1e-12)
-
+# name; Int32Array targets become int64 tensors).  keras.* cases are the Keras formulas of
+# scripts/references.py in float64.
 
 def i32_shaped(values, shape=None) -> np.ndarray:
     out = np.asarray(values, dtype=np.int32)
@@ -1098,29 +932,6 @@ def i32_shaped(values, shape=None) -> np.ndarray:
 
 def pm1(rng, shape) -> np.ndarray:
     return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
-
-
-def margin_case(case_id, loss, args, call, wrt, shape, opts, red, scalar_grad=1.0, tolerance=None):
-    """One case: call(red, **tensors) -> output; gradients of sum(out * gradOutput) w.r.t. wrt."""
-    rng = rng_for(case_id + "/upstream")
-    ts = torch_args(args, wrt)
-    out = call(red, **ts)
-    go = np.asarray(upstream(rng, tuple(out.shape)), dtype=np.float32) if red == "none" else scalar_grad
-    out.backward(gradient=tensor(go).reshape(out.shape))
-    case = {"id": case_id, "loss": loss, "args": {k: any_arr(v) for k, v in args.items()}}
-    if len(shape) != 1:
-        case["shape"] = list(shape)
-    case["opts"] = dict(opts, reduction=red)
-    case["gradOutput"] = arr(go) if isinstance(go, np.ndarray) else go
-    lv = out.detach().reshape(-1).tolist()
-    grads = {k: [num(g) for g in ts[k].grad.reshape(-1).tolist()] for k in wrt}
-    case["expected"] = {
-        "loss": [num(v) for v in lv] if red == "none" else num(lv[0]),
-        "grad": grads[wrt[0]] if len(wrt) == 1 else grads,
-    }
-    if tolerance:
-        case["tolerance"] = tolerance
-    return case
 
 
 @dataclass
@@ -1158,12 +969,12 @@ def gen_margin_cases(specs, reductions) -> List[dict]:
                     extra_t = {k: tensor(v) for k, v in extra.items()}
                     g = {"mean": 0.7, "sum": -2.0, "sum_over_batch_size": 0.7}.get(red, 1.0)
 
-                    def call(red, opts=opts, extra_t=extra_t, **ts):
+                    def call(spec=spec, red=red, opts=opts, extra_t=extra_t, **ts):
                         return spec.call(red, dict(opts, **extra_t), **ts)
 
                     tol = spec.tolerance(opts) if spec.tolerance else None
-                    cases.append(margin_case(case_id, spec.name, args, call, list(spec.wrt), shape, js_opts,
-                                             red, g, tol))
+                    cases.append(build_case(case_id, spec.name, args, call, list(spec.wrt), red,
+                                            shape=one_d_free(shape), opts=js_opts, scalar_grad=g, tolerance=tol))
     return cases
 
 
@@ -1432,44 +1243,10 @@ TORCH_MARGIN = (
 
 # --- keras
 
-def maybe_convert_labels(yt):
-    """keras.losses._maybe_convert_labels: 0/1 labels become -1/1 when all labels are 0 or 1."""
-    return 2.0 * yt - 1.0 if bool(((yt == 0) | (yt == 1)).all()) else yt
-
-
-def keras_per_sample(per_sample, red, w):
-    if w is not None:
-        per_sample = per_sample * w.reshape(per_sample.shape)
-    if red == "none":
-        return per_sample.reshape(-1)
-    total = per_sample.sum()
-    return total if red == "sum" else total / max(per_sample.numel(), 1)
-
-
-def k_hinge(red, o, yTrue, yPred):
-    y = maybe_convert_labels(yTrue)
-    return keras_per_sample(tf_maximum(1.0 - y * yPred, 0.0).mean(dim=-1), red, o.get("sampleWeight"))
-
-
-def k_squared_hinge(red, o, yTrue, yPred):
-    y = maybe_convert_labels(yTrue)
-    return keras_per_sample((tf_maximum(1.0 - y * yPred, 0.0) ** 2).mean(dim=-1), red, o.get("sampleWeight"))
-
-
-def k_categorical_hinge(red, o, yTrue, yPred):
-    pos = (yTrue * yPred).sum(dim=-1)
-    neg = torch.amax((1.0 - yTrue) * yPred, dim=-1)
-    return keras_per_sample(tf_maximum(neg - pos + 1.0, 0.0), red, o.get("sampleWeight"))
-
-
-def l2_normalize(x, axis):
-    return x * torch.rsqrt(tf_maximum((x * x).sum(dim=axis, keepdim=True), KERAS_NORM_EPS))
-
-
-def k_cosine(red, o, yTrue, yPred):
-    axis = o.get("axis", -1)
-    sim = (l2_normalize(yTrue, axis) * l2_normalize(yPred, axis)).sum(dim=axis)
-    return keras_per_sample(-sim, red, o.get("sampleWeight"))
+def keras_margin(per_sample):
+    """A MarginSpec call of a Keras per-sample formula: weights from opts.sampleWeight, then the reduction."""
+    return lambda red, o, yTrue, yPred: keras_reduce(per_sample(yTrue, yPred, **{k: v for k, v in o.items() if k == "axis"}),
+                                                     red, o.get("sampleWeight"))
 
 
 def k_rand(shape, weighted=False, true=None, pred=None, axis=-1):
@@ -1550,10 +1327,10 @@ def cosine_sim_builders(o):
 
 
 KERAS_MARGIN = (
-    MarginSpec("keras.hinge", k_hinge, ("yPred",), ({},), hinge_family_builders),
-    MarginSpec("keras.squaredHinge", k_squared_hinge, ("yPred",), ({},), hinge_family_builders),
-    MarginSpec("keras.categoricalHinge", k_categorical_hinge, ("yPred",), ({},), categorical_builders),
-    MarginSpec("keras.cosineSimilarity", k_cosine, ("yPred",), ({}, {"axis": 0}, {"axis": 1}), cosine_sim_builders),
+    MarginSpec("keras.hinge", keras_margin(ref.hinge), ("yPred",), ({},), hinge_family_builders),
+    MarginSpec("keras.squaredHinge", keras_margin(ref.squared_hinge), ("yPred",), ({},), hinge_family_builders),
+    MarginSpec("keras.categoricalHinge", keras_margin(ref.categorical_hinge), ("yPred",), ({},), categorical_builders),
+    MarginSpec("keras.cosineSimilarity", keras_margin(ref.cosine_similarity), ("yPred",), ({}, {"axis": 0}, {"axis": 1}), cosine_sim_builders),
 )
 
 
@@ -1586,6 +1363,20 @@ def render(cases: List[dict]) -> str:
     )
 
 
+def by_loss(cases: List[dict]) -> dict:
+    """Cases grouped by loss name, each group in generation order."""
+    out: dict = {}
+    for c in cases:
+        out.setdefault(c["loss"], []).append(c)
+    return out
+
+
+def written_by_us(path: str) -> bool:
+    """A fixture file this script wrote (other scripts may write into the same family folder)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh).get("generator") == GENERATOR
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--family", choices=sorted(FAMILIES), help="regenerate one family (default: all)")
@@ -1593,25 +1384,38 @@ def main(argv=None) -> int:
     ns = ap.parse_args(argv)
 
     status = 0
-    for name in [ns.family] if ns.family else list(FAMILIES):
-        cases = FAMILIES[name]()
-        text = render(cases)
-        size = len(text.encode("utf-8"))
-        path = os.path.join(OUT_DIR, f"{name}.json")
-        rel = os.path.relpath(path, ROOT)
-        if size > MAX_BYTES:
-            print(f"{rel}: {size} bytes exceeds the {MAX_BYTES} byte budget", file=sys.stderr)
-            status = 1
-        if ns.check:
-            current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-            if current != text:
-                print(f"{rel}: out of date (run {GENERATOR})", file=sys.stderr)
+    for family in [ns.family] if ns.family else list(FAMILIES):
+        family_dir = os.path.join(OUT_DIR, family)
+        wanted = {}
+        for loss, cases in by_loss(FAMILIES[family]()).items():
+            wanted[os.path.join(family_dir, f"{loss}.json")] = (render(cases), len(cases))
+        stale = sorted(path for path in (os.path.join(family_dir, f) for f in
+                                         (os.listdir(family_dir) if os.path.isdir(family_dir) else []))
+                       if path.endswith(".json") and path not in wanted and written_by_us(path))
+        for path in stale:
+            rel = os.path.relpath(path, ROOT)
+            if ns.check:
+                print(f"{rel}: no longer generated (run {GENERATOR})", file=sys.stderr)
                 status = 1
-            continue
-        os.makedirs(OUT_DIR, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        print(f"{rel}: {len(cases)} cases, {size} bytes")
+            else:
+                os.remove(path)
+                print(f"{rel}: removed")
+        for path, (text, count) in wanted.items():
+            size = len(text.encode("utf-8"))
+            rel = os.path.relpath(path, ROOT)
+            if size > MAX_BYTES:
+                print(f"{rel}: {size} bytes exceeds the {MAX_BYTES} byte budget", file=sys.stderr)
+                status = 1
+            if ns.check:
+                current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+                if current != text:
+                    print(f"{rel}: out of date (run {GENERATOR})", file=sys.stderr)
+                    status = 1
+                continue
+            os.makedirs(family_dir, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            print(f"{rel}: {count} cases, {size} bytes")
     return status
 
 

@@ -7,12 +7,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 k="$root/binding/kernels"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-grep -h "FASTLOSS_KERNEL" "$k/regression.def" "$k/classification.def" "$k/margin.def" |
+grep -h "FASTLOSS_KERNEL" "$k"/*.def |
   sed -E 's/FASTLOSS_KERNEL\(([a-z]+), ([A-Za-z0-9]+), "[^"]*", "([^"]*)"[^)]*\)/{"\1.\2", "\3"},/' | grep '^{' > "$out/ext.inc"
 flags="-std=gnu++17 -O1 -g -fsanitize=undefined -fno-sanitize-recover=undefined -fopenmp -march=x86-64-v3 -I$k -I$out
-  -DFASTLOSS_ISA_NS=isa_avx2 -DFASTLOSS_TABLE_FN=kernelsAvx2 -fno-math-errno -fno-trapping-math"
-for f in classification margin regression mathcheck probe table runtime; do
-  c++ $flags -c "$k/$f.cpp" -o "$out/$f.o" &
+  -DFASTLOSS_ISA_NS=isa_avx2 -fno-math-errno -fno-trapping-math"
+for f in "$k"/*.cpp; do
+  c++ $flags -c "$f" -o "$out/$(basename "$f" .cpp).o" &
 done
 c++ $flags -c "$root/scripts/kernel_ubsan.cpp" -o "$out/main.o"
 wait

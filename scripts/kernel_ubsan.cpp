@@ -25,10 +25,11 @@ static int64_t count(const char* tok, int len, const std::vector<int64_t>& sh, b
   size_t bar = t.find('|'); if (bar != std::string::npos) t = t.substr(0, bar);
   size_t sl = t.find('/'); if (sl != std::string::npos) t = isInt ? t.substr(sl + 1) : t.substr(0, sl);
   switch (t[0]) { case 'N': return N; case 'R': return R; case 'L': return L; case 'C': return C; case 'P': return P; case 'A': return A; }
+  if (t[0] == 'D' && t.size() > 1 && static_cast<size_t>(t[1] - '0') < sh.size()) return sh[t[1] - '0'];
   return 0;
 }
 int main() {
-  const KernelFn* k = kernelsAvx2();
+  const KernelFn* k = isa_avx2::kernelTable();
   std::vector<std::vector<int64_t>> shapes = {{1 << 24, 0}, {0, int64_t(1) << 40}, {1 << 12, 1 << 12, 0},
                                               {0, 1 << 20, 1 << 20}, {4096, 0, 4096}, {0}, {1 << 24, 1, 0}};
   std::vector<float> buf(1 << 25, 0.5f), out(1 << 25), g0(1 << 25), g1(1 << 25), g2(1 << 25);

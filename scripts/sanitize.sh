@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sanitizer job (issue 8, item (c)): builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer
 # into build-asan/ (CMake option FASTLOSS_SANITIZE; the normal build/ is untouched) and runs the jest suite
-# against it: every test file except the npm-pack one (it reinstalls from source, nothing to sanitize),
+# against it: every test file except the npm-pack one (it reinstalls from source, nothing to sanitize)
+# and the linters (no addon code),
 # including the property suite and the crash regressions, whose child processes inherit the environment.
 #
 #   scripts/sanitize.sh              build (incrementally) + run
@@ -60,7 +61,7 @@ export FASTLOSS_FUZZ_RUNS="${FASTLOSS_FUZZ_RUNS:-25}"
 out=$(mktemp)
 # jest itself runs with the sanitizer runtime too (ts-jest loads ../src, which loads FASTLOSS_ADDON).
 # (jest's own arguments first: --testPathIgnorePatterns takes every argument after it.)
-node node_modules/jest/bin/jest.js "${jest_args[@]}" --testPathIgnorePatterns '/node_modules/' 'package\.test\.ts$' 2>&1 | tee "$out"
+node node_modules/jest/bin/jest.js "${jest_args[@]}" --testPathIgnorePatterns '/node_modules/' 'package\.test\.ts$' 'lint\.test\.ts$' 2>&1 | tee "$out"
 jest_status=${PIPESTATUS[0]}
 unset LD_PRELOAD
 t2=$(date +%s)

@@ -8,18 +8,11 @@ import * as path from 'path';
 import { getNumThreads, info, keras, setNumThreads, torch } from '../src';
 import { FLAG_LOSS, native, setRawCall } from '../src/core/native';
 import { isaLevels } from './helpers/parity';
-
-// Deterministic pseudo-random numbers in [0, 1).
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { AnyLoss } from './helpers/losses';
+import { seededRandom } from './helpers/random';
 
 function floats(n: number, seed: number, f: (u: number) => number): Float32Array {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = f(r());
   return a;
@@ -77,7 +70,7 @@ function multilabelMarginRef(x: Float32Array, t: Int32Array, R: number, C: numbe
 // decisions are those of the float64 reference), 0..9 targets per row (one duplicated when there
 // are several), padded with -1, valid classes after the padding (PyTorch checks them, ignores them).
 function multilabelCase(R: number, C: number, seed: number): { x: Float32Array; t: Int32Array } {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const x = new Float32Array(R * C);
   for (let i = 0; i < x.length; i++) x[i] = Math.floor(r() * 257 - 128) / 64;
   const t = new Int32Array(R * C);
@@ -168,14 +161,18 @@ function detCases(R: number, C: number): DetCase[] {
     (mode: 'reduced' | 'none' | 'withGrad' | 'withGradNone') =>
       mode === 'reduced' ? fn({ shape }) : mode === 'none' ? fn({ shape, reduction: 'none' })
         : gradFn(mode === 'withGrad' ? { shape } : { shape, reduction: 'none' });
-  const keras3 = (name: string, loss: any, yt: Float32Array | Int32Array, yp: Float32Array, extra: Record<string, unknown> = {}) => [false, true].map((w) => ({
-    name, weighted: w,
-    run: modes((o) => loss(yt, yp, { ...o, ...extra, ...(w ? { sampleWeight: sw } : {}) }),
-      (o) => loss.withGrad(yt, yp, { ...o, ...extra, ...(w ? { sampleWeight: sw } : {}) })),
-  }));
-  const torch2 = (name: string, loss: any, args: (Float32Array | Int32Array)[], extra: Record<string, unknown> = {}) => ({
+  const keras3 = (name: string, lossFn: unknown, yt: Float32Array | Int32Array, yp: Float32Array, extra: Record<string, unknown> = {}) => {
+    const loss = lossFn as AnyLoss;
+    return [false, true].map((w) => ({
+      name, weighted: w,
+      run: modes((o) => loss(yt, yp, { ...o, ...extra, ...(w ? { sampleWeight: sw } : {}) }) as Result,
+        (o) => loss.withGrad(yt, yp, { ...o, ...extra, ...(w ? { sampleWeight: sw } : {}) }) as Result),
+    }));
+  };
+  const torch2 = (name: string, lossFn: unknown, args: (Float32Array | Int32Array)[], extra: Record<string, unknown> = {}) => ({
     name, weighted: false,
-    run: modes((o) => loss(...args, { ...o, ...extra }), (o) => loss.withGrad(...args, { ...o, ...extra })),
+    run: modes((o) => (lossFn as AnyLoss)(...args, { ...o, ...extra }) as Result,
+      (o) => (lossFn as AnyLoss).withGrad(...args, { ...o, ...extra }) as Result),
   });
   return [
     ...keras3('keras.binaryCrossentropy', keras.binaryCrossentropy, labels, probs),

@@ -78,7 +78,6 @@ test(`${SYNC_CALLS} calls of each sync mode and ${ASYNC_CALLS} of each async mod
   // second half, where a leak of even 40 bytes per async call (8 per sync call) would show.
   const grew = samples.filter((s) => s.rssEnd - s.rss10 > 24 * MB || s.rssEnd - s.rss50 > 4 * MB || s.extEnd - s.ext10 > 1 * MB)
     .map((s) => `${s.mode}: rss +${((s.rssEnd - s.rss10) / MB).toFixed(1)} MB, external +${((s.extEnd - s.ext10) / MB).toFixed(2)} MB (+${((s.rssEnd - s.rss50) / MB).toFixed(1)} MB over the second half) over ${s.calls * 0.9} calls`);
-  // eslint-disable-next-line no-console
   console.log(samples.map((s) => `${s.mode}: ${s.calls} calls in ${s.ms} ms, rss ${((s.rssEnd - s.rss10) / MB).toFixed(1)} MB, external ${((s.extEnd - s.ext10) / MB).toFixed(2)} MB`).join('\n'));
   expect(grew).toEqual([]);
 }, 600000);

@@ -1,5 +1,8 @@
 import { keras, torch } from '../src';
 import { describeParity } from './helpers/parity';
+import { expectErrorOf, expectThrowsWritingNothing, rejectionOf } from './helpers/errors';
+import { AnyLoss } from './helpers/losses';
+import { uniformF32 } from './helpers/random';
 
 describeParity('margin');
 
@@ -7,58 +10,24 @@ const f32 = (...v: number[]) => Float32Array.from(v);
 const i32 = (...v: number[]) => Int32Array.from(v);
 const SENTINEL = 12345;
 
-/** A seeded uniform generator in [-1, 1) (xorshift32), so the data never changes. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return (s / 2 ** 32) * 2 - 1;
-  };
-}
-function randomF32(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => r() * scale);
-}
-
-type AnyFn = ((...a: unknown[]) => unknown) & {
-  backward(...a: unknown[]): unknown;
-  withGrad(...a: unknown[]): unknown;
-  async(...a: unknown[]): Promise<unknown>;
-  withGradAsync(...a: unknown[]): Promise<unknown>;
-};
+// n values uniform in [-scale, scale).
+const randomF32 = (n: number, seed: number, scale = 1) => uniformF32(n, seed, -scale, scale);
 
 /** Every entry point throws (or rejects with) `kind` matching `message`, and no output buffer is touched. */
-async function expectError(loss: unknown, arrays: unknown[], opts: Record<string, unknown>, kind: typeof TypeError | typeof RangeError,
+async function expectError(lossFn: unknown, arrays: unknown[], opts: Record<string, unknown>, kind: typeof TypeError | typeof RangeError,
                            message: RegExp, gradNames: string[] = []): Promise<void> {
-  const fn = loss as AnyFn;
+  const loss = lossFn as AnyLoss;
   const n = (arrays[0] as Float32Array).length;
-  const gradBuf = () => new Float32Array(n).fill(SENTINEL);
-  const grads = gradNames.length ? Object.fromEntries(gradNames.map((g) => [g, gradBuf()])) : gradBuf();
-  const untouched = (a: Float32Array) => expect(a.every((v) => v === SENTINEL)).toBe(true);
-  // By name: errors thrown by the addon come from the main realm, not jest's sandbox.
-  const matches = (err: unknown) => {
-    expect(err).toBeDefined();
-    expect((err as Error).name).toBe(kind.name);
-    expect((err as Error).message).toMatch(message);
-  };
-  const check = (f: () => unknown) => {
-    let err: unknown;
-    try { f(); } catch (e) { err = e; }
-    matches(err);
-  };
-  const rejection = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
-  check(() => fn(...arrays, opts));
-  check(() => fn.backward(...arrays, opts));
-  check(() => fn.withGrad(...arrays, opts));
-  matches(await rejection(fn.async(...arrays, opts)));
-  matches(await rejection(fn.withGradAsync(...arrays, opts)));
+  const gradBuffers = (gradNames.length ? gradNames : ['grad']).map(() => new Float32Array(n));
+  const grads = gradNames.length ? Object.fromEntries(gradNames.map((g, k) => [g, gradBuffers[k]])) : gradBuffers[0];
+  expectThrowsWritingNothing(() => loss(...arrays, opts), kind, message);
+  expectThrowsWritingNothing(() => loss.backward(...arrays, opts), kind, message);
+  expectThrowsWritingNothing(() => loss.withGrad(...arrays, opts), kind, message);
+  expectErrorOf(await rejectionOf(loss.async(...arrays, opts)), kind, message);
+  expectErrorOf(await rejectionOf(loss.withGradAsync(...arrays, opts)), kind, message);
   // With caller gradient buffers: nothing written before the error.
   const withOut = { ...opts, reduction: 'none' };
-  try { fn.withGrad(...arrays, { ...withOut, out: { grad: grads } }); } catch { /* expected */ }
-  if (grads instanceof Float32Array) untouched(grads);
-  else Object.values(grads).forEach(untouched);
+  expectThrowsWritingNothing(() => loss.withGrad(...arrays, { ...withOut, out: { grad: grads } }), kind, message, ...gradBuffers);
 }
 
 describe('margin errors', () => {
@@ -171,7 +140,7 @@ describe('margin errors', () => {
  */
 function fdCheck(loss: unknown, arrays: (Float32Array | Int32Array)[], wrt: number[], names: string[] | null,
                  opts: Record<string, unknown>, h = 1e-3, tol = { rtol: 2e-2, atol: 2e-3 }): void {
-  const fn = loss as AnyFn;
+  const fn = loss as AnyLoss;
   const o = { ...opts, reduction: 'sum' };
   const g = fn.backward(...arrays, o) as Float32Array | Record<string, Float32Array>;
   wrt.forEach((argIndex, k) => {
@@ -185,7 +154,7 @@ function fdCheck(loss: unknown, arrays: (Float32Array | Int32Array)[], wrt: numb
       const numeric = (fUp - fDown) / (up - down);
       const err = Math.abs(numeric - analytic[i]);
       if (err > tol.atol + tol.rtol * Math.abs(numeric))
-        throw new Error(`${(loss as { lossName: string }).lossName} arg ${argIndex}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`);
+        throw new Error(`${fn.lossName} arg ${argIndex}[${i}]: analytic ${analytic[i]}, numeric ${numeric}`);
     }
   });
 }

@@ -8,8 +8,6 @@ import { ChildResult, dec, expectClean, expectNamedError, Outcome, runChild, CHI
 import { isaLevels } from './helpers/parity';
 
 const RNG = CHILD_RNG;
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
-const rnd = new Function(`${RNG}; return rnd;`)() as (n: number, seed: number, lo?: number, hi?: number) => Float32Array;
 
 function run(code: string, opts: Parameters<typeof runChild>[1] = {}): ChildResult {
   const r = runChild(RNG + code, opts);

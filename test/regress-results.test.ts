@@ -157,7 +157,7 @@ describe('errors that named nothing', () => {
     for (const [k, [out, fn, arg]] of Object.entries(o)) {
       try {
         expectNamedError(out, fn, arg, ['TypeError']);
-      } catch (e) {
+      } catch {
         bad.push(`${k}: ${out.ok ? 'returned a result' : `${out.type}: ${out.message}`}`);
       }
     }

@@ -42,11 +42,12 @@ const GENERATORS = {
     for (let i = 0; i < n; i++) out[i] = lo + span * r();
     return out;
   },
-  // class indices in [0, classes)
+  // class indices in [offset, offset + classes), offset 0 by default
   classes(n, g) {
     const r = rng(g.seed ?? 1);
     const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) out[i] = Math.floor(r() * g.classes);
+    const offset = g.offset ?? 0;
+    for (let i = 0; i < n; i++) out[i] = offset + Math.floor(r() * g.classes);
     return out;
   },
   // +1 or -1 (cosine embedding targets)

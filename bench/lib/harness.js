@@ -90,4 +90,41 @@ function measureQuiet(fn, cfg) {
   return best;
 }
 
-module.exports = { measure, measureQuiet, median, now };
+/** The q-quantile (0..1) of xs, nearest rank. */
+function quantile(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+/**
+ * Times single calls (no batching: a stall shows in the call it hits) of several variants,
+ * interleaved in rounds of cfg.block calls each so that they see the same machine; at least
+ * cfg.minCalls calls per variant, then more until cfg.budgetMs is spent (at most cfg.maxCalls).
+ * variants: { name: { before?(), call() } }; returns { name: { median, p99, max, calls } } in ns.
+ */
+function callLatencies(variants, cfg) {
+  const names = Object.keys(variants);
+  const times = Object.fromEntries(names.map((k) => [k, []]));
+  for (const k of names) {
+    if (variants[k].before) variants[k].before();
+    for (let w = 0; w < cfg.warmups; w++) variants[k].call();
+  }
+  const start = now();
+  while (times[names[0]].length < cfg.minCalls ||
+    (times[names[0]].length < cfg.maxCalls && now() - start < cfg.budgetMs * 1e6)) {
+    for (const k of names) {
+      const v = variants[k];
+      if (v.before) v.before();
+      for (let i = 0; i < cfg.block; i++) {
+        const t0 = process.hrtime.bigint();
+        v.call();
+        times[k].push(Number(process.hrtime.bigint() - t0));
+      }
+    }
+  }
+  return Object.fromEntries(names.map((k) => [k, {
+    median: median(times[k]), p99: quantile(times[k], 0.99), max: Math.max(...times[k]), calls: times[k].length,
+  }]));
+}
+
+module.exports = { measure, measureQuiet, median, quantile, callLatencies, now };

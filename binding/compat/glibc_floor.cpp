@@ -23,16 +23,19 @@
 #endif
 
 // A hidden trampoline `name` that tail-jumps to name@ver (arguments and result untouched).
+// clang-format off
 #define FL_REDIRECT(name, ver)                                                          \
   __asm__(".text\n.globl " #name "\n.hidden " #name "\n.type " #name ", %function\n"  \
           #name ":\n\t" FL_JUMP("fl_old_" #name) "\n.size " #name ", .-" #name "\n"  \
           ".symver fl_old_" #name ", " #name "@" ver "\n");
+// clang-format on
 
 // Moved from libpthread/libdl into libc in 2.34 (new versions there), math in 2.29.
 FL_REDIRECT(pthread_create, FL_OLD)
 FL_REDIRECT(pthread_join, FL_OLD)
 FL_REDIRECT(pthread_detach, FL_OLD)
 FL_REDIRECT(pthread_once, FL_OLD)
+FL_REDIRECT(pthread_mutex_trylock, FL_OLD)
 FL_REDIRECT(pthread_key_create, FL_OLD)
 FL_REDIRECT(__pthread_key_create, FL_OLD)
 FL_REDIRECT(pthread_key_delete, FL_OLD)

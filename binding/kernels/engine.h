@@ -31,9 +31,9 @@ namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 
 // Elements per partial sum. Fixed, so the combination order never depends on threads.
-// Chunks are handed out dynamically: partials are indexed by chunk, so the result does not
-// depend on which thread took which chunk, and a running thread takes over the chunks of a
-// thread the OS has not scheduled yet (a busy machine) instead of waiting for it.
+// Chunks are claimed one at a time (runtime::runChunks): partials are indexed by chunk, so the
+// result does not depend on which thread took which chunk, and the calling thread takes over the
+// chunks of a helper the OS has not scheduled yet (a busy machine) instead of waiting for it.
 constexpr int64_t kChunk = 1 << 13;
 
 // Partial sums combined per parallel region: they live on the caller's stack (no allocation,
@@ -68,21 +68,49 @@ __attribute__((noinline, noclone)) auto once(const Fn& fn, Args... args) {
   return fn(args...);
 }
 
+// Chunk c of [0, n) in blocks of `per` items: [c * per, min(n, (c + 1) * per)).
+struct Blocks {
+  int64_t n, per, chunks;
+  int64_t begin(int64_t c) const { return c * per; }
+  int64_t end(int64_t c) const { return c + 1 == chunks ? n : (c + 1) * per; }
+};
+
 // The parallel branch of reduceBlocks, out of line: its stack of partials (kGroup doubles) is
 // set up only when a parallel region runs, never on the serial path.
 template <class ChunkFn>
-__attribute__((noinline)) double reduceBlocksParallel(int64_t n, int64_t per, int64_t chunks, int threads,
-                                                      const ChunkFn& chunkFn) {
+__attribute__((noinline)) double reduceBlocksParallel(const Blocks blocks, int threads, const ChunkFn& chunkFn) {
+  struct Region {
+    const ChunkFn* fn;
+    Blocks blocks;
+    int64_t first;
+    double* partials;
+  };
   double total = 0.0;
   double partials[kGroup];
-  for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
-    const int64_t g1 = chunks - g0 < kGroup ? chunks : g0 + kGroup;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t c = g0; c < g1; ++c)
-      partials[c - g0] = once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
+  for (int64_t g0 = 0; g0 < blocks.chunks; g0 += kGroup) {
+    const int64_t g1 = blocks.chunks - g0 < kGroup ? blocks.chunks : g0 + kGroup;
+    Region region{&chunkFn, blocks, g0, partials};
+    runtime::runChunks(g1 - g0, threads, [](void* ctx, int64_t k) {
+      const Region& r = *static_cast<const Region*>(ctx);
+      const int64_t c = r.first + k;
+      r.partials[k] = once(*r.fn, r.blocks.begin(c), r.blocks.end(c));
+    }, &region);
     for (int64_t c = g0; c < g1; ++c) total += partials[c - g0];
   }
   return total;
+}
+
+// The parallel branch of parallelFor.
+template <class BodyFn>
+__attribute__((noinline)) void parallelForParallel(const Blocks blocks, int threads, const BodyFn& bodyFn) {
+  struct Region {
+    const BodyFn* fn;
+    Blocks blocks;
+  } region{&bodyFn, blocks};
+  runtime::runChunks(blocks.chunks, threads, [](void* ctx, int64_t c) {
+    const Region& r = *static_cast<const Region*>(ctx);
+    once(*r.fn, r.blocks.begin(c), r.blocks.end(c));
+  }, &region);
 }
 
 // chunkFn(begin, end) -> double over items [0, n) in fixed blocks of `per` items, combined
@@ -95,7 +123,7 @@ double reduceBlocks(int64_t n, int64_t per, int64_t work, ChunkFn chunkFn) {
   if (n <= per) return once(chunkFn, int64_t{0}, n);
   const int64_t chunks = n / per + (n % per != 0 ? 1 : 0);
   runtime::ThreadLease lease(work);
-  if (lease.threads() > 1) return reduceBlocksParallel(n, per, chunks, lease.threads(), chunkFn);
+  if (lease.threads() > 1) return reduceBlocksParallel(Blocks{n, per, chunks}, lease.threads(), chunkFn);
   double total = 0.0;
   for (int64_t c = 0; c < chunks; ++c) total += once(chunkFn, c * per, c + 1 == chunks ? n : (c + 1) * per);
   return total;
@@ -124,8 +152,7 @@ void parallelFor(int64_t n, int64_t grain, int64_t costPerItem, BodyFn bodyFn) {
     for (int64_t c = 0; c < chunks; ++c) once(bodyFn, c * grain, c + 1 == chunks ? n : (c + 1) * grain);
     return;
   }
-#pragma omp parallel for num_threads(lease.threads()) schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c) once(bodyFn, c * grain, c + 1 == chunks ? n : (c + 1) * grain);
+  parallelForParallel(Blocks{n, grain, chunks}, lease.threads(), bodyFn);
 }
 
 // Rows of a [rows, cols] problem grouped into chunks of about kChunk elements.
@@ -191,15 +218,15 @@ inline ErrorAt parameter(int param) { return ErrorAt{-1, -1, param}; }
 // the compute (the output holds NaN there). The first report wins.
 inline void fail(LossArgs& a, ErrorReason reason, ErrorAt at, double value, double bound0 = 0.0,
                  double bound1 = 0.0) {
-  if (a.error.kind != ErrorKind::None) return;
-  a.error.kind = ErrorKind::Range;
-  a.error.reason = reason;
-  a.error.slot = at.slot;
-  a.error.index = at.index;
-  a.error.param = at.param;
-  a.error.value = value;
-  a.error.bound[0] = bound0;
-  a.error.bound[1] = bound1;
+  if (a.fault.kind != ErrorKind::None) return;
+  a.fault.kind = ErrorKind::Range;
+  a.fault.reason = reason;
+  a.fault.slot = at.slot;
+  a.fault.index = at.index;
+  a.fault.param = at.param;
+  a.fault.value = value;
+  a.fault.bound[0] = bound0;
+  a.fault.bound[1] = bound1;
 }
 
 // The count loop of firstBad, by value: its chunk body runs out of line (engine `once`).

@@ -8,6 +8,8 @@
 //   P  torch positions: dims without C        A  dims without axis p[0] (keras.cosineSimilarity)
 //   X|Y  either count                         X/Y  X for a Float32Array, Y for an Int32Array
 //   =k   the length of input k (already checked)
+//   Dk   dims[k] (the shape must have more than k dims)
+//   *    any length: data-dependent (CTC's concatenated targets); the kernel checks it against inLen
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -32,6 +34,8 @@ constexpr uint64_t kMaxExtent = uint64_t{1} << 40;
 struct Counts {
   int64_t N = 0, R = 0, L = 0, C = 0, P = 0, A = 0;
   bool hasC = false, hasA = false;
+  int ndim = 0;
+  int64_t dims[kMaxDims] = {};
 };
 
 // Shape problems, as messages without the function name ("opts.shape ..."); null when fine.
@@ -41,7 +45,7 @@ inline const char* shapeProblem(const double* rawDims, int ndim, const double* s
     double v = rawDims[d];
     if (!(v >= 0 && v <= static_cast<double>(kMaxExtent)) || v != std::floor(v))
       return "opts.shape must hold integers from 0 to 2^40";
-    dims[d] = static_cast<int64_t>(v);
+    dims[d] = c->dims[d] = static_cast<int64_t>(v);
     uint64_t u = static_cast<uint64_t>(dims[d]);
     if (u == 0) {
       all = 0;
@@ -52,6 +56,7 @@ inline const char* shapeProblem(const double* rawDims, int ndim, const double* s
   }
   if (all == 0 && nonzero > kMaxEmptyExtent)
     return "opts.shape has a zero dimension, and its other dimensions describe more than 2^24 empty rows";
+  c->ndim = ndim;
   c->N = all == 0 ? 0 : static_cast<int64_t>(nonzero);
   auto productExcept = [&](int skip) {
     int64_t p = 1;
@@ -77,7 +82,12 @@ inline const char* shapeProblem(const double* rawDims, int ndim, const double* s
 
 // One slot's counts, compiled from its token: up to two alternatives, for a Float32Array (or any
 // array) and for an Int32Array ("X/Y").
-enum Code : uint8_t { kNone = 0, kN, kR, kL, kC, kP, kA, kInput0 /* + k: the length of input k */ };
+enum Code : uint8_t {
+  kNone = 0, kN, kR, kL, kC, kP, kA,
+  kInput0,                       // + k: the length of input k
+  kDim0 = kInput0 + kMaxInputs,  // + k: dims[k]
+  kAny = kDim0 + kMaxDims,
+};
 
 struct Slot {
   uint8_t code[2][2] = {};  // [isInt][alternative]
@@ -96,8 +106,12 @@ inline Slot compileToken(const char* tok, size_t len) {
       case 'P': code = kP; break;
       case 'A': code = kA; break;
       case '=':
-        if (i + 1 < len) code = static_cast<uint8_t>(kInput0 + (tok[++i] - '0'));
+        if (i + 1 < len && tok[i + 1] >= '0' && tok[i + 1] < '0' + kMaxInputs) code = static_cast<uint8_t>(kInput0 + (tok[++i] - '0'));
         break;
+      case 'D':
+        if (i + 1 < len && tok[i + 1] >= '0' && tok[i + 1] < '0' + kMaxDims) code = static_cast<uint8_t>(kDim0 + (tok[++i] - '0'));
+        break;
+      case '*': code = kAny; break;
       case '|': ++alt; continue;
       case '/': side = 1; alt = 0; continue;
       default: continue;
@@ -119,8 +133,11 @@ inline int64_t countOf(uint8_t code, const Counts& c, const int64_t* inLen) {
     case kC: return c.hasC ? c.C : -1;
     case kP: return c.hasC ? c.P : -1;
     case kA: return c.hasA ? c.A : -1;
-    case kNone: return -1;
-    default: return code - kInput0 < kMaxInputs ? inLen[code - kInput0] : -1;
+    case kNone:
+    case kAny: return -1;
+    default:
+      if (code >= kDim0) return code - kDim0 < c.ndim ? c.dims[code - kDim0] : -1;
+      return inLen[code - kInput0];
   }
 }
 
@@ -128,6 +145,7 @@ inline int64_t countOf(uint8_t code, const Counts& c, const int64_t* inLen) {
 inline bool holds(const Slot& slot, const Counts& c, const int64_t* inLen, bool isInt, int64_t real, int64_t* expected) {
   const uint8_t* codes = slot.code[isInt ? 1 : 0];
   *expected = countOf(codes[0], c, inLen);
+  if (codes[0] == kAny) return true;
   if (*expected >= 0 && real == *expected) return true;
   int64_t second = countOf(codes[1], c, inLen);
   return second >= 0 && real == second;
@@ -140,10 +158,13 @@ struct Compiled {
   Slot grad[kMaxGrads];
   int inputs = 0, outs = 0, grads = 0;
   bool usesClassAxis = false, usesAxis = false;  // C/P, A: the kernel reads them, so they must exist
+  int minDims = 0;  // Dk: the shape must have more than k dims
 };
 
 // Whether the shape (and axis) gives every count the kernel uses.
-inline bool fits(const Compiled& k, const Counts& c) { return (!k.usesClassAxis || c.hasC) && (!k.usesAxis || c.hasA); }
+inline bool fits(const Compiled& k, const Counts& c) {
+  return (!k.usesClassAxis || c.hasC) && (!k.usesAxis || c.hasA) && c.ndim >= k.minDims;
+}
 
 inline Compiled compile(const char* spec) {
   Compiled k;
@@ -158,6 +179,7 @@ inline Compiled compile(const char* spec) {
     for (const uint8_t* code = &slot.code[0][0]; code != &slot.code[0][0] + 4; ++code) {
       k.usesClassAxis |= *code == kC || *code == kP;
       k.usesAxis |= *code == kA;
+      if (*code >= kDim0 && *code < kAny && *code - kDim0 + 1 > k.minDims) k.minDims = *code - kDim0 + 1;
     }
     if (section == 0 && k.inputs < kMaxInputs) k.in[k.inputs++] = slot;
     else if (section == 1 && k.outs < 1) { k.out = slot; ++k.outs; }

@@ -33,7 +33,8 @@ enum ParamSlot : int {
   kParamNdim = 5,       // number of dims of the logical shape
   kParamDims = 6,       // kMaxDims dims
   kParamScalars = kParamDims + kMaxDims,  // loss-specific scalars
-  kParamCount = kParamScalars + kMaxParams
+  kParamThreads = kParamScalars + kMaxParams,  // the call's thread count; 0: the default
+  kParamCount = kParamThreads + 1
 };
 
 // Why a kernel refused a call: the data of the error, not its message. The facade, which knows
@@ -88,9 +89,13 @@ struct LossArgs {
   int ndim = 0;
   int64_t dims[kMaxDims] = {};
   double p[kMaxParams] = {};
+  int threads = 0;  // at most this many threads (1..maxThreads); 0: the default
   // Results.
   double result = 0.0;
-  KernelError error;  // error.kind != None: the call failed, nothing useful was written
+  KernelError fault;  // fault.kind != None: the call failed (fail() in engine.h), as data
+  // Not yet migrated kernels (ctc, focal, overlap, metric, axis_view.h) still write a message:
+  int errorKind = 0;  // 0 none, 1 RangeError, 2 TypeError
+  char error[192];    // read only when errorKind != 0
 
   const float* f(int slot) const { return static_cast<const float*>(in[slot]); }
   const int32_t* i32(int slot) const { return static_cast<const int32_t*>(in[slot]); }

@@ -1,14 +1,21 @@
-// Thread budget, OpenMP settings and CPU level detection (built once, baseline flags).
+// Thread budget, the helper pool that runs parallel regions, and CPU level detection (built
+// once, baseline flags).
 #include "runtime.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
+#include <new>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #if defined(__linux__)
+#include <pthread.h>
 #include <sched.h>
 #endif
 
@@ -86,12 +93,287 @@ struct Budget {
   int peak = 0;  // most threads leased at once since the last reset
 };
 
+// Never destroyed: a call still running on a libuv thread at exit must find it intact.
 Budget& budget() {
-  static Budget b;
-  return b;
+  static Budget* b = new Budget;
+  return *b;
 }
 
 thread_local bool tlsMayWait = false;
+thread_local int tlsCallThreads = 0;
+
+// ---- The helper pool ----
+// A region lives in one of kSlots slots (more concurrent regions than that run serially). Its
+// claim word holds (ticket << 32 | next chunk); a claim is a compare-and-swap that succeeds only
+// for the region's own ticket, so a helper woken for a region that has already ended claims
+// nothing and touches nothing of the caller's. A claimed chunk keeps its region (and the caller's
+// task and ctx) alive: the caller returns only once `finished` reaches `chunks`.
+constexpr int kSlots = 64;
+constexpr int64_t kMaxRegionChunks = int64_t{1} << 31;  // the claim word's chunk field
+
+struct Slot {
+  std::atomic<uint64_t> claim{0};
+  std::atomic<int64_t> chunks{0};
+  std::atomic<int64_t> finished{0};
+  std::atomic<bool> busy{false};
+  ChunkTask task = nullptr;  // written before the ticket is published, read after a claim
+  void* ctx = nullptr;
+  uint32_t ticket = 0;  // the owner's only
+  std::mutex doneMutex;
+  std::condition_variable done;
+};
+
+struct WakeRequest {
+  int slot;
+  uint32_t ticket;
+};
+
+struct Pool {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<WakeRequest> requests;
+  int started = 0;  // helper threads
+  int idle = 0;     // of them, waiting for a request
+  Slot slots[kSlots];
+};
+
+Pool* newPool();
+
+// Never destroyed: helpers block on it until the process ends (the addon is never unloaded,
+// -z nodelete), whichever thread or worker started them.
+Pool& pool() {
+  static Pool* p = newPool();
+  return *p;
+}
+
+#if defined(__linux__)
+// fork() copies no helper thread: the child starts its own pool. Regions the parent had running
+// keep their slots busy in the child (its calls use the other slots, or run serially).
+void lockForFork() {
+  budget().mutex.lock();
+  pool().mutex.lock();
+}
+void unlockAfterFork() {
+  pool().mutex.unlock();
+  budget().mutex.unlock();
+}
+void resetInChild() {
+  Pool& p = pool();
+  p.requests.clear();
+  p.started = 0;
+  p.idle = 0;
+  for (Slot& s : p.slots) {  // a parent thread may have held one of these at the fork
+    if (s.busy.load()) continue;
+    new (&s.doneMutex) std::mutex;
+    new (&s.done) std::condition_variable;
+  }
+  budget().inUse = 0;
+  unlockAfterFork();
+}
+#endif
+
+Pool* newPool() {
+  auto* p = new Pool;
+#if defined(__linux__)
+  budget();  // built before the handlers can lock it
+  pthread_atfork(lockForFork, unlockAfterFork, resetInChild);
+#endif
+  return p;
+}
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Polls done() for up to kSpin; true once it holds.
+constexpr auto kSpin = std::chrono::microseconds(50);
+template <class Done>
+bool spinUntil(const Done& done) {
+  const auto end = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int k = 0; k < 64; ++k) {
+      if (done()) return true;
+      cpuRelax();
+    }
+    if (std::chrono::steady_clock::now() > end) return done();
+  }
+}
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Claims and runs chunks of the slot's region `ticket` until none is left; returns how many it ran.
+// With `fastestNs`, the fastest of its first few chunks (timing every chunk would cost ~5 % on the
+// cheapest losses).
+constexpr int64_t kTimedChunks = 4;
+int64_t workOn(Slot& s, uint32_t ticket, int64_t* fastestNs = nullptr) {
+  for (int64_t ran = 0;; ++ran) {
+    uint64_t word = s.claim.load(std::memory_order_acquire);
+    int64_t chunk;
+    for (;;) {
+      if (static_cast<uint32_t>(word >> 32) != ticket) return ran;
+      chunk = static_cast<int64_t>(word & 0xffffffffu);
+      if (chunk >= s.chunks.load(std::memory_order_relaxed)) return ran;
+      if (s.claim.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
+    if (fastestNs && ran < kTimedChunks) {
+      const int64_t t0 = nowNs();
+      s.task(s.ctx, chunk);
+      const int64_t dt = nowNs() - t0;
+      if (ran == 0 || dt < *fastestNs) *fastestNs = dt;
+    } else {
+      s.task(s.ctx, chunk);
+    }
+    const int64_t chunks = s.chunks.load(std::memory_order_relaxed);
+    if (s.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
+      { std::lock_guard<std::mutex> lock(s.doneMutex); }  // the owner is either not waiting yet or woken
+      s.done.notify_all();
+    }
+  }
+}
+
+std::atomic<int64_t> gHelperChunks{0};
+
+void helperMain() {
+  Pool& p = pool();
+  std::unique_lock<std::mutex> lock(p.mutex);
+  for (;;) {
+    ++p.idle;
+    p.wake.wait(lock, [&] { return !p.requests.empty(); });
+    --p.idle;
+    const WakeRequest r = p.requests.front();
+    p.requests.pop_front();
+    lock.unlock();
+    gHelperChunks.fetch_add(workOn(p.slots[r.slot], r.ticket), std::memory_order_relaxed);
+    lock.lock();
+  }
+}
+
+// Asks `count` helpers to join the slot's region, starting helpers while fewer are idle than asked
+// (at most maxThreads() - 1 in all). A helper that cannot be started only means fewer threads, and
+// so does a pool lock held elsewhere (by a helper the OS may have just descheduled): the caller
+// never waits for it.
+void wakeHelpers(int slot, uint32_t ticket, int count) {
+  Pool& p = pool();
+  {
+    std::unique_lock<std::mutex> lock(p.mutex, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    for (int k = 0; k < count; ++k) p.requests.push_back({slot, ticket});
+    int missing = static_cast<int>(p.requests.size()) - p.idle;
+    for (; missing > 0 && p.started < maxThreads() - 1; --missing) {
+      try {
+        std::thread(helperMain).detach();
+      } catch (const std::system_error&) {
+        break;
+      }
+      ++p.started;
+    }
+  }
+  if (count == 1) p.wake.notify_one();
+  else p.wake.notify_all();
+}
+
+// Drops the requests of a finished region no helper has taken yet (when the lock is free: a
+// request left behind only wakes a helper that finds its region over).
+void withdrawRequests(int slot, uint32_t ticket) {
+  Pool& p = pool();
+  std::unique_lock<std::mutex> lock(p.mutex, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  auto& q = p.requests;
+  q.erase(std::remove_if(q.begin(), q.end(), [&](const WakeRequest& r) { return r.slot == slot && r.ticket == ticket; }),
+          q.end());
+}
+
+// ---- Contention backoff ----
+// A region whose caller waited for a chunk much longer than its own chunks took had a helper
+// descheduled in the middle of one (a busy machine: one time slice, milliseconds). After such a
+// stall, regions run on the caller alone for a backoff period, then threads are tried again. A
+// stall soon after the previous one (within 4 backoffs: the machine is still busy) doubles the
+// period, up to kMaxBackoff; a stall after a long quiet time starts again from kMinBackoff. On a
+// machine that stays busy, at most one call per kMaxBackoff pays a stall.
+constexpr int64_t kMinBackoffNs = 20'000'000;     // 20 ms
+constexpr int64_t kMaxBackoffNs = 2'000'000'000;  // 2 s
+std::atomic<int64_t> gSerialUntilNs{0};
+std::atomic<int64_t> gBackoffNs{0};
+std::atomic<int64_t> gLastStallNs{0};
+std::atomic<int64_t> gStalls{0};
+std::atomic<bool> gBackoffEnabled{true};
+
+bool inBackoff() {
+  if (!gBackoffEnabled.load(std::memory_order_relaxed)) return false;
+  const int64_t until = gSerialUntilNs.load(std::memory_order_relaxed);
+  return until != 0 && nowNs() < until;
+}
+
+void noteStall(int64_t endNs) {
+  int64_t backoff = gBackoffNs.load(std::memory_order_relaxed);
+  const bool recurring = backoff > 0 && endNs - gLastStallNs.load(std::memory_order_relaxed) < 4 * backoff;
+  backoff = recurring ? std::min(kMaxBackoffNs, 2 * backoff) : kMinBackoffNs;
+  gBackoffNs.store(backoff, std::memory_order_relaxed);
+  gLastStallNs.store(endNs, std::memory_order_relaxed);
+  gSerialUntilNs.store(endNs + backoff, std::memory_order_relaxed);
+  gStalls.fetch_add(1, std::memory_order_relaxed);
+}
+
+// One region of at most kMaxRegionChunks chunks, starting at chunk `first` of the caller's task.
+struct Window {
+  ChunkTask task;
+  void* ctx;
+  int64_t first;
+};
+
+void windowTask(void* w, int64_t chunk) {
+  auto* win = static_cast<Window*>(w);
+  win->task(win->ctx, win->first + chunk);
+}
+
+void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
+  Pool& p = pool();
+  int slot = 0;
+  while (slot < kSlots && p.slots[slot].busy.exchange(true, std::memory_order_acquire)) ++slot;
+  if (slot == kSlots) {  // every slot in use: this region runs on the caller alone
+    for (int64_t c = 0; c < chunks; ++c) task(ctx, c);
+    return;
+  }
+  Slot& s = p.slots[slot];
+  s.task = task;
+  s.ctx = ctx;
+  s.chunks.store(chunks, std::memory_order_relaxed);
+  s.finished.store(0, std::memory_order_relaxed);
+  const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
+  s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
+  const int64_t startNs = nowNs();
+  wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
+  int64_t fastestNs = 0;
+  const int64_t ran = workOn(s, ticket, &fastestNs);
+  const int64_t workedNs = nowNs();
+  // Every chunk is claimed now: wait for those still running elsewhere. Spin briefly (a chunk
+  // takes microseconds), then sleep until the last one is done. Never sched_yield: on a busy
+  // machine that hands this core to another process for a whole time slice.
+  if (!spinUntil([&] { return s.finished.load(std::memory_order_acquire) == chunks; })) {
+    std::unique_lock<std::mutex> lock(s.doneMutex);
+    s.done.wait(lock, [&] { return s.finished.load(std::memory_order_acquire) == chunks; });
+  }
+  const int64_t endNs = nowNs();
+  // A stall: the caller waited for a helper's chunk longer than 4 of its own chunks take, or the
+  // region took over twice what the caller alone would have (waking a helper can preempt the
+  // caller on its own core, behind another process).
+  if (ran > 0) {
+    const int64_t spinNs = std::chrono::nanoseconds(kSpin).count();
+    const bool waitedLong = endNs - workedNs > std::max<int64_t>(4 * fastestNs, spinNs);
+    const bool slowRegion = endNs - startNs > 2 * chunks * fastestNs + spinNs;
+    if (waitedLong || slowRegion) noteStall(endNs);
+  }
+  withdrawRequests(slot, ticket);
+  s.busy.store(false, std::memory_order_release);
+}
+
 
 }  // namespace
 
@@ -122,6 +404,38 @@ bool setNumThreads(int n) {
 
 void setMayWait(bool mayWait) { tlsMayWait = mayWait; }
 
+void setCallThreads(int n) { tlsCallThreads = n; }
+
+void runChunks(int64_t chunks, int threads, ChunkTask task, void* ctx) {
+  if (chunks <= 0) return;
+  if (threads <= 1 || chunks == 1) {
+    for (int64_t c = 0; c < chunks; ++c) task(ctx, c);
+    return;
+  }
+  if (chunks <= kMaxRegionChunks) return runRegion(chunks, threads, task, ctx);
+  for (int64_t first = 0; first < chunks; first += kMaxRegionChunks) {
+    Window w{task, ctx, first};
+    runRegion(std::min(kMaxRegionChunks, chunks - first), threads, windowTask, &w);
+  }
+}
+
+void setContentionBackoff(bool enabled) {
+  gBackoffEnabled.store(enabled, std::memory_order_relaxed);
+  gSerialUntilNs.store(0, std::memory_order_relaxed);
+  gBackoffNs.store(0, std::memory_order_relaxed);
+  gLastStallNs.store(0, std::memory_order_relaxed);
+}
+
+int64_t poolHelperChunks() { return gHelperChunks.load(std::memory_order_relaxed); }
+
+int64_t poolStalls() { return gStalls.load(std::memory_order_relaxed); }
+
+int poolThreads() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return p.started;
+}
+
 const char* openmpRuntime() {
 #if defined(_OPENMP) && defined(__GNUC__) && !defined(__clang__)
   return "libgomp";
@@ -133,15 +447,20 @@ const char* openmpRuntime() {
 }
 
 ThreadLease::ThreadLease(int64_t work) : threads_(1), extra_(0) {
-  if (work < kGrainWork) return;  // small: the calling thread alone, no lease taken
+  // The calling thread alone, no lease taken: small work, one thread asked, or a contention backoff.
+  if (work < kGrainWork || tlsCallThreads == 1 || inBackoff()) return;
   int64_t wanted64 = (work + kGrainWork - 1) / kGrainWork;
   Budget& b = budget();
   std::unique_lock<std::mutex> lock(b.mutex);
-  // b.total is at most maxThreads() (setNumThreads and the default both enforce it).
-  int wanted = static_cast<int>(std::min<int64_t>(wanted64, std::min(b.total, maxThreads())));
+  // b.total and tlsCallThreads are at most maxThreads() (setNumThreads, the default and the
+  // call's parameter check all enforce it). A call asking for more than the default may use
+  // that many cores of the budget.
+  const int limit = std::min(std::max(b.total, tlsCallThreads), maxThreads());
+  const int asked = tlsCallThreads > 0 ? tlsCallThreads : b.total;
+  int wanted = static_cast<int>(std::min<int64_t>(wanted64, std::min(asked, maxThreads())));
   // Pool workers wait for a free core; the JS thread never blocks and runs on itself.
-  if (tlsMayWait) b.freed.wait(lock, [&] { return b.inUse < b.total; });
-  int granted = std::max(0, std::min(wanted, b.total - b.inUse));
+  if (tlsMayWait) b.freed.wait(lock, [&] { return b.inUse < limit; });
+  int granted = std::max(0, std::min(wanted, limit - b.inUse));
   b.inUse += granted;
   if (b.inUse > b.peak) b.peak = b.inUse;
   extra_ = granted;
@@ -170,21 +489,15 @@ Isa cpuIsa() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vl"))
-    return Isa::Avx512;
+    return Isa::avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))
-    return Isa::Avx2;
+    return Isa::avx2;
 #endif
-  return Isa::Baseline;
+  return Isa::baseline;
 }
 
-const char* isaName(Isa isa) {
-  switch (isa) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    default: return "baseline";
-  }
-}
+const char* isaName(Isa isa) { return kIsaNames[static_cast<int>(isa)]; }
 
 }  // namespace runtime
 }  // namespace fastloss

@@ -2,10 +2,12 @@
 #pragma once
 #include <cstdint>
 
+#include "isa_levels.h"
+
 namespace fastloss {
 namespace runtime {
 
-enum class Isa : int { Baseline = 0, Avx2 = 1, Avx512 = 2 };
+using fastloss::Isa;
 
 int numThreads();
 // Accepts 1..maxThreads(); returns false (and changes nothing) otherwise.
@@ -17,11 +19,12 @@ int maxThreads();
 const char* threadsWarning();
 const char* openmpRuntime();
 
-// Threads granted to one parallel region: at most numThreads(), shared between all
-// concurrent calls so that N calls on k cores keep about k threads busy.
+// Threads granted to one parallel region: at most the call's thread count (setCallThreads, else
+// numThreads()), shared between all concurrent calls so that N calls on k cores keep about k
+// threads busy.
 class ThreadLease {
  public:
-  // work: elements times relative cost; below the grain one thread, no OpenMP region.
+  // work: elements times relative cost; below the grain one thread, no parallel region.
   explicit ThreadLease(int64_t work);
   ~ThreadLease();
   ThreadLease(const ThreadLease&) = delete;
@@ -34,10 +37,34 @@ class ThreadLease {
 };
 
 // Work (elements x cost) below which a call runs on its calling thread alone.
-constexpr int64_t kGrainWork = 1 << 15;
+// Waking a sleeping helper costs microseconds: below this (64k elements of a cheap loss, about
+// 5 us on one AVX-512 thread) it costs more than it saves.
+constexpr int64_t kGrainWork = 1 << 16;
 
 // Pool workers (async calls) wait for a free core instead of oversubscribing.
 void setMayWait(bool mayWait);
+
+// The thread count of the calls this thread makes next (the per-call `threads` option);
+// 0: numThreads(). A call may take more than numThreads() this way, never more than maxThreads().
+void setCallThreads(int n);
+
+// One parallel region: task(ctx, k) for every chunk k in [0, chunks), each exactly once, on the
+// calling thread and up to threads - 1 helpers of a persistent pool. Chunks are claimed one at a
+// time from a shared counter; the caller claims too, so a helper that starts late finds nothing
+// left, and the caller waits only for chunks already claimed (in progress), never for a helper
+// the OS has not scheduled yet. Returns once every chunk is done.
+using ChunkTask = void (*)(void* ctx, int64_t chunk);
+void runChunks(int64_t chunks, int threads, ChunkTask task, void* ctx);
+
+// Pool helper threads started so far (they are started on demand and never stop).
+int poolThreads();
+// Regions so far whose caller waited for a descheduled helper; each starts a backoff during which
+// calls run on their calling thread alone (a busy machine).
+int64_t poolStalls();
+// Testing hook: with false, stalls start no backoff (every region above the grain uses threads).
+void setContentionBackoff(bool enabled);
+// Chunks run by pool helpers so far (the rest ran on their calling threads).
+int64_t poolHelperChunks();
 
 // Most threads leased at once since the previous call (resets the mark).
 int takePeakThreads();

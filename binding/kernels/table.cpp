@@ -1,14 +1,14 @@
 // The kernel table of one ISA build, in kernels.def order.
+#include "table.h"
 #include "isa.h"
 #include "loss_args.h"
-#include "table.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 
 #define FASTLOSS_KERNEL(framework, name, signature, extents, ...) \
-  namespace framework {                             \
-  void name(LossArgs&);                             \
+  namespace framework {                                           \
+  void name(LossArgs&);                                           \
   }
 #include "kernels.def"
 #undef FASTLOSS_KERNEL
@@ -19,8 +19,8 @@ const KernelFn kKernels[] = {
 #undef FASTLOSS_KERNEL
 };
 
-}  // namespace FASTLOSS_ISA_NS
+const KernelFn* kernelTable() { return kKernels; }
 
-const KernelFn* FASTLOSS_TABLE_FN() { return FASTLOSS_ISA_NS::kKernels; }
+}  // namespace FASTLOSS_ISA_NS
 
 }  // namespace fastloss

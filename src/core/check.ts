@@ -1,5 +1,4 @@
 // Argument checks shared by every loss. Messages name the function and the argument.
-import type { AnyTypedArray } from './native';
 
 export function typeError(fn: string, arg: string, what: string): TypeError {
   return new TypeError(`${fn}: ${arg} ${what}`);
@@ -156,6 +155,13 @@ export function integer(fn: string, arg: string, v: unknown): number {
   if (typeof v !== 'number') throw typeError(fn, arg, `must be an integer, got ${describe(v)}`);
   if (!Number.isInteger(v)) throw typeError(fn, arg, `must be an integer, got ${v}`);
   return v;
+}
+
+/** A thread count: an integer from 1 to max (info().maxThreads, 4 x the CPUs this process may use). */
+export function threadCount(fn: string, arg: string, v: unknown, max: number): number {
+  const n = integer(fn, arg, v);
+  if (n < 1 || n > max) throw rangeError(fn, arg, `must be an integer from 1 to ${max} (4 x the CPUs this process may use), got ${n}`);
+  return n;
 }
 
 // Shape bounds, the same as the native layer's (binding/kernels/extents.h).

@@ -3,7 +3,8 @@
 import * as check from './check';
 import { AnyTypedArray, FLAG_FRESH_OUT, FLAG_HAS_GRAD_OUT, FLAG_HAS_OUT, native, params, SLOT } from './native';
 
-export type ArgKind = 'f32' | 'i32' | 'f32|i32';
+/** 'i32|count': an Int32Array, or one integer in [0, 2^31) for every element (ctx.counts). */
+export type ArgKind = 'f32' | 'i32' | 'f32|i32' | 'i32|count';
 
 export interface ArgSpec {
   name: string;
@@ -22,8 +23,10 @@ export interface OptionSpec {
 
 export interface PlanContext {
   fn: string;
-  /** Array arguments, type-checked, in call order. */
+  /** Array arguments, type-checked, in call order (an empty Int32Array where a count was given). */
   args: AnyTypedArray[];
+  /** The number given for an 'i32|count' argument, by position (undefined for an array). */
+  counts: (number | undefined)[];
   /** Option values with defaults applied. */
   opts: Record<string, unknown>;
   /** opts.shape as given (undefined when absent). */
@@ -75,7 +78,8 @@ const enum Mode {
   WithGrad = 3,
 }
 
-const COMMON_OPTIONS = ['reduction', 'shape', 'out'];
+const COMMON_OPTIONS = ['reduction', 'shape', 'out', 'threads'];
+const MAX_THREADS = native.info().maxThreads;
 const GRAD_OPTIONS = ['gradOutput'];
 
 // A call is prepared in a scratch copy of params, one per nesting level: a getter or `length`
@@ -142,14 +146,22 @@ function compile(def: LossDef): Compiled {
     optionSlots,
     noOptions: Object.freeze({
       values: Object.freeze(new Array<unknown>(optionNames.length).fill(undefined)) as unknown[],
-      reduction: undefined, shape: undefined, out: undefined, lossOut: undefined, gradOut: undefined,
+      reduction: undefined, shape: undefined, out: undefined, threads: undefined, lossOut: undefined, gradOut: undefined,
       gradOutByName: null, gradOutput: undefined,
     }),
   };
 }
 
-function checkArg(fn: string, spec: ArgSpec, v: unknown): AnyTypedArray {
+const NO_INT32 = new Int32Array(0);
+
+function checkArg(fn: string, spec: ArgSpec, v: unknown, counts: (number | undefined)[], i: number): AnyTypedArray {
   switch (spec.kind) {
+    case 'i32|count':
+      if (typeof v !== 'number') return check.int32(fn, spec.name, v);
+      if (!Number.isInteger(v) || v < 0 || v > 2147483647)
+        throw check.rangeError(fn, spec.name, `must be an Int32Array or an integer from 0 to 2^31 - 1, got ${v}`);
+      counts[i] = v;
+      return NO_INT32;
     case 'f32': return check.float32(fn, spec.name, v);
     case 'i32': return check.int32(fn, spec.name, v);
     default: return check.float32OrInt32(fn, spec.name, v);
@@ -181,6 +193,7 @@ interface Snapshot {
   reduction: unknown;
   shape: unknown;
   out: unknown;
+  threads: unknown;
   lossOut: unknown;
   gradOut: unknown;
   /** withGrad/backward gradient buffers by argument name (several differentiable inputs). */
@@ -214,6 +227,7 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
     reduction: opts.reduction,
     shape: check.snapshotShape(opts.shape),
     out: opts.out,
+    threads: opts.threads,
     lossOut: undefined,
     gradOut: undefined,
     gradOutByName: null,
@@ -253,7 +267,8 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
   const fn = def.name;
   const nArgs = def.args.length;
   const args: AnyTypedArray[] = new Array(nArgs);
-  for (let i = 0; i < nArgs; i++) args[i] = checkArg(fn, def.args[i], argv[i]);
+  const counts: (number | undefined)[] = new Array(nArgs).fill(undefined);
+  for (let i = 0; i < nArgs; i++) args[i] = checkArg(fn, def.args[i], argv[i], counts, i);
 
   const reductionName = snap.reduction === undefined ? def.defaultReduction : snap.reduction;
   const reduction = typeof reductionName === 'string' ? c.reductionCodes.get(reductionName) : undefined;
@@ -279,12 +294,13 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
     if (c.optionSlots[k] >= 0) scalars[c.optionSlots[k]] = Number(value);
   }
 
-  const plan = def.plan({ fn, args, opts: values, shape: snap.shape, reduction: reductionName as string, scalars,
+  const plan = def.plan({ fn, args, counts, opts: values, shape: snap.shape, reduction: reductionName as string, scalars,
     paramSlots: c.paramSlots });
   const shape = plan.shape;
   scratch[SLOT.ndim] = shape.length;
   for (let d = 0; d < shape.length; d++) scratch[SLOT.dims + d] = shape[d];
   scratch[SLOT.gradScale] = 1;
+  scratch[SLOT.threads] = snap.threads === undefined ? 0 : check.threadCount(fn, 'opts.threads', snap.threads, MAX_THREADS);
 
   const none = reduction === REDUCTION_NONE;
   let out: Float32Array | null = null;

@@ -1,7 +1,7 @@
 // What the two frameworks share across their losses: reductions and the common shape plans.
 import * as check from './check';
 import type { LossDef, OptionSpec, Plan, PlanContext } from './define';
-import { REDUCTION_MEAN, REDUCTION_NONE, REDUCTION_SUM } from './define';
+import { REDUCTION_MEAN, REDUCTION_NONE, REDUCTION_SUM, setParam } from './define';
 import { native } from './native';
 
 export const TORCH_REDUCTIONS: Record<string, number> = { mean: REDUCTION_MEAN, sum: REDUCTION_SUM, none: REDUCTION_NONE };
@@ -14,6 +14,14 @@ export const KERAS_REDUCTIONS: Record<string, number> = {
 
 export function shapeFor(ctx: PlanContext, length: number, ref: string): readonly number[] {
   return check.shapeOf(ctx.fn, ctx.shape, length, ref, native.maxDims);
+}
+
+/** opts.shape, required, with one of the given numbers of dims (`layouts` names them for the error). */
+export function requiredShape(ctx: PlanContext, length: number, ref: string, dims: number[], layouts: string): readonly number[] {
+  if (ctx.shape === undefined) throw check.typeError(ctx.fn, 'opts.shape', `is required: ${layouts}`);
+  const shape = shapeFor(ctx, length, ref);
+  if (!dims.includes(shape.length)) throw check.rangeError(ctx.fn, 'opts.shape', `must be ${layouts}, got [${shape.join(', ')}]`);
+  return shape;
 }
 
 /** PyTorch element-wise pair (input, target) of equal length; kernel slots [input, target]. */
@@ -55,6 +63,29 @@ export function kerasPairPlan(ctx: PlanContext): Plan {
   check.sameLength(ctx.fn, 'yTrue', yTrue, 'yPred', n);
   const shape = shapeFor(ctx, n, 'yPred');
   const samples = kerasSampleCount(shape);
+  return { inputs: [yPred, yTrue, sampleWeights(ctx, samples)], shape, outLength: samples, gradLengths: [n] };
+}
+
+/**
+ * Keras (yTrue, yPred) of equal length, reduced over opts.axis (the kernel's `axis`, made
+ * non-negative): one loss and one sample weight per position of the other axes.
+ */
+export function kerasAxisPlan(ctx: PlanContext): Plan {
+  const [yTrue, yPred] = ctx.args;
+  const n = yPred.length;
+  check.sameLength(ctx.fn, 'yTrue', yTrue, 'yPred', n);
+  const shape = shapeFor(ctx, n, 'yPred');
+  const axis = ctx.opts.axis as number;
+  const ndim = shape.length;
+  if (axis < -ndim || axis >= ndim)
+    throw check.rangeError(ctx.fn, 'opts.axis', `is ${axis}, out of range for a ${ndim}-D shape [${shape.join(', ')}]`);
+  const a = axis < 0 ? axis + ndim : axis;
+  setParam(ctx, 'axis', a);
+  let samples = 1;
+  for (let d = 0; d < ndim; d++) if (d !== a) samples *= shape[d];
+  const w = ctx.opts.sampleWeight;
+  if (check.isFloat32Array(w) && w.length !== samples)
+    throw check.rangeError(ctx.fn, 'opts.sampleWeight', `has length ${w.length}, but there are ${samples} losses (one per position of the axes other than ${axis})`);
   return { inputs: [yPred, yTrue, sampleWeights(ctx, samples)], shape, outLength: samples, gradLengths: [n] };
 }
 

@@ -14,18 +14,31 @@ export interface ParamSlots {
   ndim: number;
   dims: number;
   scalars: number;
+  /** The call's thread count (0: the default). */
+  threads: number;
 }
 
 export interface NativeInfo {
-  isa: 'baseline' | 'avx2' | 'avx512';
-  cpuIsa: 'baseline' | 'avx2' | 'avx512';
+  /** The SIMD level in use: one of isaLevels. */
+  isa: string;
+  /** The best level this CPU supports. */
+  cpuIsa: string;
+  /** The levels this binary holds kernels for, lowest first. */
   builtIsa: string[];
+  /** Every level fastloss knows, lowest first (binding/kernels/isa_levels.def). */
+  isaLevels: string[];
   threads: number;
   /** The most threads setNumThreads / FASTLOSS_NUM_THREADS accept: 4 x the CPUs this process may use. */
   maxThreads: number;
   /** Why FASTLOSS_NUM_THREADS (or the OpenMP default) was not used as given; null when it was. */
   threadsWarning: string | null;
   openmp: string;
+  /** Helper threads of fastloss's pool started so far (started on demand, up to maxThreads - 1). */
+  poolThreads: number;
+  /** Parallel regions so far that waited for a descheduled helper (a busy machine); each one makes the calls of the next 20 ms to 2 s run on their calling thread. */
+  poolStalls: number;
+  /** Chunks of parallel regions run by pool helpers so far (the rest ran on the calling threads). */
+  poolHelperChunks: number;
 }
 
 export interface NativeAddon {
@@ -56,9 +69,10 @@ export interface NativeAddon {
   info(): NativeInfo;
   setIsa(level: string): string;
   takePeakThreads(): number;
+  /** Testing hook: false keeps regions threaded after a stall (no contention backoff). */
+  setContentionBackoff(enabled: boolean): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
 
 const root = path.join(__dirname, '..', '..');

@@ -26,9 +26,18 @@ export interface Upstream {
   gradOutput?: number | Float32Array;
 }
 
-export type ForwardOptions<O> = O & { out?: Float32Array };
-export type BackwardOptions<O, G> = O & Upstream & { out?: G };
-export type WithGradOptions<O, G> = O & Upstream & { out?: { loss?: Float32Array; grad?: G } };
+/** Options every call takes. */
+export interface CallOptions {
+  /**
+   * At most this many threads for this call: an integer from 1 to `info().maxThreads`. Default:
+   * `getNumThreads()`. Concurrent calls still share one budget of cores. Any count gives the same bits.
+   */
+  threads?: number;
+}
+
+export type ForwardOptions<O> = O & CallOptions & { out?: Float32Array };
+export type BackwardOptions<O, G> = O & CallOptions & Upstream & { out?: G };
+export type WithGradOptions<O, G> = O & CallOptions & Upstream & { out?: { loss?: Float32Array; grad?: G } };
 
 export interface LossWithGrad<L, G> {
   loss: L;

@@ -2,3 +2,6 @@
 export * from './regression';
 export * from './classification';
 export * from './margin';
+export * from './sequence';
+export * from './focal';
+export * from './overlap';

@@ -1,7 +1,7 @@
 // TF 2.x Keras hinge and similarity losses: one loss per sample, then sample weights and the reduction.
 import * as check from '../core/check';
-import { defineLoss, setParam } from '../core/define';
-import { KERAS_REDUCTIONS, kerasPair, sampleWeightOption, sampleWeights, shapeFor } from '../core/frameworks';
+import { defineLoss } from '../core/define';
+import { KERAS_REDUCTIONS, kerasAxisPlan, kerasPair, sampleWeightOption } from '../core/frameworks';
 import type { KerasOptions, Loss } from '../core/types';
 
 type Pair<O = KerasOptions> = Loss<[yTrue: Float32Array, yPred: Float32Array], O>;
@@ -37,22 +37,5 @@ export const cosineSimilarity: Pair<CosineSimilarityOptions> = defineLoss({
   options: { sampleWeight: sampleWeightOption, axis: { default: -1, check: check.integer } },
   reductions: KERAS_REDUCTIONS,
   defaultReduction: 'sum_over_batch_size',
-  plan(ctx) {
-    const [yTrue, yPred] = ctx.args;
-    const n = yPred.length;
-    check.sameLength(ctx.fn, 'yTrue', yTrue, 'yPred', n);
-    const shape = shapeFor(ctx, n, 'yPred');
-    const axis = ctx.opts.axis as number;
-    const ndim = shape.length;
-    if (axis < -ndim || axis >= ndim)
-      throw check.rangeError(ctx.fn, 'opts.axis', `is ${axis}, out of range for a ${ndim}-D shape [${shape.join(', ')}]`);
-    const a = axis < 0 ? axis + ndim : axis;
-    setParam(ctx, 'axis', a);
-    let samples = 1;
-    for (let d = 0; d < ndim; d++) if (d !== a) samples *= shape[d];
-    const w = ctx.opts.sampleWeight;
-    if (check.isFloat32Array(w) && w.length !== samples)
-      throw check.rangeError(ctx.fn, 'opts.sampleWeight', `has length ${w.length}, but there are ${samples} losses (one per position of the axes other than ${axis})`);
-    return { inputs: [yPred, yTrue, sampleWeights(ctx, samples)], shape, outLength: samples, gradLengths: [n] };
-  },
+  plan: kerasAxisPlan,
 });

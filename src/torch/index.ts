@@ -2,3 +2,4 @@
 export * from './regression';
 export * from './classification';
 export * from './margin';
+export * from './sequence';

@@ -1,6 +1,6 @@
 // PyTorch 1.13 margin, ranking and embedding losses (torch.nn.functional).
 import * as check from '../core/check';
-import { defineLoss } from '../core/define';
+import { defineLoss, setParam } from '../core/define';
 import type { LossDef, OptionSpec, Plan, PlanContext } from '../core/define';
 import { shapeFor, TORCH_REDUCTIONS, torchPair } from '../core/frameworks';
 import type { Loss, TorchOptions } from '../core/types';
@@ -31,6 +31,15 @@ export interface TripletMarginOptions extends TorchOptions {
   p?: number;
   /** Added to the difference before the norm: ||a - p + eps||_p; default 1e-6. */
   eps?: number;
+  /** Use min(d(a, n), d(p, n)) as the negative distance; default false. */
+  swap?: boolean;
+}
+
+export interface TripletMarginWithDistanceOptions extends TorchOptions {
+  /** 'pairwise' (default: ||x - y + 1e-6||_2) or 'cosine' (1 - cosine similarity). */
+  distanceFunction?: 'pairwise' | 'cosine';
+  /** Default 1. */
+  margin?: number;
   /** Use min(d(a, n), d(p, n)) as the negative distance; default false. */
   swap?: boolean;
 }
@@ -109,6 +118,20 @@ function rowCount(shape: readonly number[]): number {
   let rows = 1;
   for (let d = 0; d + 1 < shape.length; d++) rows *= shape[d];
   return rows;
+}
+
+const TRIPLET_ARGS: LossDef['args'] = [
+  { name: 'anchor', kind: 'f32', grad: true }, { name: 'positive', kind: 'f32', grad: true }, { name: 'negative', kind: 'f32', grad: true },
+];
+
+/** (anchor, positive, negative) of one length, rows along the last axis (at most maxDims axes). */
+function tripletPlan(ctx: PlanContext, maxDims?: number): Plan {
+  const [anchor, positive, negative] = ctx.args;
+  const n = anchor.length;
+  check.sameLength(ctx.fn, 'positive', positive, 'anchor', n);
+  check.sameLength(ctx.fn, 'negative', negative, 'anchor', n);
+  const shape = lastAxisShape(ctx, n, 'anchor', maxDims);
+  return { inputs: [anchor, positive, negative], shape, outLength: rowCount(shape), gradLengths: [n, n, n] };
 }
 
 function torchDef(name: string, args: LossDef['args'], options: LossDef['options'], plan: (ctx: PlanContext) => Plan): LossDef {
@@ -241,20 +264,42 @@ export const cosineEmbeddingLoss: Ranking<MarginOptions> = defineLoss(torchDef(
  */
 export const tripletMarginLoss: Triplet = defineLoss(torchDef(
   'tripletMarginLoss',
-  [{ name: 'anchor', kind: 'f32', grad: true }, { name: 'positive', kind: 'f32', grad: true },
-    { name: 'negative', kind: 'f32', grad: true }],
+  TRIPLET_ARGS,
   {
     margin: margin(1),
     p: { default: 2, check: check.positive, param: 'p' },
     eps: { default: 1e-6, check: check.finiteNumber, param: 'eps' },
     swap: { default: false, check: check.boolean, param: 'swap' },
   },
+  (ctx) => tripletPlan(ctx),
+));
+
+/**
+ * max(0, margin + d(anchor, positive) - d(anchor, negative)) per row, with the distance named:
+ * 'pairwise' (default; PyTorch's default pairwise_distance, ||x - y + 1e-6||_2, per row of the
+ * last axis) or 'cosine' (1 - cosine_similarity(x, y), eps 1e-8, over rows [N, D] or one row
+ * [D]). swap: min(d(a, n), d(p, n)) as the negative distance. Gradients { anchor, positive,
+ * negative }. torch.nn.functional.triplet_margin_with_distance_loss.
+ */
+export const tripletMarginWithDistanceLoss: Loss<[anchor: Float32Array, positive: Float32Array, negative: Float32Array],
+  TripletMarginWithDistanceOptions, TripletGrad> = defineLoss(torchDef(
+  'tripletMarginWithDistanceLoss',
+  TRIPLET_ARGS,
+  {
+    distanceFunction: {
+      default: 'pairwise',
+      check(fn, arg, v) {
+        if (v === 'pairwise' || v === 'cosine') return v;
+        if (typeof v !== 'string') throw check.typeError(fn, arg, `must be 'pairwise' or 'cosine', got ${check.show(v)}`);
+        throw check.rangeError(fn, arg, `must be 'pairwise' or 'cosine', got '${v}'`);
+      },
+    },
+    margin: margin(1),
+    swap: { default: false, check: check.boolean, param: 'swap' },
+  },
   (ctx) => {
-    const [anchor, positive, negative] = ctx.args;
-    const n = anchor.length;
-    check.sameLength(ctx.fn, 'positive', positive, 'anchor', n);
-    check.sameLength(ctx.fn, 'negative', negative, 'anchor', n);
-    const shape = lastAxisShape(ctx, n, 'anchor');
-    return { inputs: [anchor, positive, negative], shape, outLength: rowCount(shape), gradLengths: [n, n, n] };
+    const cosine = ctx.opts.distanceFunction === 'cosine';
+    setParam(ctx, 'cosine', cosine ? 1 : 0);
+    return tripletPlan(ctx, cosine ? 2 : undefined);
   },
 ));

@@ -21,7 +21,8 @@ const fc = require('fast-check');
 const root = path.join(__dirname, '..', '..');
 const fl = require(path.join(root, 'dist', 'index.js'));
 const { native } = require(path.join(root, 'dist', 'core', 'native.js'));
-const { specs, INVALID, prod } = require('./specs');
+const { specs, INVALID } = require('./specs');
+const { seededRandom } = require('../helpers/random');
 
 const argv = process.argv.slice(2);
 const losses = [];
@@ -52,8 +53,8 @@ const GRAD_NAMES = {
   'torch.tripletMarginLoss': ['anchor', 'positive', 'negative'],
 };
 
-const order = ['baseline', 'avx2', 'avx512'];
 const info = native.info();
+const order = info.isaLevels;
 const levels = info.builtIsa.filter((l) => order.indexOf(l) <= order.indexOf(info.cpuIsa));
 const initialThreads = fl.getNumThreads();
 
@@ -62,8 +63,7 @@ const initialThreads = fl.getNumThreads();
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1.4e-45, 3e38, -3e38, 1e-7, 1 - 1e-7, 1, -1, 0.5];
 
 function makeData(c) {
-  let s = c.seed >>> 0 || 1;
-  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const next = seededRandom(c.seed >>> 0 || 1);
   const value = (role) => {
     switch (role) {
       case 'prob': return next();
@@ -115,7 +115,20 @@ function makeData(c) {
 const BIG = [[40000], [2, 40000], [1, 70000], [3, 20000], [1100, 32], [33000, 1], [5000, 8], [2, 3, 8000], [40000, 2], [16, 4096], [70000]];
 const EMPTY = [[0], [0, 3], [3, 0], [0, 0], [2, 0, 3]];
 
+// CTC: [T, N, C] (and unbatched [T, C] for 'sequence'), up to T = 300, C = 600.
+const SEQUENCE_BIG = [[300, 4, 30], [60, 2, 600], [200, 16, 8]];
+function sequenceShapeArb(kind) {
+  const dims3 = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 12 }));
+  return fc.oneof(
+    { weight: 6, arbitrary: dims3 },
+    { weight: kind === 'sequence' ? 2 : 0, arbitrary: fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 12 })) },
+    { weight: 1, arbitrary: fc.constantFrom(...SEQUENCE_BIG) },
+    { weight: 1, arbitrary: fc.constantFrom([0, 3, 4], [5, 0, 4], [4, 2, 0]) },
+  );
+}
+
 function shapeArb(kind) {
+  if (kind === 'sequence' || kind === 'sequence3') return sequenceShapeArb(kind);
   const dims = kind === 'rows2' ? { minLength: 1, maxLength: 2 } : { minLength: 1, maxLength: 4 };
   return fc.oneof(
     { weight: 4, arbitrary: fc.array(fc.integer({ min: 1, max: 8 }), dims) },
@@ -294,7 +307,9 @@ async function runCase(name, loss, spec, c) {
     let v = pool[k % pool.length]();
     if (v && typeof v === 'object' && 'arr' in v) {
       let size = v.arr === 'samples' ? built.samples : built[v.arr];
-      if (size === null || size === undefined) {  // cosineSimilarity: one weight per position of the other axes
+      if ((size === null || size === undefined) && spec.samplesFor) {
+        size = spec.samplesFor(shape, opts);
+      } else if (size === null || size === undefined) {  // cosineSimilarity: one weight per position of the other axes
         const ax = typeof opts.axis === 'number' ? opts.axis : -1;
         const a = ax < 0 ? ax + shape.length : ax;
         size = shape[a] > 0 ? n / shape[a] : 0;

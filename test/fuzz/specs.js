@@ -48,6 +48,23 @@ function kerasPair(extraOptions = {}, roles = {}) {
   };
 }
 
+// keras.dice / keras.tversky: axis null, one axis or consecutive axes (some out of range, some not
+// consecutive), before sampleWeight so its size can follow the axes.
+function overlapSpec(extraOptions = {}) {
+  const axes = [...num(null, -1, 0, 1, [0], [-1], [1, 2], [0, 1], [0, 2], [2, 1], [], [1, 1], [7]), () => 0.5, () => [0.5]];
+  const base = kerasPair({}, { yTrue: 'prob', yPred: 'prob' });
+  return {
+    ...base,
+    options: { axis: axes, ...base.options, ...extraOptions },
+    build: (shape, data) => ({ ...base.build(shape, data), samples: null }),
+    samplesFor(shape, opts) {
+      const ax = opts.axis === undefined || opts.axis === null ? shape.map((_, d) => d) : [].concat(opts.axis);
+      const set = ax.map((a) => (a < 0 ? a + shape.length : a));
+      return shape.reduce((p, d, i) => (set.includes(i) ? p : p * d), 1);
+    },
+  };
+}
+
 const specs = {
   'torch.mseLoss': torchPair(),
   'torch.l1Loss': torchPair(),
@@ -180,6 +197,68 @@ const specs = {
     s.build = (shape, data) => ({ ...build(shape, data), samples: null });  // depends on axis: sampleWeight sized by the loss
     return s;
   })(),
+  'torch.ctcLoss': {
+    shapes: 'sequence',
+    reductions: TORCH_RED,
+    options: { blank: [...num(0, 0, 1), () => 2.5], zeroInfinity: bool },
+    build(shape, data) {
+      // [T, N, C] or unbatched [T, C]; labels 1..C-1 (blank 0 by default), padded [N, S] or concatenated
+      const [T, N, C] = shape.length === 3 ? shape : [shape[0], 1, shape[1]];
+      const S = (T % 4) + 1;
+      const inputLengths = data.idx(N, T + 1);
+      const targetLengths = data.idx(N, S + 1);
+      const labelsOf = (n) => data.idx(n, Math.max(1, C - 1)).map((v) => v + 1);
+      const total = targetLengths.reduce((a, b) => a + Math.min(Math.max(b, 0), S), 0);  // bad lengths: clamped
+      const targets = data.coin(0.5) ? labelsOf(N * S) : labelsOf(total);
+      return { arrays: [f32(data, prod(shape), 'x'), targets, inputLengths, targetLengths], n: prod(shape), C, rows: N };
+    },
+  },
+  'keras.ctc': {
+    shapes: 'sequence3',
+    reductions: KERAS_RED,
+    options: { sampleWeight: [...num(0.5), () => ({ arr: 'samples' }), () => ({ arr: 'samples', wrong: true })] },
+    build(shape, data) {
+      // [N, T, C] logits; yTrue [N, S]: labels in [1, C) then 0 padding
+      const [N, T, C] = shape;
+      const S = (T % 4) + 1;
+      const yTrue = data.idx(N * S, Math.max(1, C - 1)).map((v) => v + 1);
+      const lengths = data.idx(N, S + 1);
+      for (let b = 0; b < N; b++) yTrue.fill(0, b * S + Math.min(S, Math.max(0, lengths[b])), (b + 1) * S);
+      return { arrays: [yTrue, f32(data, prod(shape), 'x')], n: prod(shape), C, rows: N, samples: N };
+    },
+  },
+  'keras.categoricalFocalCrossentropy': (() => {
+    const s = kerasPair({ axis: [...num(-1, 0, 1, -2, 5), () => 0.5], alpha: finite, gamma: nonNeg, fromLogits: bool, labelSmoothing: unit },
+      { yTrue: 'prob', yPred: 'prob' });
+    const build = s.build;
+    s.build = (shape, data) => ({ ...build(shape, data), samples: null });  // depends on axis: sampleWeight sized by the loss
+    return s;
+  })(),
+  'torch.tripletMarginWithDistanceLoss': {
+    shapes: 'any',
+    reductions: TORCH_RED,
+    options: { distanceFunction: [...num('pairwise', 'cosine', 'cosine'), () => 'euclidean'], margin: finite, swap: bool },
+    build(shape, data) {
+      const n = prod(shape);
+      return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, n, 'x')], n, C: last(shape), rows: rowsOf(shape) };
+    },
+  },
+  'keras.categoricalGeneralizedCrossEntropy': {
+    shapes: 'classLast',
+    reductions: KERAS_RED,
+    options: {
+      sampleWeight: [...num(0.5), () => ({ arr: 'samples' }), () => ({ arr: 'samples', wrong: true })],
+      q: [...num(0.5, 0.1, 0.9, 0, 1, 1.5)],
+    },
+    build(shape, data) {
+      const n = prod(shape);
+      const C = last(shape);
+      const positions = C > 0 ? n / C : 0;
+      return { arrays: [data.idx(positions, C), f32(data, n, 'prob')], n, C, rows: positions, samples: positions };
+    },
+  },
+  'keras.dice': overlapSpec(),
+  'keras.tversky': overlapSpec({ alpha: finite, beta: finite }),
 };
 
 module.exports = { specs, INVALID, prod, last, rowsOf, TORCH_RED, KERAS_RED };

@@ -12,14 +12,10 @@ export const dist = path.join(root, 'dist', 'index.js');
 /** Scale for time limits: sanitizer builds run several times slower. */
 export const slow = process.env.FASTLOSS_ADDON ? 4 : 1;
 
-/** Deterministic data for child scripts (as source) and, through new Function, for the test itself. */
+/** Child-script source giving it rnd(n, seed, lo = -2, hi = 2): helpers/random.js's uniformF32. */
 export const CHILD_RNG = `
-function rnd(n, seed, lo = -2, hi = 2) {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = lo + (s / 2 ** 32) * (hi - lo); }
-  return a;
-}`;
+const { uniformF32: rnd } = require(${JSON.stringify(path.join(__dirname, 'random.js'))});
+`;
 
 /**
  * Helpers every child gets: fl / torch / keras (unless noLoad), outcome(f) / outcomeAsync(f)

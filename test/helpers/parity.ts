@@ -1,10 +1,9 @@
 // Parity against committed reference fixtures (PyTorch 1.13 autograd / Keras formulas in float64),
 // written by scripts/gen_fixtures.py. Every case runs forward, backward, withGrad and async,
 // once per ISA level this machine can run.
-import * as fs from 'fs';
-import * as path from 'path';
-import * as fastloss from '../../src';
 import { native } from '../../src/core/native';
+import { readFamilyCases } from './fixtures';
+import { lossByName } from './losses';
 
 export type Num = number | 'NaN' | 'Infinity' | '-Infinity';
 export type Arr = { f32: Num[] } | { i32: number[] };
@@ -31,23 +30,9 @@ export function decode(v: Arr): Float32Array | Int32Array {
   return 'f32' in v ? Float32Array.from(v.f32.map(num)) : Int32Array.from(v.i32);
 }
 
+/** Every case of test/fixtures/<family>/*.json (one file per loss). */
 export function loadCases(family: string): Case[] {
-  const file = path.join(__dirname, '..', 'fixtures', `${family}.json`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')).cases as Case[];
-}
-
-type AnyLoss = ((...a: unknown[]) => unknown) & {
-  backward(...a: unknown[]): unknown;
-  withGrad(...a: unknown[]): { loss: unknown; grad: unknown };
-  async(...a: unknown[]): Promise<unknown>;
-  withGradAsync(...a: unknown[]): Promise<{ loss: unknown; grad: unknown }>;
-};
-
-export function lossByName(name: string): AnyLoss {
-  const [ns, fn] = name.split('.');
-  const loss = (fastloss as unknown as Record<string, Record<string, AnyLoss>>)[ns]?.[fn];
-  if (!loss) throw new Error(`no loss ${name}`);
-  return loss;
+  return readFamilyCases<Case>(family);
 }
 
 export function callArgs(c: Case): { arrays: unknown[]; opts: Record<string, unknown> } {
@@ -98,12 +83,18 @@ function expectLoss(c: Case, loss: unknown, what: string): void {
   expectClose(loss as number | Float32Array, want, `${c.id} ${what}`, c.tolerance?.rtol, c.tolerance?.atol);
 }
 
-/** The ISA levels this CPU can run that the binary was built with. */
+/** The ISA levels this CPU can run that the binary was built with, lowest first. */
 export function isaLevels(): string[] {
-  const order = ['baseline', 'avx2', 'avx512'];
   const info = native.info();
+  const order = info.isaLevels;
   const cpu = order.indexOf(info.cpuIsa);
   return info.builtIsa.filter((l) => order.indexOf(l) <= cpu);
+}
+
+/** Every level the addon knows, as its messages list them: "baseline, avx2 or avx512". */
+export function isaChoices(): string {
+  const all = native.info().isaLevels;
+  return `${all.slice(0, -1).join(', ')} or ${all[all.length - 1]}`;
 }
 
 /** One describe per ISA level, each running every case of the family. */

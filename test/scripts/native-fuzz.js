@@ -7,15 +7,10 @@
 const path = require('path');
 const { native, setRawCall } = require(path.join(__dirname, '..', '..', 'dist', 'core', 'native.js'));
 
-let seed = Number(process.argv[2] || 12345) >>> 0;
+const { seededRandom } = require(path.join(__dirname, '..', 'helpers', 'random'));
+
+const rand = seededRandom(Number(process.argv[2] || 12345));
 const perKernel = Number(process.argv[3] || 300);
-function rand() {  // mulberry32
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
 const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
 
@@ -30,6 +25,7 @@ function counts(dims, axis) {
     c.P = prod(ca);
   }
   if (nd >= 1 && axis >= 0 && axis < nd) c.A = prod(axis);
+  dims.forEach((d, i) => { c[`D${i}`] = d; });  // '*' (any length) stays undefined: a random length
   return c;
 }
 function countOf(token, c, lengths, isInt) {

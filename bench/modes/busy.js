@@ -1,0 +1,74 @@
+'use strict';
+// --busy: per-call latency (median and p99) at the default thread count against 1 thread, while
+// CPU-bound child processes keep every other core busy (the usual server: one process per core).
+// Without hogs (--hogs 0) the same table on the machine as it is.
+const os = require('os');
+const { DataCache } = require('../lib/data');
+const { callLatencies } = require('../lib/harness');
+const { sig, ratio, table } = require('../lib/format');
+const hogs = require('../lib/hogs');
+const { loadFastloss, prepareCall, specLabel } = require('./common');
+
+const SIZES = [65536, 1e6, 1e7];
+// At least one loss per family (bench/workloads): flat element-wise, per-row, pairwise.
+const LOSSES = [
+  { loss: 'torch.mseLoss', reduction: 'none' },
+  { loss: 'torch.mseLoss' },
+  { loss: 'torch.binaryCrossEntropy', reduction: 'none' },
+  { loss: 'torch.crossEntropy', cols: 64 },
+  { loss: 'keras.logCosh', cols: 64 },
+  { loss: 'torch.cosineEmbeddingLoss', cols: 64 },
+];
+
+function busySpecs(filters) {
+  const specs = [];
+  for (const l of LOSSES)
+    if (filters.length === 0 || filters.some((f) => l.loss.includes(f)))
+      for (const n of SIZES) specs.push({ ...l, n });
+  return specs;
+}
+
+async function runBusy(opts, log) {
+  const fastloss = loadFastloss();
+  const threads = fastloss.getNumThreads();
+  const hogCount = opts.hogs ?? Math.max(1, os.cpus().length - 1);
+  const cfg = opts.quick
+    ? { warmups: 3, block: 10, minCalls: 100, maxCalls: 400, budgetMs: 300 }
+    : { warmups: 5, block: 20, minCalls: 300, maxCalls: 3000, budgetMs: 2000 };
+  const data = new DataCache();
+  const specs = busySpecs(opts.filters);
+  if (specs.length === 0) throw new Error(`bench: no --busy loss matches ${opts.filters.join(', ')}`);
+  const prepared = specs.map((s) => ({ spec: s, p: prepareCall(fastloss, data, s) }));
+  log(`--busy: ${hogCount} CPU-bound process${hogCount === 1 ? '' : 'es'} beside this one, ${threads} threads by default`);
+  const stop = hogCount > 0 ? await hogs.start(hogCount) : () => {};
+  const rows = [];
+  try {
+    for (const { spec, p } of prepared) {
+      log(`  ${specLabel(spec)}`);
+      const r = callLatencies({
+        default: { before: () => fastloss.setNumThreads(threads), call: p.call },
+        one: { before: () => fastloss.setNumThreads(1), call: p.call },
+      }, cfg);
+      rows.push({ ...spec, case: p.c.label, threads, default: r.default, one: r.one });
+    }
+  } finally {
+    stop();
+    fastloss.setNumThreads(threads);
+  }
+  return { hogs: hogCount, threads, timing: cfg, rows };
+}
+
+function printBusy(rep) {
+  const us = (ns) => sig(ns / 1e3);
+  const out = [];
+  out.push(`Busy machine: ${rep.hogs} CPU-bound process${rep.hogs === 1 ? '' : 'es'} beside fastloss; µs per call, single calls timed ` +
+    `(default ${rep.threads} threads and 1 thread interleaved); x = default / 1 thread (goal: <= 1.25x)`);
+  out.push(table(
+    [{ title: 'loss', align: 'l' }, { title: 'case', align: 'l' }, { title: 'median dflt' }, { title: 'median 1t' }, { title: 'x' },
+      { title: 'p99 dflt' }, { title: 'p99 1t' }, { title: 'x' }, { title: 'calls' }],
+    rep.rows.map((r) => [`${r.loss}${r.reduction ? ` '${r.reduction}'` : ''}`, r.case, us(r.default.median), us(r.one.median),
+      ratio(r.default.median, r.one.median), us(r.default.p99), us(r.one.p99), ratio(r.default.p99, r.one.p99), r.default.calls])));
+  return out.join('\n');
+}
+
+module.exports = { runBusy, printBusy, busySpecs, SIZES, LOSSES };

@@ -1,0 +1,7 @@
+'use strict';
+// The bench modes that run instead of the throughput tables: --busy, --cluster, --sweep.
+module.exports = {
+  busy: require('./busy'),
+  cluster: require('./cluster'),
+  sweep: require('./sweep'),
+};

@@ -1,0 +1,97 @@
+'use strict';
+// --sweep: short rows. ns per element on 1 thread, fastloss against the plain-JS loop, for every
+// Keras per-sample loss over rows of 1 .. 1000 elements and for torch.crossEntropy over 2 .. 100
+// classes, at 10^3 and 10^5 (and 10^6 without --quick) elements. Forward, default reduction.
+const { DataCache } = require('../lib/data');
+const { measure } = require('../lib/harness');
+const { sig, ratio, table } = require('../lib/format');
+const { loadWorkloads } = require('../workloads');
+const { loadFastloss, lossFn, caseOf } = require('./common');
+
+const ROW_LENGTHS = [1, 2, 3, 4, 8, 16, 100, 1000];
+const CLASS_COUNTS = [2, 3, 4, 10, 16, 100];
+const CLASS_LOSSES = ['torch.crossEntropy'];
+
+/** [{ w, variant, cols, axis: 'row' | 'C' }] for the sweep, filtered by name. */
+function sweepSeries(filters) {
+  const seen = new Map();
+  const series = [];
+  for (const w of loadWorkloads()) {
+    if (filters.length && !filters.some((f) => w.name.includes(f))) continue;
+    const k = seen.get(w.name) ?? 0;
+    seen.set(w.name, k + 1);
+    const variant = k === 0 ? '' : w.cases[0].label.split(' ').slice(1).join(' ');
+    if (w.name.startsWith('keras.')) for (const cols of ROW_LENGTHS) series.push({ w, variant, cols, axis: 'row' });
+    else if (CLASS_LOSSES.includes(w.name)) for (const cols of CLASS_COUNTS) series.push({ w, variant, cols, axis: 'C' });
+  }
+  return series;
+}
+
+/** The call of one sweep point: fastloss and plain JS on the same arrays. */
+function sweepCall(fastloss, data, s, n) {
+  const c = caseOf(n, s.cols);
+  const args = s.w.inputs(c).map((i) => data.get(i.gen, i.length));
+  const opts = s.w.opts ? s.w.opts(c) : {};
+  const fn = lossFn(fastloss, s.w.name);
+  return { c, fastloss: () => fn(...args, opts), js: () => s.w.js.forward(args, c) };
+}
+
+function runSweep(opts, log) {
+  const fastloss = loadFastloss();
+  const threads = fastloss.getNumThreads();
+  const sizes = opts.quick ? [1e3, 1e5] : [1e3, 1e5, 1e6];
+  const cfg = opts.quick
+    ? { sampleMs: 1, budgetMs: 30, minSamples: 3, maxSamples: 10, warmups: 1 }
+    : { sampleMs: 2, budgetMs: 150, minSamples: 5, maxSamples: 30, warmups: 2 };
+  const data = new DataCache();
+  const series = sweepSeries(opts.filters);
+  if (series.length === 0) throw new Error(`bench: no --sweep loss matches ${opts.filters.join(', ')}`);
+  const rows = [];
+  fastloss.setNumThreads(1);
+  try {
+    for (const s of series) {
+      log(`  --sweep ${s.w.name}${s.variant ? ` ${s.variant}` : ''} ${s.axis === 'C' ? 'C' : 'rows of'} ${s.cols}`);
+      for (const n of sizes) {
+        const call = sweepCall(fastloss, data, s, n);
+        const fl = measure(call.fastloss, cfg).ns / call.c.n;
+        const js = measure(call.js, cfg).ns / call.c.n;
+        rows.push({ loss: s.w.name, variant: s.variant, axis: s.axis, cols: s.cols, size: n, n: call.c.n, case: call.c.label,
+          fastlossNsPerElement: fl, jsNsPerElement: js });
+      }
+    }
+  } finally {
+    fastloss.setNumThreads(threads);
+  }
+  return { threads: 1, sizes, rows };
+}
+
+function printSweep(rep) {
+  const out = [];
+  const sizes = rep.sizes;
+  out.push('Short rows, 1 thread: ns per element, fastloss / plain JS; x = JS time / fastloss time (goal: >= 3x from 1e5, >= 1x at 1e3)');
+  const key = (r) => `${r.loss}|${r.variant}|${r.axis}|${r.cols}`;
+  const groups = new Map();
+  for (const r of rep.rows) {
+    if (!groups.has(key(r))) groups.set(key(r), []);
+    groups.get(key(r)).push(r);
+  }
+  const cols = [{ title: 'loss', align: 'l' }, { title: 'row', align: 'l' }];
+  for (const n of sizes) {
+    const e = `1e${Math.round(Math.log10(n))}`;
+    cols.push({ title: `fl ${e}` }, { title: `JS ${e}` }, { title: `x ${e}` });
+  }
+  const lines = [];
+  for (const rs of groups.values()) {
+    const r0 = rs[0];
+    const line = [`${r0.loss}${r0.variant ? ` ${r0.variant}` : ''}`, `${r0.axis === 'C' ? 'C=' : ''}${r0.cols}`];
+    for (const n of sizes) {
+      const r = rs.find((x) => x.size === n);
+      line.push(sig(r && r.fastlossNsPerElement), sig(r && r.jsNsPerElement), r ? ratio(r.jsNsPerElement, r.fastlossNsPerElement) : '-');
+    }
+    lines.push(line);
+  }
+  out.push(table(cols, lines));
+  return out.join('\n');
+}
+
+module.exports = { runSweep, printSweep, sweepSeries, sweepCall, ROW_LENGTHS, CLASS_COUNTS };

@@ -1,0 +1,249 @@
+// Keras 3 focal cross-entropy over a class axis and generalized cross-entropy of integer labels
+// (keras/src/losses/losses.py, categorical_focal_crossentropy and
+// categorical_generalized_cross_entropy). Forward and gradient side by side.
+//
+// The class axis is `axis` of the logical shape, seen as [outer, C, inner]: one loss per
+// (outer, inner) position, classes at stride `inner`. Each position is computed whole inside
+// one fixed chunk of positions, so the bits do not depend on the thread count.
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+
+#include "axis_view.h"
+#include "engine.h"
+#include "vmath.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+#define FASTLOSS_FOCAL_HOT __attribute__((always_inline)) inline
+
+constexpr float kEps = 1e-7f;                 // keras.backend.epsilon() in float32
+constexpr float kOneMinusEps = 1.0f - 1e-7f;  // 1 - epsilon, as float32 computes it
+
+struct FocalParams {
+  float alpha, gamma, keep, add;  // label smoothing: y' = y keep + add (add = ls / C)
+};
+
+// The loss term of one class and its derivative with respect to the normalized prediction q:
+// o = clip(q, eps, 1 - eps), l = alpha (1 - o)^gamma (-y' log o) (losses.py: output, cce,
+// modulating_factor, weighting_factor); dl/dq = alpha y' (gamma (1 - o)^(gamma - 1) log o -
+// (1 - o)^gamma / o) where the clip passes (inclusive bounds), else 0.
+struct FocalTerm {
+  float loss, dq;
+};
+// Square: gamma == 2 (the default), (1 - o)^2 without exp/log.
+template <bool Square>
+FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
+  const float o = q < kEps ? kEps : (q > kOneMinusEps ? kOneMinusEps : q);
+  const float pass = (q >= kEps && q <= kOneMinusEps) ? 1.0f : 0.0f;
+  const float y = truth * f.keep + f.add;
+  const float lg = vmath::log(o), om = 1.0f - o;
+  const float mod = Square ? om * om : vmath::exp(f.gamma * vmath::log(om));
+  const float dmod = Square ? 2.0f * om : f.gamma * mod / om;  // d(1 - o)^gamma / d(-o)
+  return {f.alpha * mod * (-y * lg), pass * f.alpha * y * (dmod * lg - mod / o)};
+}
+
+// One position: returns its loss; with Grad, writes k * dl/dpred at the position's classes
+// (dl/dq first, then corrected in place once sum_c dl/dq_c q_c is known).
+// Probabilities: q = p / sum(p), dl/dp_j = (dq_j - sum_c dq_c q_c) / sum(p).
+// Logits: q = softmax(x) (Keras' renormalization of a softmax is the identity up to rounding),
+// dl/dx_j = q_j (dq_j - sum_c dq_c q_c).
+template <bool Logits, bool Contiguous, bool Square, bool Grad>
+double focalPosition(const float* __restrict pred, const float* __restrict truth, const int64_t C,
+                     const int64_t strideArg, const FocalParams f, float* __restrict g, const float k) {
+  const int64_t cs = Contiguous ? 1 : strideArg;
+  float shift = 0.0f, norm;
+  if (Logits) {
+    float m = -INFINITY;
+    for (int64_t c = 0; c < C; ++c) m = pred[c * cs] > m ? pred[c * cs] : m;
+    shift = m;
+    double z = 0.0;
+#pragma omp simd reduction(+ : z)
+    for (int64_t c = 0; c < C; ++c) z += static_cast<double>(vmath::exp(pred[c * cs] - shift));
+    norm = static_cast<float>(z);
+  } else {
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; ++c) s += static_cast<double>(pred[c * cs]);
+    norm = static_cast<float>(s);
+  }
+  double loss = 0.0, dqq = 0.0;
+#pragma omp simd reduction(+ : loss, dqq)
+  for (int64_t c = 0; c < C; ++c) {
+    const float q = (Logits ? vmath::exp(pred[c * cs] - shift) : pred[c * cs]) / norm;
+    const FocalTerm t = focalTerm<Square>(q, truth[c * cs], f);
+    loss += static_cast<double>(t.loss);
+    if (Grad) {
+      dqq += static_cast<double>(t.dq * q);
+      g[c * cs] = t.dq;
+    }
+  }
+  if (Grad) {
+    const float sum = static_cast<float>(dqq);
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      if (Logits)
+        g[c * cs] = k * (vmath::exp(pred[c * cs] - shift) / norm) * (g[c * cs] - sum);
+      else
+        g[c * cs] = k * (g[c * cs] - sum) / norm;
+    }
+  }
+  return loss;
+}
+
+// Positions [b, e): l = w * focal sum over classes, written to out (when given) and summed.
+template <bool Logits, bool Contiguous, bool Square>
+double focalPositions(const float* __restrict pred, const float* __restrict truth, const float* __restrict w,
+                      const float* __restrict up, float* __restrict out, float* __restrict grad, const AxisView ax,
+                      const FocalParams f, const double scale, int64_t b, int64_t e) {
+  double acc = 0.0;
+  for (int64_t pos = b; pos < e; ++pos) {
+    const int64_t o = pos / ax.inner, i = pos - o * ax.inner;
+    const int64_t base = o * ax.size * ax.inner + i;
+    const double weight = w ? static_cast<double>(w[pos]) : 1.0;
+    const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
+    const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(pred + base, truth + base, ax.size,
+                                                                                      ax.inner, f, grad + base, k)
+                                    : focalPosition<Logits, Contiguous, Square, false>(pred + base, truth + base, ax.size,
+                                                                                       ax.inner, f, nullptr, k));
+    if (out) out[pos] = static_cast<float>(l);
+    acc += l;
+  }
+  return acc;
+}
+
+template <bool Logits, bool Contiguous, bool Square>
+void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
+  const float* pred = a.f(0);
+  const float* truth = a.f(1);
+  const float* w = a.f(2);
+  const float* up = a.gradOut;
+  const int64_t positions = ax.losses();
+  const bool none = a.reduction == Reduction::None;
+  float* out = none && a.wantLoss() ? a.out : nullptr;
+  float* grad = a.wantGrad() ? a.grad[0] : nullptr;
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(positions));
+  const double total = reduceRows(positions, ax.size, Logits ? 24 : 16, [&](int64_t b, int64_t e) {
+    return focalPositions<Logits, Contiguous, Square>(pred, truth, w, up, out, grad, ax, f, scale, b, e);
+  });
+  // sum_over_batch_size: Keras' divide_no_nan, so no positions give 0.
+  if (!none && a.wantLoss())
+    a.result = a.reduction == Reduction::Mean ? (positions > 0 ? total / static_cast<double>(positions) : 0.0) : total;
+}
+
+// Rows [b, e) of generalized cross-entropy: p = yPred[r, y_r], l = w (1 - p^q) / q
+// (losses.py l. 2786-2794: one_hot, sum(y_pred * one_hot), no clipping), dl/dp = -p^(q - 1) at
+// the label, 0 elsewhere. A label read outside [0, C) (changed since the check) gives NaN and is
+// recorded in changedAt. Rows go in blocks: the labelled probabilities are gathered first (a
+// tight loop keeps many of these scattered loads in flight), then the powers computed in one
+// vector loop, p^x = exp(x log p) (0 for p = 0, NaN for p < 0, as pow).
+double gceRows(const float* __restrict pred, const int32_t* __restrict labels, const float* __restrict w,
+               const float* __restrict up, float* __restrict out, float* __restrict grad, const float q,
+               const double scale, const int64_t C, std::atomic<int64_t>* changedAt, int64_t b, int64_t e) {
+  constexpr int64_t kBlock = 256;
+  float pv[kBlock], powQ[kBlock], powQ1[kBlock];
+  int64_t yv[kBlock];
+  double acc = 0.0;
+  for (int64_t r0 = b; r0 < e; r0 += kBlock) {
+    const int64_t m = e - r0 < kBlock ? e - r0 : kBlock;
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t y = labels[r0 + i];
+      const bool valid = static_cast<uint64_t>(y) < static_cast<uint64_t>(C);
+      if (!valid) changedAt->store(r0 + i, std::memory_order_relaxed);
+      const float v = pred[(r0 + i) * C + (valid ? y : 0)];
+      yv[i] = valid ? y : -1;
+      pv[i] = valid ? v : std::numeric_limits<float>::quiet_NaN();
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) {
+      const float lg = vmath::log(pv[i]);
+      powQ[i] = vmath::exp(q * lg);
+      powQ1[i] = vmath::exp((q - 1.0f) * lg);
+    }
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t r = r0 + i;
+      const double weight = w ? static_cast<double>(w[r]) : 1.0;
+      const double l = weight * (1.0 - static_cast<double>(powQ[i])) / static_cast<double>(q);
+      if (out) out[r] = static_cast<float>(l);
+      acc += l;
+      if (grad) {
+        float* __restrict g = grad + r * C;
+#pragma omp simd
+        for (int64_t j = 0; j < C; ++j) g[j] = 0.0f;
+        const double k = (up ? static_cast<double>(up[r]) : scale) * weight;
+        if (yv[i] >= 0) g[yv[i]] = static_cast<float>(-k * static_cast<double>(powQ1[i]));
+      }
+    }
+  }
+  return acc;
+}
+
+}  // namespace
+
+namespace keras {
+
+void categoricalGeneralizedCrossEntropy(LossArgs& a) {
+  static const char* fn = "keras.categoricalGeneralizedCrossEntropy";
+  const int64_t C = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
+  const int64_t rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+  const int32_t* labels = a.i32(1);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (static_cast<uint64_t>(static_cast<int64_t>(labels[r])) >= static_cast<uint64_t>(C)) {
+      a.errorKind = 1;
+      std::snprintf(a.error, sizeof(a.error), "%s: yTrue[%lld] = %d is out of range: classes are 0..%lld", fn,
+                    static_cast<long long>(r), labels[r], static_cast<long long>(C - 1));
+      return;
+    }
+  }
+  const bool none = a.reduction == Reduction::None;
+  float* out = none && a.wantLoss() ? a.out : nullptr;
+  float* grad = a.wantGrad() ? a.grad[0] : nullptr;
+  const float q = static_cast<float>(a.p[params::keras::categoricalGeneralizedCrossEntropy::q]);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
+  const float* pred = a.f(0);
+  const float* w = a.f(2);
+  const float* up = a.gradOut;
+  std::atomic<int64_t> changed{-1};
+  const double total = reduceRows(rows, C, 1, [&](int64_t b, int64_t e) {
+    return gceRows(pred, labels, w, up, out, grad, q, scale, C, &changed, b, e);
+  });
+  if (changed.load() >= 0) {
+    a.errorKind = 1;
+    std::snprintf(a.error, sizeof(a.error), "%s: yTrue[%lld] changed during the call to a value outside 0..%lld", fn,
+                  static_cast<long long>(changed.load()), static_cast<long long>(C - 1));
+    return;
+  }
+  if (!none && a.wantLoss())
+    a.result = a.reduction == Reduction::Mean ? (rows > 0 ? total / static_cast<double>(rows) : 0.0) : total;
+}
+
+
+void categoricalFocalCrossentropy(LossArgs& a) {
+  using P = params::keras::categoricalFocalCrossentropy;
+  AxisView ax;
+  if (!axisViewOf(a, a.p[P::axis], "keras.categoricalFocalCrossentropy", ax)) return;
+  const double ls = a.p[P::labelSmoothing];
+  const FocalParams f{static_cast<float>(a.p[P::alpha]), static_cast<float>(a.p[P::gamma]), static_cast<float>(1.0 - ls),
+                      static_cast<float>(ax.size > 0 ? ls / static_cast<double>(ax.size) : 0.0)};
+  const bool logits = a.p[P::fromLogits] != 0.0;
+  const bool square = a.p[P::gamma] == 2.0;
+  const int variant = (logits ? 4 : 0) | (ax.inner == 1 ? 2 : 0) | (square ? 1 : 0);
+  switch (variant) {
+    case 0: focalRun<false, false, false>(a, ax, f); break;
+    case 1: focalRun<false, false, true>(a, ax, f); break;
+    case 2: focalRun<false, true, false>(a, ax, f); break;
+    case 3: focalRun<false, true, true>(a, ax, f); break;
+    case 4: focalRun<true, false, false>(a, ax, f); break;
+    case 5: focalRun<true, false, true>(a, ax, f); break;
+    case 6: focalRun<true, true, false>(a, ax, f); break;
+    default: focalRun<true, true, true>(a, ax, f); break;
+  }
+}
+
+}  // namespace keras
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

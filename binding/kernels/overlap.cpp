@@ -1,0 +1,185 @@
+// Keras 3 overlap losses (keras/src/losses/losses.py dice, tversky). Forward and gradient.
+//
+// The reduced axes arrive merged into one, `axis` of the logical shape, seen as [outer, size,
+// inner] (the facade requires them to be consecutive): one loss per (outer, inner) slot from
+// three sums over the axis, I = sum y p, P = sum p, T = sum y. The gradient with respect to
+// yPred is linear in y within a slot: dl/dp = c1 y + c0.
+//
+// Sums run over fixed pieces (a slot's axis cut in kChunk segments when inner == 1, blocks of
+// kInnerBlock slots otherwise), each piece in order by one thread, the pieces combined left to
+// right: the same bits for any thread count.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "axis_view.h"
+#include "engine.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+namespace {
+
+constexpr double kEps = 1e-7;  // keras.backend.epsilon()
+constexpr int64_t kInnerBlock = 1024;
+
+struct Sums {
+  double inter, pred, truth;
+};
+
+// Sums of y p, p and y over [b, e) of contiguous elements.
+FASTLOSS_LOOP inline Sums contiguousSums(const float* __restrict p, const float* __restrict t, int64_t b, int64_t e) {
+  double si = 0.0, sp = 0.0, st = 0.0;
+#pragma omp simd reduction(+ : si, sp, st)
+  for (int64_t j = b; j < e; ++j) {
+    si += static_cast<double>(p[j]) * static_cast<double>(t[j]);
+    sp += static_cast<double>(p[j]);
+    st += static_cast<double>(t[j]);
+  }
+  return {si, sp, st};
+}
+
+// Slots [i0, i1) of one outer index, strided layout: acc[i] += sums of element (r, i) over r.
+FASTLOSS_LOOP inline void stridedSums(const float* __restrict p, const float* __restrict t, Sums* __restrict acc,
+                                      int64_t size, int64_t inner, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) acc[i] = {0.0, 0.0, 0.0};
+  for (int64_t r = 0; r < size; ++r) {
+    const float* __restrict pr = p + r * inner;
+    const float* __restrict tr = t + r * inner;
+    for (int64_t i = i0; i < i1; ++i) {
+      acc[i].inter += static_cast<double>(pr[i]) * static_cast<double>(tr[i]);
+      acc[i].pred += static_cast<double>(pr[i]);
+      acc[i].truth += static_cast<double>(tr[i]);
+    }
+  }
+}
+
+// g = c1 y + c0 over [b, e).
+FASTLOSS_LOOP inline void linearGrad(const float* __restrict t, float* __restrict g, const double c1, const double c0,
+                                     int64_t b, int64_t e) {
+#pragma omp simd
+  for (int64_t j = b; j < e; ++j) g[j] = static_cast<float>(c1 * static_cast<double>(t[j]) + c0);
+}
+
+// A slot's loss and gradient coefficients (dl/dp = c1 y + c0) from its sums.
+// dice (losses.py l. 2607-2614): l = 1 - 2I / (T + P + eps).
+// tversky (l. 2648-2657): fp = P - I, fn = T - I (sum (1 - y) p and sum y (1 - p)),
+// l = 1 - I / (I + alpha fp + beta fn + eps).
+struct SlotLoss {
+  double loss, c1, c0;
+};
+inline SlotLoss slotLoss(const Sums s, bool dice, double alpha, double beta) {
+  if (dice) {
+    const double d = s.truth + s.pred + kEps;
+    return {1.0 - 2.0 * s.inter / d, -2.0 / d, 2.0 * s.inter / (d * d)};
+  }
+  const double den = s.inter + alpha * (s.pred - s.inter) + beta * (s.truth - s.inter) + kEps;
+  return {1.0 - s.inter / den, -(den - s.inter * (1.0 - alpha - beta)) / (den * den), alpha * s.inter / (den * den)};
+}
+
+// pieceFn(q, row, j0, j1) for piece q of the contiguous layout: segment q % segs (kChunk
+// elements, the last one shorter) of row q / segs, elements [j0, j1).
+template <class PieceFn>
+void forEachPiece(int64_t pieces, int64_t segs, int64_t size, const PieceFn& pieceFn) {
+  parallelFor(pieces, segs >= 2 ? 1 : rowsPerChunk(size), size < kChunk ? size : kChunk, [&](int64_t b, int64_t e) {
+    for (int64_t q = b; q < e; ++q) {
+      const int64_t row = q / segs, seg = q - row * segs;
+      pieceFn(q, row, row * size + seg * kChunk, row * size + (seg + 1 == segs ? size : (seg + 1) * kChunk));
+    }
+  });
+}
+
+void overlap(LossArgs& a, const char* fn, double axisParam, bool dice, double alpha, double beta) {
+  AxisView v;
+  if (!axisViewOf(a, axisParam, fn, v)) return;
+  const float* pred = a.f(0);
+  const float* truth = a.f(1);
+  const float* w = a.f(2);
+  const float* up = a.gradOut;
+  const int64_t slots = v.losses();
+  const bool contiguous = v.inner == 1;
+  const int64_t segments = contiguous ? (v.size + kChunk - 1) / kChunk : 1;
+  const int64_t pieces = contiguous ? mulSat(v.outer, segments > 0 ? segments : 1) : 0;
+  // Scratch: the sums of every slot (then its coefficients), plus one partial per piece.
+  const int64_t count = slots + pieces;
+  Sums* sums = count > 0 ? static_cast<Sums*>(std::malloc(static_cast<size_t>(count) * sizeof(Sums))) : nullptr;
+  if (count > 0 && !sums) {
+    a.errorKind = 1;
+    std::snprintf(a.error, sizeof(a.error), "%s: out of memory for %lld loss sums", fn, static_cast<long long>(count));
+    return;
+  }
+  Sums* partial = sums + slots;
+  const int64_t size = v.size, inner = v.inner, segs = segments > 0 ? segments : 1;
+  if (contiguous) {
+    forEachPiece(pieces, segs, size,
+                 [&](int64_t q, int64_t, int64_t j0, int64_t j1) { partial[q] = contiguousSums(pred, truth, j0, j1); });
+    for (int64_t o = 0; o < slots; ++o) {
+      Sums s{0.0, 0.0, 0.0};
+      for (int64_t q = o * segs; q < (o + 1) * segs; ++q) {
+        s.inter += partial[q].inter;
+        s.pred += partial[q].pred;
+        s.truth += partial[q].truth;
+      }
+      sums[o] = s;
+    }
+  } else {
+    const int64_t blocks = (inner + kInnerBlock - 1) / kInnerBlock;
+    parallelFor(mulSat(v.outer, blocks), 1, mulSat(size, kInnerBlock), [&](int64_t b, int64_t e) {
+      for (int64_t q = b; q < e; ++q) {
+        const int64_t o = q / blocks, blk = q - o * blocks;
+        const int64_t i0 = blk * kInnerBlock, i1 = i0 + kInnerBlock < inner ? i0 + kInnerBlock : inner;
+        stridedSums(pred + o * size * inner, truth + o * size * inner, sums + o * inner, size, inner, i0, i1);
+      }
+    });
+  }
+
+  // Losses, weights and the reduction, slots in order; sums[s] becomes (k c1, k c0).
+  const bool none = a.reduction == Reduction::None;
+  const bool wantGrad = a.wantGrad();
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(slots));
+  double total = 0.0;
+  for (int64_t s = 0; s < slots; ++s) {
+    const SlotLoss sl = slotLoss(sums[s], dice, alpha, beta);
+    const double weight = w ? static_cast<double>(w[s]) : 1.0;
+    const double l = weight * sl.loss;
+    if (none && a.wantLoss()) a.out[s] = static_cast<float>(l);
+    total += l;
+    const double k = (up ? static_cast<double>(up[s]) : scale) * weight;
+    sums[s] = {k * sl.c1, k * sl.c0, 0.0};
+  }
+  if (wantGrad) {
+    float* g = a.grad[0];
+    if (contiguous) {
+      forEachPiece(pieces, segs, size, [&](int64_t, int64_t row, int64_t j0, int64_t j1) {
+        linearGrad(truth, g, sums[row].inter, sums[row].pred, j0, j1);
+      });
+    } else {
+      parallelFor(mulSat(v.outer, size), rowsPerChunk(inner), inner, [&](int64_t b, int64_t e) {
+        for (int64_t row = b; row < e; ++row) {
+          const int64_t o = row / size;
+          const Sums* k = sums + o * inner;
+          const float* t = truth + row * inner;
+          float* gr = g + row * inner;
+          for (int64_t i = 0; i < inner; ++i) gr[i] = static_cast<float>(k[i].inter * static_cast<double>(t[i]) + k[i].pred);
+        }
+      });
+    }
+  }
+  std::free(sums);
+  if (!none && a.wantLoss())
+    a.result = a.reduction == Reduction::Mean ? (slots > 0 ? total / static_cast<double>(slots) : 0.0) : total;
+}
+
+}  // namespace
+
+namespace keras {
+
+void dice(LossArgs& a) { overlap(a, "keras.dice", a.p[params::keras::dice::axis], true, 0.0, 0.0); }
+
+void tversky(LossArgs& a) {
+  using P = params::keras::tversky;
+  overlap(a, "keras.tversky", a.p[P::axis], false, a.p[P::alpha], a.p[P::beta]);
+}
+
+}  // namespace keras
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

@@ -1,0 +1,13 @@
+// `npm test` runs the linters of `npm run lint` (scripts/lint.js), one test each: ESLint on src/
+// test/ bench/ scripts/, tsc --noEmit, clang-format --dry-run --Werror on binding/.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+
+const lint = path.join(__dirname, '..', 'scripts', 'lint.js');
+
+test.each(['eslint', 'tsc', 'clang-format'])('%s finds nothing', (linter) => {
+  const r = spawnSync(process.execPath, [lint, linter], { encoding: 'utf8', timeout: 170_000 });
+  // Everything but the closing "ok" line is a finding (or why the linter did not run).
+  expect((r.stdout + r.stderr).replace(new RegExp(`^lint: ${linter} ok in [0-9.]+ s\n`, 'm'), '')).toBe('');
+  expect(r.status).toBe(0);
+}, 180_000);

@@ -26,17 +26,17 @@ describe('classification argument errors', () => {
     const grad = new Float32Array(12);
     const bad = Int32Array.from([0, 4, 1]);
     expectThrowsWritingNothing(() => torch.crossEntropy(x, bad, { shape: [3, 4], reduction: 'none', out }), RangeError,
-      /torch\.crossEntropy: target\[1\] = 4 is out of range/, out);
+      /torch\.crossEntropy: target\[1\] is 4; expected a class index in \[0, 4\) or opts\.ignoreIndex \(-100\)/, out);
     expectThrowsWritingNothing(() => torch.crossEntropy.withGrad(x, bad, { shape: [3, 4], reduction: 'none', out: { loss: out, grad } }),
-      RangeError, /target\[1\] = 4/, out, grad);
+      RangeError, /target\[1\] is 4;/, out, grad);
     expectThrowsWritingNothing(() => torch.crossEntropy.backward(x, Int32Array.from([0, 1, -3]), { shape: [3, 4], out: grad }),
-      RangeError, /target\[2\] = -3 is out of range/, grad);
+      RangeError, /target\[2\] is -3; expected a class index in \[0, 4\)/, grad);
     expectThrowsWritingNothing(() => torch.nllLoss.backward(x, Int32Array.from([5, 1, 0]), { shape: [3, 4], out: grad }),
-      RangeError, /torch\.nllLoss: target\[0\] = 5/, grad);
+      RangeError, /torch\.nllLoss: target\[0\] is 5; expected a class index in \[0, 4\) or opts\.ignoreIndex/, grad);
     expectThrowsWritingNothing(() => keras.sparseCategoricalCrossentropy.backward(Int32Array.from([0, 9, 1]), x, { shape: [3, 4], out: grad }),
-      RangeError, /keras\.sparseCategoricalCrossentropy: yTrue\[1\] = 9/, grad);
+      RangeError, /keras\.sparseCategoricalCrossentropy: yTrue\[1\] is 9; expected a class index in \[0, 4\)/, grad);
     expectThrowsWritingNothing(() => keras.sparseCategoricalCrossentropy.backward(Int32Array.from([0, 9, 1]), x,
-      { shape: [3, 4], out: grad, fromLogits: true }), RangeError, /yTrue\[1\] = 9/, grad);
+      { shape: [3, 4], out: grad, fromLogits: true }), RangeError, /yTrue\[1\] is 9;/, grad);
     // The ignore index itself is fine, even outside the classes.
     expect(Number.isFinite(torch.crossEntropy(x, Int32Array.from([0, -100, 2]), { shape: [3, 4] }))).toBe(true);
     expect(Number.isFinite(torch.crossEntropy(x, Int32Array.from([0, 7, 2]), { shape: [3, 4], ignoreIndex: 7 }))).toBe(true);
@@ -45,7 +45,7 @@ describe('classification argument errors', () => {
   test('async rejects with the same error', async () => {
     const err = await torch.crossEntropy.async(x, Int32Array.from([0, 4, 1]), { shape: [3, 4] }).catch((e: Error) => e);
     expect((err as Error).constructor.name).toBe('RangeError');
-    expect((err as Error).message).toMatch(/target\[1\] = 4 is out of range/);
+    expect((err as Error).message).toMatch(/target\[1\] is 4; expected a class index in \[0, 4\)/);
   });
 
   test('labelSmoothing must be a number in [0, 1]', () => {
@@ -91,7 +91,7 @@ describe('classification argument errors', () => {
     const out = new Float32Array(4);
     expectThrowsWritingNothing(() => torch.binaryCrossEntropy(Float32Array.from([0.5, 1.5, 0, 1]), new Float32Array(4), { reduction: 'none', out }),
       RangeError, /torch\.binaryCrossEntropy: input\[1\] = 1\.5; all elements of input should be between 0 and 1/, out);
-    expect(() => torch.binaryCrossEntropy(Float32Array.from([NaN]), new Float32Array(1))).toThrow(/input\[0\] = nan/);
+    expect(() => torch.binaryCrossEntropy(Float32Array.from([NaN]), new Float32Array(1))).toThrow(/input\[0\] = NaN/);
     const gi = new Float32Array(4);
     const gv = new Float32Array(4);
     expectThrowsWritingNothing(() => torch.gaussianNllLoss.backward(x.subarray(0, 4), x.subarray(4, 8), Float32Array.from([1, 0, -1, 2]),

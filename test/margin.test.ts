@@ -34,7 +34,7 @@ describe('margin errors', () => {
   test('hingeEmbeddingLoss: targets must be 1 or -1 (RangeError, nothing written)', async () => {
     await expectError(torch.hingeEmbeddingLoss, [f32(1, 2, 3), f32(1, -1, 0)], {}, RangeError,
       /torch\.hingeEmbeddingLoss: target\[2\] is 0; expected 1 or -1/);
-    await expectError(torch.hingeEmbeddingLoss, [f32(1, 2), f32(1, NaN)], {}, RangeError, /target\[1\] is nan/);
+    await expectError(torch.hingeEmbeddingLoss, [f32(1, 2), f32(1, NaN)], {}, RangeError, /target\[1\] is NaN/);
     const out = new Float32Array(3).fill(SENTINEL);
     expect(() => torch.hingeEmbeddingLoss(f32(1, 2, 3), f32(1, 0.5, 1), { reduction: 'none', out })).toThrow(/target\[1\] is 0\.5/);
     expect(Array.from(out)).toEqual([SENTINEL, SENTINEL, SENTINEL]);

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdint>
 
-#include "classification.h"
+#include "engine.h"
+#include "scalar.h"
+#include "vmath.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -12,49 +14,40 @@ namespace {
 
 // ------------------------------------------------------------------ PyTorch element-wise ops
 
-// -w (y max(log x, -100) + (1 - y) max(log(1 - x), -100)); d/dx = w (x - y) / max((1 - x) x, 1e-12).
-// torch.nn.functional.binary_cross_entropy (its CPU kernel and backward).
-struct BinaryCrossEntropy : SeparateBoth<BinaryCrossEntropy> {
-  FASTLOSS_HOT float loss(float x, float y, float w, float) const {
-    const float lx = maxOf(vmath::log(x), -100.0f);
-    const float l1x = maxOf(vmath::log1p(-x), -100.0f);
-    return w * ((y - 1.0f) * l1x - y * lx);
+// -(y max(log x, -100) + (1 - y) max(log(1 - x), -100)); d/dx = (x - y) / max((1 - x) x, 1e-12)
+// (times the weight, by the engine). torch.nn.functional.binary_cross_entropy (its CPU kernel and backward).
+struct BinaryCrossEntropy {
+  FASTLOSS_HOT float loss(float x, float y) const {
+    const float lx = maxKeepNanLeft(vmath::log(x), -100.0f);
+    const float l1x = maxKeepNanLeft(vmath::log1p(-x), -100.0f);
+    return (y - 1.0f) * l1x - y * lx;
   }
-  FASTLOSS_HOT float grad(float x, float y, float w, float) const {
-    return w * (x - y) / maxOf((1.0f - x) * x, 1e-12f);
-  }
+  FASTLOSS_HOT float grad(float x, float y) const { return (x - y) / maxKeepNanLeft((1.0f - x) * x, 1e-12f); }
 };
 
-// (1 - y) x + lw softplus(-x), lw = (pw - 1) y + 1 (pw = pos_weight, 1 without), times w;
-// d/dx = w ((pw y + 1 - y) sigmoid(x) - pw y).  binary_cross_entropy_with_logits.
+// (1 - y) x + lw softplus(-x), lw = (pw - 1) y + 1 (pw = pos_weight, the column operand; 1
+// without); d/dx = (pw y + 1 - y) sigmoid(x) - pw y.  binary_cross_entropy_with_logits.
 struct BceWithLogits {
-  FASTLOSS_HOT static void parts(float x, float& sp, float& sig) {
-    const float e = vmath::exp(-std::fabs(x));   // exp(-|x|) in (0, 1]
-    sp = relu(-x) + vmath::log1pUnit(e);  // softplus(-x)
-    const float r = 1.0f / (1.0f + e);
-    sig = x >= 0.0f ? r : e * r;                 // sigmoid(x)
+  FASTLOSS_HOT float loss(float x, float y, float pw) const {
+    return (1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, expNegAbs(x));
   }
-  FASTLOSS_HOT float loss(float x, float y, float w, float pw) const {
-    float sp, sig;
-    parts(x, sp, sig);
-    return w * ((1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * sp);
-  }
-  FASTLOSS_HOT float grad(float x, float y, float w, float pw) const {
-    float sp, sig;
-    parts(x, sp, sig);
+  FASTLOSS_HOT float grad(float x, float y, float pw) const {
     const float t = pw * y;
-    return w * ((t + 1.0f - y) * sig - t);
+    return (t + 1.0f - y) * sigmoidFrom(x, expNegAbs(x)) - t;
   }
-  FASTLOSS_HOT void both(float x, float y, float w, float pw, float& l, float& d) const {
-    float sp, sig;
-    parts(x, sp, sig);
+  FASTLOSS_HOT void both(float x, float y, float pw, float& l, float& d) const {
+    const float e = expNegAbs(x);
     const float t = pw * y;
-    l = w * ((1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * sp);
-    d = w * ((t + 1.0f - y) * sig - t);
+    l = (1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, e);
+    d = (t + 1.0f - y) * sigmoidFrom(x, e) - t;
   }
+  FASTLOSS_HOT float loss(float x, float y) const { return loss(x, y, 1.0f); }
+  FASTLOSS_HOT float grad(float x, float y) const { return grad(x, y, 1.0f); }
+  FASTLOSS_HOT void both(float x, float y, float& l, float& d) const { both(x, y, 1.0f, l, d); }
 };
 
-
+// Focal term shared by torchvision's sigmoid_focal_loss and Keras' binary focal crossentropy
+// (from logits): ce = BCE-with-logits, p = sigmoid(x), m = 1 - p_t = p (1 - y) + (1 - p) y,
 // loss = a_t m^gamma ce; d/dx = a_t (m^gamma (p - y) + gamma m^(gamma-1) (1 - 2y) p (1 - p) ce).
 // (m^gamma)' is 0 for gamma == 0, as in PyTorch's pow backward.
 // m^gamma and gamma m^(gamma - 1); Mode fixes the exponent at compile time so that the loops
@@ -93,9 +86,9 @@ template <class Pow>
 struct SigmoidFocal {
   Pow pow;
   float alpha;  // < 0: no alpha term (torchvision)
-  FASTLOSS_HOT void both(float x, float y, float, float, float& l, float& d) const {
-    const float e = vmath::exp(-std::fabs(x));
-    const float sp = relu(-x) + vmath::log1pUnit(e);  // softplus(-x)
+  FASTLOSS_HOT void both(float x, float y, float& l, float& d) const {
+    const float e = expNegAbs(x);
+    const float sp = softplusFrom(-x, e);
     const float r = 1.0f / (1.0f + e);
     const float p = x >= 0.0f ? r : e * r;   // sigmoid(x)
     const float q = x >= 0.0f ? e * r : r;   // 1 - sigmoid(x), without cancellation
@@ -107,19 +100,17 @@ struct SigmoidFocal {
     l = at * ce * pw;
     d = at * (pw * (p - y) + dpw * (1.0f - 2.0f * y) * p * q * ce);
   }
-  FASTLOSS_HOT float loss(float x, float y, float w, float v) const {
-    float l, d;
-    both(x, y, w, v, l, d);
-    return l;
-  }
-  FASTLOSS_HOT float grad(float x, float y, float w, float v) const {
-    float l, d;
-    both(x, y, w, v, l, d);
-    return d;
-  }
 };
 
+// ------------------------------------------------------------------ Keras element-wise ops
 // Keras ops take (yPred, yTrue) as kerasRowMean calls them.
+
+// Label smoothing of binary targets: y (1 - ls) + 0.5 ls.
+struct BinarySmooth {
+  float keep, add;
+  explicit BinarySmooth(float ls) : keep(1.0f - ls), add(0.5f * ls) {}
+  FASTLOSS_HOT float operator()(float y) const { return y * keep + add; }
+};
 
 // -(y log(c + eps) + (1 - y) log(1 - c + eps)), c = clip(p, eps, 1 - eps).
 // keras.backend.binary_crossentropy on probabilities.
@@ -127,11 +118,11 @@ struct KerasBce {
   BinarySmooth smooth;
   FASTLOSS_HOT float loss(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    return -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
+    return -(y * vmath::log(c + kKerasEpsilon) + (1.0f - y) * vmath::log(1.0f - c + kKerasEpsilon));
   }
   FASTLOSS_HOT float grad(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    return kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEps) - y / (c + kKerasEps));
+    return kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEpsilon) - y / (c + kKerasEpsilon));
   }
 };
 
@@ -140,7 +131,7 @@ struct KerasBceLogits {
   BinarySmooth smooth;
   FASTLOSS_HOT float loss(float x, float t) const {
     const float y = smooth(t);
-    return relu(x) - x * y + vmath::log1pUnit(vmath::exp(-std::fabs(x)));
+    return reluNanToZero(x) - x * y + vmath::log1pUnit(expNegAbs(x));
   }
   FASTLOSS_HOT float grad(float x, float t) const { return vmath::sigmoid(x) - smooth(t); }
 };
@@ -156,7 +147,7 @@ struct KerasFocal {
   FASTLOSS_HOT float weight(float y) const { return balance != 0.0f ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f; }
   FASTLOSS_HOT float loss(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    const float bce = -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
+    const float bce = -(y * vmath::log(c + kKerasEpsilon) + (1.0f - y) * vmath::log(1.0f - c + kKerasEpsilon));
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);
@@ -164,8 +155,8 @@ struct KerasFocal {
   }
   FASTLOSS_HOT float grad(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    const float bce = -(y * vmath::log(c + kKerasEps) + (1.0f - y) * vmath::log(1.0f - c + kKerasEps));
-    const float dbce = kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEps) - y / (c + kKerasEps));
+    const float bce = -(y * vmath::log(c + kKerasEpsilon) + (1.0f - y) * vmath::log(1.0f - c + kKerasEpsilon));
+    const float dbce = kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEpsilon) - y / (c + kKerasEpsilon));
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);
@@ -182,26 +173,15 @@ struct KerasFocalLogits {
   float balance;  // 1 with class balancing (a float: a bool member stops vectorization)
   FASTLOSS_HOT void both(float x, float t, float& l, float& d) const {
     const float y = smooth(t);
-    const float e = vmath::exp(-std::fabs(x));
-    const float r = 1.0f / (1.0f + e);
-    const float p = x >= 0.0f ? r : e * r;
-    const float bce = relu(x) - x * y + vmath::log1pUnit(e);
+    const float e = expNegAbs(x);
+    const float p = sigmoidFrom(x, e);
+    const float bce = reluNanToZero(x) - x * y + vmath::log1pUnit(e);
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);
     const float at = balance != 0.0f ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f;
     l = at * pw * bce;
     d = at * (dpw * (1.0f - 2.0f * y) * p * (1.0f - p) * bce + pw * (p - y));
-  }
-  FASTLOSS_HOT float loss(float x, float t) const {
-    float l, d;
-    both(x, t, l, d);
-    return l;
-  }
-  FASTLOSS_HOT float grad(float x, float t) const {
-    float l, d;
-    both(x, t, l, d);
-    return d;
   }
 };
 
@@ -214,25 +194,22 @@ namespace torch {
 void binaryCrossEntropy(LossArgs& a) {
   const float* x = a.f(0);
   const int64_t n = a.inLen[0];
-  for (int64_t i = 0; i < n; ++i) {
-    if (!(x[i] >= 0.0f && x[i] <= 1.0f)) {
-      fail(a, 1, "torch.binaryCrossEntropy: input[%lld] = %g; all elements of input should be between 0 and 1",
-           static_cast<long long>(i), static_cast<double>(x[i]));
-      return;
-    }
+  const int64_t bad = firstBad(x, n, [](float v) { return v >= 0.0f && v <= 1.0f; });
+  if (bad < n) {
+    fail(a, ErrorReason::OutsideUnitInterval, inputAt(0, bad), x[bad]);
+    return;
   }
-  if (a.in[2]) elementwiseWV<true, false>(a, BinaryCrossEntropy{}, 2, -1, 4);
-  else elementwisePlain(a, BinaryCrossEntropy{}, 4);
+  elementwise(a, BinaryCrossEntropy{}, 4, 2);
 }
 
 // Slots: input, target, weight?, posWeight? (along the last axis).
-void binaryCrossEntropyWithLogits(LossArgs& a) { elementwiseOptional(a, BceWithLogits{}, 2, 3, 4); }
+void binaryCrossEntropyWithLogits(LossArgs& a) { elementwise(a, BceWithLogits{}, 4, 2, 3); }
 
 // p[0] alpha (< 0: none), p[1] gamma.  torchvision.ops.sigmoid_focal_loss.
 void sigmoidFocalLoss(LossArgs& a) {
   const float alpha = static_cast<float>(a.p[params::torch::sigmoidFocalLoss::alpha]);
   withFocalPow(static_cast<float>(a.p[params::torch::sigmoidFocalLoss::gamma]), [&](auto pow) {
-    elementwisePlain(a, SigmoidFocal<decltype(pow)>{pow, alpha}, 6);
+    elementwise(a, SigmoidFocal<decltype(pow)>{pow, alpha}, 6);
   });
 }
 

@@ -18,7 +18,8 @@ namespace {
 void nll(LossArgs& a) {
   int64_t N, C, S;
   torchClassShape(a, N, C, S);
-  Xent k = makeXent(a, "torch.nllLoss", "target");
+  Xent k = makeXent(a, Framework::Torch);
+  k.ignoreParam = params::torch::nllLoss::ignoreIndex;
   k.N = N;
   k.C = C;
   k.S = S;
@@ -45,7 +46,7 @@ void nll(LossArgs& a) {
     double acc = 0.0;
     for (int64_t p = b; p < e; ++p) {
       const int64_t y = k.target(p);  // read once; -1 ignored, -2 changed mid-call
-      double l = y == -2 ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+      double l = y == -2 ? kNaN : 0.0;
       if (y >= 0) {
         const int64_t at = (p / S) * C * S + y * S + p % S;
         const double wy = cw ? static_cast<double>(cw[y]) : 1.0;
@@ -58,7 +59,7 @@ void nll(LossArgs& a) {
     return acc;
   });
   if (k.reportChanged(a)) return;
-  if (!none && a.wantLoss()) a.result = a.reduction == Reduction::Mean ? total / k.D : total;
+  finishReduction(a, Framework::Torch, total, P, k.D);
 }
 
 }  // namespace
@@ -68,7 +69,8 @@ namespace torch {
 // Slots: input, target (Int32 class indices or Float32 probabilities), weight?.
 // p[0] ignoreIndex, p[1] labelSmoothing, p[2] 1 when target holds class indices.
 void crossEntropy(LossArgs& a) {
-  Xent k = makeXent(a, "torch.crossEntropy", "target");
+  Xent k = makeXent(a, Framework::Torch);
+  k.ignoreParam = params::torch::crossEntropy::ignoreIndex;
   torchClassShape(a, k.N, k.C, k.S);
   // Index or probability target from the real element type of the array (not params).
   const bool indices = a.inIsInt[1];

@@ -28,7 +28,6 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Padding of -inf around each state row: alpha reads s - 2, beta s + 2.
 constexpr int64_t kPad = 2;
 

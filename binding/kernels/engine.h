@@ -1,15 +1,31 @@
-// Shared loops for every kernel: fixed-chunk parallel reductions (bitwise identical for any
-// thread count), the PyTorch element-wise engine and the Keras per-sample engine.
+// The one loop engine of every kernel: fixed-chunk parallel reductions (bitwise identical for
+// any thread count), then three loop shapes over them (docs/ARCHITECTURE.md "The engine"):
+//   elementwise   PyTorch element-wise losses, optional per-element weight and column operand
+//   kerasRowMean  Keras per-sample losses (mean or sum over the last axis, sample weights)
+//   rowLosses     losses with one value per row (margin, ranking, embedding), rows split
+//                 across threads when they are few and long (rowSums, rowColumns)
+// plus the reduction ending (finishReduction) and the error report (fail) every kernel uses.
 // Everything lives in the per-ISA namespace: this header is compiled once per ISA level.
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <type_traits>
+#include <utility>
 
 #include "isa.h"
 #include "loss_args.h"
 #include "params.h"
 #include "runtime.h"
+#include "scalar.h"
+
+// Loop functions are flattened: the op (and its vmath calls) inline on every path, including the
+// single-thread one, so the whole body vectorizes.
+#if defined(__GNUC__)
+#define FASTLOSS_LOOP __attribute__((flatten))
+#else
+#define FASTLOSS_LOOP
+#endif
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -150,91 +166,322 @@ double reduceRows(int64_t rows, int64_t cols, int64_t costPerElement, ChunkFn ch
   return reduceBlocks(rows, rowsPerChunk(cols), mulSat(mulSat(rows, cols > 0 ? cols : 1), costPerElement), chunkFn);
 }
 
-inline double reductionDivisor(Reduction r, int64_t n) {
-  return r == Reduction::Mean ? static_cast<double>(n) : 1.0;
+// ---------------------------------------------------------------- shapes, reductions, errors
+
+// Every axis but the last as rows, the last as columns (a 0-d shape is one row of one element).
+struct RowShape {
+  int64_t rows = 1, cols = 1;
+};
+inline RowShape rowShapeOf(const LossArgs& a) {
+  RowShape s;
+  s.cols = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
+  s.rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+  return s;
 }
 
-// The four vectorized loops of an element-wise op over [b, e). Everything by value and
-// __restrict, so GCC sees no aliasing; flatten inlines the op (and its vmath calls) into the
-// loop whatever the caller, so the whole body vectorizes.
-#if defined(__GNUC__)
-#define FASTLOSS_LOOP __attribute__((flatten))
-#else
-#define FASTLOSS_LOOP
-#endif
-template <class Op>
-FASTLOSS_LOOP inline void lossLoop(const Op op, const float* __restrict x, const float* __restrict y, float* __restrict out,
-                     int64_t b, int64_t e) {
-#pragma omp simd
-  for (int64_t i = b; i < e; ++i) out[i] = op.loss(x[i], y[i]);
-}
-
-// g_i = (up ? up_i : scale) * op.grad(x_i, y_i)
-template <class Op>
-FASTLOSS_LOOP inline void gradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float* __restrict up,
-                     const float scale, float* __restrict g, int64_t b, int64_t e) {
-  if (up) {
-#pragma omp simd
-    for (int64_t i = b; i < e; ++i) g[i] = up[i] * op.grad(x[i], y[i]);
-  } else {
-#pragma omp simd
-    for (int64_t i = b; i < e; ++i) g[i] = scale * op.grad(x[i], y[i]);
+// What a reduced loss divides by: 'mean' the count, 'batchmean' shape[0] (kl_div), 'sum' 1.
+inline double reductionDivisor(const LossArgs& a, double count) {
+  switch (a.reduction) {
+    case Reduction::Mean: return count;
+    case Reduction::BatchMean: return a.ndim > 0 ? static_cast<double>(a.dims[0]) : 1.0;
+    default: return 1.0;
   }
 }
 
+// Whose reduction semantics a kernel follows where they differ: the mean of no items is NaN in
+// PyTorch (0 / 0) and 0 in Keras (divide_no_nan).
+enum class Framework { Torch, Keras };
+
+// Ends a reduced call: a.result = total / reductionDivisor(count), total being the summed losses
+// of `items` items and count what 'mean' divides by (the items, or PyTorch's summed weights of
+// the non-ignored targets). Nothing for 'none' or a gradient-only call.
+inline void finishReduction(LossArgs& a, Framework fw, double total, int64_t items, double count) {
+  if (a.reduction == Reduction::None || !a.wantLoss()) return;
+  const bool emptyKerasMean = fw == Framework::Keras && a.reduction == Reduction::Mean && items <= 0;
+  a.result = emptyKerasMean ? 0.0 : total / reductionDivisor(a, count);
+}
+inline void finishReduction(LossArgs& a, Framework fw, double total, int64_t items) {
+  finishReduction(a, fw, total, items, static_cast<double>(items));
+}
+
+// Where an error is: an input slot and element, and/or a parameter (LossArgs::p index).
+struct ErrorAt {
+  int slot = -1;
+  int64_t index = -1;
+  int param = -1;
+};
+inline ErrorAt inputAt(int slot, int64_t index = -1) { return ErrorAt{slot, index, -1}; }
+inline ErrorAt parameter(int param) { return ErrorAt{-1, -1, param}; }
+
+// Records why the call fails, as data (loss_args.h KernelError; the facade writes the message).
+// Call it before writing any output; a value found changed during the call is reported after
+// the compute (the output holds NaN there). The first report wins.
+inline void fail(LossArgs& a, ErrorReason reason, ErrorAt at, double value, double bound0 = 0.0,
+                 double bound1 = 0.0) {
+  if (a.fault.kind != ErrorKind::None) return;
+  a.fault.kind = ErrorKind::Range;
+  a.fault.reason = reason;
+  a.fault.slot = at.slot;
+  a.fault.index = at.index;
+  a.fault.param = at.param;
+  a.fault.value = value;
+  a.fault.bound[0] = bound0;
+  a.fault.bound[1] = bound1;
+}
+
+// The count loop of firstBad, by value: its chunk body runs out of line (engine `once`).
+template <class T, class Ok>
+FASTLOSS_LOOP inline int32_t countBad(const T* __restrict p, const Ok ok, int64_t b, int64_t e) {
+  int32_t cnt = 0;
+#pragma omp simd reduction(+ : cnt)
+  for (int64_t i = b; i < e; ++i) cnt += ok(p[i]) ? 0 : 1;
+  return cnt;
+}
+
+// Index of the first element failing ok(v), or n: a parallel vectorized count, then a serial
+// search only when the count found one. ok is a function object (inlined into the count loop).
+template <class T, class Ok>
+int64_t firstBad(const T* v, int64_t n, Ok ok) {
+  const double bad = reduceChunks(n, 1, [v, ok](int64_t b, int64_t e) {
+    return static_cast<double>(countBad(v, ok, b, e));
+  });
+  if (bad == 0.0) return n;
+  for (int64_t i = 0; i < n; ++i)
+    if (!ok(v[i])) return i;
+  return n;
+}
+
+// ---------------------------------------------------------------- element ops
+//
+// An op is a struct of plain values (its parameters) with
+//   float loss(float x, float y) const;   float grad(float x, float y) const;   (d loss / dx)
+// and, when loss and gradient share work, void both(float x, float y, float& l, float& d) const
+// (alone, it serves for loss and grad too).
+// x is the differentiated input (PyTorch input, Keras yPred), y the target. An op that reads a
+// column operand (a vector along the last axis: BCE-with-logits pos_weight) declares loss, grad
+// and both with (x, y, v, ...) as well. Per-element weights are multiplied in by the engine.
+
+template <class Op, class = void>
+struct HasBoth : std::false_type {};
 template <class Op>
-FASTLOSS_LOOP inline double sumLoop(const Op op, const float* __restrict x, const float* __restrict y, int64_t b, int64_t e) {
+struct HasBoth<Op, std::void_t<decltype(std::declval<const Op&>().both(0.0f, 0.0f, std::declval<float&>(),
+                                                                       std::declval<float&>()))>>
+    : std::true_type {};
+
+template <class Op, class = void>
+struct HasLoss : std::false_type {};
+template <class Op>
+struct HasLoss<Op, std::void_t<decltype(std::declval<const Op&>().loss(0.0f, 0.0f))>> : std::true_type {};
+
+template <class Op, class = void>
+struct TakesColumn : std::false_type {};
+template <class Op>
+struct TakesColumn<Op, std::void_t<decltype(std::declval<const Op&>().loss(0.0f, 0.0f, 0.0f))>> : std::true_type {};
+
+template <bool HasV, class Op>
+FASTLOSS_HOT float lossAt(const Op& op, float x, float y, float v) {
+  (void)v;
+  if constexpr (HasV) {
+    return op.loss(x, y, v);
+  } else if constexpr (HasLoss<Op>::value) {
+    return op.loss(x, y);
+  } else {
+    float l, d;
+    op.both(x, y, l, d);
+    return l;
+  }
+}
+template <bool HasV, class Op>
+FASTLOSS_HOT float gradAt(const Op& op, float x, float y, float v) {
+  (void)v;
+  if constexpr (HasV) {
+    return op.grad(x, y, v);
+  } else if constexpr (HasLoss<Op>::value) {
+    return op.grad(x, y);
+  } else {
+    float l, d;
+    op.both(x, y, l, d);
+    return d;
+  }
+}
+
+// Loss and gradient of one element, by value: locals whose address is taken inside an `omp simd`
+// loop become per-lane arrays in memory, so the loops never pass their own locals by reference.
+struct LossGrad {
+  float loss, grad;
+};
+template <bool HasV, class Op>
+FASTLOSS_HOT LossGrad bothAt(const Op& op, float x, float y, float v) {
+  (void)v;
+  LossGrad r;
+  if constexpr (HasV) {
+    op.both(x, y, v, r.loss, r.grad);
+  } else if constexpr (HasBoth<Op>::value) {
+    op.both(x, y, r.loss, r.grad);
+  } else {
+    r.loss = op.loss(x, y);
+    r.grad = op.grad(x, y);
+  }
+  return r;
+}
+
+// The element loops over [b, e): everything by value and __restrict, so GCC sees no aliasing;
+// flatten inlines the op (and its vmath calls) into the loop whatever the caller, so the whole
+// body vectorizes. What is present (weights w, column operand v: v[i - b], the run lies in one
+// row) is a template choice, so no loop carries a masked load of an absent array.
+#define FASTLOSS_ELEMENT x[i], y[i], HasV ? v[i - b] : 1.0f
+#define FASTLOSS_WEIGHTED(value) (HasW ? w[i] * (value) : (value))
+
+// out_i = w_i l_i
+template <bool HasW, bool HasV, class Op>
+FASTLOSS_LOOP inline void lossLoop(const Op op, const float* __restrict x, const float* __restrict y,
+                                   const float* __restrict w, const float* __restrict v, float* __restrict out,
+                                   int64_t b, int64_t e) {
+#pragma omp simd
+  for (int64_t i = b; i < e; ++i) out[i] = FASTLOSS_WEIGHTED(lossAt<HasV>(op, FASTLOSS_ELEMENT));
+}
+
+// g_i = (up ? up_i : scale) w_i d_i
+template <bool HasW, bool HasV, class Op>
+FASTLOSS_LOOP inline void gradLoop(const Op op, const float* __restrict x, const float* __restrict y,
+                                   const float* __restrict w, const float* __restrict v, const float* __restrict up,
+                                   const float scale, float* __restrict g, int64_t b, int64_t e) {
+  if (up) {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) g[i] = up[i] * FASTLOSS_WEIGHTED(gradAt<HasV>(op, FASTLOSS_ELEMENT));
+  } else {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) g[i] = scale * FASTLOSS_WEIGHTED(gradAt<HasV>(op, FASTLOSS_ELEMENT));
+  }
+}
+
+// Both into out and g in one pass (reduction 'none').
+template <bool HasW, bool HasV, class Op>
+FASTLOSS_LOOP inline void lossGradLoop(const Op op, const float* __restrict x, const float* __restrict y,
+                                       const float* __restrict w, const float* __restrict v,
+                                       const float* __restrict up, const float scale, float* __restrict out,
+                                       float* __restrict g, int64_t b, int64_t e) {
+  if (up) {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) {
+      const LossGrad r = bothAt<HasV>(op, FASTLOSS_ELEMENT);
+      out[i] = FASTLOSS_WEIGHTED(r.loss);
+      g[i] = up[i] * FASTLOSS_WEIGHTED(r.grad);
+    }
+  } else {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) {
+      const LossGrad r = bothAt<HasV>(op, FASTLOSS_ELEMENT);
+      out[i] = FASTLOSS_WEIGHTED(r.loss);
+      g[i] = scale * FASTLOSS_WEIGHTED(r.grad);
+    }
+  }
+}
+
+// sum_i w_i l_i in double.
+template <bool HasW, bool HasV, class Op>
+FASTLOSS_LOOP inline double sumLoop(const Op op, const float* __restrict x, const float* __restrict y,
+                                    const float* __restrict w, const float* __restrict v, int64_t b, int64_t e) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
-  for (int64_t i = b; i < e; ++i) acc += static_cast<double>(op.loss(x[i], y[i]));
+  for (int64_t i = b; i < e; ++i) acc += static_cast<double>(FASTLOSS_WEIGHTED(lossAt<HasV>(op, FASTLOSS_ELEMENT)));
   return acc;
 }
 
-// Fused: returns sum_i loss_i and writes g_i = scale * grad_i in the same pass.
-template <class Op>
-FASTLOSS_LOOP inline double sumGradLoop(const Op op, const float* __restrict x, const float* __restrict y, const float scale,
-                          float* __restrict g, int64_t b, int64_t e) {
+// Fused: returns sum_i w_i l_i and writes g_i = scale w_i d_i in the same pass.
+template <bool HasW, bool HasV, class Op>
+FASTLOSS_LOOP inline double sumGradLoop(const Op op, const float* __restrict x, const float* __restrict y,
+                                        const float* __restrict w, const float* __restrict v, const float scale,
+                                        float* __restrict g, int64_t b, int64_t e) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = b; i < e; ++i) {
-    acc += static_cast<double>(op.loss(x[i], y[i]));
-    g[i] = scale * op.grad(x[i], y[i]);
+    const LossGrad r = bothAt<HasV>(op, FASTLOSS_ELEMENT);
+    acc += static_cast<double>(FASTLOSS_WEIGHTED(r.loss));
+    g[i] = scale * FASTLOSS_WEIGHTED(r.grad);
+  }
+  return acc;
+}
+#undef FASTLOSS_WEIGHTED
+#undef FASTLOSS_ELEMENT
+
+// ---------------------------------------------------------------- shape 1: elementwise
+
+// One run of elements [b, e) (inside one row when there is a column operand v, v[i - b]).
+// Returns the run's summed loss when the call is reduced and wants it.
+template <bool HasW, bool HasV, class Op>
+inline double elementwiseRun(const Op op, const float* x, const float* y, const float* w, const float* v,
+                             float* out, float* g, const float* up, const float scale, const bool none,
+                             const bool wantLoss, const bool wantGrad, int64_t b, int64_t e) {
+  if (none) {
+    if (wantLoss && wantGrad) lossGradLoop<HasW, HasV>(op, x, y, w, v, up, scale, out, g, b, e);
+    else if (wantLoss) lossLoop<HasW, HasV>(op, x, y, w, v, out, b, e);
+    else if (wantGrad) gradLoop<HasW, HasV>(op, x, y, w, v, up, scale, g, b, e);
+    return 0.0;
+  }
+  if (!wantLoss) {
+    gradLoop<HasW, HasV>(op, x, y, w, v, nullptr, scale, g, b, e);
+    return 0.0;
+  }
+  return wantGrad ? sumGradLoop<HasW, HasV>(op, x, y, w, v, scale, g, b, e) : sumLoop<HasW, HasV>(op, x, y, w, v, b, e);
+}
+
+template <bool HasW, bool HasV, class Op>
+double elementwiseChunk(const Op op, const float* x, const float* y, const float* w, const float* v, float* out,
+                        float* g, const float* up, const float scale, const int64_t cols, const bool none,
+                        const bool wantLoss, const bool wantGrad, int64_t b, int64_t e) {
+  if (!HasV) return elementwiseRun<HasW, HasV>(op, x, y, w, v, out, g, up, scale, none, wantLoss, wantGrad, b, e);
+  // Runs along the last axis, so that v is read contiguously and every run vectorizes.
+  double acc = 0.0;
+  for (int64_t i = b; i < e;) {
+    const int64_t j0 = i % cols;
+    const int64_t end = e < i + (cols - j0) ? e : i + (cols - j0);
+    acc += elementwiseRun<HasW, HasV>(op, x, y, w, v + j0, out, g, up, scale, none, wantLoss, wantGrad, i, end);
+    i = end;
   }
   return acc;
 }
 
-// PyTorch element-wise loss: l_i = op.loss(x_i, y_i), dl_i/dx_i = op.grad(x_i, y_i).
-// Slots: 0 input (differentiated), 1 target. 'none' writes out; mean/sum return the total
-// (mean of nothing is NaN). Gradient: gradOut_i (or gradScale / divisor) * op.grad.
-template <class Op>
-void elementwise(LossArgs& a, const Op& op, int64_t cost = 1) {
+template <bool HasW, bool HasV, class Op>
+void elementwiseWith(LossArgs& a, const Op& op, const float* w, const float* v, int64_t cost) {
   const float* x = a.f(0);
   const float* y = a.f(1);
   const int64_t n = a.inLen[0];
-  const bool wantLoss = a.wantLoss();
-  const bool wantGrad = a.wantGrad();
+  const bool none = a.reduction == Reduction::None;
+  const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
   float* out = a.out;
   float* g = a.grad[0];
   const float* up = a.gradOut;
-  const float scale = static_cast<float>(a.gradScale / reductionDivisor(a.reduction, n));
-
-  if (a.reduction == Reduction::None || !wantLoss) {
-    parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) {
-      if (wantLoss) lossLoop(op, x, y, out, b, e);
-      if (wantGrad) gradLoop(op, x, y, up, scale, g, b, e);
-    });
-    return;
-  }
+  const float scale = static_cast<float>(a.gradScale / reductionDivisor(a, static_cast<double>(n)));
+  const int64_t cols = rowShapeOf(a).cols > 0 ? rowShapeOf(a).cols : 1;
   const double total = reduceChunks(n, cost, [&](int64_t b, int64_t e) {
-    return wantGrad ? sumGradLoop(op, x, y, scale, g, b, e) : sumLoop(op, x, y, b, e);
+    return elementwiseChunk<HasW, HasV>(op, x, y, w, v, out, g, up, scale, cols, none, wantLoss, wantGrad, b, e);
   });
-  a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(n) : total;
+  finishReduction(a, Framework::Torch, total, n);
 }
 
-// Samples [b, e) of kerasRowMean: l_s = w_s * mean_j op.loss (returned summed, and written to
-// out[s] when out is given), gradient rows g = (up_s or scale) * w_s / D * op.grad. Everything by
-// value: the caller's chunk body runs out of line (engine `once`), where values captured by
-// reference would be reloaded for every short row.
+// PyTorch element-wise loss: l_i = w_i op.loss(x_i, y_i), dl_i/dx_i = w_i op.grad(x_i, y_i).
+// Slots: 0 input (differentiated), 1 target; weightSlot (PyTorch `weight`, one per element) and
+// columnSlot (a vector along the last axis, passed to the op) are optional (-1: none; a null
+// array: absent). 'none' writes out; mean / sum / batchmean end in finishReduction. Gradient:
+// gradOut_i (or gradScale / divisor) * w_i * op.grad.
+template <class Op>
+void elementwise(LossArgs& a, const Op& op, int64_t cost = 1, int weightSlot = -1, int columnSlot = -1) {
+  const float* w = weightSlot >= 0 ? a.f(weightSlot) : nullptr;
+  const float* v = columnSlot >= 0 ? a.f(columnSlot) : nullptr;
+  if constexpr (TakesColumn<Op>::value) {
+    if (v) {
+      if (w) elementwiseWith<true, true>(a, op, w, v, cost);
+      else elementwiseWith<false, true>(a, op, w, v, cost);
+      return;
+    }
+  }
+  if (w) elementwiseWith<true, false>(a, op, w, v, cost);
+  else elementwiseWith<false, false>(a, op, w, v, cost);
+}
+
+// ---------------------------------------------------------------- shape 2: kerasRowMean
+
 // Rows that go through kerasShortRows: shorter than kShortRow elements, or than kShortRowCostly
 // for ops with transcendentals (cost >= 4), whose vector remainders cost most (measured on one
 // AVX-512 thread: binaryCrossentropy rows of 40 6.8 -> 1.1 ns/elem, MSE rows of 40 0.28 per row
@@ -275,19 +522,19 @@ FASTLOSS_LOOP inline double kerasShortRows(const Op op, const float* __restrict 
       if (wantLoss) {
 #pragma omp simd
         for (int64_t i = 0; i < m; ++i) {
-          lb[i] = op.loss(p[i], t[i]);
-          gr[i] = kb[i] * op.grad(p[i], t[i]);
+          lb[i] = lossAt<false>(op, p[i], t[i], 1.0f);
+          gr[i] = kb[i] * gradAt<false>(op, p[i], t[i], 1.0f);
         }
       } else {
 #pragma omp simd
-        for (int64_t i = 0; i < m; ++i) gr[i] = kb[i] * op.grad(p[i], t[i]);
+        for (int64_t i = 0; i < m; ++i) gr[i] = kb[i] * gradAt<false>(op, p[i], t[i], 1.0f);
         if (out)
           for (int64_t r = r0; r < r1; ++r) out[r] = 0.0f;
         continue;
       }
     } else {
 #pragma omp simd
-      for (int64_t i = 0; i < m; ++i) lb[i] = op.loss(p[i], t[i]);
+      for (int64_t i = 0; i < m; ++i) lb[i] = lossAt<false>(op, p[i], t[i], 1.0f);
     }
     for (int64_t r = r0; r < r1; ++r) {
       const float* lr = lb + (r - r0) * cols;
@@ -316,9 +563,9 @@ FASTLOSS_LOOP inline double kerasRows(const Op op, const float* __restrict pred,
     const int64_t rb = r * cols, re = rb + cols;
     const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * invCols * weight);
     double l = 0.0;
-    if (!wantGrad) l = sumLoop(op, pred, truth, rb, re) * invCols * weight;
-    else if (!wantLoss) gradLoop(op, pred, truth, nullptr, k, g, rb, re);
-    else l = sumGradLoop(op, pred, truth, k, g, rb, re) * invCols * weight;
+    if (!wantGrad) l = sumLoop<false, false>(op, pred, truth, nullptr, nullptr, rb, re) * invCols * weight;
+    else if (!wantLoss) gradLoop<false, false>(op, pred, truth, nullptr, nullptr, nullptr, k, g, rb, re);
+    else l = sumGradLoop<false, false>(op, pred, truth, nullptr, nullptr, k, g, rb, re) * invCols * weight;
     if (out) out[r] = static_cast<float>(l);
     acc += l;
   }
@@ -334,13 +581,13 @@ void kerasRowReduce(LossArgs& a, const Op& op, int64_t cost, bool meanOverCols) 
   const float* pred = a.f(0);
   const float* truth = a.f(1);
   const float* w = a.f(2);
-  const int64_t cols = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
-  const int64_t rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;  // samples: every axis but the last (a 1-D tensor is one sample)
+  const RowShape shape = rowShapeOf(a);  // samples: every axis but the last (a 1-D tensor is one sample)
+  const int64_t cols = shape.cols, rows = shape.rows;
   const bool wantLoss = a.wantLoss();
   const bool wantGrad = a.wantGrad();
   const float* up = a.gradOut;
   const double invCols = meanOverCols ? 1.0 / static_cast<double>(cols) : 1.0;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
   const bool isShort = shortRows(cols, cost);
   float* out = a.out;
   float* g = a.grad[0];
@@ -352,11 +599,12 @@ void kerasRowReduce(LossArgs& a, const Op& op, int64_t cost, bool meanOverCols) 
     const int64_t n = mulSat(rows, cols);
     const float k = static_cast<float>(scale * invCols);
     if (!wantLoss) {
-      parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) { gradLoop(op, pred, truth, nullptr, k, g, b, e); });
+      parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) { gradLoop<false, false>(op, pred, truth, nullptr, nullptr, nullptr, k, g, b, e); });
       return;
     }
     total = invCols * reduceChunks(n, cost, [&](int64_t b, int64_t e) {
-      return wantGrad ? sumGradLoop(op, pred, truth, k, g, b, e) : sumLoop(op, pred, truth, b, e);
+      return wantGrad ? sumGradLoop<false, false>(op, pred, truth, nullptr, nullptr, k, g, b, e)
+                      : sumLoop<false, false>(op, pred, truth, nullptr, nullptr, b, e);
     });
   } else if (a.reduction == Reduction::None || !wantLoss) {
     float* o = wantLoss ? out : nullptr;
@@ -369,9 +617,7 @@ void kerasRowReduce(LossArgs& a, const Op& op, int64_t cost, bool meanOverCols) 
       return kerasRows(op, pred, truth, w, up, nullptr, g, scale, invCols, cols, wantLoss, wantGrad, isShort, b, e);
     });
   }
-  // Keras divides with divide_no_nan: no samples give 0, not NaN.
-  if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
-  a.result = total;
+  finishReduction(a, Framework::Keras, total, rows);
 }
 
 template <class Op>
@@ -383,6 +629,109 @@ void kerasRowMean(LossArgs& a, const Op& op, int64_t cost = 1) {
 template <class Op>
 void kerasRowSum(LossArgs& a, const Op& op, int64_t cost = 1) {
   kerasRowReduce(a, op, cost, false);
+}
+
+// ---------------------------------------------------------------- shape 3: rowLosses
+//
+// Row losses run one pass per row over the columns (a second, cache-resident pass writes the
+// gradient when it needs the row's sums), rows in parallel. Row sums are accumulated in
+// double over fixed column chunks of kChunk combined left to right, so a row that is split
+// across threads (few, very long rows) gives the same bits as one done by a single thread.
+
+// Rows this long, when there are fewer than two per thread, are split across threads.
+inline bool wideRows(int64_t rows, int64_t cols) {
+  return cols >= 2 * kChunk && rows < 2 * static_cast<int64_t>(runtime::numThreads());
+}
+
+// The parallel branch of rowSums, out of line: its stack of partials (kGroup x K doubles) is
+// set up only for a row split across threads, not on every row.
+template <int K, class SumFn>
+__attribute__((noinline)) void rowSumsParallel(int64_t cols, int64_t chunks, int64_t cost, const SumFn& sumFn,
+                                               double* s) {
+  auto chunkEnd = [&](int64_t c) { return c + 1 == chunks ? cols : (c + 1) * kChunk; };
+  // Partials of kGroup chunks at a time on the stack, added left to right after each group.
+  double partials[kGroup * K];
+  for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
+    const int64_t g1 = chunks - g0 < kGroup ? chunks : g0 + kGroup;
+    parallelFor(g1 - g0, 1, kChunk * cost, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        double* part = partials + c * K;
+        for (int k = 0; k < K; ++k) part[k] = 0.0;
+        once(sumFn, (g0 + c) * kChunk, chunkEnd(g0 + c), part);
+      }
+    });
+    for (int64_t c = 0; c < g1 - g0; ++c)
+      for (int k = 0; k < K; ++k) s[k] += partials[c * K + k];
+  }
+}
+
+// Sums of one row over fixed column chunks of kChunk, combined left to right: same bits
+// whether the chunks run serially or in parallel. sumFn(j0, j1, part) adds one chunk's
+// sums into part[0..K) (zeroed); it may also write that chunk's gradient.
+template <int K, class SumFn>
+void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) {
+  for (int k = 0; k < K; ++k) s[k] = 0.0;
+  const int64_t chunks = (cols + kChunk - 1) / kChunk;
+  if (parallel && chunks > 1) {
+    rowSumsParallel<K>(cols, chunks, cost, sumFn, s);
+    return;
+  }
+  for (int64_t c = 0; c < chunks; ++c) {
+    double part[K] = {};
+    once(sumFn, c * kChunk, c + 1 == chunks ? cols : (c + 1) * kChunk, part);
+    for (int k = 0; k < K; ++k) s[k] += part[k];
+  }
+}
+
+// bodyFn(j0, j1) over a row's columns; in parallel when the row is split across threads.
+template <class BodyFn>
+void rowColumns(int64_t cols, bool parallel, int64_t cost, BodyFn bodyFn) {
+  // The same kChunk pieces either way, so an element's bits never depend on the split.
+  parallelFor(cols, kChunk, parallel ? cost : 0, bodyFn);
+}
+
+// Runs a loss with one value per row: rowFn(r, u, wide) -> l_r, where u = d(result)/d(l_r)
+// (upstream times the reduction's scale, times the row weight) and wide says the row should
+// be split across threads. rowFn writes the row's gradient when the call wants it.
+// w: per-row weights (Keras sample weights) multiplying l_r. Reductions: 'none' writes
+// out[r]; mean / sum over rows end in finishReduction (fw: whose empty mean).
+template <class RowFn>
+void rowLosses(LossArgs& a, Framework fw, int64_t rows, int64_t cols, int64_t cost, const float* w, RowFn rowFn) {
+  const bool none = a.reduction == Reduction::None;
+  const bool wantLoss = a.wantLoss();
+  const float* up = a.gradOut;
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
+  float* out = a.out;
+  const bool wide = wideRows(rows, cols);
+  auto one = [&](int64_t r) {
+    const double wr = w ? static_cast<double>(w[r]) : 1.0;
+    const double u = (up ? static_cast<double>(up[r]) : scale) * wr;
+    const double l = once(rowFn, r, u, wide);
+    return w ? l * wr : l;
+  };
+  if (none || !wantLoss) {
+    auto body = [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const double l = one(r);
+        if (wantLoss) out[r] = static_cast<float>(l);
+      }
+    };
+    if (wide) body(0, rows);
+    else parallelFor(rows, rowsPerChunk(cols), (cols > 0 ? cols : 1) * cost, body);
+    return;
+  }
+  double total = 0.0;
+  if (wide) {
+    // Same combination order as reduceRows with one row per chunk.
+    for (int64_t r = 0; r < rows; ++r) total += 0.0 + one(r);
+  } else {
+    total = reduceRows(rows, cols > 0 ? cols : 1, cost, [&](int64_t b, int64_t e) {
+      double acc = 0.0;
+      for (int64_t r = b; r < e; ++r) acc += one(r);
+      return acc;
+    });
+  }
+  finishReduction(a, fw, total, rows);
 }
 
 }  // namespace FASTLOSS_ISA_NS

@@ -126,7 +126,7 @@ void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
   const bool none = a.reduction == Reduction::None;
   float* out = none && a.wantLoss() ? a.out : nullptr;
   float* grad = a.wantGrad() ? a.grad[0] : nullptr;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, positions);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(positions));
   const double total = reduceRows(positions, ax.size, Logits ? 24 : 16, [&](int64_t b, int64_t e) {
     return focalPositions<Logits, Contiguous, Square>(pred, truth, w, up, out, grad, ax, f, scale, b, e);
   });
@@ -203,7 +203,7 @@ void categoricalGeneralizedCrossEntropy(LossArgs& a) {
   float* out = none && a.wantLoss() ? a.out : nullptr;
   float* grad = a.wantGrad() ? a.grad[0] : nullptr;
   const float q = static_cast<float>(a.p[params::keras::categoricalGeneralizedCrossEntropy::q]);
-  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
   const float* pred = a.f(0);
   const float* w = a.f(2);
   const float* up = a.gradOut;

@@ -19,14 +19,14 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   const float* pred = a.f(0);
   const float* truth = a.f(1);
   const float* w = a.f(2);
-  int64_t rows, C;
-  kerasClassShape(a, rows, C);
+  const RowShape shape = rowShapeOf(a);
+  const int64_t rows = shape.rows, C = shape.cols;
   const float keep = 1.0f - ls, add = static_cast<float>(static_cast<double>(ls) / static_cast<double>(C));
   const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
   const float* up = a.gradOut;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
-  double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
+  const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
@@ -65,10 +65,7 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
     }
     return acc;
   });
-  if (!none && wantLoss) {
-    if (a.reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
-    a.result = total;
-  }
+  finishReduction(a, Framework::Keras, total, rows);
 }
 
 // keras.backend.sparse_categorical_crossentropy on probabilities: c = clip(p, eps, 1 - eps),
@@ -79,29 +76,25 @@ void kerasSparseProbs(LossArgs& a, bool hasIgnore, int64_t ignore) {
   const float* pred = a.f(0);
   const int32_t* truth = a.i32(1);
   const float* w = a.f(2);
-  int64_t rows, C;
-  kerasClassShape(a, rows, C);
-  Xent k = makeXent(a, "keras.sparseCategoricalCrossentropy", "yTrue");
-  k.N = rows;
-  k.C = C;
-  k.S = 1;
+  Xent k = makeKerasXent(a);
+  const int64_t rows = k.N, C = k.C;
+  k.ignoreParam = params::keras::sparseCategoricalCrossentropy::ignoreClass;
   k.idx = truth;
   k.hasIgnore = hasIgnore;
   k.ignore = ignore;
-  k.sw = w;
   if (!k.prepare(a)) return;
   std::atomic<int64_t> changed{-1};
   k.changedAt = &changed;
   const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
-  double total = reduceRows(rows, C, 4, [&](int64_t b, int64_t e) {
+  const double total = reduceRows(rows, C, 4, [&](int64_t b, int64_t e) {
     double acc = 0.0;
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       float* g = wantGrad ? a.grad[0] + r * C : nullptr;
       const int64_t y = k.target(r);  // read once; -1 ignored, -2 changed mid-call
       if (y < 0) {
-        const double l = y == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        const double l = y == -1 ? 0.0 : kNaN;
         if (none && wantLoss) a.out[r] = static_cast<float>(l);
         if (g) {
 #pragma omp simd
@@ -129,10 +122,7 @@ void kerasSparseProbs(LossArgs& a, bool hasIgnore, int64_t ignore) {
     return acc;
   });
   if (k.reportChanged(a)) return;
-  if (!none && wantLoss) {
-    if (a.reduction == Reduction::Mean) total = rows > 0 ? total / k.D : 0.0;
-    a.result = total;
-  }
+  finishReduction(a, Framework::Keras, total, rows, k.D);
 }
 
 }  // namespace
@@ -147,14 +137,10 @@ void categoricalCrossentropy(LossArgs& a) {
     return;
   }
   // tf.nn.softmax_cross_entropy_with_logits on smoothed labels; gradient softmax - labels.
-  Xent k = makeXent(a, "keras.categoricalCrossentropy", "yTrue");
-  kerasClassShape(a, k.N, k.C);
-  k.S = 1;
+  Xent k = makeKerasXent(a);
   k.prob = a.f(1);
-  k.sw = a.f(2);
   k.ls = ls;
   k.tfGrad = true;
-  k.kerasMean = true;
   k.run(a);
 }
 
@@ -167,14 +153,11 @@ void sparseCategoricalCrossentropy(LossArgs& a) {
     kerasSparseProbs(a, hasIgnore, ignore);
     return;
   }
-  Xent k = makeXent(a, "keras.sparseCategoricalCrossentropy", "yTrue");
-  kerasClassShape(a, k.N, k.C);
-  k.S = 1;
+  Xent k = makeKerasXent(a);
+  k.ignoreParam = params::keras::sparseCategoricalCrossentropy::ignoreClass;
   k.idx = a.i32(1);
-  k.sw = a.f(2);
   k.hasIgnore = hasIgnore;
   k.ignore = ignore;
-  k.kerasMean = true;
   k.run(a);
 }
 

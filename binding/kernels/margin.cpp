@@ -3,180 +3,31 @@
 // triplet_margin) and TF 2.x Keras (hinge, squared_hinge, categorical_hinge,
 // cosine_similarity). Forward and gradient side by side.
 //
-// Row losses run one pass per row over the columns (a second, cache-resident pass writes the
-// gradient when it needs the row's sums), rows in parallel. Row sums are accumulated in
-// double over fixed column chunks of kChunk combined left to right, so a row that is split
-// across threads (few, very long rows) gives the same bits as one done by a single thread.
+// Row losses run on the engine's rowLosses (engine.h).
 #include <cmath>
 #include <atomic>
-#include <cstdarg>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
 #include "engine.h"
+#include "scalar.h"
 #include "vmath.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-void fail(LossArgs& a, int kind, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(a.error, sizeof(a.error), fmt, ap);
-  va_end(ap);
-  a.errorKind = kind;
-}
-
-inline float signOf(float d) { return static_cast<float>((0.0f < d) - (d < 0.0f)); }
-
-// max(v, 0) that keeps NaN (PyTorch clamp_min).
-inline float clampMin0(float v) { return v < 0.0f ? 0.0f : v; }
-
-// Shape of a row loss: rows = product of all dims but the last, cols = the last dim.
-struct RowShape {
-  int64_t rows = 1, cols = 1;
-};
-inline RowShape rowShapeOf(const LossArgs& a) {
-  RowShape s;
-  s.cols = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
-  s.rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
-  return s;
-}
-
-// Rows this long, when there are fewer than two per thread, are split across threads.
-inline bool wideRows(int64_t rows, int64_t cols) {
-  return cols >= 2 * kChunk && rows < 2 * static_cast<int64_t>(runtime::numThreads());
-}
-
-// The parallel branch of rowSums, out of line: its stack of partials (kGroup x K doubles) is
-// set up only for a row split across threads, not on every row.
-template <int K, class SumFn>
-__attribute__((noinline)) void rowSumsParallel(int64_t cols, int64_t chunks, int64_t cost, const SumFn& sumFn,
-                                               double* s) {
-  auto chunkEnd = [&](int64_t c) { return c + 1 == chunks ? cols : (c + 1) * kChunk; };
-  // Partials of kGroup chunks at a time on the stack, added left to right after each group.
-  double partials[kGroup * K];
-  for (int64_t g0 = 0; g0 < chunks; g0 += kGroup) {
-    const int64_t g1 = chunks - g0 < kGroup ? chunks : g0 + kGroup;
-    parallelFor(g1 - g0, 1, kChunk * cost, [&](int64_t b, int64_t e) {
-      for (int64_t c = b; c < e; ++c) {
-        double* part = partials + c * K;
-        for (int k = 0; k < K; ++k) part[k] = 0.0;
-        once(sumFn, (g0 + c) * kChunk, chunkEnd(g0 + c), part);
-      }
-    });
-    for (int64_t c = 0; c < g1 - g0; ++c)
-      for (int k = 0; k < K; ++k) s[k] += partials[c * K + k];
-  }
-}
-
-// Sums of one row over fixed column chunks of kChunk, combined left to right: same bits
-// whether the chunks run serially or in parallel. sumFn(j0, j1, part) adds one chunk's
-// sums into part[0..K) (zeroed); it may also write that chunk's gradient.
-template <int K, class SumFn>
-void rowSums(int64_t cols, bool parallel, int64_t cost, SumFn sumFn, double* s) {
-  for (int k = 0; k < K; ++k) s[k] = 0.0;
-  const int64_t chunks = (cols + kChunk - 1) / kChunk;
-  if (parallel && chunks > 1) {
-    rowSumsParallel<K>(cols, chunks, cost, sumFn, s);
-    return;
-  }
-  for (int64_t c = 0; c < chunks; ++c) {
-    double part[K] = {};
-    once(sumFn, c * kChunk, c + 1 == chunks ? cols : (c + 1) * kChunk, part);
-    for (int k = 0; k < K; ++k) s[k] += part[k];
-  }
-}
-
-// bodyFn(j0, j1) over a row's columns; in parallel when the row is split across threads.
-template <class BodyFn>
-void rowColumns(int64_t cols, bool parallel, int64_t cost, BodyFn bodyFn) {
-  // The same kChunk pieces either way, so an element's bits never depend on the split.
-  parallelFor(cols, kChunk, parallel ? cost : 0, bodyFn);
-}
-
-// Runs a loss with one value per row: rowFn(r, u, wide) -> l_r, where u = d(result)/d(l_r)
-// (upstream times the reduction's scale, times the row weight) and wide says the row should
-// be split across threads. rowFn writes the row's gradient when the call wants it.
-// w: per-row weights (Keras sample weights) multiplying l_r. Reductions: 'none' writes
-// out[r]; mean / sum over rows (the mean of no rows is NaN in PyTorch, 0 in Keras).
-template <class RowFn>
-void rowLosses(LossArgs& a, int64_t rows, int64_t cols, int64_t cost, const float* w,
-               bool kerasMean, RowFn rowFn) {
-  const bool none = a.reduction == Reduction::None;
-  const bool wantLoss = a.wantLoss();
-  const float* up = a.gradOut;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
-  float* out = a.out;
-  const bool wide = wideRows(rows, cols);
-  auto one = [&](int64_t r) {
-    const double wr = w ? static_cast<double>(w[r]) : 1.0;
-    const double u = (up ? static_cast<double>(up[r]) : scale) * wr;
-    const double l = once(rowFn, r, u, wide);
-    return w ? l * wr : l;
-  };
-  if (none || !wantLoss) {
-    auto body = [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const double l = one(r);
-        if (wantLoss) out[r] = static_cast<float>(l);
-      }
-    };
-    if (wide) body(0, rows);
-    else parallelFor(rows, rowsPerChunk(cols), (cols > 0 ? cols : 1) * cost, body);
-    return;
-  }
-  double total = 0.0;
-  if (wide) {
-    // Same combination order as reduceRows with one row per chunk.
-    for (int64_t r = 0; r < rows; ++r) total += 0.0 + one(r);
-  } else {
-    total = reduceRows(rows, cols > 0 ? cols : 1, cost, [&](int64_t b, int64_t e) {
-      double acc = 0.0;
-      for (int64_t r = b; r < e; ++r) acc += one(r);
-      return acc;
-    });
-  }
-  if (a.reduction == Reduction::Mean)
-    total = rows > 0 ? total / static_cast<double>(rows) : (kerasMean ? 0.0 : kNaN);
-  a.result = total;
-}
-
-// Index of the first element failing ok(v) (or n), after a parallel count found one.
-// The count loop of firstBad, by value: its chunk body runs out of line (engine `once`).
-template <class T, class Ok>
-FASTLOSS_LOOP inline int32_t countBad(const T* __restrict p, const Ok ok, int64_t b, int64_t e) {
-  int32_t cnt = 0;
-#pragma omp simd reduction(+ : cnt)
-  for (int64_t i = b; i < e; ++i) cnt += ok(p[i]) ? 0 : 1;
-  return cnt;
-}
-
-template <class T, class Ok>
-int64_t firstBad(const T* v, int64_t n, Ok ok) {
-  const double bad = reduceChunks(n, 1, [v, ok](int64_t b, int64_t e) {
-    return static_cast<double>(countBad(v, ok, b, e));
-  });
-  if (bad == 0.0) return n;
-  for (int64_t i = 0; i < n; ++i)
-    if (!ok(v[i])) return i;
-  return n;
-}
-
 // Predicates as function objects (not function pointers) so firstBad's count loop inlines them.
 constexpr auto isPlusMinusOne = [](float t) { return t == 1.0f || t == -1.0f; };
 
-// Targets must be 1 or -1 (hinge_embedding / cosine_embedding select their branch by it).
-bool checkSignTargets(LossArgs& a, const char* fn, const float* t, int64_t n) {
+// Targets (input `slot`) must be 1 or -1 (hinge_embedding / cosine_embedding select their branch by it).
+bool checkSignTargets(LossArgs& a, int slot) {
+  const float* t = a.f(slot);
+  const int64_t n = a.inLen[slot];
   const int64_t i = firstBad(t, n, isPlusMinusOne);
   if (i == n) return true;
-  fail(a, 1, "%s: target[%lld] is %g; expected 1 or -1", fn, static_cast<long long>(i),
-       static_cast<double>(t[i]));
+  fail(a, ErrorReason::NotPlusMinusOne, inputAt(slot, i), t[i]);
   return false;
 }
 
@@ -186,27 +37,20 @@ bool checkSignTargets(LossArgs& a, const char* fn, const float* t, int64_t n) {
 // gradient at the tie (clamp_min's backward uses >=). Targets are 1 or -1 (checked).
 struct HingeEmbedding {
   float margin;
-  float loss(float x, float t) const { return t == 1.0f ? x : clampMin0(margin - x); }
+  float loss(float x, float t) const { return t == 1.0f ? x : clampMin0KeepNan(margin - x); }
   float grad(float x, float t) const { return t == 1.0f ? 1.0f : (margin - x >= 0.0f ? -1.0f : 0.0f); }
 };
-
-// softplus(z) and sigmoid(z) from one exp: e = exp(-|z|).
-inline float softplusFrom(float z, float e) { return (z > 0.0f ? z : 0.0f) + vmath::log1pUnit(e); }
-inline float sigmoidFrom(float z, float e) {
-  const float r = 1.0f / (1.0f + e);
-  return z >= 0.0f ? r : e * r;
-}
 
 // PyTorch soft_margin_loss: log(1 + exp(-t x)) = softplus(-t x); d/dx = -t sigmoid(-t x).
 // Computed without overflow (PyTorch's float32 log1p(exp(.)) gives inf beyond |tx| ~ 88).
 struct SoftMargin {
   float loss(float x, float t) const {
     const float z = -x * t;
-    return softplusFrom(z, vmath::exp(-std::fabs(z)));
+    return softplusFrom(z, expNegAbs(z));
   }
   float grad(float x, float t) const {
     const float z = -x * t;
-    return -t * sigmoidFrom(z, vmath::exp(-std::fabs(z)));
+    return -t * sigmoidFrom(z, expNegAbs(z));
   }
 };
 
@@ -218,7 +62,7 @@ struct SoftMargin {
 template <bool Convert>
 struct KerasHinge {
   static float label(float t) { return Convert ? 2.0f * t - 1.0f : t; }
-  float loss(float p, float t) const { return clampMin0(1.0f - label(t) * p); }
+  float loss(float p, float t) const { return clampMin0KeepNan(1.0f - label(t) * p); }
   float grad(float p, float t) const {
     const float y = label(t);
     return 1.0f - y * p >= 0.0f ? -y : 0.0f;
@@ -228,7 +72,7 @@ template <bool Convert>
 struct KerasSquaredHinge {
   static float label(float t) { return Convert ? 2.0f * t - 1.0f : t; }
   float loss(float p, float t) const {
-    const float m = clampMin0(1.0f - label(t) * p);
+    const float m = clampMin0KeepNan(1.0f - label(t) * p);
     return m * m;
   }
   float grad(float p, float t) const {
@@ -284,7 +128,7 @@ template <int P>
 struct NormGrad;
 template <>
 struct NormGrad<1> {
-  static float at(float v, float, float) { return signOf(v); }
+  static float at(float v, float, float) { return signNanToZero(v); }
 };
 template <>
 struct NormGrad<2> {
@@ -294,7 +138,7 @@ template <>
 struct NormGrad<0> {  // general p; invD = 1 / d
   static float at(float v, float invD, float pm1) {
     const float m = std::fabs(v) * invD;
-    return m > 0.0f ? signOf(v) * vmath::exp(pm1 * vmath::log(m)) : 0.0f;
+    return m > 0.0f ? signNanToZero(v) * vmath::exp(pm1 * vmath::log(m)) : 0.0f;
   }
 };
 
@@ -412,7 +256,7 @@ double rankingChunk(const float* __restrict x1, const float* __restrict x2, cons
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = b; i < e; ++i) {
     const float v = -t[i] * (x1[i] - x2[i]) + margin;
-    const float l = clampMin0(v);
+    const float l = clampMin0KeepNan(v);
     if (kOut) out[i] = l;
     if (kSum) acc += static_cast<double>(l);
     if (kGrad) {
@@ -467,7 +311,7 @@ namespace torch {
 
 // p[0] = margin.
 void hingeEmbeddingLoss(LossArgs& a) {
-  if (!checkSignTargets(a, "torch.hingeEmbeddingLoss", a.f(1), a.inLen[1])) return;
+  if (!checkSignTargets(a, 1)) return;
   elementwise(a, HingeEmbedding{static_cast<float>(a.p[params::torch::hingeEmbeddingLoss::margin])});
 }
 
@@ -484,7 +328,7 @@ void multilabelSoftMarginLoss(LossArgs& a) {
   const int64_t C = s.cols;
   const double invC = 1.0 / static_cast<double>(C);
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
-  rowLosses(a, s.rows, C, 4, nullptr, false, [&](int64_t r, double u, bool wide) {
+  rowLosses(a, Framework::Torch, s.rows, C, 4, nullptr, [&](int64_t r, double u, bool wide) {
     const float* xr = x + r * C;
     const float* tr = t + r * C;
     float* gr = wantGrad ? a.grad[0] + r * C : nullptr;
@@ -515,7 +359,7 @@ void multiMargin(LossArgs& a) {
   // A target that is no longer a class index when its row is computed (memory changed after
   // multiMarginLoss checked it) gives a NaN row and a RangeError; it is never used as an index.
   std::atomic<int64_t> changedAt{-1};
-  rowLosses(a, s.rows, C, 1, nullptr, false, [&](int64_t r, double u, bool wide) {
+  rowLosses(a, Framework::Torch, s.rows, C, 1, nullptr, [&](int64_t r, double u, bool wide) {
     const int64_t y = target[r];  // read exactly once
     float* gr = wantGrad ? a.grad[0] + r * C : nullptr;
     if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(C)) {
@@ -545,8 +389,7 @@ void multiMargin(LossArgs& a) {
     return sum[0] * wy * invC;
   });
   if (changedAt.load() >= 0)
-    fail(a, 1, "torch.multiMarginLoss: target[%lld] changed during the call to a value outside [0, %lld)",
-         static_cast<long long>(changedAt.load()), static_cast<long long>(C));
+    fail(a, ErrorReason::ChangedDuringCall, inputAt(1, changedAt.load()), kNaN, static_cast<double>(C));
 }
 
 void multiMarginLoss(LossArgs& a) {
@@ -555,15 +398,14 @@ void multiMarginLoss(LossArgs& a) {
   for (int64_t r = 0; r < s.rows; ++r) {
     const int32_t t = target[r];
     if (t < 0 || t >= s.cols) {
-      fail(a, 1, "torch.multiMarginLoss: target[%lld] is %d; expected a class index in [0, %lld)",
-           static_cast<long long>(r), t, static_cast<long long>(s.cols));
+      fail(a, ErrorReason::ClassOutOfRange, inputAt(1, r), t, static_cast<double>(s.cols));
       return;
     }
   }
   // p selects the template (PyTorch supports only 1 and 2); nothing memory-related depends on it.
   if (a.p[params::torch::multiMarginLoss::p] == 2.0) multiMargin<2>(a);
   else if (a.p[params::torch::multiMarginLoss::p] == 1.0) multiMargin<1>(a);
-  else fail(a, 1, "torch.multiMarginLoss: p is %g; only p = 1 and p = 2 are supported", a.p[params::torch::multiMarginLoss::p]);
+  else fail(a, ErrorReason::UnsupportedValue, parameter(params::torch::multiMarginLoss::p), a.p[params::torch::multiMarginLoss::p], 1, 2);
 }
 
 // Slots: input [rows, C], target int32 [rows, C]: the row's classes, read up to the first
@@ -581,8 +423,7 @@ void multilabelMarginLoss(LossArgs& a) {
   const int32_t last = C - 1 > INT32_MAX ? INT32_MAX : static_cast<int32_t>(C - 1);
   const int64_t bad = firstBad(target, n, [last](int32_t t) { return t >= -1 && t <= last; });
   if (bad < n) {
-    fail(a, 1, "torch.multilabelMarginLoss: target[%lld] is %d; expected a class index in [0, %lld) or -1",
-         static_cast<long long>(bad), target[bad], static_cast<long long>(C));
+    fail(a, ErrorReason::ClassOrPadOutOfRange, inputAt(1, bad), target[bad], static_cast<double>(C));
     return;
   }
   const double invC = 1.0 / static_cast<double>(C);
@@ -634,7 +475,7 @@ void multilabelMarginLoss(LossArgs& a) {
   // Rows are never split here: the scratch is per row chunk.
   const bool none = a.reduction == Reduction::None;
   const float* up = a.gradOut;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, s.rows);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(s.rows));
   auto chunk = [&](int64_t b, int64_t e) {
     const size_t cs = static_cast<size_t>(C > 0 ? C : 1);
     void* scratch = cs <= (SIZE_MAX / 8) ? std::malloc(cs * (sizeof(int32_t) + sizeof(float))) : nullptr;
@@ -658,17 +499,14 @@ void multilabelMarginLoss(LossArgs& a) {
   if (none || !wantLoss) parallelFor(s.rows, rowsPerChunk(cols), mulSat(cols, 2), chunk);
   else total = reduceRows(s.rows, cols, 2, chunk);
   if (noMemory.load()) {
-    fail(a, 1, "torch.multilabelMarginLoss: out of memory (scratch of %lld classes)", static_cast<long long>(C));
+    fail(a, ErrorReason::OutOfMemory, ErrorAt{}, 0.0, 1.0, static_cast<double>(C));
     return;
   }
   if (changedAt.load() >= 0) {
-    fail(a, 1, "torch.multilabelMarginLoss: target[%lld] changed during the call to a value outside [0, %lld) or -1",
-         static_cast<long long>(changedAt.load()), static_cast<long long>(C));
+    fail(a, ErrorReason::ChangedDuringCall, inputAt(1, changedAt.load()), kNaN, static_cast<double>(C));
     return;
   }
-  if (none || !wantLoss) return;
-  if (a.reduction == Reduction::Mean) total = s.rows > 0 ? total / static_cast<double>(s.rows) : kNaN;
-  a.result = total;
+  finishReduction(a, Framework::Torch, total, s.rows);
 }
 
 // Slots: input1, input2, target (same length). p[0] = margin.
@@ -686,7 +524,7 @@ void marginRankingLoss(LossArgs& a) {
   float* g1 = a.grad[0];
   float* g2 = a.grad[1];
   const float* up = a.gradOut;
-  const float scale = static_cast<float>(a.gradScale / reductionDivisor(a.reduction, n));
+  const float scale = static_cast<float>(a.gradScale / reductionDivisor(a, static_cast<double>(n)));
   auto chunk = [&](int64_t b, int64_t e) -> double {
     if (none) {
       if (wantLoss && wantGrad) {
@@ -706,7 +544,7 @@ void marginRankingLoss(LossArgs& a) {
     return;
   }
   const double total = reduceChunks(n, 1, [&](int64_t b, int64_t e) { return once(chunk, b, e); });
-  a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(n) : total;
+  finishReduction(a, Framework::Torch, total, n);
 }
 
 // Slots: input1 [rows, D], input2 [rows, D], target [rows] of 1 / -1 (checked). p[0] = margin.
@@ -720,10 +558,10 @@ void cosineEmbeddingLoss(LossArgs& a) {
   const float* t = a.f(2);
   const RowShape s = rowShapeOf(a);
   const int64_t D = s.cols;
-  if (!checkSignTargets(a, "torch.cosineEmbeddingLoss", t, s.rows)) return;
+  if (!checkSignTargets(a, 2)) return;
   const double margin = a.p[params::torch::cosineEmbeddingLoss::margin];
   const bool wantGrad = a.wantGrad();
-  rowLosses(a, s.rows, D, 3, nullptr, false, [&](int64_t r, double u, bool wide) {
+  rowLosses(a, Framework::Torch, s.rows, D, 3, nullptr, [&](int64_t r, double u, bool wide) {
     const float* ar = x1 + r * D;
     const float* br = x2 + r * D;
     double sums[3];
@@ -768,7 +606,7 @@ void triplet(LossArgs& a) {
   const bool swap = a.p[params::torch::tripletMarginLoss::swap] != 0.0;
   const bool wantGrad = a.wantGrad();
   const int64_t cost = P == 0 ? 24 : 3;
-  rowLosses(a, s.rows, D, cost, nullptr, false, [&](int64_t r, double u, bool wide) {
+  rowLosses(a, Framework::Torch, s.rows, D, cost, nullptr, [&](int64_t r, double u, bool wide) {
     const float* ar = A + r * D;
     const float* pr = Pp + r * D;
     const float* nr = Nn + r * D;
@@ -843,7 +681,7 @@ void categoricalHinge(LossArgs& a) {
   const RowShape s = rowShapeOf(a);
   const int64_t C = s.cols;
   const bool wantGrad = a.wantGrad();
-  rowLosses(a, s.rows, C, 2, w, true, [&](int64_t r, double u, bool) {
+  rowLosses(a, Framework::Keras, s.rows, C, 2, w, [&](int64_t r, double u, bool) {
     const float* p = pred + r * C;
     const float* t = truth + r * C;
     double pos = 0.0;
@@ -888,7 +726,7 @@ void cosineSimilarity(LossArgs& a) {
   int axis = 0;
   if (a.ndim > 0) {
     if (!(axisParam >= 0.0 && axisParam < static_cast<double>(a.ndim)) || axisParam != std::floor(axisParam)) {
-      fail(a, 1, "keras.cosineSimilarity: axis %g is out of range for %d dimensions", axisParam, a.ndim);
+      fail(a, ErrorReason::AxisOutOfRange, parameter(params::keras::cosineSimilarity::axis), axisParam, a.ndim);
       return;
     }
     axis = static_cast<int>(axisParam);
@@ -905,7 +743,7 @@ void cosineSimilarity(LossArgs& a) {
     *kp = pp >= kKerasNormEps ? u * tp * rt * rp * rp * rp : 0.0;
   };
   if (inner == 1) {
-    rowLosses(a, outer, D, 3, w, true, [&](int64_t r, double u, bool wide) {
+    rowLosses(a, Framework::Keras, outer, D, 3, w, [&](int64_t r, double u, bool wide) {
       const float* p = pred + r * D;
       const float* t = truth + r * D;
       double sums[3];  // t.p, t.t, p.p
@@ -928,7 +766,7 @@ void cosineSimilarity(LossArgs& a) {
   const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss();
   const float* up = a.gradOut;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, samples);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(samples));
   auto block = [&](int64_t item) {
     const int64_t o = item / blocks;
     const int64_t k0 = (item % blocks) * kBlock;
@@ -986,8 +824,7 @@ void cosineSimilarity(LossArgs& a) {
     for (int64_t i = b; i < e; ++i) acc += once(block, i);
     return acc;
   });
-  if (a.reduction == Reduction::Mean) total = samples > 0 ? total / static_cast<double>(samples) : 0.0;
-  a.result = total;
+  finishReduction(a, Framework::Keras, total, samples);
 }
 
 }  // namespace keras

@@ -112,7 +112,7 @@ void cosineTriplet(LossArgs& a, double margin, bool swap) {
   float* gp = grad ? a.grad[1] : nullptr;
   float* gn = grad ? a.grad[2] : nullptr;
   const float* up = a.gradOut;
-  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
   const float *x = a.f(0), *y = a.f(1), *z = a.f(2);
   const double total = reduceRows(rows, D, 4, [&](int64_t b, int64_t e) {
     return cosineTripletRows(x, y, z, out, ga, gp, gn, up, scale, margin, swap, D, b, e);

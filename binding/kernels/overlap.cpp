@@ -135,7 +135,7 @@ void overlap(LossArgs& a, const char* fn, double axisParam, bool dice, double al
   // Losses, weights and the reduction, slots in order; sums[s] becomes (k c1, k c0).
   const bool none = a.reduction == Reduction::None;
   const bool wantGrad = a.wantGrad();
-  const double scale = a.gradScale / reductionDivisor(a.reduction, slots);
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(slots));
   double total = 0.0;
   for (int64_t s = 0; s < slots; ++s) {
     const SlotLoss sl = slotLoss(sums[s], dice, alpha, beta);

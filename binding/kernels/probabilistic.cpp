@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstdint>
 
-#include "classification.h"
+#include "engine.h"
+#include "scalar.h"
+#include "vmath.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -12,18 +14,18 @@ namespace {
 constexpr float kHalfLog2Pi = 0.91893853320467274f;  // 0.5 log(2 pi)
 
 // xlogy(y, y) - y x (0 where y == 0); d/dx = -y.  torch.nn.functional.kl_div, log_target=False.
-struct KlDiv : SeparateBoth<KlDiv> {
-  FASTLOSS_HOT float loss(float x, float y, float, float) const {
+struct KlDiv {
+  FASTLOSS_HOT float loss(float x, float y) const {
     const float ylogy = y == 0.0f ? 0.0f : y * vmath::log(y);
     return ylogy - y * x;
   }
-  FASTLOSS_HOT float grad(float, float y, float, float) const { return -y; }
+  FASTLOSS_HOT float grad(float, float y) const { return -y; }
 };
 
 // exp(y) (y - x); d/dx = -exp(y).  kl_div, log_target=True.
-struct KlDivLogTarget : SeparateBoth<KlDivLogTarget> {
-  FASTLOSS_HOT float loss(float x, float y, float, float) const { return vmath::exp(y) * (y - x); }
-  FASTLOSS_HOT float grad(float, float y, float, float) const { return -vmath::exp(y); }
+struct KlDivLogTarget {
+  FASTLOSS_HOT float loss(float x, float y) const { return vmath::exp(y) * (y - x); }
+  FASTLOSS_HOT float grad(float, float y) const { return -vmath::exp(y); }
 };
 
 // Stirling term of poisson_nll_loss(full=True): y log y - y + 0.5 log(2 pi y) where y > 1.
@@ -35,11 +37,9 @@ FASTLOSS_HOT float stirling(float y) {
 // log_input: exp(x) - y x, d/dx = exp(x) - y.  torch.nn.functional.poisson_nll_loss.
 template <bool Full>
 struct PoissonLogInput {
-  FASTLOSS_HOT float loss(float x, float y, float, float) const {
-    return vmath::exp(x) - y * x + (Full ? stirling(y) : 0.0f);
-  }
-  FASTLOSS_HOT float grad(float x, float y, float, float) const { return vmath::exp(x) - y; }
-  FASTLOSS_HOT void both(float x, float y, float, float, float& l, float& d) const {
+  FASTLOSS_HOT float loss(float x, float y) const { return vmath::exp(x) - y * x + (Full ? stirling(y) : 0.0f); }
+  FASTLOSS_HOT float grad(float x, float y) const { return vmath::exp(x) - y; }
+  FASTLOSS_HOT void both(float x, float y, float& l, float& d) const {
     const float e = vmath::exp(x);
     l = e - y * x + (Full ? stirling(y) : 0.0f);
     d = e - y;
@@ -50,34 +50,26 @@ struct PoissonLogInput {
 template <bool Full>
 struct PoissonRate {
   float eps;
-  FASTLOSS_HOT float loss(float x, float y, float, float) const {
-    return x - y * vmath::log(x + eps) + (Full ? stirling(y) : 0.0f);
-  }
-  FASTLOSS_HOT float grad(float x, float y, float, float) const { return 1.0f - y / (x + eps); }
-  FASTLOSS_HOT void both(float x, float y, float w, float v, float& l, float& d) const {
-    l = loss(x, y, w, v);
-    d = grad(x, y, w, v);
-  }
+  FASTLOSS_HOT float loss(float x, float y) const { return x - y * vmath::log(x + eps) + (Full ? stirling(y) : 0.0f); }
+  FASTLOSS_HOT float grad(float x, float y) const { return 1.0f - y / (x + eps); }
 };
-
-// Focal term shared by torchvision's sigmoid_focal_loss and Keras' binary focal crossentropy
 
 // p - y log(p + eps); d/dp = 1 - y / (p + eps).  keras.losses.poisson.
 struct KerasPoisson {
-  FASTLOSS_HOT float loss(float p, float y) const { return p - y * vmath::log(p + kKerasEps); }
-  FASTLOSS_HOT float grad(float p, float y) const { return 1.0f - y / (p + kKerasEps); }
+  FASTLOSS_HOT float loss(float p, float y) const { return p - y * vmath::log(p + kKerasEpsilon); }
+  FASTLOSS_HOT float grad(float p, float y) const { return 1.0f - y / (p + kKerasEpsilon); }
 };
 
 // sum_j c(y) log(c(y) / c(p)), c = clip(., eps, 1); d/dp = -c(y) / c(p) where eps <= p <= 1.
 // keras.losses.kl_divergence (a sum over the last axis).
 struct KerasKl {
-  FASTLOSS_HOT static float clip1(float v) { return v < kKerasEps ? kKerasEps : (v > 1.0f ? 1.0f : v); }
+  FASTLOSS_HOT static float clip1(float v) { return v < kKerasEpsilon ? kKerasEpsilon : (v > 1.0f ? 1.0f : v); }
   FASTLOSS_HOT float loss(float p, float t) const {
     const float y = clip1(t);
     return y * vmath::log(y / clip1(p));
   }
   FASTLOSS_HOT float grad(float p, float t) const {
-    const float pass = (p >= kKerasEps && p <= 1.0f) ? 1.0f : 0.0f;
+    const float pass = (p >= kKerasEpsilon && p <= 1.0f) ? 1.0f : 0.0f;
     return pass * (-clip1(t) / clip1(p));
   }
 };
@@ -91,12 +83,6 @@ struct KerasKl {
 // torch.nn.functional.gaussian_nll_loss; negative var raises, as in PyTorch.
 // Element-wise gaussian_nll loops; what is present is a template choice, so no loop carries a
 // conditional (masked) load or store of an absent array.
-inline bool anyNegative(const float* __restrict v, int64_t n) {
-  int bad = 0;
-#pragma omp simd reduction(| : bad)
-  for (int64_t i = 0; i < n; ++i) bad |= v[i] < 0.0f ? 1 : 0;
-  return bad != 0;
-}
 
 template <bool kOut>
 double gaussianLossLoop(const float* __restrict x, const float* __restrict y, const float* __restrict var,
@@ -164,28 +150,24 @@ void gaussian(LossArgs& a) {
   const int64_t nv = a.inLen[2];
   // var holds one value per element (N) or one per row of the last axis (R), as the dims say:
   // the per-row layout only when the length is R and not N, with cols the last dim.
-  const int64_t L = lastDim(a);
-  const int64_t R = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+  const RowShape shape = rowShapeOf(a);
+  const int64_t L = shape.cols, R = shape.rows;
   const bool perRow = nv != n;
   if (perRow && (nv != R || mulSat(R, L) != n)) {
-    fail(a, 1, "torch.gaussianNllLoss: var has length %lld; expected %lld (the input's) or %lld (one per row)",
-         static_cast<long long>(nv), static_cast<long long>(n), static_cast<long long>(R));
+    fail(a, ErrorReason::LengthMismatch, inputAt(2), static_cast<double>(nv), static_cast<double>(n),
+         static_cast<double>(R));
     return;
   }
   const float eps = static_cast<float>(a.p[params::torch::gaussianNllLoss::eps]);
   const float constant = a.p[params::torch::gaussianNllLoss::full] != 0.0 ? kHalfLog2Pi : 0.0f;
-  if (anyNegative(var, nv)) {
-    int64_t i = 0;
-    while (i < nv && !(var[i] < 0.0f)) ++i;  // bounded: var may have changed since the check
-    const float v = i < nv ? var[i] : -0.0f;
-    fail(a, 1, "torch.gaussianNllLoss: var[%lld] = %g is negative; var must be >= 0",
-         static_cast<long long>(i < nv ? i : 0), static_cast<double>(v));
+  const int64_t negative = firstBad(var, nv, [](float v) { return !(v < 0.0f); });
+  if (negative < nv) {
+    fail(a, ErrorReason::Negative, inputAt(2, negative), var[negative]);
     return;
   }
   const bool none = a.reduction == Reduction::None;
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
-  const double divisor = torchDivisor(a, n);
-  const float scale = static_cast<float>(a.gradScale / divisor);
+  const float scale = static_cast<float>(a.gradScale / reductionDivisor(a, static_cast<double>(n)));
   const float* up = a.gradOut;
   float* out = a.out;
   float* gx = a.grad[0];
@@ -228,7 +210,7 @@ void gaussian(LossArgs& a) {
       return acc;
     });
   }
-  if (!none && wantLoss) a.result = total / divisor;
+  finishReduction(a, Framework::Torch, total, n);
 }
 
 }  // namespace
@@ -237,20 +219,20 @@ namespace torch {
 
 // p[0] logTarget. Reductions include batchmean (sum / shape[0]).
 void klDiv(LossArgs& a) {
-  if (a.p[params::torch::klDiv::logTarget] != 0.0) elementwisePlain(a, KlDivLogTarget{}, 2);
-  else elementwisePlain(a, KlDiv{}, 2);
+  if (a.p[params::torch::klDiv::logTarget] != 0.0) elementwise(a, KlDivLogTarget{}, 2);
+  else elementwise(a, KlDiv{}, 2);
 }
 
 // p[0] logInput, p[1] full, p[2] eps.
 void poissonNllLoss(LossArgs& a) {
   const bool full = a.p[params::torch::poissonNllLoss::full] != 0.0;
   if (a.p[params::torch::poissonNllLoss::logInput] != 0.0) {
-    if (full) elementwisePlain(a, PoissonLogInput<true>{}, 4);
-    else elementwisePlain(a, PoissonLogInput<false>{}, 2);
+    if (full) elementwise(a, PoissonLogInput<true>{}, 4);
+    else elementwise(a, PoissonLogInput<false>{}, 2);
   } else {
     const float eps = static_cast<float>(a.p[params::torch::poissonNllLoss::eps]);
-    if (full) elementwisePlain(a, PoissonRate<true>{eps}, 4);
-    else elementwisePlain(a, PoissonRate<false>{eps}, 2);
+    if (full) elementwise(a, PoissonRate<true>{eps}, 4);
+    else elementwise(a, PoissonRate<false>{eps}, 2);
   }
 }
 

@@ -3,14 +3,12 @@
 #include <cmath>
 
 #include "engine.h"
+#include "scalar.h"
 #include "vmath.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
-
-// PyTorch sign: (0 < d) - (d < 0), so 0 and NaN give 0 (the L1 gradient at a tie is 0).
-inline float signOf(float d) { return static_cast<float>((0.0f < d) - (d < 0.0f)); }
 
 // (x - y)^2; d/dx = 2 (x - y).  torch.nn.functional.mse_loss, keras mean_squared_error.
 struct SquaredError {
@@ -21,7 +19,7 @@ struct SquaredError {
 // |x - y|; d/dx = sign(x - y).  torch l1_loss, keras mean_absolute_error.
 struct AbsoluteError {
   float loss(float x, float y) const { return std::fabs(x - y); }
-  float grad(float x, float y) const { return signOf(x - y); }
+  float grad(float x, float y) const { return signNanToZero(x - y); }
 };
 
 // z = |x - y|: z < beta ? 0.5 z^2 / beta : z - 0.5 beta.  torch smooth_l1_loss (beta > 0).
@@ -63,14 +61,12 @@ struct Huber {
   }
 };
 
-constexpr float kKerasEpsilon = 1e-7f;  // keras.backend.epsilon()
-
 // 100 |(t - p) / max(|t|, eps)|; d/dp = 100 sign(p - t) / max(|t|, eps).  keras MAPE.
 // max as tf.maximum computes it (a < b ? b : a), so a NaN yTrue propagates.
 struct AbsolutePercentageError {
   static float denominator(float t) { float a = std::fabs(t); return a < kKerasEpsilon ? kKerasEpsilon : a; }
   float loss(float p, float t) const { return 100.0f * std::fabs((t - p) / denominator(t)); }
-  float grad(float p, float t) const { return 100.0f * signOf(p - t) / denominator(t); }
+  float grad(float p, float t) const { return 100.0f * signNanToZero(p - t) / denominator(t); }
 };
 
 // (log(max(p, eps) + 1) - log(max(t, eps) + 1))^2; tf.maximum passes the gradient where

@@ -2,11 +2,14 @@
 // categorical crossentropy from logits): the Xent engine and the class-axis shapes.
 #pragma once
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
 
-#include "classification.h"
+#include "engine.h"
+#include "scalar.h"
+#include "vmath.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -26,9 +29,8 @@ namespace FASTLOSS_ISA_NS {
 // so that nothing cancels. The gradient buffer first holds exp(x - max) and is then rescaled
 // in place: no temporary of the input's size.
 struct Xent {
-  const char* fn;
-  const char* targetName;
-  const char* ignoreName;
+  Framework fw;         // Keras: no positions give a mean of 0, not NaN
+  int ignoreParam;      // the parameter holding the ignored class (hasIgnore), for error reports
   const float* x;
   int64_t N, C, S;
   const int32_t* idx;   // class indices [N, S] or null
@@ -39,7 +41,6 @@ struct Xent {
   int64_t ignore;
   float ls;             // label smoothing
   bool tfGrad;
-  bool kerasMean;       // Keras: no positions give 0, not NaN
   float* out;
   float* g;
   const float* up;
@@ -68,11 +69,10 @@ struct Xent {
     return -2;
   }
 
-  // After the compute: a RangeError if a target changed to an invalid value mid-call.
+  // After the compute: a RangeError if a target (slot 1) changed to an invalid value mid-call.
   bool reportChanged(LossArgs& a) const {
     if (!changedAt || changedAt->load() < 0) return false;
-    fail(a, 1, "%s: %s[%lld] changed during the call to a value outside 0..%lld", fn, targetName,
-         static_cast<long long>(changedAt->load()), static_cast<long long>(C - 1));
+    fail(a, ErrorReason::ChangedDuringCall, inputAt(1, changedAt->load()), kNaN, static_cast<double>(C));
     return true;
   }
 
@@ -96,13 +96,8 @@ struct Xent {
         const int64_t y = idx[i];
         if (hasIgnore && y == ignore) continue;
         if (y < 0 || y >= C) {
-          if (hasIgnore)
-            fail(a, 1, "%s: %s[%lld] = %lld is out of range: classes are 0..%lld (%s %lld)", fn,
-                 targetName, static_cast<long long>(i), static_cast<long long>(y),
-                 static_cast<long long>(C - 1), ignoreName, static_cast<long long>(ignore));
-          else
-            fail(a, 1, "%s: %s[%lld] = %lld is out of range: classes are 0..%lld", fn, targetName,
-                 static_cast<long long>(i), static_cast<long long>(y), static_cast<long long>(C - 1));
+          fail(a, ErrorReason::ClassOutOfRange, ErrorAt{1, i, hasIgnore ? ignoreParam : -1}, static_cast<double>(y),
+               static_cast<double>(C), static_cast<double>(ignore));
           return false;
         }
         d += cw ? static_cast<double>(cw[y]) : 1.0;
@@ -268,7 +263,7 @@ struct Xent {
   double row(int64_t r) const {
     const int64_t y = idx ? target(r) : 0;
     if (y < 0) {  // ignored (0), or a target changed mid-call (NaN)
-      const double l = y == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+      const double l = y == -1 ? 0.0 : kNaN;
       if (none() && wantLoss) out[r] = static_cast<float>(l);
       if (wantGrad) zeroRow(r);
       return l;
@@ -316,7 +311,7 @@ struct Xent {
     double total = 0.0;
     for (int64_t r = 0; r < N; ++r) {
       if (ys[r] < 0) {
-        const double l = ys[r] == -1 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        const double l = ys[r] == -1 ? 0.0 : kNaN;
         fin[r] = Final{l, 0.0f, 0.0f, 0.0f};
         if (none() && wantLoss) out[r] = static_cast<float>(l);
         total += l;
@@ -435,7 +430,7 @@ struct Xent {
     for (int64_t j = 0; j < B; ++j) {
       const int64_t p = p0 + j;
       const int64_t y = yb[j];
-      Final f{y == -2 ? std::numeric_limits<double>::quiet_NaN() : 0.0, 0.0f, 0.0f, 0.0f};
+      Final f{y == -2 ? kNaN : 0.0, 0.0f, 0.0f, 0.0f};
       if (y >= 0) f = finish(p, m[j], se[j], u[j], A[j], idx ? xb[y * S + j] : 0.0f, y);
       if (none() && wantLoss) out[p] = static_cast<float>(f.loss);
       total += f.loss;
@@ -476,8 +471,7 @@ struct Xent {
     double total = 0.0;
     if (S == 1 && C > 2 * kSplit && N > 0) {
       if (!splitRows(&total)) {
-        fail(a, 1, "%s: out of memory (scratch for %lld rows of %lld classes)", fn, static_cast<long long>(N),
-             static_cast<long long>(C));
+        fail(a, ErrorReason::OutOfMemory, ErrorAt{}, 0.0, static_cast<double>(N), static_cast<double>(C));
         changedAt = nullptr;
         return;
       }
@@ -502,12 +496,7 @@ struct Xent {
     }
     const bool changedMidCall = reportChanged(a);
     changedAt = nullptr;
-    if (changedMidCall || none() || !wantLoss) return;
-    if (reduction == Reduction::Mean) {
-      a.result = kerasMean && mulSat(N, S) == 0 ? 0.0 : total / D;
-    } else {
-      a.result = total;
-    }
+    if (!changedMidCall) finishReduction(a, fw, total, mulSat(N, S), D);
   }
 };
 
@@ -524,17 +513,18 @@ inline void torchClassShape(const LossArgs& a, int64_t& N, int64_t& C, int64_t& 
   S = dimsProduct(a, 2, a.ndim);
 }
 
-// Keras: classes on the last axis, every other axis a sample.
-inline void kerasClassShape(const LossArgs& a, int64_t& N, int64_t& C) {
-  C = lastDim(a);
-  N = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+// An ignore index from params: the integer itself when it fits int32 (the targets' type), else a
+// value no int32 target equals (a double outside int64 would be undefined to convert).
+inline int64_t ignoreIndexOf(double v) {
+  if (v >= -2147483648.0 && v <= 2147483647.0 && v == std::floor(v)) return static_cast<int64_t>(v);
+  return std::numeric_limits<int64_t>::min();
 }
 
-inline Xent makeXent(LossArgs& a, const char* fn, const char* targetName) {
+// Logits in slot 0, class targets in slot 1; the caller sets the shape, targets and options.
+inline Xent makeXent(LossArgs& a, Framework fw) {
   Xent k{};
-  k.fn = fn;
-  k.targetName = targetName;
-  k.ignoreName = fn[0] == 'k' ? "ignoreClass" : "ignoreIndex";
+  k.fw = fw;
+  k.ignoreParam = -1;
   k.x = a.f(0);
   k.out = a.out;
   k.g = a.grad[0];
@@ -543,6 +533,17 @@ inline Xent makeXent(LossArgs& a, const char* fn, const char* targetName) {
   k.reduction = a.reduction;
   k.wantLoss = a.wantLoss();
   k.wantGrad = a.wantGrad();
+  return k;
+}
+
+// Keras: classes on the last axis, every other axis a sample; sample weights in slot 2.
+inline Xent makeKerasXent(LossArgs& a) {
+  Xent k = makeXent(a, Framework::Keras);
+  const RowShape s = rowShapeOf(a);
+  k.N = s.rows;
+  k.C = s.cols;
+  k.S = 1;
+  k.sw = a.f(2);
   return k;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #endif
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -328,6 +329,50 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   return checkOutputsApart(env, c, gradCount);
 }
 
+// A kernel's error as a RangeError/TypeError carrying its data (loss_args.h KernelError): the
+// facade names the argument and writes the message; this one is for direct callers.
+const char* reasonName(ErrorReason r) {
+  switch (r) {
+#define FASTLOSS_ERROR_REASON_NAME(name) \
+  case ErrorReason::name:                \
+    return #name;
+    FASTLOSS_ERROR_REASONS(FASTLOSS_ERROR_REASON_NAME)
+#undef FASTLOSS_ERROR_REASON_NAME
+    default:
+      return "None";
+  }
+}
+
+Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
+  std::string msg = std::string(kKernelInfo[id].name) + ": " + reasonName(e.reason);
+  if (e.slot >= 0) msg += " in input " + std::to_string(e.slot);
+  if (e.param >= 0) {  // by its name in the kernel's parameter list "a, b, c"
+    std::string list = std::string(kKernelInfo[id].params) + ",";
+    size_t at = 0;
+    for (int k = 0; k < e.param && at < list.size(); ++k) at = list.find(',', at) + 1;
+    std::string name = at < list.size() ? list.substr(at, list.find(',', at) - at) : std::to_string(e.param);
+    name.erase(0, name.find_first_not_of(' '));
+    msg += " (parameter " + name + ")";
+  }
+  if (e.index >= 0) msg += " at element " + std::to_string(e.index);
+  char value[64];
+  std::snprintf(value, sizeof(value), ": value %g, bounds %g, %g", e.value, e.bound[0], e.bound[1]);
+  msg += value;
+  Napi::Error error = e.kind == ErrorKind::Type ? static_cast<Napi::Error>(Napi::TypeError::New(env, msg))
+                                                : static_cast<Napi::Error>(Napi::RangeError::New(env, msg));
+  error.Set("code", Napi::String::New(env, "ERR_FASTLOSS_KERNEL"));
+  error.Set("reason", Napi::String::New(env, reasonName(e.reason)));
+  error.Set("slot", Napi::Number::New(env, e.slot));
+  error.Set("param", Napi::Number::New(env, e.param));
+  error.Set("index", Napi::Number::New(env, static_cast<double>(e.index)));
+  error.Set("value", Napi::Number::New(env, e.value));
+  Napi::Array bound = Napi::Array::New(env, 2);
+  bound.Set(0u, Napi::Number::New(env, e.bound[0]));
+  bound.Set(1u, Napi::Number::New(env, e.bound[1]));
+  error.Set("bound", bound);
+  return error.Value();
+}
+
 napi_value Run(napi_env env, napi_callback_info info) {
   size_t argc = kMaxArgs;
   napi_value argv[kMaxArgs];
@@ -338,6 +383,10 @@ napi_value Run(napi_env env, napi_callback_info info) {
   runtime::setMayWait(false);
   runtime::setCallThreads(c.a.threads);
   gKernels[c.id](c.a);
+  if (c.a.fault.kind != ErrorKind::None) {
+    napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
+    return nullptr;
+  }
   if (c.a.errorKind) {
     throwError(env, c.a.errorKind == 2, c.a.error);
     return nullptr;
@@ -412,8 +461,10 @@ class LossWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     const LossArgs& a = call_.a;
-    if (a.errorKind) {
-      deferred_.Reject(a.errorKind == 2 ? Napi::TypeError::New(env, a.error).Value() : Napi::RangeError::New(env, a.error).Value());
+    if (a.fault.kind != ErrorKind::None || a.errorKind) {
+      deferred_.Reject(a.fault.kind != ErrorKind::None ? kernelError(env, call_.id, a.fault)
+                       : a.errorKind == 2 ? Napi::TypeError::New(env, a.error).Value()
+                                          : Napi::RangeError::New(env, a.error).Value());
       return;
     }
     // Write results back into caller arrays that were not used in place: only if they still

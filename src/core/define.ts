@@ -372,15 +372,77 @@ function overlapTarget(c: Compiled, p: Prepared, args: AnyTypedArray[] | null, o
   return i >= 0 ? c.def.args[i].name : 'an option array';
 }
 
+/** A kernel's refusal as data (binding/kernels/loss_args.h KernelError, code ERR_FASTLOSS_KERNEL). */
+interface KernelFault {
+  reason: string;
+  slot: number;
+  param: number;
+  index: number;
+  value: number;
+  bound: number[];
+}
+
+/**
+ * The argument the caller passed as kernel input `slot`. (Kernels check arguments only; an option
+ * array would read `input <slot>`: naming it would mean keeping every call's options alive, which
+ * measurably grows RSS in test/leak.test.ts.)
+ */
+function inputName(c: Compiled, p: Prepared, slot: number): string {
+  const input = p.arrays[slot];
+  const i = input ? p.args.indexOf(input as AnyTypedArray) : -1;
+  return i >= 0 ? c.def.args[i].name : `input ${slot}`;
+}
+
+/** How the caller set kernel parameter `param`: the option feeding it, else its .def name. */
+function paramName(c: Compiled, param: number): string {
+  const k = c.optionSlots.indexOf(param);
+  if (k >= 0) return `opts.${c.optionNames[k]}`;
+  return native.params[c.def.name]?.[param] ?? `parameter ${param}`;
+}
+
+/** A number as C's %g shows it: 7 significant digits (a float32 element reads as typed). */
+function shown(v: number): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(7))) : String(v);
+}
+
+/** The message of a kernel error, worded here where the argument and option names are known. */
+function kernelErrorMessage(c: Compiled, p: Prepared, f: KernelFault): string {
+  const input = f.slot >= 0 ? inputName(c, p, f.slot) : '';
+  const at = `${input}[${f.index}]`;
+  const v = shown(f.value);
+  const [b0, b1] = f.bound;
+  let what: string;
+  switch (f.reason) {
+    case 'OutsideUnitInterval': what = `${at} = ${v}; all elements of ${input} should be between 0 and 1`; break;
+    case 'Negative': what = `${at} = ${v} is negative; ${input} must be >= 0`; break;
+    case 'LengthMismatch': what = `${input} has length ${v}; expected ${b0} (one per element) or ${b1} (one per row)`; break;
+    case 'ClassOutOfRange':
+      what = `${at} is ${v}; expected a class index in [0, ${b0})${f.param >= 0 ? ` or ${paramName(c, f.param)} (${b1})` : ''}`;
+      break;
+    case 'ClassOrPadOutOfRange': what = `${at} is ${v}; expected a class index in [0, ${b0}) or -1`; break;
+    case 'NotPlusMinusOne': what = `${at} is ${v}; expected 1 or -1`; break;
+    case 'ChangedDuringCall': what = `${at} changed during the call to a value outside [0, ${b0})`; break;
+    case 'UnsupportedValue': what = `${paramName(c, f.param)} is ${v}; expected ${b0} or ${b1}`; break;
+    case 'AxisOutOfRange': what = `${paramName(c, f.param)} is ${v}, out of range for ${b0} dimensions`; break;
+    case 'OutOfMemory': what = `out of memory (no scratch for ${b0} rows of ${b1} values)`; break;
+    default: what = `kernel error ${f.reason}`; break;
+  }
+  return `${c.def.name}: ${what}`;
+}
+
 // Errors from the native layer, as errors of this realm (the addon creates its errors in the realm
 // that first loaded it: under jest or vm, `instanceof RangeError` would fail). Errors about one
 // output carry its slot (0 'out', 1 + k gradient k) and a code, and are named here as the facade
-// names arguments.
+// names arguments; a kernel's error carries its data (KernelFault) and is worded here.
 function nativeError(c: Compiled, mode: Mode, p: Prepared, e: unknown): unknown {
   if (typeof e !== 'object' || e === null) return e;
   const { name, message, outputSlot, overlapSlot, code } =
     e as { name?: unknown; message?: unknown; outputSlot?: unknown; overlapSlot?: unknown; code?: unknown };
   if (typeof message !== 'string' || (name !== 'RangeError' && name !== 'TypeError')) return e;
+  if (code === 'ERR_FASTLOSS_KERNEL') {
+    const text = kernelErrorMessage(c, p, e as KernelFault);
+    return name === 'RangeError' ? new RangeError(text) : new TypeError(text);
+  }
   if (typeof outputSlot === 'number') {
     const first = p.out ? 1 : 0;
     const k = outputSlot === 0 ? 0 : outputSlot - 1 + first;

@@ -34,7 +34,6 @@
 FL_REDIRECT(pthread_create, FL_OLD)
 FL_REDIRECT(pthread_join, FL_OLD)
 FL_REDIRECT(pthread_detach, FL_OLD)
-FL_REDIRECT(pthread_mutex_trylock, FL_OLD)  // the helper pool (runtime.cpp)
 FL_REDIRECT(pthread_once, FL_OLD)
 FL_REDIRECT(pthread_mutex_trylock, FL_OLD)
 FL_REDIRECT(pthread_key_create, FL_OLD)

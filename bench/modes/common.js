@@ -31,15 +31,15 @@ function caseOf(n, cols) {
 }
 
 /**
- * One call ready to time: args from the workload's generators (at spec.n elements, as rows of
- * spec.cols, or the case spec.caseOf(n) makes), its options plus spec.reduction; a
+ * One call ready to time: args from the workload's generators (spec.n elements, as rows of
+ * spec.cols when given), its options plus spec.reduction; a
  * 'none' result goes into a preallocated out (allocation is not what these modes measure).
  */
 function prepareCall(fastloss, data, spec) {
   const w = workload(spec.loss);
   const fn = lossFn(fastloss, spec.loss);
   if (!fn) throw new Error(`bench: fastloss has no ${spec.loss}`);
-  const c = spec.caseOf ? spec.caseOf(spec.n) : caseOf(spec.n, spec.cols);
+  const c = caseOf(spec.n, spec.cols);
   const args = w.inputs(c).map((s) => data.get(s.gen, s.length));
   const opts = { ...(w.opts ? w.opts(c) : {}), ...(spec.reduction ? { reduction: spec.reduction } : {}) };
   const first = fn(...args, opts);

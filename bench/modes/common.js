@@ -31,7 +31,8 @@ function caseOf(n, cols) {
 }
 
 /**
- * One call ready to time: args from the workload's generators, its options plus `extra`; a
+ * One call ready to time: args from the workload's generators (spec.n elements, as rows of
+ * spec.cols when given), its options plus spec.reduction; a
  * 'none' result goes into a preallocated out (allocation is not what these modes measure).
  */
 function prepareCall(fastloss, data, spec) {

@@ -31,17 +31,19 @@ export function fixtureFiles(family?: string): FixtureFile[] {
 }
 
 /** One file: the script that wrote it (repository path), the PyTorch version and the cases in file order. */
-export function readFixture<C = unknown>(file: FixtureFile): { generator?: string; torch?: string; cases: C[] } {
+export function readFixture<C = unknown>(file: Pick<FixtureFile, 'path'>): { generator?: string; torch?: string; cases: C[] } {
   return JSON.parse(fs.readFileSync(file.path, 'utf8'));
 }
 
-export function readCases<C = unknown>(file: FixtureFile): C[] {
+export function readCases<C = unknown>(file: Pick<FixtureFile, 'path'>): C[] {
   return readFixture<C>(file).cases;
 }
 
-/** Every case of a family, file by file (losses in name order). */
+/** Every case of a family folder ('margin'), file by file (losses in name order), or of one loss ('margin/keras.hinge'). */
 export function readFamilyCases<C = unknown>(family: string): C[] {
-  const files = fixtureFiles(family);
-  if (files.length === 0) throw new Error(`no fixture files in ${path.join(FIXTURE_DIR, family)}`);
+  const oneLoss = path.join(FIXTURE_DIR, `${family}.json`);
+  if (family.includes('/') && fs.existsSync(oneLoss)) return readCases<C>({ path: oneLoss });
+  const files = fs.existsSync(path.join(FIXTURE_DIR, family)) ? fixtureFiles(family) : [];
+  if (files.length === 0) throw new Error(`no fixture files in ${path.join(FIXTURE_DIR, family)} (nor ${oneLoss})`);
   return files.flatMap((f) => readCases<C>(f));
 }

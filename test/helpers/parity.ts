@@ -30,7 +30,7 @@ export function decode(v: Arr): Float32Array | Int32Array {
   return 'f32' in v ? Float32Array.from(v.f32.map(num)) : Int32Array.from(v.i32);
 }
 
-/** Every case of test/fixtures/<family>/*.json (one file per loss). */
+/** Every case of test/fixtures/<family>/*.json (one file per loss), or of one file: '<family>/<loss>'. */
 export function loadCases(family: string): Case[] {
   return readFamilyCases<Case>(family);
 }

@@ -147,6 +147,18 @@ def weights_for(rng, shape):
     return (0.125 * rng.integers(0, 17, shape)).astype(np.float32)
 
 
+def keras_case(cid, loss, yTrue, yPred, per_loss, red, w, go, opts, shape):
+    """A Keras case: per_loss(yTrue, yPred) -> unreduced losses, then keras_reduce with the weights w."""
+    o = {**opts, "reduction": red}
+    if w is not None:
+        o["sampleWeight"] = as_arr(w)
+
+    def fn(yTrue, yPred, w=None):
+        return keras_reduce(per_loss(yTrue, yPred), red, w)
+    return case(cid, loss, {"yTrue": yTrue, "yPred": yPred}, fn, ["yPred"], shape=shape, opts=o,
+                grad_output=go, fn_args={} if w is None else {"w": w})
+
+
 def reduction_cases(make, base_id, loss_shape, reductions=("sum_over_batch_size", "sum", "none")):
     """make(case_id, reduction, weight or None, grad_output) for each reduction, unweighted and weighted."""
     out = []
@@ -207,18 +219,10 @@ def gen_categorical_focal():
             else:
                 yPred = rng.uniform(0.05, 1.0, shape).astype(np.float32)  # rows normalized inside
             yTrue = rng.uniform(0, 1, shape).astype(np.float32) if soft else one_hot_rows(rng, shape, ax)
-            o = {**opts, "reduction": red}
-            fn_args = {}
-            if w is not None:
-                o["sampleWeight"] = as_arr(w)
-                fn_args["w"] = w
-
-            def fn(yTrue, yPred, w=None):
-                per = k_categorical_focal(yTrue, yPred, opts.get("alpha", 0.25), opts.get("gamma", 2.0),
-                                          opts.get("fromLogits", False), opts.get("labelSmoothing", 0.0), ax)
-                return keras_reduce(per, red, w)
-            return case(cid, "keras.categoricalFocalCrossentropy", {"yTrue": yTrue, "yPred": yPred}, fn, ["yPred"],
-                        shape=shape, opts=o, grad_output=go, fn_args=fn_args)
+            per = lambda yTrue, yPred: k_categorical_focal(  # noqa: E731
+                yTrue, yPred, opts.get("alpha", 0.25), opts.get("gamma", 2.0), opts.get("fromLogits", False),
+                opts.get("labelSmoothing", 0.0), ax)
+            return keras_case(cid, "keras.categoricalFocalCrossentropy", yTrue, yPred, per, red, w, go, opts, shape)
         cases += reduction_cases(make, f"keras.categoricalFocalCrossentropy/{tag}", loss_shape)
     # Clipped probabilities (a zero and a one): the clip passes no gradient there.
     yTrue = np.array([[0, 1, 0], [1, 0, 0]], dtype=np.float32)
@@ -283,18 +287,9 @@ def gen_overlap(loss, per_loss, param_variants):
                 rng = rng_for(cid)
                 yPred = rng.uniform(0, 1, shape).astype(np.float32)
                 yTrue = (rng.uniform(0, 1, shape) if soft else rng.integers(0, 2, shape)).astype(np.float32)
-                o = {**params, "reduction": red}
-                if axis is not None:
-                    o["axis"] = axis
-                fn_args = {}
-                if w is not None:
-                    o["sampleWeight"] = as_arr(w)
-                    fn_args["w"] = w
-
-                def fn(yTrue, yPred, w=None):
-                    return keras_reduce(per_loss(yTrue, yPred, params, axis), red, w)
-                return case(cid, loss, {"yTrue": yTrue, "yPred": yPred}, fn, ["yPred"], shape=shape, opts=o,
-                            grad_output=go, fn_args=fn_args)
+                opts = params if axis is None else {**params, "axis": axis}
+                return keras_case(cid, loss, yTrue, yPred, lambda t, p: per_loss(t, p, params, axis), red, w, go, opts,
+                                  shape)
             cases += reduction_cases(make, f"{loss}/{ptag}/{tag}", loss_shape)
     return cases
 
@@ -375,6 +370,42 @@ def gen_triplet_with_distance():
     return cases
 
 
+# ----------------------------------------------------------------------------- generalized cross-entropy
+
+def k_generalized_ce(yTrue, yPred, q):
+    """losses.py categorical_generalized_cross_entropy (l. 2749-2796): one_hot(y_true, C) (l. 2786),
+    p = sum(y_pred * one_hot, -1) (l. 2791), (1 - p^q) / q (l. 2794)."""
+    one_hot = F.one_hot(yTrue.detach().to(torch.int64), yPred.shape[-1]).to(yPred.dtype)
+    p = (yPred * one_hot).sum(dim=-1)
+    return (1 - torch.pow(p, q)) / q
+
+
+def gen_generalized_ce():
+    loss = "keras.categoricalGeneralizedCrossEntropy"
+    cases = []
+    for qtag, q in (("defaults", None), ("q0.1", 0.1), ("q0.9", 0.9)):
+        for tag, shape in (("rows", (5, 4)), ("3d", (2, 3, 4)), ("one-row", (6,))):
+            loss_shape = list(shape[:-1]) or [1]
+
+            def make(cid, red, w, go, shape=shape, q=q):
+                rng = rng_for(cid)
+                yPred = rng.uniform(0.01, 1, shape).astype(np.float32)
+                yTrue = rng.integers(0, shape[-1], shape[:-1]).astype(np.int32)
+                # Labels go flat (one per row); the reference sees them in shape[:-1].
+                per = lambda t, p: k_generalized_ce(t.reshape(shape[:-1]), p, 0.5 if q is None else q)  # noqa: E731
+                return keras_case(cid, loss, yTrue.reshape(-1), yPred, per, red, w,
+                                  go.reshape(-1) if isinstance(go, np.ndarray) else go, {} if q is None else {"q": q},
+                                  shape if len(shape) != 1 else None)
+            cases += reduction_cases(make, f"{loss}/{qtag}/{tag}", loss_shape)
+    # The Keras docstring example (losses.py l. 1574-1576).
+    yTrue = np.array([0, 1, 0, 1], dtype=np.int32)
+    yPred = np.array([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]], dtype=np.float32)
+    cases.append(case(f"{loss}/docstring", loss, {"yTrue": yTrue, "yPred": yPred},
+                      lambda yTrue, yPred: keras_reduce(k_generalized_ce(yTrue, yPred, 0.5), "sum_over_batch_size"),
+                      ["yPred"], shape=(4, 2), opts={}))
+    return cases
+
+
 # ----------------------------------------------------------------------------- files
 
 FILES = {
@@ -382,6 +413,7 @@ FILES = {
     ("overlap", "keras.dice"): gen_dice,
     ("overlap", "keras.tversky"): gen_tversky,
     ("metric", "torch.tripletMarginWithDistanceLoss"): gen_triplet_with_distance,
+    ("focal", "keras.categoricalGeneralizedCrossEntropy"): gen_generalized_ce,
 }
 
 

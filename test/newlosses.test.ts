@@ -7,10 +7,9 @@ import { AnyLoss } from './helpers/losses';
 import { describeParity } from './helpers/parity';
 import { uniformF32 } from './helpers/random';
 
-describeParity('focal/keras.categoricalFocalCrossentropy');
-describeParity('overlap/keras.dice');
-describeParity('overlap/keras.tversky');
-describeParity('metric/torch.tripletMarginWithDistanceLoss');
+describeParity('focal');
+describeParity('overlap');
+describeParity('metric');
 
 /** Deterministic values in [lo, hi). */
 const values = (n: number, seed: number, lo = 0, hi = 1) => uniformF32(n, seed, lo, hi);

@@ -2,7 +2,7 @@
 // The losses of issue 13 (all but CTC): Keras 3's categorical focal cross-entropy, dice, tversky,
 // circle and generalized cross-entropy against plain-JS loops, PyTorch's
 // triplet_margin_with_distance_loss against PyTorch.
-const { sweep, softmax, onehot, uniform, bernoulli } = require('./common');
+const { sweep, softmax, onehot, uniform, bernoulli, classes } = require('./common');
 
 const TRIPLET = require('./margin').find((w) => w.name === 'torch.tripletMarginLoss');
 
@@ -118,7 +118,39 @@ function cosineTripletRows([a, p, n], grads, c) {
   return total / N;
 }
 
+// keras generalized cross-entropy, q = 0.5, per row: l = (1 - p_y^q) / q, dl/dp_y = -p_y^(q - 1).
+function gceRows([y, p], grads, c) {
+  const [rows, C] = rowsCols(c);
+  let total = 0;
+  for (let r = 0, o = 0; r < rows; r++, o += C) {
+    const py = p[o + y[r]];
+    total += (1 - Math.sqrt(py)) / 0.5;
+    if (grads) {
+      grads[0].fill(0, o, o + C);
+      grads[0][o + y[r]] = -1 / Math.sqrt(py) / rows;
+    }
+  }
+  return total / rows;
+}
+
 module.exports = [
+  {
+    name: 'keras.categoricalGeneralizedCrossEntropy',
+    family: 'classification',
+    bound: 'memory',
+    cases: rowCases,
+    inputs: (c) => [
+      { name: 'yTrue', gen: classes(17, c.shape[1]), length: c.n / c.shape[1], shape: [c.n / c.shape[1]] },
+      { name: 'yPred', gen: softmax(18, c.shape[1]), length: c.n, shape: c.shape, grad: true },
+    ],
+    opts: (c) => ({ shape: c.shape }),
+    js: {
+      forward: (args, c) => gceRows(args, null, c),
+      withGrad: (args, grads, c) => gceRows(args, grads, c),
+    },
+    tfjs: null,
+    torch: null,
+  },
   {
     // The triplet inputs and sizes of torch.tripletMarginLoss's workload, with the cosine distance.
     ...TRIPLET,

@@ -1,12 +1,15 @@
-// Keras 3 focal cross-entropy over a class axis (keras/src/losses/losses.py,
-// categorical_focal_crossentropy). Forward and gradient side by side.
+// Keras 3 focal cross-entropy over a class axis and generalized cross-entropy of integer labels
+// (keras/src/losses/losses.py, categorical_focal_crossentropy and
+// categorical_generalized_cross_entropy). Forward and gradient side by side.
 //
 // The class axis is `axis` of the logical shape, seen as [outer, C, inner]: one loss per
 // (outer, inner) position, classes at stride `inner`. Each position is computed whole inside
 // one fixed chunk of positions, so the bits do not depend on the thread count.
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 
 #include "axis_view.h"
 #include "engine.h"
@@ -132,9 +135,92 @@ void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
     a.result = a.reduction == Reduction::Mean ? (positions > 0 ? total / static_cast<double>(positions) : 0.0) : total;
 }
 
+// Rows [b, e) of generalized cross-entropy: p = yPred[r, y_r], l = w (1 - p^q) / q
+// (losses.py l. 2786-2794: one_hot, sum(y_pred * one_hot), no clipping), dl/dp = -p^(q - 1) at
+// the label, 0 elsewhere. A label read outside [0, C) (changed since the check) gives NaN and is
+// recorded in changedAt. Rows go in blocks: the labelled probabilities are gathered first (a
+// tight loop keeps many of these scattered loads in flight), then the powers computed in one
+// vector loop, p^x = exp(x log p) (0 for p = 0, NaN for p < 0, as pow).
+double gceRows(const float* __restrict pred, const int32_t* __restrict labels, const float* __restrict w,
+               const float* __restrict up, float* __restrict out, float* __restrict grad, const float q,
+               const double scale, const int64_t C, std::atomic<int64_t>* changedAt, int64_t b, int64_t e) {
+  constexpr int64_t kBlock = 256;
+  float pv[kBlock], powQ[kBlock], powQ1[kBlock];
+  int64_t yv[kBlock];
+  double acc = 0.0;
+  for (int64_t r0 = b; r0 < e; r0 += kBlock) {
+    const int64_t m = e - r0 < kBlock ? e - r0 : kBlock;
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t y = labels[r0 + i];
+      const bool valid = static_cast<uint64_t>(y) < static_cast<uint64_t>(C);
+      if (!valid) changedAt->store(r0 + i, std::memory_order_relaxed);
+      const float v = pred[(r0 + i) * C + (valid ? y : 0)];
+      yv[i] = valid ? y : -1;
+      pv[i] = valid ? v : std::numeric_limits<float>::quiet_NaN();
+    }
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) {
+      const float lg = vmath::log(pv[i]);
+      powQ[i] = vmath::exp(q * lg);
+      powQ1[i] = vmath::exp((q - 1.0f) * lg);
+    }
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t r = r0 + i;
+      const double weight = w ? static_cast<double>(w[r]) : 1.0;
+      const double l = weight * (1.0 - static_cast<double>(powQ[i])) / static_cast<double>(q);
+      if (out) out[r] = static_cast<float>(l);
+      acc += l;
+      if (grad) {
+        float* __restrict g = grad + r * C;
+#pragma omp simd
+        for (int64_t j = 0; j < C; ++j) g[j] = 0.0f;
+        const double k = (up ? static_cast<double>(up[r]) : scale) * weight;
+        if (yv[i] >= 0) g[yv[i]] = static_cast<float>(-k * static_cast<double>(powQ1[i]));
+      }
+    }
+  }
+  return acc;
+}
+
 }  // namespace
 
 namespace keras {
+
+void categoricalGeneralizedCrossEntropy(LossArgs& a) {
+  static const char* fn = "keras.categoricalGeneralizedCrossEntropy";
+  const int64_t C = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
+  const int64_t rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+  const int32_t* labels = a.i32(1);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (static_cast<uint64_t>(static_cast<int64_t>(labels[r])) >= static_cast<uint64_t>(C)) {
+      a.errorKind = 1;
+      std::snprintf(a.error, sizeof(a.error), "%s: yTrue[%lld] = %d is out of range: classes are 0..%lld", fn,
+                    static_cast<long long>(r), labels[r], static_cast<long long>(C - 1));
+      return;
+    }
+  }
+  const bool none = a.reduction == Reduction::None;
+  float* out = none && a.wantLoss() ? a.out : nullptr;
+  float* grad = a.wantGrad() ? a.grad[0] : nullptr;
+  const float q = static_cast<float>(a.p[params::keras::categoricalGeneralizedCrossEntropy::q]);
+  const double scale = a.gradScale / reductionDivisor(a.reduction, rows);
+  const float* pred = a.f(0);
+  const float* w = a.f(2);
+  const float* up = a.gradOut;
+  std::atomic<int64_t> changed{-1};
+  const double total = reduceRows(rows, C, 1, [&](int64_t b, int64_t e) {
+    return gceRows(pred, labels, w, up, out, grad, q, scale, C, &changed, b, e);
+  });
+  if (changed.load() >= 0) {
+    a.errorKind = 1;
+    std::snprintf(a.error, sizeof(a.error), "%s: yTrue[%lld] changed during the call to a value outside 0..%lld", fn,
+                  static_cast<long long>(changed.load()), static_cast<long long>(C - 1));
+    return;
+  }
+  if (!none && a.wantLoss())
+    a.result = a.reduction == Reduction::Mean ? (rows > 0 ? total / static_cast<double>(rows) : 0.0) : total;
+}
+
 
 void categoricalFocalCrossentropy(LossArgs& a) {
   using P = params::keras::categoricalFocalCrossentropy;

@@ -1,8 +1,8 @@
 // What the classification losses of both frameworks share: the class-axis shape and the label
 // smoothing option. Internal: not exported on the torch or keras namespaces.
 import * as check from './check';
-import type { OptionSpec, PlanContext } from './define';
-import { shapeFor } from './frameworks';
+import type { OptionSpec, Plan, PlanContext } from './define';
+import { sampleWeights, shapeFor } from './frameworks';
 
 export const labelSmoothingOption = (param: string): OptionSpec => ({
   default: 0,
@@ -42,4 +42,14 @@ export function classShape(ctx: PlanContext, inputName: string, n: number, index
   const classes = shape[axis];
   if (classes === 0) throw check.rangeError(ctx.fn, 'opts.shape', `[${shape.join(', ')}] has no classes (class axis of size 0)`);
   return { shape, positions: n / classes, classes };
+}
+
+/** Keras integer labels (yTrue, one per row of yPred [..., C]); kernel slots [yPred, yTrue, sampleWeight]. */
+export function kerasLabelsPlan(ctx: PlanContext): Plan {
+  const [yTrue, yPred] = ctx.args;
+  const n = yPred.length;
+  const cs = classShape(ctx, 'yPred', n, yTrue, 'yTrue', -1);
+  if (yTrue.length !== cs.positions)
+    throw check.rangeError(ctx.fn, 'yTrue', `has length ${yTrue.length}; expected ${cs.positions} labels for yPred shape [${cs.shape.join(', ')}]`);
+  return { inputs: [yPred, yTrue, sampleWeights(ctx, cs.positions)], shape: cs.shape, outLength: cs.positions, gradLengths: [n] };
 }

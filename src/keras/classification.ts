@@ -2,9 +2,9 @@
 // then sample weights, then the reduction.
 import * as check from '../core/check';
 import { defineLoss, OptionSpec, setParam } from '../core/define';
-import { KERAS_REDUCTIONS, kerasPair, sampleWeightOption, sampleWeights } from '../core/frameworks';
+import { KERAS_REDUCTIONS, kerasPair, sampleWeightOption } from '../core/frameworks';
 import type { KerasOptions, Loss } from '../core/types';
-import { classShape, labelSmoothingOption } from '../core/classes';
+import { kerasLabelsPlan, labelSmoothingOption } from '../core/classes';
 
 type Pair<O = KerasOptions> = Loss<[yTrue: Float32Array, yPred: Float32Array], O>;
 
@@ -81,15 +81,10 @@ export const sparseCategoricalCrossentropy: SparseCategoricalCrossentropyLoss = 
   reductions: KERAS_REDUCTIONS,
   defaultReduction: 'sum_over_batch_size',
   plan(ctx) {
-    const [yTrue, yPred] = ctx.args;
-    const n = yPred.length;
-    const cs = classShape(ctx, 'yPred', n, yTrue, 'yTrue', -1);
-    if (yTrue.length !== cs.positions)
-      throw check.rangeError(ctx.fn, 'yTrue', `has length ${yTrue.length}; expected ${cs.positions} labels for yPred shape [${cs.shape.join(', ')}]`);
     const ignore = ctx.opts.ignoreClass as number | null;
     setParam(ctx, 'hasIgnoreClass', ignore === null ? 0 : 1);
     setParam(ctx, 'ignoreClass', ignore === null ? 0 : ignore);
-    return { inputs: [yPred, yTrue, sampleWeights(ctx, cs.positions)], shape: cs.shape, outLength: cs.positions, gradLengths: [n] };
+    return kerasLabelsPlan(ctx);
   },
 });
 

@@ -4,7 +4,7 @@ import * as check from '../core/check';
 import { defineLoss } from '../core/define';
 import { KERAS_REDUCTIONS, kerasAxisPlan, sampleWeightOption } from '../core/frameworks';
 import type { KerasOptions, Loss } from '../core/types';
-import { labelSmoothingOption } from '../core/classes';
+import { kerasLabelsPlan, labelSmoothingOption } from '../core/classes';
 
 type Pair<O = KerasOptions> = Loss<[yTrue: Float32Array, yPred: Float32Array], O>;
 
@@ -19,6 +19,11 @@ export interface CategoricalFocalCrossentropyOptions extends KerasOptions {
   labelSmoothing?: number;
   /** The class axis; default -1. One loss (and one sample weight) per position of the other axes. */
   axis?: number;
+}
+
+export interface CategoricalGeneralizedCrossEntropyOptions extends KerasOptions {
+  /** The noise parameter, in (0, 1): near 0 like cross-entropy, near 1 like MAE; default 0.5. */
+  q?: number;
 }
 
 /**
@@ -39,4 +44,30 @@ export const categoricalFocalCrossentropy: Pair<CategoricalFocalCrossentropyOpti
   reductions: KERAS_REDUCTIONS,
   defaultReduction: 'sum_over_batch_size',
   plan: kerasAxisPlan,
+});
+
+/**
+ * Integer labels yTrue (Int32Array, one per row) against yPred [..., C]: (1 - p^q) / q with p the
+ * predicted probability of the label (not clipped). Without opts.shape, N > 1 labels mean [N, C].
+ * A label outside 0..C-1 raises a RangeError (Keras' one_hot would give p = 0 and a NaN
+ * gradient). keras.losses.categorical_generalized_cross_entropy.
+ */
+export const categoricalGeneralizedCrossEntropy: Loss<[yTrue: Int32Array, yPred: Float32Array], CategoricalGeneralizedCrossEntropyOptions> = defineLoss({
+  name: 'keras.categoricalGeneralizedCrossEntropy',
+  args: [{ name: 'yTrue', kind: 'i32' }, { name: 'yPred', kind: 'f32', grad: true }],
+  options: {
+    sampleWeight: sampleWeightOption,
+    q: {
+      default: 0.5,
+      param: 'q',
+      check(fn, arg, v) {
+        const q = check.finiteNumber(fn, arg, v);
+        if (!(q > 0 && q < 1)) throw check.rangeError(fn, arg, `must be in the interval (0, 1), got ${q}`);
+        return q;
+      },
+    },
+  },
+  reductions: KERAS_REDUCTIONS,
+  defaultReduction: 'sum_over_batch_size',
+  plan: kerasLabelsPlan,
 });

@@ -243,6 +243,20 @@ const specs = {
       return { arrays: [f32(data, n, 'x'), f32(data, n, 'y'), f32(data, n, 'x')], n, C: last(shape), rows: rowsOf(shape) };
     },
   },
+  'keras.categoricalGeneralizedCrossEntropy': {
+    shapes: 'classLast',
+    reductions: KERAS_RED,
+    options: {
+      sampleWeight: [...num(0.5), () => ({ arr: 'samples' }), () => ({ arr: 'samples', wrong: true })],
+      q: [...num(0.5, 0.1, 0.9, 0, 1, 1.5)],
+    },
+    build(shape, data) {
+      const n = prod(shape);
+      const C = last(shape);
+      const positions = C > 0 ? n / C : 0;
+      return { arrays: [data.idx(positions, C), f32(data, n, 'prob')], n, C, rows: positions, samples: positions };
+    },
+  },
   'keras.dice': overlapSpec(),
   'keras.tversky': overlapSpec({ alpha: finite, beta: finite }),
 };

@@ -52,6 +52,28 @@ describe('finite differences: keras.categoricalGeneralizedCrossEntropy', () => {
   });
 });
 
+describe('finite differences: keras.circle', () => {
+  /** N unit rows of D (Keras expects L2-normalized embeddings). */
+  function unitRows(N: number, D: number, seed: number): Float32Array {
+    const e = values(N * D, seed, -1, 1);
+    for (let r = 0; r < N; r++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += e[r * D + d] ** 2;
+      for (let d = 0; d < D; d++) e[r * D + d] /= Math.sqrt(s);
+    }
+    return e;
+  }
+  const variants: [string, Record<string, unknown>][] = [
+    ['defaults (gamma 80)', {}],
+    ['gamma 8, margin 0.25, sum, weighted', { gamma: 8, margin: 0.25, reduction: 'sum', sampleWeight: Float32Array.from([1, 0.5, 2, 1, 0, 1.5]) }],
+    ['keep diagonal', { removeDiagonal: false, gamma: 8 }],
+  ];
+  test.each(variants)('%s', (_tag, opts) => {
+    const labels = Int32Array.from([0, 1, 0, 2, 1, 2]);
+    expectFiniteDifferences(keras.circle as never, [labels as unknown as Float32Array, unitRows(6, 4, 37)], opts, 1, undefined, 1e-4);
+  });
+});
+
 describe('finite differences: overlap losses', () => {
   const overlap: [string, AnyLoss, Record<string, unknown>][] = [
     ['dice, every axis', keras.dice as never, { shape: [3, 4] }],
@@ -143,13 +165,19 @@ describe('errors name the argument and write nothing', () => {
       /opts\.q must be in the interval \(0, 1\), got 1/],
     ['gce yTrue length', keras.categoricalGeneralizedCrossEntropy as never, [Int32Array.from([0, 1, 1]), new Float32Array(6)], { shape: [2, 3] },
       /keras\.categoricalGeneralizedCrossEntropy: yTrue has length 3; expected 2 labels/],
+    ['circle shape', keras.circle as never, [Int32Array.from([0, 1]), new Float32Array(6)], { shape: [3, 2] },
+      /keras\.circle: yTrue has 2 labels, but opts\.shape \[3, 2\] has 3 embeddings/],
+    ['circle labels', keras.circle as never, [Int32Array.from([0, 1, 1, 2]), new Float32Array(6)], {},
+      /keras\.circle: yTrue has 4 labels, which do not divide yPred's length 6/],
+    ['circle gamma', keras.circle as never, [Int32Array.from([0, 1]), new Float32Array(6)], { gamma: Infinity },
+      /keras\.circle: opts\.gamma must be a finite number/],
     ['tversky alpha', keras.tversky as never, [new Float32Array(6), new Float32Array(6)], { alpha: NaN }, /keras\.tversky: opts\.alpha must be a finite number/],
     ['tversky yTrue length', keras.tversky as never, [new Float32Array(5), new Float32Array(6)], {}, /keras\.tversky: yTrue/],
   ];
   test.each(cases)('%s', (_tag, loss, arrays, opts, message) => {
     // The 'none' output of an honest call of this shape: 2 losses for the gce cases, else 3.
     const out = new Float32Array(64).fill(7);
-    const outLength = arrays[0] instanceof Int32Array ? 2 : 3;
+    const outLength = arrays[0] instanceof Int32Array ? (arrays[0] as Int32Array).length : 3;
     expect(() => loss(...arrays, { ...opts, reduction: 'none', out: out.subarray(0, outLength) })).toThrow(message);
     const grad = new Float32Array(64).fill(7);
     const n = (arrays[arrays.length === 3 ? 0 : 1] as Float32Array).length;
@@ -178,6 +206,8 @@ describe('any thread count gives the same bits', () => {
     ['keras.tversky, leading axis', keras.tversky as never, () => [values(rows * C, 3), values(rows * C, 5)], { shape: [rows, C], axis: 0 }],
     ['keras.categoricalGeneralizedCrossEntropy', keras.categoricalGeneralizedCrossEntropy as never,
       () => [Int32Array.from(values(rows, 3, 0, C), Math.floor), values(rows * C, 5, 0, 1)], { shape: [rows, C], q: 0.3 }],
+    ['keras.circle', keras.circle as never, () => [Int32Array.from(values(300, 9, 0, 12), Math.floor), values(300 * 64, 5, -0.2, 0.2)],
+      { shape: [300, 64], gamma: 16 }],
     ['torch.tripletMarginWithDistanceLoss cosine swap', torch.tripletMarginWithDistanceLoss as never,
       () => [values(rows * C, 3, -1, 1), values(rows * C, 5, -1, 1), values(rows * C, 7, -1, 1)], { shape: [rows, C], distanceFunction: 'cosine', swap: true }],
     ['torch.tripletMarginWithDistanceLoss cosine wide rows', torch.tripletMarginWithDistanceLoss as never,

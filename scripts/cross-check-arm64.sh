@@ -10,7 +10,9 @@ for f in binding/kernels/*.cpp; do
   "$cxx" -fPIC -std=c++17 -O3 -fopenmp -fopenmp-simd -fno-math-errno -fno-trapping-math \
     -DFASTLOSS_ISA_NS=isa_baseline -c "$f" -o "$out/$(basename "$f" .cpp).o"
 done
-"$cxx" -fPIC -std=c++17 -O3 -I"$napi" -I"$(node -p "require('node-api-headers').include_dir")" \
+# The ISA builds CMakeLists.txt would generate for arm64: the first level of isa_levels.def only.
+echo "#define FASTLOSS_BUILT_ISA_LEVELS(X) X(baseline)" > "$out/isa_built.h"
+"$cxx" -fPIC -std=c++17 -O3 -I"$napi" -I"$(node -p "require('node-api-headers').include_dir")" -I"$out" \
   -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -c binding/napi/addon.cpp -o "$out/addon.o"
 # Node-API symbols resolve against the node binary at load time.
 "$cxx" -shared -fopenmp -Wl,--unresolved-symbols=ignore-all -o "$out/fastloss.node" "$out"/*.o

@@ -220,23 +220,20 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="verify the files are up to date; write nothing")
     ns = ap.parse_args(argv)
-    status = 0
-    for name, build in (("torch.ctcLoss", torch_cases), ("keras.ctc", keras_cases)):
-        cases = build()
-        text = render(cases)
-        path = os.path.join(OUT_DIR, f"{name}.json")
-        rel = os.path.relpath(path, ROOT)
-        if ns.check:
-            current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-            if current != text:
-                print(f"{rel}: out of date (run {GENERATOR})", file=sys.stderr)
-                status = 1
-            continue
-        os.makedirs(OUT_DIR, exist_ok=True)
+    files = {os.path.join(OUT_DIR, f"{name}.json"): build() for name, build in
+             (("torch.ctcLoss", torch_cases), ("keras.ctc", keras_cases))}
+    stale = [path for path, cases in files.items()
+             if not os.path.exists(path) or open(path, encoding="utf-8").read() != render(cases)]
+    if ns.check:
+        for path in stale:
+            print(f"{os.path.relpath(path, ROOT)}: out of date (run {GENERATOR})", file=sys.stderr)
+        return 1 if stale else 0
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for path, cases in files.items():
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        print(f"{rel}: {len(cases)} cases, {len(text)} bytes")
-    return status
+            fh.write(render(cases))
+        print(f"{os.path.relpath(path, ROOT)}: {len(cases)} cases")
+    return 0
 
 
 if __name__ == "__main__":

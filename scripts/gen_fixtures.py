@@ -1371,6 +1371,12 @@ def by_loss(cases: List[dict]) -> dict:
     return out
 
 
+def written_by_us(path: str) -> bool:
+    """A fixture file this script wrote (other scripts may write into the same family folder)."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh).get("generator") == GENERATOR
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--family", choices=sorted(FAMILIES), help="regenerate one family (default: all)")
@@ -1383,8 +1389,9 @@ def main(argv=None) -> int:
         wanted = {}
         for loss, cases in by_loss(FAMILIES[family]()).items():
             wanted[os.path.join(family_dir, f"{loss}.json")] = (render(cases), len(cases))
-        stale = sorted(os.path.join(family_dir, f) for f in (os.listdir(family_dir) if os.path.isdir(family_dir) else [])
-                       if f.endswith(".json") and os.path.join(family_dir, f) not in wanted)
+        stale = sorted(path for path in (os.path.join(family_dir, f) for f in
+                                         (os.listdir(family_dir) if os.path.isdir(family_dir) else []))
+                       if path.endswith(".json") and path not in wanted and written_by_us(path))
         for path in stale:
             rel = os.path.relpath(path, ROOT)
             if ns.check:

@@ -1,7 +1,7 @@
 // The call contract shared by every loss, exercised on the regression family: errors, out buffers,
 // async, threads, views and shared memory. Expected values are float64 JS computations.
 import { getNumThreads, info, keras, setNumThreads, torch } from '../src';
-import { native } from '../src/core/native';
+import { native, params, setRawCall, SLOT } from '../src/core/native';
 import { expectThrowsWritingNothing } from './helpers/errors';
 import { uniformF32 } from './helpers/random';
 
@@ -179,6 +179,7 @@ describe('threads', () => {
   test('reduced results are bitwise identical for 1, 2, 3 and 4 threads', () => {
     const a = random(3_000_001, 5);
     const b = random(3_000_001, 6);
+    const helperChunks = info().poolHelperChunks;
     const results = [1, 2, 3, 4].map((t) => {
       setNumThreads(t);
       return [
@@ -187,6 +188,77 @@ describe('threads', () => {
       ];
     });
     for (const r of results) expect(r).toEqual(results[0]);
+    expect(info().poolHelperChunks).toBeGreaterThan(helperChunks);  // the pool's helpers did take part
+  });
+
+  test('the threads option: any count gives the same bits, on every call form', async () => {
+    setNumThreads(2);
+    const a = random(300_003, 11);
+    const b = random(300_003, 12);
+    const bits = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+    const want = torch.huberLoss.withGrad(a, b);
+    const wantGrad = bits(want.grad);
+    const wantNone = bits(keras.logCosh(b, a, { shape: [300_003, 1], reduction: 'none' }));
+    for (const threads of [1, 2, 3, info().maxThreads]) {
+      expect(torch.huberLoss(a, b, { threads })).toBe(want.loss);
+      expect(bits(torch.huberLoss.backward(a, b, { threads }))).toBe(wantGrad);
+      const wg = torch.huberLoss.withGrad(a, b, { threads });
+      expect([wg.loss, bits(wg.grad)]).toEqual([want.loss, wantGrad]);
+      expect(await torch.huberLoss.async(a, b, { threads })).toBe(want.loss);
+      const wga = await torch.huberLoss.withGradAsync(a, b, { threads });
+      expect([wga.loss, bits(wga.grad)]).toEqual([want.loss, wantGrad]);
+      expect(bits(keras.logCosh(b, a, { shape: [300_003, 1], reduction: 'none', threads }))).toBe(wantNone);
+    }
+  });
+
+  test('the threads option bounds the call: 1 takes no lease, more than the default may be taken', () => {
+    setNumThreads(2);
+    const a = random(1 << 22, 13);
+    const b = random(1 << 22, 14);
+    native.takePeakThreads();
+    torch.mseLoss(a, b, { threads: 1 });
+    expect(native.takePeakThreads()).toBe(0);
+    torch.mseLoss(a, b, { threads: 3 });
+    expect(native.takePeakThreads()).toBe(3);
+    torch.mseLoss(a, b);
+    expect(native.takePeakThreads()).toBe(2);
+  });
+
+  test('the threads option is checked by name; a bad one writes nothing', () => {
+    const x = f32([1, 2, 3, 4]);
+    const y = f32([0, 1, 2, 3]);
+    const max = info().maxThreads;
+    const bad: [unknown, ErrorConstructor, string][] = [
+      [0, RangeError, `torch.mseLoss: opts.threads must be an integer from 1 to ${max} (4 x the CPUs this process may use), got 0`],
+      [max + 1, RangeError, `got ${max + 1}`],
+      [-1, RangeError, 'got -1'],
+      [1.5, TypeError, 'torch.mseLoss: opts.threads must be an integer, got 1.5'],
+      [NaN, TypeError, 'must be an integer, got NaN'],
+      ['2', TypeError, 'must be an integer, got a string "2"'],
+      [null, TypeError, 'must be an integer, got null'],
+    ];
+    for (const [threads, type, message] of bad) {
+      const out = new Float32Array(4).fill(7);
+      const call = () => torch.mseLoss(x, y, { reduction: 'none', out, threads: threads as number });
+      expect(call).toThrow(type);
+      expect(call).toThrow(message);
+      expect(Array.from(out)).toEqual([7, 7, 7, 7]);
+      expect(() => torch.mseLoss.withGrad(x, y, { threads: threads as number })).toThrow(type);
+      expect(() => torch.mseLoss.backward(x, y, { threads: threads as number })).toThrow(/torch\.mseLoss: opts\.threads/);
+    }
+    return expect(torch.mseLoss.async(x, y, { threads: 0 })).rejects.toThrow(RangeError);
+  });
+
+  test('the native layer refuses a thread count outside 0..maxThreads in params', () => {
+    const x = f32([1, 2, 3, 4]);
+    for (const bad of [-1, 1.5, info().maxThreads + 1, NaN]) {
+      setRawCall('torch.mseLoss', { flags: 1, reduction: 1, shape: [4] });
+      params[SLOT.threads] = bad;
+      expect(() => native.run(x, x)).toThrow('fastloss: malformed call parameters');
+    }
+    setRawCall('torch.mseLoss', { flags: 1, reduction: 1, shape: [4] });
+    params[SLOT.threads] = info().maxThreads;
+    expect(native.run(x, f32([0, 1, 2, 3]))).toBe(1);
   });
 
   test('concurrent async calls share the cores instead of multiplying them', async () => {
@@ -259,5 +331,7 @@ test('the torch and keras namespaces hold losses only, each named as its kernel'
       expect(native.kernels[`${ns}.${key}`]).toBeGreaterThanOrEqual(0);
     }
   }
-  expect(Object.keys(torch).length + Object.keys(keras).length).toBe(36);  // 20 + 16, as the Losses table lists
+  // and every loss kernel has its facade function (the registry test checks the rest of its layers)
+  const lossKernels = Object.keys(native.kernels).filter((k) => /^(torch|keras)\./.test(k));
+  expect(Object.keys(torch).length + Object.keys(keras).length).toBe(lossKernels.length);
 });

@@ -11,6 +11,7 @@ interface InputSpec { name: string; gen: object; length: number; shape: number[]
 interface Case { label: string; n: number; shape: number[] }
 interface Workload {
   name: string;
+  family: string;
   cases: Case[];
   inputs(c: Case): InputSpec[];
   opts?(c: Case): Record<string, unknown>;
@@ -72,4 +73,87 @@ describe('bench probe kernel', () => {
       expect(native.run(x)).toBe(want);
     }
   });
+});
+
+// ---------------------------------------------------------------- --busy, --cluster, --sweep plumbing
+
+/* eslint-disable @typescript-eslint/no-var-requires */
+const hogs = require('../bench/lib/hogs');
+const { callLatencies } = require('../bench/lib/harness');
+const { busySpecs, SIZES: BUSY_SIZES } = require('../bench/modes/busy');
+const { runCluster } = require('../bench/modes/cluster');
+const { sweepSeries, sweepCall, ROW_LENGTHS, CLASS_COUNTS } = require('../bench/modes/sweep');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number): Promise<boolean> {
+  for (let k = 0; k < 100 && alive(pid); k++) await new Promise((r) => setTimeout(r, 20));
+  return !alive(pid);
+}
+
+describe('bench modes', () => {
+  test('--busy hogs start, spin and are all stopped', async () => {
+    const stop = await hogs.start(2);
+    const pids: number[] = hogs.pids();
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(alive(pid)).toBe(true);
+    stop();
+    for (const pid of pids) expect(await gone(pid)).toBe(true);
+    expect(hogs.pids()).toEqual([]);
+  });
+
+  test('--busy covers every workload family at 64k, 1e6 and 1e7, in whole rows', () => {
+    const specs = busySpecs([]);
+    const familyOf = (name: string) => workloads.find((w) => w.name === name)!.family;
+    const families = new Set(specs.map((s: { loss: string }) => familyOf(s.loss)));
+    const allFamilies = new Set(workloads.map((w) => w.family));
+    expect(families).toEqual(allFamilies);
+    expect(BUSY_SIZES).toEqual([65536, 1e6, 1e7]);
+    for (const s of specs) if (s.cols) expect(s.n % s.cols).toBe(0);
+    expect(busySpecs(['mseLoss']).every((s: { loss: string }) => s.loss === 'torch.mseLoss')).toBe(true);
+  });
+
+  test('callLatencies times every variant, interleaved, at least minCalls each', () => {
+    const seen: string[] = [];
+    const r = callLatencies({ a: { call: () => seen.push('a') }, b: { before: () => seen.push('b0'), call: () => seen.push('b') } },
+      { warmups: 1, block: 3, minCalls: 6, maxCalls: 6, budgetMs: 0 });
+    expect(r.a.calls).toBe(6);
+    expect(r.b.calls).toBe(6);
+    for (const k of ['a', 'b']) for (const f of ['median', 'p99', 'max']) expect(r[k][f]).toBeGreaterThanOrEqual(0);
+    expect(seen.slice(-7)).toEqual(['a', 'a', 'a', 'b0', 'b', 'b', 'b']);  // one round: a's block, then b's
+  });
+
+  test('--sweep: every Keras loss over every row length, crossEntropy over every class count; JS loops match fastloss', () => {
+    const series = sweepSeries([]);
+    const keras = workloads.filter((w) => w.name.startsWith('keras.'));
+    expect(series.filter((s: { axis: string }) => s.axis === 'row')).toHaveLength(keras.length * ROW_LENGTHS.length);
+    expect(series.filter((s: { axis: string }) => s.axis === 'C').map((s: { cols: number }) => s.cols)).toEqual(CLASS_COUNTS);
+    for (const s of series) {
+      const call = sweepCall(fastloss, data, s, 1000);
+      expect(call.c.n % s.cols).toBe(0);
+      const want = call.fastloss();
+      const got = call.js();
+      expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-5 * Math.abs(want) + 1e-7);
+    }
+  });
+
+  test('--cluster runs N processes per figure and reports each one', async () => {
+    const log: string[] = [];
+    const rep = await runCluster({ cluster: 2, quick: true, filters: ['mseLoss'] }, (m: string) => log.push(m));
+    expect(rep.processes).toBe(2);
+    expect(rep.rows).toHaveLength(1);
+    const row = rep.rows[0];
+    expect(row.loss).toBe('torch.mseLoss');
+    expect(row.single).toBeGreaterThan(0);
+    expect(row.oneThread).toHaveLength(2);
+    expect(row.defaultThreads).toHaveLength(2);
+    for (const v of [...row.oneThread, ...row.defaultThreads]) expect(v).toBeGreaterThan(0);
+  }, 60000);
 });

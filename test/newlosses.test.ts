@@ -3,8 +3,9 @@
 // nothing, and thread-count independence on inputs across the threading grain.
 import { getNumThreads, keras, setNumThreads, torch } from '../src';
 import { expectFiniteDifferences } from './helpers/gradcheck';
-import type { AnyLoss } from './helpers/losses';
+import { AnyLoss } from './helpers/losses';
 import { describeParity } from './helpers/parity';
+import { uniformF32 } from './helpers/random';
 
 
 describeParity('focal');
@@ -12,13 +13,7 @@ describeParity('overlap');
 describeParity('metric');
 
 /** Deterministic values in [lo, hi). */
-function values(n: number, seed: number, lo = 0, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + (hi - lo) * (s / 2 ** 32);
-  });
-}
+const values = (n: number, seed: number, lo = 0, hi = 1) => uniformF32(n, seed, lo, hi);
 
 function oneHot(rows: number, classes: number, seed: number): Float32Array {
   const t = new Float32Array(rows * classes);

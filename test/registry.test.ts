@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as fastloss from '../src';
 import { native } from '../src/core/native';
-import { FIXTURE_MAX_BYTES, fixtureFiles, FixtureFile, readCases } from './helpers/fixtures';
+import { FIXTURE_MAX_BYTES, fixtureFiles, FixtureFile, readFixture } from './helpers/fixtures';
 import { AnyLoss, findLoss } from './helpers/losses';
 import { callArgs, Case } from './helpers/parity';
 
@@ -73,7 +73,9 @@ function fixtureProblems(name: string, files: FixtureFile[], loss: AnyLoss | und
   const rel = path.relative(ROOT, file.path);
   const out: string[] = [];
   if (file.bytes > FIXTURE_MAX_BYTES) out.push(`fixtures: ${rel} has ${file.bytes} bytes, the budget is ${FIXTURE_MAX_BYTES}: use fewer or smaller cases`);
-  const cases = readCases<Case>(file);
+  const { generator, cases } = readFixture<Case>(file);
+  if (typeof generator !== 'string' || !/^scripts\/[\w.-]+\.py$/.test(generator) || !fs.existsSync(path.join(ROOT, generator)))
+    out.push(`fixtures: ${rel} names no generator script that exists ("generator": ${JSON.stringify(generator)}); fixtures are written by a script in scripts/, never by hand`);
   const foreign = cases.filter((c) => c.loss !== name || !c.id.startsWith(`${name}/`));
   if (foreign.length) out.push(`fixtures: ${rel} holds ${foreign.length} case(s) of another loss or with an id not starting with '${name}/' (first: ${foreign[0].id})`);
   if (cases.length < MIN_CASES) out.push(`fixtures: ${rel} has ${cases.length} cases, at least ${MIN_CASES} needed; ${howTo}`);

@@ -442,12 +442,39 @@ bool shape3(LossArgs& a, const char* fn, const char* layout) {
   return false;
 }
 
+// The course of either kernel once p has its shape: per-sequence arrays, the framework's checks
+// (check(a, p)), the parallel pass (gradient rows times grScale(b)), then the losses lossOf(b)
+// written for 'none' and summed left to right; 'mean' divides the sum by N (emptyMean for N = 0).
+template <bool kTorch, class Check, class GradScale, class LossOf>
+void runCall(LossArgs& a, Problem& p, const char* fn, Check check, const GradScale& grScale, const LossOf& lossOf,
+             double emptyMean) {
+  p.x = a.f(0);
+  p.targets = a.i32(1);
+  PerSequence per;
+  if (!per.allocate(p)) {
+    failWith(a, "%s: out of memory (%lld sequences)", fn, static_cast<long long>(p.N));
+    return;
+  }
+  if (!check(a, p)) return;
+  Outcome outcome;
+  runSequences<kTorch>(p, a.wantGrad(), a.grad[0], grScale, outcome);
+  if (!reportOutcome(a, fn, outcome) || !a.wantLoss()) return;
+  double total = 0.0;
+  for (int64_t b = 0; b < p.N; ++b) {
+    const double l = lossOf(b);
+    if (a.reduction == Reduction::None) a.out[b] = static_cast<float>(l);
+    total += l;
+  }
+  if (a.reduction != Reduction::Mean) a.result = total;
+  else a.result = p.N > 0 ? total / static_cast<double>(p.N) : emptyMean;
+}
+
 }  // namespace
 
 namespace torch {
 
 // Slots: logProbs [T, N, C], targets, inputLengths [N], targetLengths [N] (Int32Array).
-// p: blank, zeroInfinity. 'mean': mean_b nll_b / max(targetLength_b, 1); 'sum'; 'none' [N].
+// p: blank, zeroInfinity. 'mean': mean_b nll_b / max(targetLength_b, 1) (NaN for N = 0); 'sum'; 'none' [N].
 void ctcLoss(LossArgs& a) {
   const char* fn = "torch.ctcLoss";
   if (!shape3(a, fn, "[T, N, C]")) return;
@@ -464,32 +491,14 @@ void ctcLoss(LossArgs& a) {
   }
   p.blank = static_cast<int32_t>(blank);
   p.zeroInfinity = a.p[params::torch::ctcLoss::zeroInfinity] != 0;
-  p.x = a.f(0);
-  p.targets = a.i32(1);
-  PerSequence per;
-  if (!per.allocate(p)) {
-    failWith(a, "torch.ctcLoss: out of memory (%lld sequences)", static_cast<long long>(p.N));
-    return;
-  }
-  if (!checkTorch(a, p)) return;
   const bool mean = a.reduction == Reduction::Mean;
   const float* up = a.gradOut;
+  auto perTarget = [&](int64_t b) { return mean && p.targetLength[b] > 1 ? static_cast<double>(p.targetLength[b]) : 1.0; };
   auto grScale = [&](int64_t b) {
     if (up) return up[b];
-    const double clamped = p.targetLength[b] > 0 ? static_cast<double>(p.targetLength[b]) : 1.0;
-    return static_cast<float>(mean ? a.gradScale / static_cast<double>(p.N) / clamped : a.gradScale);
+    return static_cast<float>(mean ? a.gradScale / static_cast<double>(p.N) / perTarget(b) : a.gradScale);
   };
-  Outcome outcome;
-  runSequences<true>(p, a.wantGrad(), a.grad[0], grScale, outcome);
-  if (!reportOutcome(a, fn, outcome)) return;
-  if (!a.wantLoss()) return;
-  double total = 0.0;
-  for (int64_t b = 0; b < p.N; ++b) {
-    if (a.reduction == Reduction::None) a.out[b] = static_cast<float>(p.nll[b]);
-    const double clamped = p.targetLength[b] > 0 ? static_cast<double>(p.targetLength[b]) : 1.0;
-    total += mean ? p.nll[b] / clamped : p.nll[b];
-  }
-  a.result = mean ? (p.N > 0 ? total / static_cast<double>(p.N) : kNaN) : total;
+  runCall<true>(a, p, fn, checkTorch, grScale, [&](int64_t b) { return p.nll[b] / perTarget(b); }, kNaN);
 }
 
 }  // namespace torch
@@ -512,32 +521,12 @@ void ctc(LossArgs& a) {
     failWith(a, "keras.ctc: yPred has no classes (C = 0); class 0 is the blank");
     return;
   }
-  p.x = a.f(0);
-  p.targets = a.i32(1);
   const float* w = a.f(2);
-  PerSequence per;
-  if (!per.allocate(p)) {
-    failWith(a, "keras.ctc: out of memory (%lld sequences)", static_cast<long long>(p.N));
-    return;
-  }
-  if (!checkKeras(a, p)) return;
-  const bool mean = a.reduction == Reduction::Mean;
   const float* up = a.gradOut;
-  const double scale = a.gradScale / (mean && p.N > 0 ? static_cast<double>(p.N) : 1.0);
-  auto grScale = [&](int64_t b) {
-    return static_cast<float>((up ? static_cast<double>(up[b]) : scale) * (w ? static_cast<double>(w[b]) : 1.0));
-  };
-  Outcome outcome;
-  runSequences<false>(p, a.wantGrad(), a.grad[0], grScale, outcome);
-  if (!reportOutcome(a, fn, outcome)) return;
-  if (!a.wantLoss()) return;
-  double total = 0.0;
-  for (int64_t b = 0; b < p.N; ++b) {
-    const double l = p.nll[b] * (w ? static_cast<double>(w[b]) : 1.0);
-    if (a.reduction == Reduction::None) a.out[b] = static_cast<float>(l);
-    total += l;
-  }
-  a.result = mean ? (p.N > 0 ? total / static_cast<double>(p.N) : 0.0) : total;
+  const double scale = a.gradScale / (a.reduction == Reduction::Mean && p.N > 0 ? static_cast<double>(p.N) : 1.0);
+  auto weight = [&](int64_t b) { return w ? static_cast<double>(w[b]) : 1.0; };
+  auto grScale = [&](int64_t b) { return static_cast<float>((up ? static_cast<double>(up[b]) : scale) * weight(b)); };
+  runCall<false>(a, p, fn, checkKeras, grScale, [&](int64_t b) { return p.nll[b] * weight(b); }, 0.0);
 }
 
 }  // namespace keras

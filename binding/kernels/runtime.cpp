@@ -203,8 +203,16 @@ bool spinUntil(const Done& done) {
   }
 }
 
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Claims and runs chunks of the slot's region `ticket` until none is left; returns how many it ran.
-int64_t workOn(Slot& s, uint32_t ticket) {
+// With `fastestNs`, the fastest of its first few chunks (timing every chunk would cost ~5 % on the
+// cheapest losses).
+constexpr int64_t kTimedChunks = 4;
+int64_t workOn(Slot& s, uint32_t ticket, int64_t* fastestNs = nullptr) {
   for (int64_t ran = 0;; ++ran) {
     uint64_t word = s.claim.load(std::memory_order_acquire);
     int64_t chunk;
@@ -214,7 +222,14 @@ int64_t workOn(Slot& s, uint32_t ticket) {
       if (chunk >= s.chunks.load(std::memory_order_relaxed)) return ran;
       if (s.claim.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
     }
-    s.task(s.ctx, chunk);
+    if (fastestNs && ran < kTimedChunks) {
+      const int64_t t0 = nowNs();
+      s.task(s.ctx, chunk);
+      const int64_t dt = nowNs() - t0;
+      if (ran == 0 || dt < *fastestNs) *fastestNs = dt;
+    } else {
+      s.task(s.ctx, chunk);
+    }
     const int64_t chunks = s.chunks.load(std::memory_order_relaxed);
     if (s.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
       { std::lock_guard<std::mutex> lock(s.doneMutex); }  // the owner is either not waiting yet or woken
@@ -278,19 +293,16 @@ void withdrawRequests(int slot, uint32_t ticket) {
 // ---- Contention backoff ----
 // A region whose caller waited for a chunk much longer than its own chunks took had a helper
 // descheduled in the middle of one (a busy machine: one time slice, milliseconds). After such a
-// stall, regions run on the caller alone for a backoff period (doubling while stalls recur, up to
-// kMaxBackoff), then threads are tried again; a region without a stall halves it.
-using Clock = std::chrono::steady_clock;
-constexpr int64_t kMinBackoffNs = 20'000'000;   // 20 ms
+// stall, regions run on the caller alone for a backoff period, then threads are tried again. A
+// stall soon after the previous one (within 4 backoffs: the machine is still busy) doubles the
+// period, up to kMaxBackoff; a stall after a long quiet time starts again from kMinBackoff. On a
+// machine that stays busy, at most one call per kMaxBackoff pays a stall.
+constexpr int64_t kMinBackoffNs = 20'000'000;     // 20 ms
 constexpr int64_t kMaxBackoffNs = 2'000'000'000;  // 2 s
 std::atomic<int64_t> gSerialUntilNs{0};
 std::atomic<int64_t> gBackoffNs{0};
+std::atomic<int64_t> gLastStallNs{0};
 std::atomic<int64_t> gStalls{0};
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
-
 std::atomic<bool> gBackoffEnabled{true};
 
 bool inBackoff() {
@@ -299,16 +311,14 @@ bool inBackoff() {
   return until != 0 && nowNs() < until;
 }
 
-void noteRegion(bool stalled, int64_t endNs) {
+void noteStall(int64_t endNs) {
   int64_t backoff = gBackoffNs.load(std::memory_order_relaxed);
-  if (stalled) {
-    backoff = std::min(kMaxBackoffNs, std::max(kMinBackoffNs, 2 * backoff));
-    gBackoffNs.store(backoff, std::memory_order_relaxed);
-    gSerialUntilNs.store(endNs + backoff, std::memory_order_relaxed);
-    gStalls.fetch_add(1, std::memory_order_relaxed);
-  } else if (backoff > 0) {
-    gBackoffNs.store(backoff / 2 < kMinBackoffNs ? 0 : backoff / 2, std::memory_order_relaxed);
-  }
+  const bool recurring = backoff > 0 && endNs - gLastStallNs.load(std::memory_order_relaxed) < 4 * backoff;
+  backoff = recurring ? std::min(kMaxBackoffNs, 2 * backoff) : kMinBackoffNs;
+  gBackoffNs.store(backoff, std::memory_order_relaxed);
+  gLastStallNs.store(endNs, std::memory_order_relaxed);
+  gSerialUntilNs.store(endNs + backoff, std::memory_order_relaxed);
+  gStalls.fetch_add(1, std::memory_order_relaxed);
 }
 
 // One region of at most kMaxRegionChunks chunks, starting at chunk `first` of the caller's task.
@@ -338,9 +348,10 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   s.finished.store(0, std::memory_order_relaxed);
   const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
   s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
-  wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
   const int64_t startNs = nowNs();
-  const int64_t ran = workOn(s, ticket);
+  wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
+  int64_t fastestNs = 0;
+  const int64_t ran = workOn(s, ticket, &fastestNs);
   const int64_t workedNs = nowNs();
   // Every chunk is claimed now: wait for those still running elsewhere. Spin briefly (a chunk
   // takes microseconds), then sleep until the last one is done. Never sched_yield: on a busy
@@ -350,9 +361,15 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
     s.done.wait(lock, [&] { return s.finished.load(std::memory_order_acquire) == chunks; });
   }
   const int64_t endNs = nowNs();
-  // A stall: waiting longer than 4 of the caller's own chunks (and than the spin).
-  const int64_t perChunkNs = ran > 0 ? (workedNs - startNs) / ran : 0;
-  noteRegion(endNs - workedNs > std::max<int64_t>(4 * perChunkNs, std::chrono::nanoseconds(kSpin).count()), endNs);
+  // A stall: the caller waited for a helper's chunk longer than 4 of its own chunks take, or the
+  // region took over twice what the caller alone would have (waking a helper can preempt the
+  // caller on its own core, behind another process).
+  if (ran > 0) {
+    const int64_t spinNs = std::chrono::nanoseconds(kSpin).count();
+    const bool waitedLong = endNs - workedNs > std::max<int64_t>(4 * fastestNs, spinNs);
+    const bool slowRegion = endNs - startNs > 2 * chunks * fastestNs + spinNs;
+    if (waitedLong || slowRegion) noteStall(endNs);
+  }
   withdrawRequests(slot, ticket);
   s.busy.store(false, std::memory_order_release);
 }
@@ -406,6 +423,7 @@ void setContentionBackoff(bool enabled) {
   gBackoffEnabled.store(enabled, std::memory_order_relaxed);
   gSerialUntilNs.store(0, std::memory_order_relaxed);
   gBackoffNs.store(0, std::memory_order_relaxed);
+  gLastStallNs.store(0, std::memory_order_relaxed);
 }
 
 int64_t poolHelperChunks() { return gHelperChunks.load(std::memory_order_relaxed); }

@@ -16,6 +16,14 @@ export function shapeFor(ctx: PlanContext, length: number, ref: string): readonl
   return check.shapeOf(ctx.fn, ctx.shape, length, ref, native.maxDims);
 }
 
+/** opts.shape, required, with one of the given numbers of dims (`layouts` names them for the error). */
+export function requiredShape(ctx: PlanContext, length: number, ref: string, dims: number[], layouts: string): readonly number[] {
+  if (ctx.shape === undefined) throw check.typeError(ctx.fn, 'opts.shape', `is required: ${layouts}`);
+  const shape = shapeFor(ctx, length, ref);
+  if (!dims.includes(shape.length)) throw check.rangeError(ctx.fn, 'opts.shape', `must be ${layouts}, got [${shape.join(', ')}]`);
+  return shape;
+}
+
 /** PyTorch element-wise pair (input, target) of equal length; kernel slots [input, target]. */
 export function torchPairPlan(ctx: PlanContext): Plan {
   const [input, target] = ctx.args;

@@ -1,7 +1,7 @@
 // Keras 3 sequence losses (keras.losses.ctc).
 import * as check from '../core/check';
 import { defineLoss } from '../core/define';
-import { KERAS_REDUCTIONS, sampleWeightOption, sampleWeights, shapeFor } from '../core/frameworks';
+import { KERAS_REDUCTIONS, requiredShape, sampleWeightOption, sampleWeights } from '../core/frameworks';
 import type { KerasOptions, Loss } from '../core/types';
 
 export interface CtcOptions extends KerasOptions {
@@ -29,9 +29,7 @@ export const ctc: Ctc = defineLoss({
   defaultReduction: 'sum_over_batch_size',
   plan(ctx) {
     const [yTrue, yPred] = ctx.args;
-    if (ctx.shape === undefined) throw check.typeError(ctx.fn, 'opts.shape', 'is required: [N, T, C] of yPred');
-    const shape = shapeFor(ctx, yPred.length, 'yPred');
-    if (shape.length !== 3) throw check.rangeError(ctx.fn, 'opts.shape', `must be [N, T, C], got [${shape.join(', ')}]`);
+    const shape = requiredShape(ctx, yPred.length, 'yPred', [3], '[N, T, C]');
     const N = shape[0];
     if (N > 0 ? yTrue.length % N !== 0 : yTrue.length !== 0)
       throw check.rangeError(ctx.fn, 'yTrue', `has length ${yTrue.length}; expected [N, S] labels with N = ${N}`);

@@ -2,7 +2,7 @@
 import * as check from '../core/check';
 import { defineLoss } from '../core/define';
 import type { PlanContext } from '../core/define';
-import { shapeFor, TORCH_REDUCTIONS } from '../core/frameworks';
+import { requiredShape, TORCH_REDUCTIONS } from '../core/frameworks';
 import type { Loss, TorchOptions } from '../core/types';
 
 export interface CtcLossOptions extends TorchOptions {
@@ -67,10 +67,7 @@ export const ctcLoss: CtcLoss = defineLoss({
   defaultReduction: 'mean',
   plan(ctx) {
     const [logProbs, targets] = ctx.args;
-    if (ctx.shape === undefined) throw check.typeError(ctx.fn, 'opts.shape', 'is required: [T, N, C] or [T, C] (unbatched)');
-    const shape = shapeFor(ctx, logProbs.length, 'logProbs');
-    if (shape.length !== 2 && shape.length !== 3)
-      throw check.rangeError(ctx.fn, 'opts.shape', `must be [T, N, C] or [T, C], got [${shape.join(', ')}]`);
+    const shape = requiredShape(ctx, logProbs.length, 'logProbs', [3, 2], '[T, N, C] or [T, C] (unbatched)');
     const batched = shape.length === 3;
     const [T, N, C] = batched ? shape : [shape[0], 1, shape[1]];
     if ((ctx.opts.blank as number) >= C)

@@ -30,9 +30,13 @@ export function fixtureFiles(family?: string): FixtureFile[] {
   });
 }
 
-/** The cases of one file, in file order. */
+/** One file: the script that wrote it (repository path), the PyTorch version and the cases in file order. */
+export function readFixture<C = unknown>(file: FixtureFile): { generator?: string; torch?: string; cases: C[] } {
+  return JSON.parse(fs.readFileSync(file.path, 'utf8'));
+}
+
 export function readCases<C = unknown>(file: FixtureFile): C[] {
-  return JSON.parse(fs.readFileSync(file.path, 'utf8')).cases as C[];
+  return readFixture<C>(file).cases;
 }
 
 /** Every case of a family, file by file (losses in name order). */

@@ -77,7 +77,6 @@ describe('bench probe kernel', () => {
 
 // ---------------------------------------------------------------- --busy, --cluster, --sweep plumbing
 
-/* eslint-disable @typescript-eslint/no-var-requires */
 const hogs = require('../bench/lib/hogs');
 const { callLatencies } = require('../bench/lib/harness');
 const { busySpecs, SIZES: BUSY_SIZES } = require('../bench/modes/busy');

@@ -18,6 +18,8 @@ const LOSSES = [
   { loss: 'torch.crossEntropy', cols: 64 },
   { loss: 'keras.logCosh', cols: 64 },
   { loss: 'torch.cosineEmbeddingLoss', cols: 64 },
+  { loss: 'keras.dice', cols: 64 },
+  { loss: 'torch.tripletMarginWithDistanceLoss', cols: 64 },
 ];
 
 function busySpecs(filters) {

@@ -18,8 +18,9 @@ const LOSSES = [
   { loss: 'torch.crossEntropy', cols: 64 },
   { loss: 'keras.logCosh', cols: 64 },
   { loss: 'torch.cosineEmbeddingLoss', cols: 64 },
-  { loss: 'keras.dice', cols: 64 },
   { loss: 'torch.tripletMarginWithDistanceLoss', cols: 64 },
+  { loss: 'keras.dice', cols: 64 },
+  { loss: 'torch.ctcLoss', cols: 64 },  // one sequence [T, 64], targets of 50
 ];
 
 function busySpecs(filters) {

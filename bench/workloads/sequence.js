@@ -8,6 +8,14 @@ const CASES = [
   { label: 'subwords T200 N32 C5000 S50', T: 200, N: 32, C: 5000, S: 50 },
 ].map((c) => ({ ...c, n: c.T * c.N * c.C, shape: [c.T, c.N, c.C] }));
 
+// The harness's own cases ([rows, cols]: bench.test's mini case, --busy) are one unbatched sequence
+// [T, C] with targets of T / 4 (at most 50).
+function geometry(c) {
+  if (c.T) return c;
+  const [T, C] = c.shape;
+  return { ...c, T, N: 1, C, S: Math.max(1, Math.min(50, Math.floor(T / 4))) };
+}
+
 const lse = (a, b) => (a === -Infinity && b === -Infinity ? -Infinity : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b))));
 
 // One sequence in float64: alpha (and with g, beta and the gradient exp(lp) - posteriors, times k).
@@ -39,7 +47,8 @@ function ctcSequence(lp, tg, b, c, g, k) {
 }
 
 // 'mean': mean over the batch of nll / S (every target has length S here).
-function ctcMean([lp, tg], c, g) {
+function ctcMean([lp, tg], cs, g) {
+  const c = geometry(cs);
   let total = 0;
   for (let b = 0; b < c.N; b++) total += ctcSequence(lp, tg, b, c, g, 1 / (c.N * c.S)) / c.S;
   return total / c.N;
@@ -51,12 +60,15 @@ module.exports = [
     family: 'sequence',
     bound: 'compute',
     cases: CASES,
-    inputs: (c) => [
-      { name: 'logProbs', gen: logSoftmax(1, c.C), length: c.n, shape: c.shape, grad: true },
-      { name: 'targets', gen: { ...classes(2, c.C - 1), offset: 1 }, length: c.N * c.S, shape: [c.N, c.S] },
-      { name: 'inputLengths', gen: { ...classes(3, 1), offset: c.T }, length: c.N, shape: [c.N] },
-      { name: 'targetLengths', gen: { ...classes(4, 1), offset: c.S }, length: c.N, shape: [c.N] },
-    ],
+    inputs: (cs) => {
+      const c = geometry(cs);
+      return [
+        { name: 'logProbs', gen: logSoftmax(1, c.C), length: c.n, shape: c.shape, grad: true },
+        { name: 'targets', gen: { ...classes(2, c.C - 1), offset: 1 }, length: c.N * c.S, shape: [c.N, c.S] },
+        { name: 'inputLengths', gen: { ...classes(3, 1), offset: c.T }, length: c.N, shape: [c.N] },
+        { name: 'targetLengths', gen: { ...classes(4, 1), offset: c.S }, length: c.N, shape: [c.N] },
+      ];
+    },
     opts: (c) => ({ shape: c.shape }),
     js: {
       forward: (args, c) => ctcMean(args, c, null),

@@ -406,6 +406,71 @@ def gen_generalized_ce():
     return cases
 
 
+# ----------------------------------------------------------------------------- circle
+
+def k_circle(yTrue, yPred, gamma, margin, remove_diagonal):
+    """losses.py circle (l. 2661-2746) with build_pos_neg_masks (keras/src/utils/numerical_utils.py
+    l. 199-226): dist = max(1 - y_pred y_pred^T, 0) (l. 2704-2708), pos/neg weights and weighted
+    distances (l. 2720-2732), softplus(logsumexp_pos + logsumexp_neg) (l. 2734-2743). The Keras mask
+    (loss > 0, l. 2744) is returned beside the losses for keras_reduce.
+    A row without positives or negatives has logsumexp(-inf...) = -inf and loss 0 (masked); its
+    gradient is 0 (TF's where passes none to unselected entries), so such rows are computed on
+    finite stand-ins and then zeroed, keeping autograd free of 0 * inf."""
+    labels = yTrue.detach().to(torch.int64).reshape(-1, 1)
+    dist = torch.maximum(1 - yPred @ yPred.T, torch.zeros(()))
+    pos_mask = labels == labels.T
+    neg_mask = ~pos_mask
+    if remove_diagonal:
+        pos_mask = pos_mask & ~torch.eye(len(labels), dtype=torch.bool)
+    pos_w = torch.maximum((margin + dist) * pos_mask, torch.zeros(()))
+    neg_w = torch.maximum((1 + margin - dist) * neg_mask, torch.zeros(()))
+    pos_wd = -1 * gamma * pos_w * (margin - dist)
+    neg_wd = gamma * neg_w * ((1 - margin) - dist)
+    both = pos_mask.any(dim=1) & neg_mask.any(dim=1)
+    ok = both.reshape(-1, 1)
+    p_loss = torch.logsumexp(torch.where(pos_mask & ok, pos_wd, torch.where(ok, -math.inf, 0.0)), dim=1)
+    n_loss = torch.logsumexp(torch.where(neg_mask & ok, neg_wd, torch.where(ok, -math.inf, 0.0)), dim=1)
+    loss = torch.where(both, torch.logaddexp(p_loss + n_loss, torch.zeros(())), torch.zeros(()))
+    return loss, loss.detach().to(torch.float32) > 0
+
+
+def unit_rows(rng, n, d):
+    e = rng.standard_normal((n, d))
+    return (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+
+
+def gen_circle():
+    loss = "keras.circle"
+    cases = []
+    variants = [
+        # (tag, labels, D, opts)
+        ("defaults", [0, 1, 0, 2, 1, 2], 4, {}),
+        ("singleton-label", [0, 1, 0, 3, 1, 0, 2, 2], 5, {}),
+        ("keep-diagonal", [0, 1, 0, 1, 1], 3, {"removeDiagonal": False}),
+        ("gamma16-margin0.25", [0, 0, 1, 1, 2, 2, 0], 6, {"gamma": 16, "margin": 0.25}),
+        ("one-class", [4, 4, 4], 3, {}),
+    ]
+    for tag, labels, D, opts in variants:
+        N = len(labels)
+
+        def make(cid, red, w, go, labels=labels, D=D, opts=opts, N=N):
+            rng = rng_for(cid)
+            yTrue = np.array(labels, dtype=np.int32)
+            yPred = unit_rows(rng, N, D)
+            o = {**opts, "reduction": red}
+            if w is not None:
+                o["sampleWeight"] = as_arr(w)
+
+            def fn(yTrue, yPred, w=None):
+                per, mask = k_circle(yTrue, yPred, opts.get("gamma", 80.0), opts.get("margin", 0.4),
+                                     opts.get("removeDiagonal", True))
+                return keras_reduce(per, red, w, mask)
+            return case(cid, loss, {"yTrue": yTrue, "yPred": yPred}, fn, ["yPred"], shape=(N, D), opts=o,
+                        grad_output=go, fn_args={} if w is None else {"w": w}, tolerance={"rtol": 1e-4, "atol": 1e-5})
+        cases += reduction_cases(make, f"{loss}/{tag}", [N])
+    return cases
+
+
 # ----------------------------------------------------------------------------- files
 
 FILES = {
@@ -414,6 +479,7 @@ FILES = {
     ("overlap", "keras.tversky"): gen_tversky,
     ("metric", "torch.tripletMarginWithDistanceLoss"): gen_triplet_with_distance,
     ("focal", "keras.categoricalGeneralizedCrossEntropy"): gen_generalized_ce,
+    ("metric", "keras.circle"): gen_circle,
 }
 
 

@@ -7,6 +7,7 @@ import { AnyLoss } from './helpers/losses';
 import { describeParity } from './helpers/parity';
 import { uniformF32 } from './helpers/random';
 
+
 describeParity('focal');
 describeParity('overlap');
 describeParity('metric');
@@ -34,6 +35,37 @@ describe('finite differences', () => {
     const yPred = values(n, 7, logits ? -2 : 0.1, logits ? 2 : 1);
     const yTrue = values(n, 11, 0, 1);
     expectFiniteDifferences(keras.categoricalFocalCrossentropy as never, [yTrue, yPred], opts, 1, undefined, 1e-3);
+  });
+});
+
+describe('finite differences: keras.categoricalGeneralizedCrossEntropy', () => {
+  test.each([0.5, 0.1, 0.9])('q %p, weighted', (q) => {
+    const yPred = values(12, 31, 0.05, 1);
+    const yTrue = Int32Array.from([2, 0, 3]);
+    expectFiniteDifferences(keras.categoricalGeneralizedCrossEntropy as never, [yTrue as unknown as Float32Array, yPred],
+      { shape: [3, 4], q, sampleWeight: Float32Array.from([1, 0.5, 2]) }, 1, undefined, 1e-3);
+  });
+});
+
+describe('finite differences: keras.circle', () => {
+  /** N unit rows of D (Keras expects L2-normalized embeddings). */
+  function unitRows(N: number, D: number, seed: number): Float32Array {
+    const e = values(N * D, seed, -1, 1);
+    for (let r = 0; r < N; r++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += e[r * D + d] ** 2;
+      for (let d = 0; d < D; d++) e[r * D + d] /= Math.sqrt(s);
+    }
+    return e;
+  }
+  const variants: [string, Record<string, unknown>][] = [
+    ['defaults (gamma 80)', {}],
+    ['gamma 8, margin 0.25, sum, weighted', { gamma: 8, margin: 0.25, reduction: 'sum', sampleWeight: Float32Array.from([1, 0.5, 2, 1, 0, 1.5]) }],
+    ['keep diagonal', { removeDiagonal: false, gamma: 8 }],
+  ];
+  test.each(variants)('%s', (_tag, opts) => {
+    const labels = Int32Array.from([0, 1, 0, 2, 1, 2]);
+    expectFiniteDifferences(keras.circle as never, [labels as unknown as Float32Array, unitRows(6, 4, 37)], opts, 1, undefined, 1e-4);
   });
 });
 
@@ -120,14 +152,30 @@ describe('errors name the argument and write nothing', () => {
       { distanceFunction: 'cosine', shape: [2, 2, 2] }, /torch\.tripletMarginWithDistanceLoss: opts\.shape must be/],
     ['triplet negative length', torch.tripletMarginWithDistanceLoss as never, [new Float32Array(6), new Float32Array(6), new Float32Array(5)],
       {}, /torch\.tripletMarginWithDistanceLoss: negative/],
+    ['gce label', keras.categoricalGeneralizedCrossEntropy as never, [Int32Array.from([0, 3]), new Float32Array(6)], { shape: [2, 3] },
+      /keras\.categoricalGeneralizedCrossEntropy: yTrue\[1\] = 3 is out of range: classes are 0\.\.2/],
+    ['gce negative label', keras.categoricalGeneralizedCrossEntropy as never, [Int32Array.from([-1, 0]), new Float32Array(6)], { shape: [2, 3] },
+      /keras\.categoricalGeneralizedCrossEntropy: yTrue\[0\] = -1 is out of range/],
+    ['gce q', keras.categoricalGeneralizedCrossEntropy as never, [Int32Array.from([0, 1]), new Float32Array(6)], { shape: [2, 3], q: 1 },
+      /opts\.q must be in the interval \(0, 1\), got 1/],
+    ['gce yTrue length', keras.categoricalGeneralizedCrossEntropy as never, [Int32Array.from([0, 1, 1]), new Float32Array(6)], { shape: [2, 3] },
+      /keras\.categoricalGeneralizedCrossEntropy: yTrue has length 3; expected 2 labels/],
+    ['circle shape', keras.circle as never, [Int32Array.from([0, 1]), new Float32Array(6)], { shape: [3, 2] },
+      /keras\.circle: yTrue has 2 labels, but opts\.shape \[3, 2\] has 3 embeddings/],
+    ['circle labels', keras.circle as never, [Int32Array.from([0, 1, 1, 2]), new Float32Array(6)], {},
+      /keras\.circle: yTrue has 4 labels, which do not divide yPred's length 6/],
+    ['circle gamma', keras.circle as never, [Int32Array.from([0, 1]), new Float32Array(6)], { gamma: Infinity },
+      /keras\.circle: opts\.gamma must be a finite number/],
     ['tversky alpha', keras.tversky as never, [new Float32Array(6), new Float32Array(6)], { alpha: NaN }, /keras\.tversky: opts\.alpha must be a finite number/],
     ['tversky yTrue length', keras.tversky as never, [new Float32Array(5), new Float32Array(6)], {}, /keras\.tversky: yTrue/],
   ];
   test.each(cases)('%s', (_tag, loss, arrays, opts, message) => {
+    // The 'none' output of an honest call of this shape: 2 losses for the gce cases, else 3.
     const out = new Float32Array(64).fill(7);
-    expect(() => loss(...arrays, { ...opts, reduction: 'none', out: out.subarray(0, 3) })).toThrow(message);
+    const outLength = arrays[0] instanceof Int32Array ? (arrays[0] as Int32Array).length : 3;
+    expect(() => loss(...arrays, { ...opts, reduction: 'none', out: out.subarray(0, outLength) })).toThrow(message);
     const grad = new Float32Array(64).fill(7);
-    const n = (arrays[0] as Float32Array).length;
+    const n = (arrays[arrays.length === 3 ? 0 : 1] as Float32Array).length;
     const gradOut = arrays.length === 3
       ? { anchor: grad.subarray(0, n), positive: grad.subarray(n, 2 * n), negative: grad.subarray(2 * n, 3 * n) }
       : grad.subarray(0, n);
@@ -151,6 +199,10 @@ describe('any thread count gives the same bits', () => {
     ['keras.tversky, spatial per channel', keras.tversky as never, () => [values(64 * 4096 * 3, 3), values(64 * 4096 * 3, 5)],
       { shape: [64, 4096, 3], axis: [1], alpha: 0.3, beta: 0.7 }],
     ['keras.tversky, leading axis', keras.tversky as never, () => [values(rows * C, 3), values(rows * C, 5)], { shape: [rows, C], axis: 0 }],
+    ['keras.categoricalGeneralizedCrossEntropy', keras.categoricalGeneralizedCrossEntropy as never,
+      () => [Int32Array.from(values(rows, 3, 0, C), Math.floor), values(rows * C, 5, 0, 1)], { shape: [rows, C], q: 0.3 }],
+    ['keras.circle', keras.circle as never, () => [Int32Array.from(values(300, 9, 0, 12), Math.floor), values(300 * 64, 5, -0.2, 0.2)],
+      { shape: [300, 64], gamma: 16 }],
     ['torch.tripletMarginWithDistanceLoss cosine swap', torch.tripletMarginWithDistanceLoss as never,
       () => [values(rows * C, 3, -1, 1), values(rows * C, 5, -1, 1), values(rows * C, 7, -1, 1)], { shape: [rows, C], distanceFunction: 'cosine', swap: true }],
     ['torch.tripletMarginWithDistanceLoss cosine wide rows', torch.tripletMarginWithDistanceLoss as never,

@@ -2,7 +2,7 @@
 // The losses of issue 13 (all but CTC): Keras 3's categorical focal cross-entropy, dice, tversky,
 // circle and generalized cross-entropy against plain-JS loops, PyTorch's
 // triplet_margin_with_distance_loss against PyTorch.
-const { sweep, softmax, onehot, uniform, bernoulli, classes } = require('./common');
+const { sweep, shapes, normal, softmax, onehot, uniform, bernoulli, classes } = require('./common');
 
 const TRIPLET = require('./margin').find((w) => w.name === 'torch.tripletMarginLoss');
 
@@ -133,7 +133,86 @@ function gceRows([y, p], grads, c) {
   return total / rows;
 }
 
+// keras circle, gamma 80, margin 0.4, diagonal removed, mean over the rows with a loss > 0:
+// pair term t(s) (positive or negative, see binding/kernels/metric.cpp) and dt/ds; per row
+// l = softplus(lse_pos + lse_neg); dL/de_k = sum_j (c_k G_kj + c_j G_jk) e_j.
+function circleTerm(s, positive) {
+  const m = 0.4;
+  const g = 80;
+  const dist = Math.max(1 - s, 0);
+  const dd = 1 - s > 0 ? -1 : 0;
+  if (positive) {
+    const w = Math.max(m + dist, 0);
+    return [-g * w * (m - dist), -g * ((m + dist > 0 ? 1 : 0) * (m - dist) - w) * dd];
+  }
+  const w = Math.max(1 + m - dist, 0);
+  return [g * w * (1 - m - dist), g * (-(1 + m - dist > 0 ? 1 : 0) * (1 - m - dist) - w) * dd];
+}
+function circleRows([y, e], grads, c) {
+  const [N, D] = c.shape;
+  const dot = (i, j) => {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += e[i * D + d] * e[j * D + d];
+    return s;
+  };
+  const lse = (xs) => {
+    if (xs.length === 0) return -Infinity;
+    const mx = Math.max(...xs);
+    return mx + Math.log(xs.reduce((a, x) => a + Math.exp(x - mx), 0));
+  };
+  const stats = [];
+  for (let i = 0; i < N; i++) {
+    const pos = [];
+    const neg = [];
+    for (let j = 0; j < N; j++) {
+      if (j === i) continue;
+      const [t] = circleTerm(dot(i, j), y[i] === y[j]);
+      (y[i] === y[j] ? pos : neg).push(t);
+    }
+    const lp = lse(pos);
+    const ln = lse(neg);
+    const z = lp + ln;
+    const loss = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+    stats.push({ lp, ln, loss, sig: 1 / (1 + Math.exp(-z)) });
+  }
+  const kept = stats.filter((r) => Math.fround(r.loss) > 0).length;
+  const cw = stats.map((r) => (Math.fround(r.loss) > 0 ? 1 / kept : 0));
+  const total = stats.reduce((a, r, i) => a + r.loss * cw[i], 0);
+  if (grads) {
+    const g = grads[0];
+    for (let k = 0; k < N; k++) {
+      for (let d = 0; d < D; d++) g[k * D + d] = 0;
+      for (let j = 0; j < N; j++) {
+        if (j === k) continue;
+        const positive = y[k] === y[j];
+        const [t, dt] = circleTerm(dot(k, j), positive);
+        const part = (r, w) => (w * r.sig === 0 ? 0 : w * r.sig * Math.exp(t - (positive ? r.lp : r.ln)) * dt);
+        const coef = part(stats[k], cw[k]) + part(stats[j], cw[j]);
+        for (let d = 0; d < D; d++) g[k * D + d] += coef * e[j * D + d];
+      }
+    }
+  }
+  return total;
+}
+
 module.exports = [
+  {
+    name: 'keras.circle',
+    family: 'metric',
+    bound: 'compute',
+    cases: shapes([[256, 64], [1024, 128]]),
+    inputs: (c) => [
+      { name: 'yTrue', gen: classes(19, 16), length: c.shape[0], shape: [c.shape[0]] },
+      { name: 'yPred', gen: normal(20, { std: 0.125 }), length: c.n, shape: c.shape, grad: true },
+    ],
+    opts: (c) => ({ shape: c.shape }),
+    js: {
+      forward: (args, c) => circleRows(args, null, c),
+      withGrad: (args, grads, c) => circleRows(args, grads, c),
+    },
+    tfjs: null,
+    torch: null,
+  },
   {
     name: 'keras.categoricalGeneralizedCrossEntropy',
     family: 'classification',

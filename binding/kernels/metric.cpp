@@ -1,11 +1,14 @@
 // Metric-learning losses: PyTorch 1.13 triplet_margin_with_distance_loss (torch/nn/functional.py)
-// with the distances users name. Forward and gradient side by side.
+// with the distances users name, and Keras 3's circle loss (keras/src/losses/losses.py circle).
+// Forward and gradient side by side.
 //
 // 'pairwise' (PyTorch's default distance, pairwise_distance with p = 2, eps = 1e-6) is exactly
 // triplet_margin_loss(p = 2, eps = 1e-6): the call runs that kernel. 'cosine' is
 // d(x, y) = 1 - cosine_similarity(x, y) per row, computed here.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -120,6 +123,164 @@ void cosineTriplet(LossArgs& a, double margin, bool swap) {
   if (!none && a.wantLoss()) a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(rows) : total;
 }
 
+
+// ---------------------------------------------------------------- keras.circle
+//
+// losses.py circle (l. 2661-2746): s_ij = e_i . e_j, dist = max(1 - s, 0); positives: same label
+// (j != i with removeDiagonal), negatives: other labels; pos_ij = -gamma max(m + dist, 0)
+// (m - dist), neg_ij = gamma max(1 + m - dist, 0) ((1 - m) - dist);
+// l_i = softplus(logsumexp_j pos_ij + logsumexp_j neg_ij), a logsumexp over no entries being -inf
+// (so l_i = 0, gradient 0). No N x N matrix is kept: a first pass gives each row's two
+// log-sum-exps, the gradient pass recomputes s_kj and uses s_kj = s_jk:
+// dL/de_k = sum_j (c_k G_kj + c_j G_jk) e_j, G_ij = sigmoid(z_i) softmax_i(j) d(pos|neg)_ij/ds_ij.
+
+struct CircleParams {
+  double gamma, margin;
+  bool removeDiagonal;
+};
+
+// Pair (i, j): 0 neither, 1 positive, 2 negative (symmetric in i, j).
+inline int circleClass(const int32_t* labels, int64_t i, int64_t j, bool removeDiagonal) {
+  if (labels[i] != labels[j]) return 2;
+  return removeDiagonal && i == j ? 0 : 1;
+}
+
+// The weighted distance of a pair and its derivative with respect to s.
+struct CircleTerm {
+  double wd, dwd;
+};
+inline CircleTerm circleTerm(double s, int cls, CircleParams cp) {
+  const double m = cp.margin, g = cp.gamma, oneMinus = 1.0 - s;
+  const double dist = oneMinus > 0.0 ? oneMinus : 0.0;
+  const double dDist = oneMinus > 0.0 ? -1.0 : 0.0;
+  if (cls == 1) {
+    const double w = m + dist > 0.0 ? m + dist : 0.0;
+    return {-g * w * (m - dist), -g * ((m + dist > 0.0 ? 1.0 : 0.0) * (m - dist) - w) * dDist};
+  }
+  const double w = 1.0 + m - dist > 0.0 ? 1.0 + m - dist : 0.0;
+  return {g * w * ((1.0 - m) - dist), g * (-(1.0 + m - dist > 0.0 ? 1.0 : 0.0) * ((1.0 - m) - dist) - w) * dDist};
+}
+
+FASTLOSS_LOOP inline double dotRow(const float* __restrict x, const float* __restrict y, int64_t D) {
+  double s = 0.0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t d = 0; d < D; ++d) s += static_cast<double>(x[d]) * static_cast<double>(y[d]);
+  return s;
+}
+
+// Running log-sum-exp: max and sum of exp(x - max).
+struct Lse {
+  double max = -INFINITY, sum = 0.0;
+  void add(double x) {
+    if (x > max) {
+      sum = sum * std::exp(max - x) + 1.0;
+      max = x;
+    } else {
+      sum += std::exp(x - max);
+    }
+  }
+  double value() const { return max > -INFINITY ? max + std::log(sum) : max; }
+};
+
+// Row i's statistics: the positive and negative log-sum-exps and the loss.
+struct CircleRow {
+  double lp, ln, loss, sig;
+};
+CircleRow circleRow(const float* __restrict E, const int32_t* __restrict labels, int64_t N, int64_t D, int64_t i,
+                    const CircleParams cp) {
+  Lse pos, neg;
+  bool nan = false;
+  for (int64_t j = 0; j < N; ++j) {
+    const int cls = circleClass(labels, i, j, cp.removeDiagonal);
+    if (cls == 0) continue;
+    const double wd = circleTerm(dotRow(E + i * D, E + j * D, D), cls, cp).wd;
+    nan |= wd != wd;
+    (cls == 1 ? pos : neg).add(wd);
+  }
+  const double lp = pos.value(), ln = neg.value();
+  const double z = nan ? std::numeric_limits<double>::quiet_NaN() : lp + ln;
+  // softplus(z) = log(1 + e^z), stable; its derivative sigmoid(z) (0 at z = -inf).
+  const double loss = z > 0.0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+  return {lp, ln, loss, 1.0 / (1.0 + std::exp(-z))};
+}
+
+// g_k = sum_j (c_k G_kj + c_j G_jk) e_j; rows whose z is -inf have sig = 0 and add nothing.
+void circleGradRow(const float* __restrict E, const int32_t* __restrict labels, const CircleRow* __restrict rows,
+                   const double* __restrict c, int64_t N, int64_t D, int64_t k, const CircleParams cp,
+                   float* __restrict g, double* __restrict acc) {
+  for (int64_t d = 0; d < D; ++d) acc[d] = 0.0;
+  for (int64_t j = 0; j < N; ++j) {
+    const int cls = circleClass(labels, k, j, cp.removeDiagonal);
+    if (cls == 0) continue;
+    const CircleTerm t = circleTerm(dotRow(E + k * D, E + j * D, D), cls, cp);
+    const double lseK = cls == 1 ? rows[k].lp : rows[k].ln, lseJ = cls == 1 ? rows[j].lp : rows[j].ln;
+    const double gk = c[k] * rows[k].sig == 0.0 ? 0.0 : c[k] * rows[k].sig * std::exp(t.wd - lseK) * t.dwd;
+    const double gj = c[j] * rows[j].sig == 0.0 ? 0.0 : c[j] * rows[j].sig * std::exp(t.wd - lseJ) * t.dwd;
+    const double coef = gk + gj;
+    const float* __restrict ej = E + j * D;
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) acc[d] += coef * static_cast<double>(ej[d]);
+  }
+  for (int64_t d = 0; d < D; ++d) g[k * D + d] = static_cast<float>(acc[d]);
+}
+
+void circleLoss(LossArgs& a) {
+  static const char* fn = "keras.circle";
+  using P = params::keras::circle;
+  const int64_t N = a.ndim > 1 ? dimsProduct(a, 0, a.ndim - 1) : 1;
+  const int64_t D = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
+  const CircleParams cp{a.p[P::gamma], a.p[P::margin], a.p[P::removeDiagonal] != 0.0};
+  const float* E = a.f(0);
+  const int32_t* labels = a.i32(1);
+  const float* w = a.f(2);
+  // Scratch: the row statistics, the upstream scale c per row, and one gradient accumulator of D
+  // doubles per row chunk.
+  constexpr int64_t kRowsPerChunk = 4;
+  const int64_t chunks = (N + kRowsPerChunk - 1) / kRowsPerChunk;
+  const size_t bytes = static_cast<size_t>(N) * (sizeof(CircleRow) + sizeof(double)) +
+                       static_cast<size_t>(a.wantGrad() ? mulSat(chunks, D > 0 ? D : 1) : 0) * sizeof(double);
+  void* mem = std::malloc(bytes > 0 ? bytes : 1);
+  if (!mem) {
+    a.errorKind = 1;
+    std::snprintf(a.error, sizeof(a.error), "%s: out of memory for the statistics of %lld rows", fn,
+                  static_cast<long long>(N));
+    return;
+  }
+  CircleRow* rows = static_cast<CircleRow*>(mem);
+  double* c = reinterpret_cast<double*>(rows + N);
+  double* acc = c + N;
+  const int64_t cost = mulSat(N, D > 0 ? D : 1);
+  parallelFor(N, kRowsPerChunk, cost, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) rows[i] = circleRow(E, labels, N, D, i, cp);
+  });
+  // Keras' mask (loss > 0, in float32) and the reduction (loss.py apply_mask, reduce_values):
+  // sum_over_batch_size weighs kept rows by N / kept and divides by N (divide_no_nan); sum and
+  // none weigh them by 1 and the others by 0.
+  int64_t kept = 0;
+  for (int64_t i = 0; i < N; ++i) kept += static_cast<float>(rows[i].loss) > 0.0f;
+  const bool mean = a.reduction == Reduction::Mean;
+  const double maskWeight = mean ? (kept > 0 ? static_cast<double>(N) / static_cast<double>(kept) : 0.0) : 1.0;
+  const double divisor = mean ? static_cast<double>(N) : 1.0;
+  const bool none = a.reduction == Reduction::None;
+  double total = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    const double sw = (w ? static_cast<double>(w[i]) : 1.0) * (static_cast<float>(rows[i].loss) > 0.0f ? maskWeight : 0.0);
+    const double l = rows[i].loss * sw;
+    if (none && a.wantLoss()) a.out[i] = static_cast<float>(l);
+    total += l;
+    c[i] = (a.gradOut ? static_cast<double>(a.gradOut[i]) : a.gradScale / divisor) * sw;
+  }
+  if (a.wantGrad()) {
+    float* g = a.grad[0];
+    parallelFor(N, kRowsPerChunk, cost, [&](int64_t b, int64_t e) {
+      double* chunkAcc = acc + (b / kRowsPerChunk) * (D > 0 ? D : 1);
+      for (int64_t k = b; k < e; ++k) circleGradRow(E, labels, rows, c, N, D, k, cp, g, chunkAcc);
+    });
+  }
+  std::free(mem);
+  if (!none && a.wantLoss()) a.result = mean ? (N > 0 ? total / divisor : 0.0) : total;
+}
+
 }  // namespace
 
 namespace torch {
@@ -146,5 +307,11 @@ void tripletMarginWithDistanceLoss(LossArgs& a) {
 }
 
 }  // namespace torch
+
+namespace keras {
+
+void circle(LossArgs& a) { circleLoss(a); }
+
+}  // namespace keras
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

@@ -5,3 +5,4 @@ export * from './margin';
 export * from './sequence';
 export * from './focal';
 export * from './overlap';
+export * from './metric';

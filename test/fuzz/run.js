@@ -127,8 +127,20 @@ function sequenceShapeArb(kind) {
   );
 }
 
+// keras.circle: [N, D] embeddings; its cost is N^2 D, so the large cases have few rows.
+const EMBEDDINGS_BIG = [[1100, 32], [16, 4096], [2, 40000], [300, 200]];
+function embeddingsShapeArb() {
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 8 })) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 64 }).map((n) => [n]) },
+    { weight: 2, arbitrary: fc.constantFrom(...EMBEDDINGS_BIG) },
+    { weight: 1, arbitrary: fc.constantFrom([0, 3], [3, 0], [0, 0]) },
+  );
+}
+
 function shapeArb(kind) {
   if (kind === 'sequence' || kind === 'sequence3') return sequenceShapeArb(kind);
+  if (kind === 'embeddings') return embeddingsShapeArb();
   const dims = kind === 'rows2' ? { minLength: 1, maxLength: 2 } : { minLength: 1, maxLength: 4 };
   return fc.oneof(
     { weight: 4, arbitrary: fc.array(fc.integer({ min: 1, max: 8 }), dims) },

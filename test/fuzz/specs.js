@@ -257,6 +257,19 @@ const specs = {
       return { arrays: [data.idx(positions, C), f32(data, n, 'prob')], n, C, rows: positions, samples: positions };
     },
   },
+  'keras.circle': {
+    shapes: 'embeddings',
+    reductions: KERAS_RED,
+    options: {
+      sampleWeight: [...num(0.5), () => ({ arr: 'samples' }), () => ({ arr: 'samples', wrong: true })],
+      gamma: [...num(80, 1, 0, -3)], margin: finite, removeDiagonal: bool,
+    },
+    build(shape, data) {
+      const n = prod(shape);
+      const rows = shape.length === 2 ? shape[0] : 1;
+      return { arrays: [data.idx(rows, 3), f32(data, n, 'x')], n, C: last(shape), rows, samples: rows };
+    },
+  },
   'keras.dice': overlapSpec(),
   'keras.tversky': overlapSpec({ alpha: finite, beta: finite }),
 };

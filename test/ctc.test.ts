@@ -84,7 +84,8 @@ describe('arguments', () => {
 
   test.each([
     ['an input length above T', i32(1, 2, 3, 1), i32(5, 6), i32(2, 2), /^torch\.ctcLoss: inputLengths\[1\] is 6; expected 0 to T = 5$/],
-    ['a negative target length', i32(1, 2, 3, 1), i32(5, 5), i32(-1, 2), /^torch\.ctcLoss: targetLengths\[0\] is -1; expected >= 0$/],
+    ['one input length above T, given as a number', i32(1, 2, 3, 1), 6, i32(2, 2), /^torch\.ctcLoss: inputLengths\[0\] is 6; expected 0 to T = 5$/],
+    ['a negative target length', i32(1, 2, 3, 1), i32(5, 5), i32(-1, 2), /^torch\.ctcLoss: targetLengths\[0\] = -1 is negative; targetLengths must be >= 0$/],
     ['a target length above the padded width', i32(1, 2, 3, 1, 2, 3), i32(5, 5), i32(4, 1),
       /^torch\.ctcLoss: targetLengths\[0\] is 4, more than the padded target width S = 3/],
     ['targets of neither layout', i32(1, 2, 3), i32(5, 5), i32(2, 2),
@@ -115,6 +116,11 @@ describe('arguments', () => {
   ])('keras.ctc: %s is a RangeError', (_what, yTrue, message) => {
     const yPred = logits(N * T * C, 4);
     expectRefused((out) => keras.ctc.backward(yTrue, yPred, { shape: [N, T, C], out }), RangeError, message);
+  });
+
+  test('keras.ctc: no classes is a RangeError (class 0 is the blank)', () => {
+    expect(() => keras.ctc(i32(0, 0), new Float32Array(0), { shape: [N, T, 0] }))
+      .toThrow(/^keras\.ctc: yPred has no classes \(C = 0\); class 0 is the blank$/);
   });
 });
 

@@ -521,7 +521,7 @@ describe('kernels do not trust params for memory', () => {
       const r = raw('torch.multiMarginLoss', [2, 2], [p, 1], [x, t, null]);
       // A direct call gets the kernel's error as data (the facade words it; its own check comes first).
       expect(r.error).toMatchObject({ name: 'RangeError', code: 'ERR_FASTLOSS_KERNEL', reason: 'UnsupportedValue',
-        param: native.params['torch.multiMarginLoss'].indexOf('p'), value: p, bound: [1, 2] });
+        param: native.params['torch.multiMarginLoss'].indexOf('p'), value: p, bound: [1, 2, 0] });
       expect(r.error?.message).toMatch(/torch.multiMarginLoss: UnsupportedValue \(parameter p\)/);
     }
     // p = 1: rows [0.1, 0.2] target 0 -> max(0, 1 - 0.1 + 0.2) / 2; [0.3, 0.4] target 1 -> max(0, 1 - 0.4 + 0.3) / 2.

@@ -3,7 +3,6 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 
 #include "engine.h"
 
@@ -15,13 +14,13 @@ struct AxisView {
   int64_t losses() const { return mulSat(outer, inner); }
 };
 
-// The axis from params, checked as a double before it indexes dims; false (after a RangeError
-// naming fn) when it is not an axis of the shape.
-inline bool axisViewOf(LossArgs& a, double axisParam, const char* fn, AxisView& v) {
+// The axis in p[axisSlot], checked as a double before it indexes dims; false (after an
+// AxisOutOfRange fault) when it is not an axis of the shape.
+inline bool axisViewOf(LossArgs& a, int axisSlot, AxisView& v) {
+  const double axisParam = a.p[axisSlot];
   if (a.ndim < 1 || !(axisParam >= 0.0 && axisParam < static_cast<double>(a.ndim)) ||
       axisParam != std::floor(axisParam)) {
-    a.errorKind = 1;
-    std::snprintf(a.error, sizeof(a.error), "%s: axis %g is out of range for %d dimensions", fn, axisParam, a.ndim);
+    fail(a, ErrorReason::AxisOutOfRange, parameter(axisSlot), axisParam, a.ndim);
     return false;
   }
   const int axis = static_cast<int>(axisParam);

@@ -13,9 +13,7 @@
 // parallel item, so the bits never depend on the thread count.
 #include <atomic>
 #include <cmath>
-#include <cstdarg>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -27,17 +25,8 @@ namespace FASTLOSS_ISA_NS {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 // Padding of -inf around each state row: alpha reads s - 2, beta s + 2.
 constexpr int64_t kPad = 2;
-
-void failWith(LossArgs& a, const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(a.error, sizeof(a.error), fmt, ap);
-  va_end(ap);
-  a.errorKind = 1;
-}
 
 // log(exp(a) + exp(b) + exp(c)) = m + log1p(exp(mid - m) + exp(low - m)), m the largest: its term
 // is 1, so two exps instead of PyTorch's three. -inf when all are -inf; NaN for a NaN or a +inf
@@ -339,12 +328,11 @@ bool checkTorch(LossArgs& a, Problem& p) {
   for (int64_t b = 0; b < p.N; ++b) {
     const int32_t il = inLens[b], tl = tgLens[b];
     if (il < 0 || il > p.T) {
-      failWith(a, "torch.ctcLoss: inputLengths[%lld] is %d; expected 0 to T = %lld", static_cast<long long>(b), il,
-               static_cast<long long>(p.T));
+      fail(a, ErrorReason::LengthOutsideDim, inputAt(2, b), il, static_cast<double>(p.T), 0);  // dims[0] = T
       return false;
     }
     if (tl < 0) {
-      failWith(a, "torch.ctcLoss: targetLengths[%lld] is %d; expected >= 0", static_cast<long long>(b), tl);
+      fail(a, ErrorReason::Negative, inputAt(3, b), tl);
       return false;
     }
     p.inputLength[b] = il;
@@ -361,14 +349,11 @@ bool checkTorch(LossArgs& a, Problem& p) {
     if (p.N > 0 && len % p.N == 0) {
       int64_t b = 0;
       while (p.targetLength[b] <= width) ++b;
-      failWith(a, "torch.ctcLoss: targetLengths[%lld] is %lld, more than the padded target width S = %lld (targets [N, S]"
-               " of length %lld; concatenated targets would have length %lld)", static_cast<long long>(b),
-               static_cast<long long>(p.targetLength[b]), static_cast<long long>(width), static_cast<long long>(len),
-               static_cast<long long>(total));
+      fail(a, ErrorReason::LengthAboveWidth, inputAt(3, b), static_cast<double>(p.targetLength[b]),
+           static_cast<double>(width), static_cast<double>(len), static_cast<double>(total));
     } else {
-      failWith(a, "torch.ctcLoss: targets has length %lld: neither the sum of targetLengths (%lld, concatenated) nor"
-               " a multiple of N = %lld (padded [N, S])", static_cast<long long>(len), static_cast<long long>(total),
-               static_cast<long long>(p.N));
+      fail(a, ErrorReason::LengthNotSumNorMultiple, inputAt(1), static_cast<double>(len), static_cast<double>(total),
+           static_cast<double>(p.N), 3);  // the sum of the lengths in slot 3
     }
     return false;
   }
@@ -376,8 +361,8 @@ bool checkTorch(LossArgs& a, Problem& p) {
     const int32_t* tg = p.targets + p.targetOffset[b];
     for (int64_t k = 0; k < p.targetLength[b]; ++k) {
       if (tg[k] < 0 || tg[k] >= p.C || tg[k] == p.blank) {
-        failWith(a, "torch.ctcLoss: targets[%lld] is %d; expected a class in [0, %lld) other than the blank (%d)",
-                 static_cast<long long>(p.targetOffset[b] + k), tg[k], static_cast<long long>(p.C), p.blank);
+        fail(a, ErrorReason::ClassIsBlankOrOutOfRange, inputAt(1, p.targetOffset[b] + k), tg[k],
+             static_cast<double>(p.C), p.blank);
         return false;
       }
     }
@@ -391,8 +376,7 @@ bool checkTorch(LossArgs& a, Problem& p) {
 bool checkKeras(LossArgs& a, Problem& p) {
   const int64_t len = a.inLen[1];
   if (p.N == 0 ? len != 0 : len % p.N != 0) {
-    failWith(a, "keras.ctc: yTrue has length %lld; expected [N, S] labels with N = %lld", static_cast<long long>(len),
-             static_cast<long long>(p.N));
+    fail(a, ErrorReason::LengthNotMultiple, inputAt(1), static_cast<double>(len), static_cast<double>(p.N));
     return false;
   }
   const int64_t S = p.N > 0 ? len / p.N : 0;
@@ -402,13 +386,11 @@ bool checkKeras(LossArgs& a, Problem& p) {
     for (int64_t k = 0; k < S; ++k) {
       const int32_t v = row[k];
       if (v < 0 || v >= p.C) {
-        failWith(a, "keras.ctc: yTrue[%lld] is %d; expected a label in [1, %lld) or 0 (the blank, padding the end)",
-                 static_cast<long long>(b * S + k), v, static_cast<long long>(p.C));
+        fail(a, ErrorReason::LabelOrBlankOutOfRange, inputAt(1, b * S + k), v, static_cast<double>(p.C));
         return false;
       }
       if (v != 0 && L != k) {
-        failWith(a, "keras.ctc: yTrue[%lld] is %d after a 0 in its row; 0 (the blank) may only pad the end of a row",
-                 static_cast<long long>(b * S + k), v);
+        fail(a, ErrorReason::LabelAfterBlank, inputAt(1, b * S + k), v);
         return false;
       }
       L += v != 0;
@@ -421,23 +403,22 @@ bool checkKeras(LossArgs& a, Problem& p) {
 }
 
 // The scratch failures, after the parallel pass.
-bool reportOutcome(LossArgs& a, const char* fn, const Outcome& o) {
+bool reportOutcome(LossArgs& a, const Problem& p, const Outcome& o) {
   if (o.noMemory.load()) {
-    failWith(a, "%s: out of memory (scratch of the alpha/beta recursions)", fn);
+    fail(a, ErrorReason::OutOfMemory, ErrorAt{}, 0.0, static_cast<double>(p.T), static_cast<double>(p.C));
     return false;
   }
   if (o.changedAt.load() >= 0) {
-    failWith(a, "%s: label %lld changed during the call to a value that is not a class", fn,
-             static_cast<long long>(o.changedAt.load()));
+    fail(a, ErrorReason::ChangedDuringCall, inputAt(1, o.changedAt.load()), 0.0, static_cast<double>(p.C));
     return false;
   }
   return true;
 }
 
 // The shape as three dims (the facade gives [T, N, C] / [N, T, C]).
-bool shape3(LossArgs& a, const char* fn, const char* layout) {
+bool shape3(LossArgs& a) {
   if (a.ndim == 3) return true;
-  failWith(a, "%s: opts.shape must be %s", fn, layout);
+  fail(a, ErrorReason::WrongRank, ErrorAt{}, a.ndim, 3);
   return false;
 }
 
@@ -445,19 +426,19 @@ bool shape3(LossArgs& a, const char* fn, const char* layout) {
 // (check(a, p)), the parallel pass (gradient rows times grScale(b)), then the losses lossOf(b)
 // written for 'none' and summed left to right; 'mean' divides the sum by N (emptyMean for N = 0).
 template <bool kTorch, class Check, class GradScale, class LossOf>
-void runCall(LossArgs& a, Problem& p, const char* fn, Check check, const GradScale& grScale, const LossOf& lossOf,
+void runCall(LossArgs& a, Problem& p, Check check, const GradScale& grScale, const LossOf& lossOf,
              double emptyMean) {
   p.x = a.f(0);
   p.targets = a.i32(1);
   PerSequence per;
   if (!per.allocate(p)) {
-    failWith(a, "%s: out of memory (%lld sequences)", fn, static_cast<long long>(p.N));
+    fail(a, ErrorReason::OutOfMemory, ErrorAt{}, 0.0, static_cast<double>(p.N), 3.0);  // 3 values per sequence
     return;
   }
   if (!check(a, p)) return;
   Outcome outcome;
   runSequences<kTorch>(p, a.wantGrad(), a.grad[0], grScale, outcome);
-  if (!reportOutcome(a, fn, outcome) || !a.wantLoss()) return;
+  if (!reportOutcome(a, p, outcome) || !a.wantLoss()) return;
   double total = 0.0;
   for (int64_t b = 0; b < p.N; ++b) {
     const double l = lossOf(b);
@@ -475,8 +456,7 @@ namespace torch {
 // Slots: logProbs [T, N, C], targets, inputLengths [N], targetLengths [N] (Int32Array).
 // p: blank, zeroInfinity. 'mean': mean_b nll_b / max(targetLength_b, 1) (NaN for N = 0); 'sum'; 'none' [N].
 void ctcLoss(LossArgs& a) {
-  const char* fn = "torch.ctcLoss";
-  if (!shape3(a, fn, "[T, N, C]")) return;
+  if (!shape3(a)) return;
   Problem p;
   p.T = a.dims[0];
   p.N = a.dims[1];
@@ -485,7 +465,7 @@ void ctcLoss(LossArgs& a) {
   p.bStride = p.C;
   const double blank = a.p[params::torch::ctcLoss::blank];
   if (!(blank >= 0 && blank < static_cast<double>(p.C)) || blank != std::floor(blank)) {
-    failWith(a, "torch.ctcLoss: opts.blank is %g; expected an integer in [0, C = %lld)", blank, static_cast<long long>(p.C));
+    fail(a, ErrorReason::IndexParamOutOfRange, parameter(params::torch::ctcLoss::blank), blank, static_cast<double>(p.C), 2);
     return;
   }
   p.blank = static_cast<int32_t>(blank);
@@ -497,7 +477,7 @@ void ctcLoss(LossArgs& a) {
     if (up) return up[b];
     return static_cast<float>(mean ? a.gradScale / static_cast<double>(p.N) / perTarget(b) : a.gradScale);
   };
-  runCall<true>(a, p, fn, checkTorch, grScale, [&](int64_t b) { return p.nll[b] / perTarget(b); }, kNaN);
+  runCall<true>(a, p, checkTorch, grScale, [&](int64_t b) { return p.nll[b] / perTarget(b); }, kNaN);
 }
 
 }  // namespace torch
@@ -507,8 +487,7 @@ namespace keras {
 // Slots: yPred [N, T, C] logits, yTrue [N, S] labels (0 = blank, padding the end), sampleWeight [N].
 // Per sample w_b * nll_b; sum_over_batch_size divides the sum by N (0 for N = 0, divide_no_nan).
 void ctc(LossArgs& a) {
-  const char* fn = "keras.ctc";
-  if (!shape3(a, fn, "[N, T, C]")) return;
+  if (!shape3(a)) return;
   Problem p;
   p.torch = false;
   p.N = a.dims[0];
@@ -517,7 +496,7 @@ void ctc(LossArgs& a) {
   p.tStride = p.C;
   p.bStride = mulSat(p.T, p.C);
   if (p.C < 1) {
-    failWith(a, "keras.ctc: yPred has no classes (C = 0); class 0 is the blank");
+    fail(a, ErrorReason::EmptyBlankDim, inputAt(0), 0.0, 0.0, 2);  // dims[2] = C
     return;
   }
   const float* w = a.f(2);
@@ -525,7 +504,7 @@ void ctc(LossArgs& a) {
   const double scale = a.gradScale / (a.reduction == Reduction::Mean && p.N > 0 ? static_cast<double>(p.N) : 1.0);
   auto weight = [&](int64_t b) { return w ? static_cast<double>(w[b]) : 1.0; };
   auto grScale = [&](int64_t b) { return static_cast<float>((up ? static_cast<double>(up[b]) : scale) * weight(b)); };
-  runCall<false>(a, p, fn, checkKeras, grScale, [&](int64_t b) { return p.nll[b] * weight(b); }, 0.0);
+  runCall<false>(a, p, checkKeras, grScale, [&](int64_t b) { return p.nll[b] * weight(b); }, 0.0);
 }
 
 }  // namespace keras

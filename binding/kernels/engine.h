@@ -217,7 +217,7 @@ inline ErrorAt parameter(int param) { return ErrorAt{-1, -1, param}; }
 // Call it before writing any output; a value found changed during the call is reported after
 // the compute (the output holds NaN there). The first report wins.
 inline void fail(LossArgs& a, ErrorReason reason, ErrorAt at, double value, double bound0 = 0.0,
-                 double bound1 = 0.0) {
+                 double bound1 = 0.0, double bound2 = 0.0) {
   if (a.fault.kind != ErrorKind::None) return;
   a.fault.kind = ErrorKind::Range;
   a.fault.reason = reason;
@@ -227,6 +227,7 @@ inline void fail(LossArgs& a, ErrorReason reason, ErrorAt at, double value, doub
   a.fault.value = value;
   a.fault.bound[0] = bound0;
   a.fault.bound[1] = bound1;
+  a.fault.bound[2] = bound2;
 }
 
 // The count loop of firstBad, by value: its chunk body runs out of line (engine `once`).

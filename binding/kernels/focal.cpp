@@ -8,7 +8,6 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 
 #include "axis_view.h"
@@ -21,8 +20,6 @@ namespace {
 
 #define FASTLOSS_FOCAL_HOT __attribute__((always_inline)) inline
 
-constexpr float kEps = 1e-7f;                 // keras.backend.epsilon() in float32
-constexpr float kOneMinusEps = 1.0f - 1e-7f;  // 1 - epsilon, as float32 computes it
 
 struct FocalParams {
   float alpha, gamma, keep, add;  // label smoothing: y' = y keep + add (add = ls / C)
@@ -38,8 +35,8 @@ struct FocalTerm {
 // Square: gamma == 2 (the default), (1 - o)^2 without exp/log.
 template <bool Square>
 FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
-  const float o = q < kEps ? kEps : (q > kOneMinusEps ? kOneMinusEps : q);
-  const float pass = (q >= kEps && q <= kOneMinusEps) ? 1.0f : 0.0f;
+  const float o = kerasClip(q);
+  const float pass = kerasClipPass(q);
   const float y = truth * f.keep + f.add;
   const float lg = vmath::log(o), om = 1.0f - o;
   const float mod = Square ? om * om : vmath::exp(f.gamma * vmath::log(om));
@@ -187,15 +184,12 @@ double gceRows(const float* __restrict pred, const int32_t* __restrict labels, c
 namespace keras {
 
 void categoricalGeneralizedCrossEntropy(LossArgs& a) {
-  static const char* fn = "keras.categoricalGeneralizedCrossEntropy";
   const int64_t C = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
   const int64_t rows = a.ndim > 0 ? dimsProduct(a, 0, a.ndim - 1) : 1;
   const int32_t* labels = a.i32(1);
   for (int64_t r = 0; r < rows; ++r) {
     if (static_cast<uint64_t>(static_cast<int64_t>(labels[r])) >= static_cast<uint64_t>(C)) {
-      a.errorKind = 1;
-      std::snprintf(a.error, sizeof(a.error), "%s: yTrue[%lld] = %d is out of range: classes are 0..%lld", fn,
-                    static_cast<long long>(r), labels[r], static_cast<long long>(C - 1));
+      fail(a, ErrorReason::ClassOutOfRange, inputAt(1, r), labels[r], static_cast<double>(C));
       return;
     }
   }
@@ -212,9 +206,7 @@ void categoricalGeneralizedCrossEntropy(LossArgs& a) {
     return gceRows(pred, labels, w, up, out, grad, q, scale, C, &changed, b, e);
   });
   if (changed.load() >= 0) {
-    a.errorKind = 1;
-    std::snprintf(a.error, sizeof(a.error), "%s: yTrue[%lld] changed during the call to a value outside 0..%lld", fn,
-                  static_cast<long long>(changed.load()), static_cast<long long>(C - 1));
+    fail(a, ErrorReason::ChangedDuringCall, inputAt(1, changed.load()), 0.0, static_cast<double>(C));
     return;
   }
   if (!none && a.wantLoss())
@@ -225,7 +217,7 @@ void categoricalGeneralizedCrossEntropy(LossArgs& a) {
 void categoricalFocalCrossentropy(LossArgs& a) {
   using P = params::keras::categoricalFocalCrossentropy;
   AxisView ax;
-  if (!axisViewOf(a, a.p[P::axis], "keras.categoricalFocalCrossentropy", ax)) return;
+  if (!axisViewOf(a, P::axis, ax)) return;
   const double ls = a.p[P::labelSmoothing];
   const FocalParams f{static_cast<float>(a.p[P::alpha]), static_cast<float>(a.p[P::gamma]), static_cast<float>(1.0 - ls),
                       static_cast<float>(ax.size > 0 ? ls / static_cast<double>(ax.size) : 0.0)};

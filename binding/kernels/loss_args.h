@@ -46,10 +46,20 @@ enum ParamSlot : int {
   X(LengthMismatch)      /* in[slot] has length value; bound[0] or bound[1] expected */ \
   X(ClassOutOfRange)     /* in[slot][index] = value not in [0, bound[0]) (nor param's value bound[1]) */ \
   X(ClassOrPadOutOfRange) /* in[slot][index] = value not in [0, bound[0]) nor -1 */ \
+  X(ClassIsBlankOrOutOfRange) /* in[slot][index] = value not in [0, bound[0]) or the blank bound[1] */ \
+  X(LabelOrBlankOutOfRange) /* in[slot][index] = value not in [1, bound[0]) nor 0 (the blank) */ \
+  X(LabelAfterBlank)     /* in[slot][index] = value follows a 0 (the blank) in its row */ \
   X(NotPlusMinusOne)     /* in[slot][index] = value is not 1 or -1 */               \
   X(ChangedDuringCall)   /* in[slot][index] left [0, bound[0]) after the checks (shared memory) */ \
   X(UnsupportedValue)    /* p[param] = value; bound[0] or bound[1] supported */     \
+  X(IndexParamOutOfRange) /* p[param] = value is no integer in [0, bound[0]) (dimension bound[1]) */ \
   X(AxisOutOfRange)      /* p[param] = value is no axis of bound[0] dimensions */   \
+  X(WrongRank)           /* the shape has value dimensions; bound[0] expected */    \
+  X(EmptyBlankDim)       /* dimension bound[1] is 0: no class 0 for the blank */     \
+  X(LengthOutsideDim)    /* in[slot][index] = value not in [0, bound[0]], dimension bound[1] */ \
+  X(LengthAboveWidth)    /* in[slot][index] = value > bound[0], the padded width of targets of length bound[1] (their lengths sum to bound[2]) */ \
+  X(LengthNotSumNorMultiple) /* in[slot] has length value: neither bound[0], the sum of in[bound[2]], nor a multiple of N = bound[1] */ \
+  X(LengthNotMultiple)   /* in[slot] has length value, no multiple of N = bound[0] (rows [N, S]) */ \
   X(OutOfMemory)         /* no scratch for bound[0] rows of bound[1] values */
 
 enum class ErrorReason : int {
@@ -68,7 +78,7 @@ struct KernelError {
   int param = -1;        // the parameter at fault (or named by the reason), or -1
   int64_t index = -1;    // the element of that input, or -1
   double value = 0.0;    // the offending value (an element, a parameter, a length)
-  double bound[2] = {};  // what the check compared against
+  double bound[3] = {};  // what the check compared against
 };
 
 struct LossArgs {
@@ -93,9 +103,6 @@ struct LossArgs {
   // Results.
   double result = 0.0;
   KernelError fault;  // fault.kind != None: the call failed (fail() in engine.h), as data
-  // Not yet migrated kernels (ctc, focal, overlap, metric, axis_view.h) still write a message:
-  int errorKind = 0;  // 0 none, 1 RangeError, 2 TypeError
-  char error[192];    // read only when errorKind != 0
 
   const float* f(int slot) const { return static_cast<const float*>(in[slot]); }
   const int32_t* i32(int slot) const { return static_cast<const int32_t*>(in[slot]); }

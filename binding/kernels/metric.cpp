@@ -7,9 +7,7 @@
 // d(x, y) = 1 - cosine_similarity(x, y) per row, computed here.
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 
 #include "engine.h"
@@ -225,7 +223,6 @@ void circleGradRow(const float* __restrict E, const int32_t* __restrict labels, 
 }
 
 void circleLoss(LossArgs& a) {
-  static const char* fn = "keras.circle";
   using P = params::keras::circle;
   const int64_t N = a.ndim > 1 ? dimsProduct(a, 0, a.ndim - 1) : 1;
   const int64_t D = a.ndim > 0 ? a.dims[a.ndim - 1] : 1;
@@ -241,9 +238,7 @@ void circleLoss(LossArgs& a) {
                        static_cast<size_t>(a.wantGrad() ? mulSat(chunks, D > 0 ? D : 1) : 0) * sizeof(double);
   void* mem = std::malloc(bytes > 0 ? bytes : 1);
   if (!mem) {
-    a.errorKind = 1;
-    std::snprintf(a.error, sizeof(a.error), "%s: out of memory for the statistics of %lld rows", fn,
-                  static_cast<long long>(N));
+    fail(a, ErrorReason::OutOfMemory, ErrorAt{}, 0.0, static_cast<double>(N), static_cast<double>(D));
     return;
   }
   CircleRow* rows = static_cast<CircleRow*>(mem);
@@ -302,8 +297,7 @@ void tripletMarginWithDistanceLoss(LossArgs& a) {
   b.p[params::torch::tripletMarginLoss::swap] = swap ? 1.0 : 0.0;
   tripletMarginLoss(b);
   a.result = b.result;
-  a.errorKind = b.errorKind;
-  if (b.errorKind != 0) std::memcpy(a.error, b.error, sizeof(a.error));
+  a.fault = b.fault;  // its inputs and slots are a's (a parameter would name b's: none fails)
 }
 
 }  // namespace torch

@@ -19,7 +19,6 @@ namespace fastloss {
 namespace FASTLOSS_ISA_NS {
 namespace {
 
-constexpr double kEps = 1e-7;  // keras.backend.epsilon()
 constexpr int64_t kInnerBlock = 1024;
 
 struct Sums {
@@ -69,10 +68,10 @@ struct SlotLoss {
 };
 inline SlotLoss slotLoss(const Sums s, bool dice, double alpha, double beta) {
   if (dice) {
-    const double d = s.truth + s.pred + kEps;
+    const double d = s.truth + s.pred + kKerasEpsilonF64;
     return {1.0 - 2.0 * s.inter / d, -2.0 / d, 2.0 * s.inter / (d * d)};
   }
-  const double den = s.inter + alpha * (s.pred - s.inter) + beta * (s.truth - s.inter) + kEps;
+  const double den = s.inter + alpha * (s.pred - s.inter) + beta * (s.truth - s.inter) + kKerasEpsilonF64;
   return {1.0 - s.inter / den, -(den - s.inter * (1.0 - alpha - beta)) / (den * den), alpha * s.inter / (den * den)};
 }
 
@@ -88,9 +87,9 @@ void forEachPiece(int64_t pieces, int64_t segs, int64_t size, const PieceFn& pie
   });
 }
 
-void overlap(LossArgs& a, const char* fn, double axisParam, bool dice, double alpha, double beta) {
+void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
   AxisView v;
-  if (!axisViewOf(a, axisParam, fn, v)) return;
+  if (!axisViewOf(a, axisSlot, v)) return;
   const float* pred = a.f(0);
   const float* truth = a.f(1);
   const float* w = a.f(2);
@@ -103,8 +102,7 @@ void overlap(LossArgs& a, const char* fn, double axisParam, bool dice, double al
   const int64_t count = slots + pieces;
   Sums* sums = count > 0 ? static_cast<Sums*>(std::malloc(static_cast<size_t>(count) * sizeof(Sums))) : nullptr;
   if (count > 0 && !sums) {
-    a.errorKind = 1;
-    std::snprintf(a.error, sizeof(a.error), "%s: out of memory for %lld loss sums", fn, static_cast<long long>(count));
+    fail(a, ErrorReason::OutOfMemory, ErrorAt{}, 0.0, static_cast<double>(count), 3.0);  // 3 sums per slot and piece
     return;
   }
   Sums* partial = sums + slots;
@@ -173,11 +171,11 @@ void overlap(LossArgs& a, const char* fn, double axisParam, bool dice, double al
 
 namespace keras {
 
-void dice(LossArgs& a) { overlap(a, "keras.dice", a.p[params::keras::dice::axis], true, 0.0, 0.0); }
+void dice(LossArgs& a) { overlap(a, params::keras::dice::axis, true, 0.0, 0.0); }
 
 void tversky(LossArgs& a) {
   using P = params::keras::tversky;
-  overlap(a, "keras.tversky", a.p[P::axis], false, a.p[P::alpha], a.p[P::beta]);
+  overlap(a, P::axis, false, a.p[P::alpha], a.p[P::beta]);
 }
 
 }  // namespace keras

@@ -21,6 +21,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // keras.backend.epsilon() as float32, and 1 - epsilon as TF computes it in float32.
 constexpr float kKerasEpsilon = 1e-7f;
 constexpr float kKerasOneMinusEpsilon = 1.0f - 1e-7f;
+// keras.backend.epsilon() in float64 (sums kept in double).
+constexpr double kKerasEpsilonF64 = 1e-7;
 
 // max(v, 0) with NaN -> 0 (v > 0 is false for NaN): PyTorch's relu inside fused formulas.
 FASTLOSS_HOT float reluNanToZero(float v) { return v > 0.0f ? v : 0.0f; }

@@ -355,8 +355,8 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
     msg += " (parameter " + name + ")";
   }
   if (e.index >= 0) msg += " at element " + std::to_string(e.index);
-  char value[64];
-  std::snprintf(value, sizeof(value), ": value %g, bounds %g, %g", e.value, e.bound[0], e.bound[1]);
+  char value[96];
+  std::snprintf(value, sizeof(value), ": value %g, bounds %g, %g, %g", e.value, e.bound[0], e.bound[1], e.bound[2]);
   msg += value;
   Napi::Error error = e.kind == ErrorKind::Type ? static_cast<Napi::Error>(Napi::TypeError::New(env, msg))
                                                 : static_cast<Napi::Error>(Napi::RangeError::New(env, msg));
@@ -366,9 +366,8 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
   error.Set("param", Napi::Number::New(env, e.param));
   error.Set("index", Napi::Number::New(env, static_cast<double>(e.index)));
   error.Set("value", Napi::Number::New(env, e.value));
-  Napi::Array bound = Napi::Array::New(env, 2);
-  bound.Set(0u, Napi::Number::New(env, e.bound[0]));
-  bound.Set(1u, Napi::Number::New(env, e.bound[1]));
+  Napi::Array bound = Napi::Array::New(env, 3);
+  for (uint32_t k = 0; k < 3; ++k) bound.Set(k, Napi::Number::New(env, e.bound[k]));
   error.Set("bound", bound);
   return error.Value();
 }
@@ -385,10 +384,6 @@ napi_value Run(napi_env env, napi_callback_info info) {
   gKernels[c.id](c.a);
   if (c.a.fault.kind != ErrorKind::None) {
     napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
-    return nullptr;
-  }
-  if (c.a.errorKind) {
-    throwError(env, c.a.errorKind == 2, c.a.error);
     return nullptr;
   }
   napi_value result;
@@ -461,10 +456,8 @@ class LossWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     const LossArgs& a = call_.a;
-    if (a.fault.kind != ErrorKind::None || a.errorKind) {
-      deferred_.Reject(a.fault.kind != ErrorKind::None ? kernelError(env, call_.id, a.fault)
-                       : a.errorKind == 2 ? Napi::TypeError::New(env, a.error).Value()
-                                          : Napi::RangeError::New(env, a.error).Value());
+    if (a.fault.kind != ErrorKind::None) {
+      deferred_.Reject(kernelError(env, call_.id, a.fault));
       return;
     }
     // Write results back into caller arrays that were not used in place: only if they still

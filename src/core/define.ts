@@ -64,6 +64,8 @@ export interface LossDef {
   /** Reduction names to kernel codes (binding/kernels/loss_args.h). */
   reductions: Record<string, number>;
   defaultReduction: string;
+  /** Names of the kernel shape's dimensions ('T', 'N', 'C'), for kernel errors that name one. */
+  dims?: string[];
   plan(ctx: PlanContext): Plan;
 }
 
@@ -400,6 +402,11 @@ function paramName(c: Compiled, param: number): string {
   return native.params[c.def.name]?.[param] ?? `parameter ${param}`;
 }
 
+/** Kernel shape dimension k as the loss documents it: 'T = 5'. */
+function dimName(c: Compiled, k: number, size: number): string {
+  return `${c.def.dims?.[k] ?? `dims[${k}]`} = ${size}`;
+}
+
 /** A number as C's %g shows it: 7 significant digits (a float32 element reads as typed). */
 function shown(v: number): string {
   return Number.isFinite(v) ? String(Number(v.toPrecision(7))) : String(v);
@@ -410,7 +417,7 @@ function kernelErrorMessage(c: Compiled, p: Prepared, f: KernelFault): string {
   const input = f.slot >= 0 ? inputName(c, p, f.slot) : '';
   const at = `${input}[${f.index}]`;
   const v = shown(f.value);
-  const [b0, b1] = f.bound;
+  const [b0, b1, b2] = f.bound;
   let what: string;
   switch (f.reason) {
     case 'OutsideUnitInterval': what = `${at} = ${v}; all elements of ${input} should be between 0 and 1`; break;
@@ -420,10 +427,26 @@ function kernelErrorMessage(c: Compiled, p: Prepared, f: KernelFault): string {
       what = `${at} is ${v}; expected a class index in [0, ${b0})${f.param >= 0 ? ` or ${paramName(c, f.param)} (${b1})` : ''}`;
       break;
     case 'ClassOrPadOutOfRange': what = `${at} is ${v}; expected a class index in [0, ${b0}) or -1`; break;
+    case 'ClassIsBlankOrOutOfRange': what = `${at} is ${v}; expected a class in [0, ${b0}) other than the blank (${b1})`; break;
+    case 'LabelOrBlankOutOfRange': what = `${at} is ${v}; expected a label in [1, ${b0}) or 0 (the blank, padding the end)`; break;
+    case 'LabelAfterBlank': what = `${at} is ${v} after a 0 in its row; 0 (the blank) may only pad the end of a row`; break;
     case 'NotPlusMinusOne': what = `${at} is ${v}; expected 1 or -1`; break;
     case 'ChangedDuringCall': what = `${at} changed during the call to a value outside [0, ${b0})`; break;
     case 'UnsupportedValue': what = `${paramName(c, f.param)} is ${v}; expected ${b0} or ${b1}`; break;
+    case 'IndexParamOutOfRange': what = `${paramName(c, f.param)} is ${v}; expected an integer in [0, ${dimName(c, b1, b0)})`; break;
     case 'AxisOutOfRange': what = `${paramName(c, f.param)} is ${v}, out of range for ${b0} dimensions`; break;
+    case 'WrongRank': what = `opts.shape has ${v} dimensions; expected ${b0}${c.def.dims ? ` ([${c.def.dims.join(', ')}])` : ''}`; break;
+    case 'EmptyBlankDim': what = `${input} has no classes (${dimName(c, b1, 0)}); class 0 is the blank`; break;
+    case 'LengthOutsideDim': what = `${at} is ${v}; expected 0 to ${dimName(c, b1, b0)}`; break;
+    case 'LengthAboveWidth':
+      what = `${at} is ${v}, more than the padded target width S = ${b0} (targets [N, S] of length ${b1}; ` +
+        `concatenated targets would have length ${b2})`;
+      break;
+    case 'LengthNotSumNorMultiple':
+      what = `${input} has length ${v}: neither the sum of ${inputName(c, p, b2)} (${b0}, concatenated) nor a multiple ` +
+        `of N = ${b1} (padded [N, S])`;
+      break;
+    case 'LengthNotMultiple': what = `${input} has length ${v}; expected [N, S] labels with N = ${b0}`; break;
     case 'OutOfMemory': what = `out of memory (no scratch for ${b0} rows of ${b1} values)`; break;
     default: what = `kernel error ${f.reason}`; break;
   }

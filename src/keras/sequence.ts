@@ -27,6 +27,7 @@ export const ctc: Ctc = defineLoss({
   options: { sampleWeight: sampleWeightOption },
   reductions: KERAS_REDUCTIONS,
   defaultReduction: 'sum_over_batch_size',
+  dims: ['N', 'T', 'C'],
   plan(ctx) {
     const [yTrue, yPred] = ctx.args;
     const shape = requiredShape(ctx, yPred.length, 'yPred', [3], '[N, T, C]');

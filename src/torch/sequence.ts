@@ -22,7 +22,7 @@ export type CtcLoss = Loss<
 /** An Int32Array of n lengths: the one given, or `count` for every sequence. */
 function lengths(ctx: PlanContext, slot: number, name: string, n: number): Int32Array {
   const count = ctx.counts[slot];
-  if (count !== undefined) return new Int32Array(n).fill(count);
+  if (count !== undefined) return (ctx.args[slot] = new Int32Array(n).fill(count));  // named in kernel errors
   const given = ctx.args[slot] as Int32Array;
   if (given.length !== n) throw check.rangeError(ctx.fn, name, `has length ${given.length}; expected N = ${n}`);
   return given;
@@ -65,6 +65,7 @@ export const ctcLoss: CtcLoss = defineLoss({
   },
   reductions: TORCH_REDUCTIONS,
   defaultReduction: 'mean',
+  dims: ['T', 'N', 'C'],
   plan(ctx) {
     const [logProbs, targets] = ctx.args;
     const shape = requiredShape(ctx, logProbs.length, 'logProbs', [3, 2], '[T, N, C] or [T, C] (unbatched)');

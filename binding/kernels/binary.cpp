@@ -90,8 +90,8 @@ struct SigmoidFocal {
     const float e = expNegAbs(x);
     const float sp = softplusFrom(-x, e);
     const float r = 1.0f / (1.0f + e);
-    const float p = x >= 0.0f ? r : e * r;   // sigmoid(x)
-    const float q = x >= 0.0f ? e * r : r;   // 1 - sigmoid(x), without cancellation
+    const float p = x >= 0.0f ? r : e * r;  // sigmoid(x)
+    const float q = x >= 0.0f ? e * r : r;  // 1 - sigmoid(x), without cancellation
     const float ce = (1.0f - y) * x + sp;
     const float m = p * (1.0f - y) + q * y;
     float pw, dpw;
@@ -184,7 +184,6 @@ struct KerasFocalLogits {
     d = at * (dpw * (1.0f - 2.0f * y) * p * (1.0f - p) * bce + pw * (p - y));
   }
 };
-
 
 }  // namespace
 

@@ -81,8 +81,8 @@ FASTLOSS_LOOP inline void gatherEmissions(const float* __restrict row, const int
   for (int64_t s = 0; s < n; ++s) e[s] = row[ext[s]] - shift;
 }
 
-// gamma[s] = exp(alpha + beta + k - e), k = nll plus the rows' offsets: the posterior of state s at this step. Returns the sum over
-// the blank states (even s).
+// gamma[s] = exp(alpha + beta + k - e), k = nll plus the rows' offsets: the posterior of state s at this step. Returns
+// the sum over the blank states (even s).
 FASTLOSS_LOOP inline float occupancy(const float* __restrict al, const float* __restrict be, const float* __restrict e,
                                      float k, float* __restrict gamma, int64_t n) {
   float blank = 0.0f;
@@ -98,7 +98,8 @@ FASTLOSS_LOOP inline float occupancy(const float* __restrict al, const float* __
 // g[c] = gr exp(lp_t(c)). PyTorch computes exp(lp) - exp(-inf + nll - lp) for a class no state
 // emits: NaN where lp = -inf; TF's exp(log_softmax) - exp(-inf) is 0 there.
 template <bool kTorch>
-FASTLOSS_LOOP inline void softmaxRow(const float* __restrict row, float shift, float gr, float* __restrict g, int64_t n) {
+FASTLOSS_LOOP inline void softmaxRow(const float* __restrict row, float shift, float gr, float* __restrict g,
+                                     int64_t n) {
   constexpr float kQuietNaN = std::numeric_limits<float>::quiet_NaN();
 #pragma omp simd
   for (int64_t c = 0; c < n; ++c) {
@@ -126,7 +127,7 @@ FASTLOSS_LOOP inline float logSumExpRow(const float* __restrict row, int64_t n) 
 // One call: the shape, the layout of logProbs / logits, and the per-sequence lengths, each read
 // from the caller's arrays exactly once (during the checks).
 struct Problem {
-  bool torch = true;       // PyTorch conventions; else Keras (log-softmax inside, blank 0, all T steps)
+  bool torch = true;  // PyTorch conventions; else Keras (log-softmax inside, blank 0, all T steps)
   int64_t T = 0, N = 0, C = 0;
   int64_t tStride = 0, bStride = 0;  // element (t, b, c) at t * tStride + b * bStride + c
   int32_t blank = 0;
@@ -213,7 +214,8 @@ double sequence(const Problem& p, int64_t b, const Scratch& s, int64_t T, int64_
     padRow(cur, states);
     gatherEmissions(x + t * p.tStride, s.ext, shiftAt(t), s.e, states);
     const float* prev = t > 0 ? alphaRow(t - 1) : nullptr;
-    const float m = t == 0 ? initialRow(cur, s.e, 0, states) : recursionStep(prev, prev - 1, prev - 2, s.skip, s.e, cur, states);
+    const float m =
+        t == 0 ? initialRow(cur, s.e, 0, states) : recursionStep(prev, prev - 1, prev - 2, s.skip, s.e, cur, states);
     offset += normalizeRow(cur, m, states);
     if (keepAll) s.alphaOffset[t] = offset;
   }
@@ -262,7 +264,8 @@ struct Outcome {
 template <bool kTorch, class GradScale>
 void runSequences(const Problem& p, bool wantGrad, float* g, const GradScale& grScale, Outcome& outcome) {
   int64_t maxStates = 1;
-  for (int64_t b = 0; b < p.N; ++b) maxStates = 2 * p.targetLength[b] + 1 > maxStates ? 2 * p.targetLength[b] + 1 : maxStates;
+  for (int64_t b = 0; b < p.N; ++b)
+    maxStates = 2 * p.targetLength[b] + 1 > maxStates ? 2 * p.targetLength[b] + 1 : maxStates;
   const int64_t cost = mulSat(p.T, mulSat(maxStates, 16) + (wantGrad ? mulSat(p.C, 4) : 0));
   parallelFor(p.N, 1, cost, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
@@ -426,8 +429,7 @@ bool shape3(LossArgs& a) {
 // (check(a, p)), the parallel pass (gradient rows times grScale(b)), then the losses lossOf(b)
 // written for 'none' and summed left to right; 'mean' divides the sum by N (emptyMean for N = 0).
 template <bool kTorch, class Check, class GradScale, class LossOf>
-void runCall(LossArgs& a, Problem& p, Check check, const GradScale& grScale, const LossOf& lossOf,
-             double emptyMean) {
+void runCall(LossArgs& a, Problem& p, Check check, const GradScale& grScale, const LossOf& lossOf, double emptyMean) {
   p.x = a.f(0);
   p.targets = a.i32(1);
   PerSequence per;
@@ -465,19 +467,23 @@ void ctcLoss(LossArgs& a) {
   p.bStride = p.C;
   const double blank = a.p[params::torch::ctcLoss::blank];
   if (!(blank >= 0 && blank < static_cast<double>(p.C)) || blank != std::floor(blank)) {
-    fail(a, ErrorReason::IndexParamOutOfRange, parameter(params::torch::ctcLoss::blank), blank, static_cast<double>(p.C), 2);
+    fail(a, ErrorReason::IndexParamOutOfRange, parameter(params::torch::ctcLoss::blank), blank,
+         static_cast<double>(p.C), 2);
     return;
   }
   p.blank = static_cast<int32_t>(blank);
   p.zeroInfinity = a.p[params::torch::ctcLoss::zeroInfinity] != 0;
   const bool mean = a.reduction == Reduction::Mean;
   const float* up = a.gradOut;
-  auto perTarget = [&](int64_t b) { return mean && p.targetLength[b] > 1 ? static_cast<double>(p.targetLength[b]) : 1.0; };
+  auto perTarget = [&](int64_t b) {
+    return mean && p.targetLength[b] > 1 ? static_cast<double>(p.targetLength[b]) : 1.0;
+  };
   auto grScale = [&](int64_t b) {
     if (up) return up[b];
     return static_cast<float>(mean ? a.gradScale / static_cast<double>(p.N) / perTarget(b) : a.gradScale);
   };
-  runCall<true>(a, p, checkTorch, grScale, [&](int64_t b) { return p.nll[b] / perTarget(b); }, kNaN);
+  runCall<true>(
+      a, p, checkTorch, grScale, [&](int64_t b) { return p.nll[b] / perTarget(b); }, kNaN);
 }
 
 }  // namespace torch
@@ -504,7 +510,8 @@ void ctc(LossArgs& a) {
   const double scale = a.gradScale / (a.reduction == Reduction::Mean && p.N > 0 ? static_cast<double>(p.N) : 1.0);
   auto weight = [&](int64_t b) { return w ? static_cast<double>(w[b]) : 1.0; };
   auto grScale = [&](int64_t b) { return static_cast<float>((up ? static_cast<double>(up[b]) : scale) * weight(b)); };
-  runCall<false>(a, p, checkKeras, grScale, [&](int64_t b) { return p.nll[b] * weight(b); }, 0.0);
+  runCall<false>(
+      a, p, checkKeras, grScale, [&](int64_t b) { return p.nll[b] * weight(b); }, 0.0);
 }
 
 }  // namespace keras

@@ -90,11 +90,14 @@ __attribute__((noinline)) double reduceBlocksParallel(const Blocks blocks, int t
   for (int64_t g0 = 0; g0 < blocks.chunks; g0 += kGroup) {
     const int64_t g1 = blocks.chunks - g0 < kGroup ? blocks.chunks : g0 + kGroup;
     Region region{&chunkFn, blocks, g0, partials};
-    runtime::runChunks(g1 - g0, threads, [](void* ctx, int64_t k) {
-      const Region& r = *static_cast<const Region*>(ctx);
-      const int64_t c = r.first + k;
-      r.partials[k] = once(*r.fn, r.blocks.begin(c), r.blocks.end(c));
-    }, &region);
+    runtime::runChunks(
+        g1 - g0, threads,
+        [](void* ctx, int64_t k) {
+          const Region& r = *static_cast<const Region*>(ctx);
+          const int64_t c = r.first + k;
+          r.partials[k] = once(*r.fn, r.blocks.begin(c), r.blocks.end(c));
+        },
+        &region);
     for (int64_t c = g0; c < g1; ++c) total += partials[c - g0];
   }
   return total;
@@ -107,10 +110,13 @@ __attribute__((noinline)) void parallelForParallel(const Blocks blocks, int thre
     const BodyFn* fn;
     Blocks blocks;
   } region{&bodyFn, blocks};
-  runtime::runChunks(blocks.chunks, threads, [](void* ctx, int64_t c) {
-    const Region& r = *static_cast<const Region*>(ctx);
-    once(*r.fn, r.blocks.begin(c), r.blocks.end(c));
-  }, &region);
+  runtime::runChunks(
+      blocks.chunks, threads,
+      [](void* ctx, int64_t c) {
+        const Region& r = *static_cast<const Region*>(ctx);
+        once(*r.fn, r.blocks.begin(c), r.blocks.end(c));
+      },
+      &region);
 }
 
 // chunkFn(begin, end) -> double over items [0, n) in fixed blocks of `per` items, combined
@@ -156,9 +162,7 @@ void parallelFor(int64_t n, int64_t grain, int64_t costPerItem, BodyFn bodyFn) {
 }
 
 // Rows of a [rows, cols] problem grouped into chunks of about kChunk elements.
-inline int64_t rowsPerChunk(int64_t cols) {
-  return cols >= kChunk ? 1 : kChunk / (cols > 0 ? cols : 1);
-}
+inline int64_t rowsPerChunk(int64_t cols) { return cols >= kChunk ? 1 : kChunk / (cols > 0 ? cols : 1); }
 
 // Same as reduceChunks, over rows of `cols` elements: chunkFn(rowBegin, rowEnd) -> double.
 template <class ChunkFn>
@@ -216,8 +220,8 @@ inline ErrorAt parameter(int param) { return ErrorAt{-1, -1, param}; }
 // Records why the call fails, as data (loss_args.h KernelError; the facade writes the message).
 // Call it before writing any output; a value found changed during the call is reported after
 // the compute (the output holds NaN there). The first report wins.
-inline void fail(LossArgs& a, ErrorReason reason, ErrorAt at, double value, double bound0 = 0.0,
-                 double bound1 = 0.0, double bound2 = 0.0) {
+inline void fail(LossArgs& a, ErrorReason reason, ErrorAt at, double value, double bound0 = 0.0, double bound1 = 0.0,
+                 double bound2 = 0.0) {
   if (a.fault.kind != ErrorKind::None) return;
   a.fault.kind = ErrorKind::Range;
   a.fault.reason = reason;
@@ -243,9 +247,8 @@ FASTLOSS_LOOP inline int32_t countBad(const T* __restrict p, const Ok ok, int64_
 // search only when the count found one. ok is a function object (inlined into the count loop).
 template <class T, class Ok>
 int64_t firstBad(const T* v, int64_t n, Ok ok) {
-  const double bad = reduceChunks(n, 1, [v, ok](int64_t b, int64_t e) {
-    return static_cast<double>(countBad(v, ok, b, e));
-  });
+  const double bad =
+      reduceChunks(n, 1, [v, ok](int64_t b, int64_t e) { return static_cast<double>(countBad(v, ok, b, e)); });
   if (bad == 0.0) return n;
   for (int64_t i = 0; i < n; ++i)
     if (!ok(v[i])) return i;
@@ -266,8 +269,7 @@ template <class Op, class = void>
 struct HasBoth : std::false_type {};
 template <class Op>
 struct HasBoth<Op, std::void_t<decltype(std::declval<const Op&>().both(0.0f, 0.0f, std::declval<float&>(),
-                                                                       std::declval<float&>()))>>
-    : std::true_type {};
+                                                                       std::declval<float&>()))>> : std::true_type {};
 
 template <class Op, class = void>
 struct HasLoss : std::false_type {};
@@ -359,9 +361,9 @@ FASTLOSS_LOOP inline void gradLoop(const Op op, const float* __restrict x, const
 // Both into out and g in one pass (reduction 'none').
 template <bool HasW, bool HasV, class Op>
 FASTLOSS_LOOP inline void lossGradLoop(const Op op, const float* __restrict x, const float* __restrict y,
-                                       const float* __restrict w, const float* __restrict v,
-                                       const float* __restrict up, const float scale, float* __restrict out,
-                                       float* __restrict g, int64_t b, int64_t e) {
+                                       const float* __restrict w, const float* __restrict v, const float* __restrict up,
+                                       const float scale, float* __restrict out, float* __restrict g, int64_t b,
+                                       int64_t e) {
   if (up) {
 #pragma omp simd
     for (int64_t i = b; i < e; ++i) {
@@ -411,9 +413,9 @@ FASTLOSS_LOOP inline double sumGradLoop(const Op op, const float* __restrict x, 
 // One run of elements [b, e) (inside one row when there is a column operand v, v[i - b]).
 // Returns the run's summed loss when the call is reduced and wants it.
 template <bool HasW, bool HasV, class Op>
-inline double elementwiseRun(const Op op, const float* x, const float* y, const float* w, const float* v,
-                             float* out, float* g, const float* up, const float scale, const bool none,
-                             const bool wantLoss, const bool wantGrad, int64_t b, int64_t e) {
+inline double elementwiseRun(const Op op, const float* x, const float* y, const float* w, const float* v, float* out,
+                             float* g, const float* up, const float scale, const bool none, const bool wantLoss,
+                             const bool wantGrad, int64_t b, int64_t e) {
   if (none) {
     if (wantLoss && wantGrad) lossGradLoop<HasW, HasV>(op, x, y, w, v, up, scale, out, g, b, e);
     else if (wantLoss) lossLoop<HasW, HasV>(op, x, y, w, v, out, b, e);
@@ -500,10 +502,10 @@ inline bool shortRows(int64_t cols, int64_t cost) {
 // and each row then sums its few losses in double, in order.
 template <class Op>
 FASTLOSS_LOOP inline double kerasShortRows(const Op op, const float* __restrict pred, const float* __restrict truth,
-                                           const float* __restrict w, const float* __restrict up,
-                                           float* __restrict out, float* __restrict g, const double scale,
-                                           const double invCols, const int64_t cols, const bool wantLoss,
-                                           const bool wantGrad, int64_t b, int64_t e) {
+                                           const float* __restrict w, const float* __restrict up, float* __restrict out,
+                                           float* __restrict g, const double scale, const double invCols,
+                                           const int64_t cols, const bool wantLoss, const bool wantGrad, int64_t b,
+                                           int64_t e) {
   constexpr int64_t kBuf = 1024;
   float lb[kBuf], kb[kBuf];
   const int64_t per = kBuf / cols;  // cols < kShortRowCostly: at least 4 rows per block
@@ -553,11 +555,10 @@ FASTLOSS_LOOP inline double kerasShortRows(const Op op, const float* __restrict 
 template <class Op>
 FASTLOSS_LOOP inline double kerasRows(const Op op, const float* __restrict pred, const float* __restrict truth,
                                       const float* __restrict w, const float* __restrict up, float* __restrict out,
-                                      float* __restrict g, const double scale, const double invCols,
-                                      const int64_t cols, const bool wantLoss, const bool wantGrad,
-                                      const bool isShort, int64_t b, int64_t e) {
-  if (isShort)
-    return kerasShortRows(op, pred, truth, w, up, out, g, scale, invCols, cols, wantLoss, wantGrad, b, e);
+                                      float* __restrict g, const double scale, const double invCols, const int64_t cols,
+                                      const bool wantLoss, const bool wantGrad, const bool isShort, int64_t b,
+                                      int64_t e) {
+  if (isShort) return kerasShortRows(op, pred, truth, w, up, out, g, scale, invCols, cols, wantLoss, wantGrad, b, e);
   double acc = 0.0;
   for (int64_t r = b; r < e; ++r) {
     const double weight = w ? static_cast<double>(w[r]) : 1.0;
@@ -574,9 +575,9 @@ FASTLOSS_LOOP inline double kerasRows(const Op op, const float* __restrict pred,
 }
 
 // Keras per-sample loss: per sample s (a row of the last axis, D = cols),
-// l_s = w_s * mean_j op.loss(yPred_sj, yTrue_sj) (sum_j with meanOverCols false); sum_over_batch_size (Mean) divides the
-// sum by the number of samples. Slots: 0 yPred (differentiated), 1 yTrue, 2 sampleWeight
-// (optional, one per sample). Gradient: up_s * w_s / D * op.grad.
+// l_s = w_s * mean_j op.loss(yPred_sj, yTrue_sj) (sum_j with meanOverCols false); sum_over_batch_size (Mean) divides
+// the sum by the number of samples. Slots: 0 yPred (differentiated), 1 yTrue, 2 sampleWeight (optional, one per
+// sample). Gradient: up_s * w_s / D * op.grad.
 template <class Op>
 void kerasRowReduce(LossArgs& a, const Op& op, int64_t cost, bool meanOverCols) {
   const float* pred = a.f(0);
@@ -600,13 +601,15 @@ void kerasRowReduce(LossArgs& a, const Op& op, int64_t cost, bool meanOverCols) 
     const int64_t n = mulSat(rows, cols);
     const float k = static_cast<float>(scale * invCols);
     if (!wantLoss) {
-      parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) { gradLoop<false, false>(op, pred, truth, nullptr, nullptr, nullptr, k, g, b, e); });
+      parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) {
+        gradLoop<false, false>(op, pred, truth, nullptr, nullptr, nullptr, k, g, b, e);
+      });
       return;
     }
     total = invCols * reduceChunks(n, cost, [&](int64_t b, int64_t e) {
-      return wantGrad ? sumGradLoop<false, false>(op, pred, truth, nullptr, nullptr, k, g, b, e)
-                      : sumLoop<false, false>(op, pred, truth, nullptr, nullptr, b, e);
-    });
+              return wantGrad ? sumGradLoop<false, false>(op, pred, truth, nullptr, nullptr, k, g, b, e)
+                              : sumLoop<false, false>(op, pred, truth, nullptr, nullptr, b, e);
+            });
   } else if (a.reduction == Reduction::None || !wantLoss) {
     float* o = wantLoss ? out : nullptr;
     parallelFor(rows, rowsPerChunk(cols), mulSat(cols > 0 ? cols : 1, cost), [&](int64_t b, int64_t e) {

@@ -83,7 +83,13 @@ inline const char* shapeProblem(const double* rawDims, int ndim, const double* s
 // One slot's counts, compiled from its token: up to two alternatives, for a Float32Array (or any
 // array) and for an Int32Array ("X/Y").
 enum Code : uint8_t {
-  kNone = 0, kN, kR, kL, kC, kP, kA,
+  kNone = 0,
+  kN,
+  kR,
+  kL,
+  kC,
+  kP,
+  kA,
   kInput0,                       // + k: the length of input k
   kDim0 = kInput0 + kMaxInputs,  // + k: dims[k]
   kAny = kDim0 + kMaxDims,
@@ -106,14 +112,19 @@ inline Slot compileToken(const char* tok, size_t len) {
       case 'P': code = kP; break;
       case 'A': code = kA; break;
       case '=':
-        if (i + 1 < len && tok[i + 1] >= '0' && tok[i + 1] < '0' + kMaxInputs) code = static_cast<uint8_t>(kInput0 + (tok[++i] - '0'));
+        if (i + 1 < len && tok[i + 1] >= '0' && tok[i + 1] < '0' + kMaxInputs)
+          code = static_cast<uint8_t>(kInput0 + (tok[++i] - '0'));
         break;
       case 'D':
-        if (i + 1 < len && tok[i + 1] >= '0' && tok[i + 1] < '0' + kMaxDims) code = static_cast<uint8_t>(kDim0 + (tok[++i] - '0'));
+        if (i + 1 < len && tok[i + 1] >= '0' && tok[i + 1] < '0' + kMaxDims)
+          code = static_cast<uint8_t>(kDim0 + (tok[++i] - '0'));
         break;
       case '*': code = kAny; break;
       case '|': ++alt; continue;
-      case '/': side = 1; alt = 0; continue;
+      case '/':
+        side = 1;
+        alt = 0;
+        continue;
       default: continue;
     }
     if (alt < 2) slot.code[side][alt] = code;
@@ -142,7 +153,8 @@ inline int64_t countOf(uint8_t code, const Counts& c, const int64_t* inLen) {
 }
 
 // True when `real` is one of the slot's counts; *expected gets the first (-1: undefined for this shape).
-inline bool holds(const Slot& slot, const Counts& c, const int64_t* inLen, bool isInt, int64_t real, int64_t* expected) {
+inline bool holds(const Slot& slot, const Counts& c, const int64_t* inLen, bool isInt, int64_t real,
+                  int64_t* expected) {
   const uint8_t* codes = slot.code[isInt ? 1 : 0];
   *expected = countOf(codes[0], c, inLen);
   if (codes[0] == kAny) return true;
@@ -158,7 +170,7 @@ struct Compiled {
   Slot grad[kMaxGrads];
   int inputs = 0, outs = 0, grads = 0;
   bool usesClassAxis = false, usesAxis = false;  // C/P, A: the kernel reads them, so they must exist
-  int minDims = 0;  // Dk: the shape must have more than k dims
+  int minDims = 0;                               // Dk: the shape must have more than k dims
 };
 
 // Whether the shape (and axis) gives every count the kernel uses.
@@ -171,19 +183,28 @@ inline Compiled compile(const char* spec) {
   int section = 0;
   const char* p = spec;
   while (*p) {
-    if (*p == ' ') { ++p; continue; }
-    if (*p == ':') { ++section; ++p; continue; }
+    if (*p == ' ') {
+      ++p;
+      continue;
+    }
+    if (*p == ':') {
+      ++section;
+      ++p;
+      continue;
+    }
     const char* start = p;
     while (*p && *p != ' ' && *p != ':') ++p;
     Slot slot = compileToken(start, static_cast<size_t>(p - start));
     for (const uint8_t* code = &slot.code[0][0]; code != &slot.code[0][0] + 4; ++code) {
       k.usesClassAxis |= *code == kC || *code == kP;
       k.usesAxis |= *code == kA;
-      if (*code >= kDim0 && *code < kAny && *code - kDim0 + 1 > k.minDims) k.minDims = *code - kDim0 + 1;
+      if (*code >= kDim0 && *code<kAny&& * code - kDim0 + 1> k.minDims) k.minDims = *code - kDim0 + 1;
     }
     if (section == 0 && k.inputs < kMaxInputs) k.in[k.inputs++] = slot;
-    else if (section == 1 && k.outs < 1) { k.out = slot; ++k.outs; }
-    else if (section == 2 && k.grads < kMaxGrads) k.grad[k.grads++] = slot;
+    else if (section == 1 && k.outs < 1) {
+      k.out = slot;
+      ++k.outs;
+    } else if (section == 2 && k.grads < kMaxGrads) k.grad[k.grads++] = slot;
   }
   return k;
 }

@@ -20,7 +20,6 @@ namespace {
 
 #define FASTLOSS_FOCAL_HOT __attribute__((always_inline)) inline
 
-
 struct FocalParams {
   float alpha, gamma, keep, add;  // label smoothing: y' = y keep + add (add = ls / C)
 };
@@ -83,10 +82,8 @@ double focalPosition(const float* __restrict pred, const float* __restrict truth
     const float sum = static_cast<float>(dqq);
 #pragma omp simd
     for (int64_t c = 0; c < C; ++c) {
-      if (Logits)
-        g[c * cs] = k * (vmath::exp(pred[c * cs] - shift) / norm) * (g[c * cs] - sum);
-      else
-        g[c * cs] = k * (g[c * cs] - sum) / norm;
+      if (Logits) g[c * cs] = k * (vmath::exp(pred[c * cs] - shift) / norm) * (g[c * cs] - sum);
+      else g[c * cs] = k * (g[c * cs] - sum) / norm;
     }
   }
   return loss;
@@ -103,10 +100,10 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
     const int64_t base = o * ax.size * ax.inner + i;
     const double weight = w ? static_cast<double>(w[pos]) : 1.0;
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
-    const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(pred + base, truth + base, ax.size,
-                                                                                      ax.inner, f, grad + base, k)
-                                    : focalPosition<Logits, Contiguous, Square, false>(pred + base, truth + base, ax.size,
-                                                                                       ax.inner, f, nullptr, k));
+    const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(
+                                          pred + base, truth + base, ax.size, ax.inner, f, grad + base, k)
+                                    : focalPosition<Logits, Contiguous, Square, false>(
+                                          pred + base, truth + base, ax.size, ax.inner, f, nullptr, k));
     if (out) out[pos] = static_cast<float>(l);
     acc += l;
   }
@@ -213,13 +210,13 @@ void categoricalGeneralizedCrossEntropy(LossArgs& a) {
     a.result = a.reduction == Reduction::Mean ? (rows > 0 ? total / static_cast<double>(rows) : 0.0) : total;
 }
 
-
 void categoricalFocalCrossentropy(LossArgs& a) {
   using P = params::keras::categoricalFocalCrossentropy;
   AxisView ax;
   if (!axisViewOf(a, P::axis, ax)) return;
   const double ls = a.p[P::labelSmoothing];
-  const FocalParams f{static_cast<float>(a.p[P::alpha]), static_cast<float>(a.p[P::gamma]), static_cast<float>(1.0 - ls),
+  const FocalParams f{static_cast<float>(a.p[P::alpha]), static_cast<float>(a.p[P::gamma]),
+                      static_cast<float>(1.0 - ls),
                       static_cast<float>(ax.size > 0 ? ls / static_cast<double>(ax.size) : 0.0)};
   const bool logits = a.p[P::fromLogits] != 0.0;
   const bool square = a.p[P::gamma] == 2.0;

@@ -107,8 +107,9 @@ void kerasSparseProbs(LossArgs& a, bool hasIgnore, int64_t ignore) {
 #pragma omp simd reduction(+ : sc)
       for (int64_t j = 0; j < C; ++j) sc += static_cast<double>(kerasClip(p[j]));
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
-      const double l = (static_cast<double>(vmath::log(static_cast<float>(sc))) -
-                        static_cast<double>(vmath::log(kerasClip(p[y])))) * wr;
+      const double l =
+          (static_cast<double>(vmath::log(static_cast<float>(sc))) - static_cast<double>(vmath::log(kerasClip(p[y])))) *
+          wr;
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
       acc += l;
       if (g) {

@@ -25,14 +25,14 @@ constexpr int kMaxParams = 22;
 
 // Layout of the Float64Array `params` the facade fills for every call (bound once at load).
 enum ParamSlot : int {
-  kParamKernel = 0,     // kernel id
-  kParamFlags = 1,      // Flags
-  kParamReduction = 2,  // Reduction
-  kParamGradScale = 3,  // upstream gradient when it is a scalar
-  kParamGradCount = 4,  // gradient arrays passed (with kWantGrad)
-  kParamNdim = 5,       // number of dims of the logical shape
-  kParamDims = 6,       // kMaxDims dims
-  kParamScalars = kParamDims + kMaxDims,  // loss-specific scalars
+  kParamKernel = 0,                            // kernel id
+  kParamFlags = 1,                             // Flags
+  kParamReduction = 2,                         // Reduction
+  kParamGradScale = 3,                         // upstream gradient when it is a scalar
+  kParamGradCount = 4,                         // gradient arrays passed (with kWantGrad)
+  kParamNdim = 5,                              // number of dims of the logical shape
+  kParamDims = 6,                              // kMaxDims dims
+  kParamScalars = kParamDims + kMaxDims,       // loss-specific scalars
   kParamThreads = kParamScalars + kMaxParams,  // the call's thread count; 0: the default
   kParamCount = kParamThreads + 1
 };
@@ -40,27 +40,29 @@ enum ParamSlot : int {
 // Why a kernel refused a call: the data of the error, not its message. The facade, which knows
 // the argument and option names, writes the message (kernelErrorMessage in src/core/define.ts);
 // the addon exports the names below as `reason`. bound[] holds what the check compared against.
-#define FASTLOSS_ERROR_REASONS(X)                                                   \
-  X(OutsideUnitInterval) /* in[slot][index] = value is not in [0, 1] */            \
-  X(Negative)            /* in[slot][index] = value is < 0 */                       \
-  X(LengthMismatch)      /* in[slot] has length value; bound[0] or bound[1] expected */ \
-  X(ClassOutOfRange)     /* in[slot][index] = value not in [0, bound[0]) (nor param's value bound[1]) */ \
-  X(ClassOrPadOutOfRange) /* in[slot][index] = value not in [0, bound[0]) nor -1 */ \
-  X(ClassIsBlankOrOutOfRange) /* in[slot][index] = value not in [0, bound[0]) or the blank bound[1] */ \
-  X(LabelOrBlankOutOfRange) /* in[slot][index] = value not in [1, bound[0]) nor 0 (the blank) */ \
-  X(LabelAfterBlank)     /* in[slot][index] = value follows a 0 (the blank) in its row */ \
-  X(NotPlusMinusOne)     /* in[slot][index] = value is not 1 or -1 */               \
-  X(ChangedDuringCall)   /* in[slot][index] left [0, bound[0]) after the checks (shared memory) */ \
-  X(UnsupportedValue)    /* p[param] = value; bound[0] or bound[1] supported */     \
-  X(IndexParamOutOfRange) /* p[param] = value is no integer in [0, bound[0]) (dimension bound[1]) */ \
-  X(AxisOutOfRange)      /* p[param] = value is no axis of bound[0] dimensions */   \
-  X(WrongRank)           /* the shape has value dimensions; bound[0] expected */    \
-  X(EmptyBlankDim)       /* dimension bound[1] is 0: no class 0 for the blank */     \
-  X(LengthOutsideDim)    /* in[slot][index] = value not in [0, bound[0]], dimension bound[1] */ \
-  X(LengthAboveWidth)    /* in[slot][index] = value > bound[0], the padded width of targets of length bound[1] (their lengths sum to bound[2]) */ \
-  X(LengthNotSumNorMultiple) /* in[slot] has length value: neither bound[0], the sum of in[bound[2]], nor a multiple of N = bound[1] */ \
-  X(LengthNotMultiple)   /* in[slot] has length value, no multiple of N = bound[0] (rows [N, S]) */ \
-  X(OutOfMemory)         /* no scratch for bound[0] rows of bound[1] values */
+#define FASTLOSS_ERROR_REASONS(X)                                                                                    \
+  X(OutsideUnitInterval)      /* in[slot][index] = value is not in [0, 1] */                                         \
+  X(Negative)                 /* in[slot][index] = value is < 0 */                                                   \
+  X(LengthMismatch)           /* in[slot] has length value; bound[0] or bound[1] expected */                         \
+  X(ClassOutOfRange)          /* in[slot][index] = value not in [0, bound[0]) (nor param's value bound[1]) */        \
+  X(ClassOrPadOutOfRange)     /* in[slot][index] = value not in [0, bound[0]) nor -1 */                              \
+  X(ClassIsBlankOrOutOfRange) /* in[slot][index] = value not in [0, bound[0]) or the blank bound[1] */               \
+  X(LabelOrBlankOutOfRange)   /* in[slot][index] = value not in [1, bound[0]) nor 0 (the blank) */                   \
+  X(LabelAfterBlank)          /* in[slot][index] = value follows a 0 (the blank) in its row */                       \
+  X(NotPlusMinusOne)          /* in[slot][index] = value is not 1 or -1 */                                           \
+  X(ChangedDuringCall)        /* in[slot][index] left [0, bound[0]) after the checks (shared memory) */              \
+  X(UnsupportedValue)         /* p[param] = value; bound[0] or bound[1] supported */                                 \
+  X(IndexParamOutOfRange)     /* p[param] = value is no integer in [0, bound[0]) (dimension bound[1]) */             \
+  X(AxisOutOfRange)           /* p[param] = value is no axis of bound[0] dimensions */                               \
+  X(WrongRank)                /* the shape has value dimensions; bound[0] expected */                                \
+  X(EmptyBlankDim)            /* dimension bound[1] is 0: no class 0 for the blank */                                \
+  X(LengthOutsideDim)         /* in[slot][index] = value not in [0, bound[0]], dimension bound[1] */                 \
+  X(LengthAboveWidth) /* in[slot][index] = value > bound[0], the padded width of targets of length bound[1] (their   \
+                         lengths sum to bound[2]) */                                                                 \
+  X(LengthNotSumNorMultiple) /* in[slot] has length value: neither bound[0], the sum of in[bound[2]], nor a multiple \
+                                of N = bound[1] */                                                                   \
+  X(LengthNotMultiple)       /* in[slot] has length value, no multiple of N = bound[0] (rows [N, S]) */              \
+  X(OutOfMemory)             /* no scratch for bound[0] rows of bound[1] values */
 
 enum class ErrorReason : int {
   None = 0,

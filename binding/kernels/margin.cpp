@@ -4,8 +4,8 @@
 // cosine_similarity). Forward and gradient side by side.
 //
 // Row losses run on the engine's rowLosses (engine.h).
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -86,8 +86,8 @@ constexpr auto isBinaryLabel = [](float t) { return t == 0.0f || t == 1.0f; };
 
 // ------------------------------------------------------------------ cosine helpers
 
-constexpr double kTorchCosEps = 1e-12;                       // ATen cosine_embedding_loss EPSILON
-const double kKerasNormEps = static_cast<double>(1e-12f);    // l2_normalize epsilon, as float32
+constexpr double kTorchCosEps = 1e-12;                     // ATen cosine_embedding_loss EPSILON
+const double kKerasNormEps = static_cast<double>(1e-12f);  // l2_normalize epsilon, as float32
 
 // dot(x, y), |x|^2, |y|^2 of a row in double.
 inline void cosineSums(const float* x, const float* y, int64_t j0, int64_t j1, double* s) {
@@ -157,7 +157,6 @@ inline double normFromSum(double s, double p) {
   return s > 0.0 ? std::pow(s, 1.0 / p) : 0.0;  // one scalar per row
 }
 
-
 // ------------------------------------------------------------------ chunk loops
 // Hot loops as free functions of plain values: captured-by-reference lambda state is
 // reloaded every iteration in an out-of-line copy and keeps GCC from vectorizing.
@@ -167,16 +166,16 @@ inline double normFromSum(double s, double p) {
 // softplus(-x) share e = exp(-|x|).
 // kW: weights present (a compile-time choice: a masked load of an absent array is slow).
 template <bool kLoss, bool kGrad, bool kW>
-double mlsmChunk(const float* __restrict x, const float* __restrict t, const float* __restrict w,
-                 float* __restrict g, float k, int64_t j0, int64_t j1) {
+double mlsmChunk(const float* __restrict x, const float* __restrict t, const float* __restrict w, float* __restrict g,
+                 float k, int64_t j0, int64_t j1) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t j = j0; j < j1; ++j) {
     const float xj = x[j], tj = t[j], wj = kW ? w[j] : 1.0f;
     const float e = vmath::exp(-std::fabs(xj));
     if (kLoss)
-      acc += static_cast<double>(wj * (tj * (xj < 0.0f ? -xj : 0.0f) + (1.0f - tj) * (xj > 0.0f ? xj : 0.0f) +
-                                       vmath::log1pUnit(e)));
+      acc += static_cast<double>(
+          wj * (tj * (xj < 0.0f ? -xj : 0.0f) + (1.0f - tj) * (xj > 0.0f ? xj : 0.0f) + vmath::log1pUnit(e)));
     if (kGrad) g[j] = k * wj * (sigmoidFrom(xj, e) - tj);
   }
   return acc;
@@ -196,13 +195,17 @@ double mlsmChunks(bool wantLoss, bool wantGrad, const float* x, const float* t, 
 // target class's own term is included here and taken out by the caller (no index compare in
 // the loop: 64-bit compares keep SSE2 from vectorizing).
 template <int P>
-inline float multiMarginTerm(float z) { return P == 2 ? z * z : z; }
+inline float multiMarginTerm(float z) {
+  return P == 2 ? z * z : z;
+}
 template <int P>
-inline float multiMarginGrad(float z, float k) { return k * (P == 2 ? 2.0f * z : 1.0f); }
+inline float multiMarginGrad(float z, float k) {
+  return k * (P == 2 ? 2.0f * z : 1.0f);
+}
 
 template <int P, bool kLoss, bool kGrad>
-void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy, float k,
-                      int64_t j0, int64_t j1, double* s) {
+void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy, float k, int64_t j0, int64_t j1,
+                      double* s) {
   double acc = 0.0, gacc = 0.0;
 #pragma omp simd reduction(+ : acc, gacc)
   for (int64_t j = j0; j < j1; ++j) {
@@ -249,9 +252,9 @@ void multilabelMarginTerm(const float* __restrict x, const float* __restrict isO
 // margin_ranking over [b, e): v = -t (x1 - x2) + margin; out = max(v, 0) (kOut), returns the
 // sum of the losses (kSum), g1 = -t u, g2 = t u where v >= 0 (kGrad; u = up[i] or scale).
 template <bool kOut, bool kSum, bool kGrad, bool kUp>
-double rankingChunk(const float* __restrict x1, const float* __restrict x2, const float* __restrict t,
-                    float margin, float* __restrict out, float* __restrict g1, float* __restrict g2,
-                    const float* __restrict up, float scale, int64_t b, int64_t e) {
+double rankingChunk(const float* __restrict x1, const float* __restrict x2, const float* __restrict t, float margin,
+                    float* __restrict out, float* __restrict g1, float* __restrict g2, const float* __restrict up,
+                    float scale, int64_t b, int64_t e) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = b; i < e; ++i) {
@@ -271,8 +274,8 @@ double rankingChunk(const float* __restrict x1, const float* __restrict x2, cons
 
 // triplet sums over [j0, j1): sum |a - p + eps|^P, |a - n + eps|^P and (kSwap) |p - n + eps|^P.
 template <int P, bool kSwap>
-void tripletSums(const float* __restrict a, const float* __restrict p, const float* __restrict n, float eps,
-                 float pw, int64_t j0, int64_t j1, double* s) {
+void tripletSums(const float* __restrict a, const float* __restrict p, const float* __restrict n, float eps, float pw,
+                 int64_t j0, int64_t j1, double* s) {
   double sap = 0.0, san = 0.0, spn = 0.0;
 #pragma omp simd reduction(+ : sap, san, spn)
   for (int64_t j = j0; j < j1; ++j) {
@@ -289,9 +292,9 @@ void tripletSums(const float* __restrict a, const float* __restrict p, const flo
 // distance is 0: its inverse is passed as 0): ga = kap u_ap - kan u_an,
 // gp = -kap u_ap - kpn u_pn, gn = kan u_an + kpn u_pn.
 template <int P, bool kSwap>
-void tripletGrads(const float* __restrict a, const float* __restrict p, const float* __restrict n,
-                  float* __restrict ga, float* __restrict gp, float* __restrict gn, float eps, float pm1,
-                  float iap, float ian, float ipn, float kap, float kan, float kpn, int64_t j0, int64_t j1) {
+void tripletGrads(const float* __restrict a, const float* __restrict p, const float* __restrict n, float* __restrict ga,
+                  float* __restrict gp, float* __restrict gn, float eps, float pm1, float iap, float ian, float ipn,
+                  float kap, float kan, float kpn, int64_t j0, int64_t j1) {
 #pragma omp simd
   for (int64_t j = j0; j < j1; ++j) {
     const float uap = NormGrad<P>::at(tripletDiff(a[j], p[j], eps), iap, pm1);
@@ -334,10 +337,13 @@ void multilabelSoftMarginLoss(LossArgs& a) {
     float* gr = wantGrad ? a.grad[0] + r * C : nullptr;
     const float k = static_cast<float>(u * invC);
     double sum[1];
-    rowSums<1>(C, wide, 4, [&](int64_t j0, int64_t j1, double* part) {
-      if (w) part[0] += mlsmChunks<true>(wantLoss, wantGrad, xr, tr, w, gr, k, j0, j1);
-      else part[0] += mlsmChunks<false>(wantLoss, wantGrad, xr, tr, w, gr, k, j0, j1);
-    }, sum);
+    rowSums<1>(
+        C, wide, 4,
+        [&](int64_t j0, int64_t j1, double* part) {
+          if (w) part[0] += mlsmChunks<true>(wantLoss, wantGrad, xr, tr, w, gr, k, j0, j1);
+          else part[0] += mlsmChunks<false>(wantLoss, wantGrad, xr, tr, w, gr, k, j0, j1);
+        },
+        sum);
     return sum[0] * invC;
   });
 }
@@ -364,9 +370,10 @@ void multiMargin(LossArgs& a) {
     float* gr = wantGrad ? a.grad[0] + r * C : nullptr;
     if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(C)) {
       changedAt.store(r, std::memory_order_relaxed);
-      if (gr) rowColumns(C, wide, 1, [gr](int64_t j0, int64_t j1) {
-        for (int64_t j = j0; j < j1; ++j) gr[j] = 0.0f;
-      });
+      if (gr)
+        rowColumns(C, wide, 1, [gr](int64_t j0, int64_t j1) {
+          for (int64_t j = j0; j < j1; ++j) gr[j] = 0.0f;
+        });
       return kNaN;
     }
     const float* xr = x + r * C;
@@ -374,11 +381,14 @@ void multiMargin(LossArgs& a) {
     const float mxy = margin - xr[y];
     const float k = static_cast<float>(u * wy * invC);
     double sum[2];
-    rowSums<2>(C, wide, 1, [&](int64_t j0, int64_t j1, double* part) {
-      if (!wantGrad) multiMarginChunk<P, true, false>(xr, gr, mxy, k, j0, j1, part);
-      else if (wantLoss) multiMarginChunk<P, true, true>(xr, gr, mxy, k, j0, j1, part);
-      else multiMarginChunk<P, false, true>(xr, gr, mxy, k, j0, j1, part);
-    }, sum);
+    rowSums<2>(
+        C, wide, 1,
+        [&](int64_t j0, int64_t j1, double* part) {
+          if (!wantGrad) multiMarginChunk<P, true, false>(xr, gr, mxy, k, j0, j1, part);
+          else if (wantLoss) multiMarginChunk<P, true, true>(xr, gr, mxy, k, j0, j1, part);
+          else multiMarginChunk<P, false, true>(xr, gr, mxy, k, j0, j1, part);
+        },
+        sum);
     // Take out the target's own term z_y = (margin - x_y) + x_y, exactly as the loop added it.
     const float zy = mxy + xr[y];
     if (zy > 0.0f) {
@@ -405,7 +415,9 @@ void multiMarginLoss(LossArgs& a) {
   // p selects the template (PyTorch supports only 1 and 2); nothing memory-related depends on it.
   if (a.p[params::torch::multiMarginLoss::p] == 2.0) multiMargin<2>(a);
   else if (a.p[params::torch::multiMarginLoss::p] == 1.0) multiMargin<1>(a);
-  else fail(a, ErrorReason::UnsupportedValue, parameter(params::torch::multiMarginLoss::p), a.p[params::torch::multiMarginLoss::p], 1, 2);
+  else
+    fail(a, ErrorReason::UnsupportedValue, parameter(params::torch::multiMarginLoss::p),
+         a.p[params::torch::multiMarginLoss::p], 1, 2);
 }
 
 // Slots: input [rows, C], target int32 [rows, C]: the row's classes, read up to the first
@@ -565,7 +577,8 @@ void cosineEmbeddingLoss(LossArgs& a) {
     const float* ar = x1 + r * D;
     const float* br = x2 + r * D;
     double sums[3];
-    rowSums<3>(D, wide, 3, [&](int64_t j0, int64_t j1, double* part) { cosineSums(ar, br, j0, j1, part); }, sums);
+    rowSums<3>(
+        D, wide, 3, [&](int64_t j0, int64_t j1, double* part) { cosineSums(ar, br, j0, j1, part); }, sums);
     const double m1 = sums[1] + kTorchCosEps, m2 = sums[2] + kTorchCosEps;
     const double den = std::sqrt(m1 * m2);
     const double cos = sums[0] / den;
@@ -611,10 +624,13 @@ void triplet(LossArgs& a) {
     const float* pr = Pp + r * D;
     const float* nr = Nn + r * D;
     double sums[3];
-    rowSums<3>(D, wide, cost, [&](int64_t j0, int64_t j1, double* part) {
-      if (swap) tripletSums<P, true>(ar, pr, nr, eps, p, j0, j1, part);
-      else tripletSums<P, false>(ar, pr, nr, eps, p, j0, j1, part);
-    }, sums);
+    rowSums<3>(
+        D, wide, cost,
+        [&](int64_t j0, int64_t j1, double* part) {
+          if (swap) tripletSums<P, true>(ar, pr, nr, eps, p, j0, j1, part);
+          else tripletSums<P, false>(ar, pr, nr, eps, p, j0, j1, part);
+        },
+        sums);
     const double dap = normFromSum<P>(sums[0], p);
     const double dan = normFromSum<P>(sums[1], p);
     const double dpn = swap ? normFromSum<P>(sums[2], p) : 0.0;
@@ -622,8 +638,14 @@ void triplet(LossArgs& a) {
     double wan = 1.0, wpn = 0.0;
     double dneg = dan;
     if (swap) {
-      if (dpn < dan) { wan = 0.0; wpn = 1.0; dneg = dpn; }
-      else if (dpn == dan) { wan = 0.5; wpn = 0.5; }
+      if (dpn < dan) {
+        wan = 0.0;
+        wpn = 1.0;
+        dneg = dpn;
+      } else if (dpn == dan) {
+        wan = 0.5;
+        wpn = 0.5;
+      }
     }
     const double v = margin + dap - dneg;
     const double l = v < 0.0 ? 0.0 : v;
@@ -747,7 +769,8 @@ void cosineSimilarity(LossArgs& a) {
       const float* p = pred + r * D;
       const float* t = truth + r * D;
       double sums[3];  // t.p, t.t, p.p
-      rowSums<3>(D, wide, 3, [&](int64_t j0, int64_t j1, double* part) { cosineSums(t, p, j0, j1, part); }, sums);
+      rowSums<3>(
+          D, wide, 3, [&](int64_t j0, int64_t j1, double* part) { cosineSums(t, p, j0, j1, part); }, sums);
       double l, kt, kp;
       coefficients(sums[0], sums[1], sums[2], u, &l, &kt, &kp);
       if (wantGrad) {

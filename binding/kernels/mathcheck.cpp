@@ -21,12 +21,16 @@ void apply(LossArgs& a, F f) {
 
 }  // namespace
 
-#define FASTLOSS_MATHCHECK(name, simdExpr, libmExpr)                          \
-  namespace simd {                                                           \
-  void name(LossArgs& a) { apply(a, [](float v) { return simdExpr; }); }     \
-  }                                                                          \
-  namespace libm {                                                           \
-  void name(LossArgs& a) { apply(a, [](float v) { return libmExpr; }); }     \
+#define FASTLOSS_MATHCHECK(name, simdExpr, libmExpr) \
+  namespace simd {                                   \
+  void name(LossArgs& a) {                           \
+    apply(a, [](float v) { return simdExpr; });      \
+  }                                                  \
+  }                                                  \
+  namespace libm {                                   \
+  void name(LossArgs& a) {                           \
+    apply(a, [](float v) { return libmExpr; });      \
+  }                                                  \
   }
 
 FASTLOSS_MATHCHECK(exp, ::fastloss::vmath::exp(v), std::exp(v))

@@ -43,10 +43,10 @@ FASTLOSS_LOOP inline RowSums tripletRowSums(const float* __restrict a, const flo
 }
 
 // g = c0 a + c1 p + c2 n over [b, e), for each of the three gradients (rows of a 3 x 3 matrix).
-FASTLOSS_LOOP inline void tripletRowGrad(const float* __restrict a, const float* __restrict p, const float* __restrict n,
-                                         float* __restrict ga, float* __restrict gp, float* __restrict gn,
-                                         const double m00, const double m01, const double m02, const double m11,
-                                         const double m12, const double m22, int64_t b, int64_t e) {
+FASTLOSS_LOOP inline void tripletRowGrad(const float* __restrict a, const float* __restrict p,
+                                         const float* __restrict n, float* __restrict ga, float* __restrict gp,
+                                         float* __restrict gn, const double m00, const double m01, const double m02,
+                                         const double m11, const double m12, const double m22, int64_t b, int64_t e) {
 #pragma omp simd
   for (int64_t j = b; j < e; ++j) {
     const double x = a[j], y = p[j], z = n[j];
@@ -120,7 +120,6 @@ void cosineTriplet(LossArgs& a, double margin, bool swap) {
   });
   if (!none && a.wantLoss()) a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(rows) : total;
 }
-
 
 // ---------------------------------------------------------------- keras.circle
 //
@@ -259,7 +258,8 @@ void circleLoss(LossArgs& a) {
   const bool none = a.reduction == Reduction::None;
   double total = 0.0;
   for (int64_t i = 0; i < N; ++i) {
-    const double sw = (w ? static_cast<double>(w[i]) : 1.0) * (static_cast<float>(rows[i].loss) > 0.0f ? maskWeight : 0.0);
+    const double sw =
+        (w ? static_cast<double>(w[i]) : 1.0) * (static_cast<float>(rows[i].loss) > 0.0f ? maskWeight : 0.0);
     const double l = rows[i].loss * sw;
     if (none && a.wantLoss()) a.out[i] = static_cast<float>(l);
     total += l;

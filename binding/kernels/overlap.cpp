@@ -157,7 +157,8 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
           const Sums* k = sums + o * inner;
           const float* t = truth + row * inner;
           float* gr = g + row * inner;
-          for (int64_t i = 0; i < inner; ++i) gr[i] = static_cast<float>(k[i].inter * static_cast<double>(t[i]) + k[i].pred);
+          for (int64_t i = 0; i < inner; ++i)
+            gr[i] = static_cast<float>(k[i].inter * static_cast<double>(t[i]) + k[i].pred);
         }
       });
     }

@@ -100,8 +100,8 @@ double gaussianLossLoop(const float* __restrict x, const float* __restrict y, co
 
 template <bool kUp>
 void gaussianGradLoop(const float* __restrict x, const float* __restrict y, const float* __restrict var,
-                      const float* __restrict up, float scale, float eps, float* __restrict gx,
-                      float* __restrict gv, int64_t b, int64_t e) {
+                      const float* __restrict up, float scale, float eps, float* __restrict gx, float* __restrict gv,
+                      int64_t b, int64_t e) {
 #pragma omp simd
   for (int64_t i = b; i < e; ++i) {
     const float v = var[i] < eps ? eps : var[i], d = x[i] - y[i], iv = 1.0f / v;
@@ -114,8 +114,8 @@ void gaussianGradLoop(const float* __restrict x, const float* __restrict y, cons
 // One row sharing one variance v (lv = log v): loss sum (kOut: also each loss), and the
 // x gradient row with the returned var-gradient sum (kUp: per-element upstream).
 template <bool kOut>
-double gaussianRowLoss(const float* __restrict xr, const float* __restrict yr, float* __restrict o, float v,
-                       float lv, float constant, int64_t cols) {
+double gaussianRowLoss(const float* __restrict xr, const float* __restrict yr, float* __restrict o, float v, float lv,
+                       float constant, int64_t cols) {
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t j = 0; j < cols; ++j) {
@@ -128,8 +128,8 @@ double gaussianRowLoss(const float* __restrict xr, const float* __restrict yr, f
 }
 
 template <bool kUp>
-double gaussianRowGrad(const float* __restrict xr, const float* __restrict yr, const float* __restrict u,
-                       float scale, float v, float* __restrict g, int64_t cols) {
+double gaussianRowGrad(const float* __restrict xr, const float* __restrict yr, const float* __restrict u, float scale,
+                       float v, float* __restrict g, int64_t cols) {
   const float iv = 1.0f / v;
   double sv = 0.0;
 #pragma omp simd reduction(+ : sv)

@@ -12,7 +12,10 @@ namespace {
 
 // (x - y)^2; d/dx = 2 (x - y).  torch.nn.functional.mse_loss, keras mean_squared_error.
 struct SquaredError {
-  float loss(float x, float y) const { float d = x - y; return d * d; }
+  float loss(float x, float y) const {
+    float d = x - y;
+    return d * d;
+  }
   float grad(float x, float y) const { return 2.0f * (x - y); }
 };
 
@@ -64,7 +67,10 @@ struct Huber {
 // 100 |(t - p) / max(|t|, eps)|; d/dp = 100 sign(p - t) / max(|t|, eps).  keras MAPE.
 // max as tf.maximum computes it (a < b ? b : a), so a NaN yTrue propagates.
 struct AbsolutePercentageError {
-  static float denominator(float t) { float a = std::fabs(t); return a < kKerasEpsilon ? kKerasEpsilon : a; }
+  static float denominator(float t) {
+    float a = std::fabs(t);
+    return a < kKerasEpsilon ? kKerasEpsilon : a;
+  }
   float loss(float p, float t) const { return 100.0f * std::fabs((t - p) / denominator(t)); }
   float grad(float p, float t) const { return 100.0f * signNanToZero(p - t) / denominator(t); }
 };

@@ -269,9 +269,7 @@ void wakeHelpers(int slot, uint32_t ticket, int count) {
     for (; missing > 0 && p.started < maxThreads() - 1; --missing) {
       try {
         std::thread(helperMain).detach();
-      } catch (const std::system_error&) {
-        break;
-      }
+      } catch (const std::system_error&) { break; }
       ++p.started;
     }
   }
@@ -286,8 +284,9 @@ void withdrawRequests(int slot, uint32_t ticket) {
   std::unique_lock<std::mutex> lock(p.mutex, std::try_to_lock);
   if (!lock.owns_lock()) return;
   auto& q = p.requests;
-  q.erase(std::remove_if(q.begin(), q.end(), [&](const WakeRequest& r) { return r.slot == slot && r.ticket == ticket; }),
-          q.end());
+  q.erase(
+      std::remove_if(q.begin(), q.end(), [&](const WakeRequest& r) { return r.slot == slot && r.ticket == ticket; }),
+      q.end());
 }
 
 // ---- Contention backoff ----
@@ -373,7 +372,6 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   withdrawRequests(slot, ticket);
   s.busy.store(false, std::memory_order_release);
 }
-
 
 }  // namespace
 
@@ -486,12 +484,11 @@ int takePeakThreads() {
 Isa cpuIsa() {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
     return Isa::avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2"))
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
+      __builtin_cpu_supports("bmi2"))
     return Isa::avx2;
 #endif
   return Isa::baseline;

@@ -69,7 +69,7 @@ int64_t poolHelperChunks();
 // Most threads leased at once since the previous call (resets the mark).
 int takePeakThreads();
 
-Isa cpuIsa();         // best level this CPU (and OS) supports
+Isa cpuIsa();  // best level this CPU (and OS) supports
 const char* isaName(Isa isa);
 
 }  // namespace runtime

@@ -49,9 +49,7 @@ FASTLOSS_HOT float sigmoidFrom(float z, float e) {
 FASTLOSS_HOT float kerasClip(float p) {
   return p < kKerasEpsilon ? kKerasEpsilon : (p > kKerasOneMinusEpsilon ? kKerasOneMinusEpsilon : p);
 }
-FASTLOSS_HOT float kerasClipPass(float p) {
-  return (p >= kKerasEpsilon && p <= kKerasOneMinusEpsilon) ? 1.0f : 0.0f;
-}
+FASTLOSS_HOT float kerasClipPass(float p) { return (p >= kKerasEpsilon && p <= kKerasOneMinusEpsilon) ? 1.0f : 0.0f; }
 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

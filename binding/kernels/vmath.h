@@ -51,7 +51,7 @@ namespace detail {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 // ln2 = kLn2Hi + kLn2Lo; kLn2Hi has 15 significant bits so k*kLn2Hi is exact for |k| < 512.
-constexpr float kLn2Hi = 0x1.62e4p-1f;          // 0.693145751953125
+constexpr float kLn2Hi = 0x1.62e4p-1f;  // 0.693145751953125
 constexpr float kLn2Lo = 1.428606765330187e-6f;
 constexpr uint32_t kSqrtHalfBits = 0x3f3504f3u;  // 0.70710677f
 
@@ -94,8 +94,7 @@ FASTLOSS_VMATH_FN float exp(float x) {
   const float rLo = -(n * detail::kLn2Lo);
   const float r = rHi + rLo;
   const float P =
-      0x1.fffffcp-2f +
-      r * (0x1.55548ap-3f + r * (0x1.555916p-5f + r * (0x1.123fb4p-7f + r * 0x1.6a1a8ep-10f)));
+      0x1.fffffcp-2f + r * (0x1.55548ap-3f + r * (0x1.555916p-5f + r * (0x1.123fb4p-7f + r * 0x1.6a1a8ep-10f)));
   const float s = 1.0f + rHi;
   const float sErr = (1.0f - s) + rHi;  // 1 + rHi = s + sErr exactly (Fast2Sum)
   const float p = s + (sErr + (rLo + r * r * P));
@@ -155,9 +154,7 @@ FASTLOSS_VMATH_FN float tanh(float x) {
   const float z = x * x;
   const float P =
       -0x1.555554p-2f +
-      z * (0x1.111066p-3f +
-           z * (-0x1.b9ee90p-5f +
-                z * (0x1.638b58p-6f + z * (-0x1.0bf4fep-7f + z * 0x1.18e1dep-9f))));
+      z * (0x1.111066p-3f + z * (-0x1.b9ee90p-5f + z * (0x1.638b58p-6f + z * (-0x1.0bf4fep-7f + z * 0x1.18e1dep-9f))));
   const float small = a + a * z * P;
   const float big = 1.0f - 2.0f / (vmath::exp(2.0f * a) + 1.0f);
   const float y = fromBits(bitsOf(select(a < 0.625f, small, big)) | (bitsOf(x) & 0x80000000u));

@@ -29,17 +29,17 @@ namespace FASTLOSS_ISA_NS {
 // so that nothing cancels. The gradient buffer first holds exp(x - max) and is then rescaled
 // in place: no temporary of the input's size.
 struct Xent {
-  Framework fw;         // Keras: no positions give a mean of 0, not NaN
-  int ignoreParam;      // the parameter holding the ignored class (hasIgnore), for error reports
+  Framework fw;     // Keras: no positions give a mean of 0, not NaN
+  int ignoreParam;  // the parameter holding the ignored class (hasIgnore), for error reports
   const float* x;
   int64_t N, C, S;
-  const int32_t* idx;   // class indices [N, S] or null
-  const float* prob;    // probabilities [N, C, S] or null
-  const float* cw;      // class weights [C] or null
-  const float* sw;      // sample weights [N * S] or null
+  const int32_t* idx;  // class indices [N, S] or null
+  const float* prob;   // probabilities [N, C, S] or null
+  const float* cw;     // class weights [C] or null
+  const float* sw;     // sample weights [N * S] or null
   bool hasIgnore;
   int64_t ignore;
-  float ls;             // label smoothing
+  float ls;  // label smoothing
   bool tfGrad;
   float* out;
   float* g;
@@ -48,11 +48,11 @@ struct Xent {
   Reduction reduction;
   bool wantLoss, wantGrad;
   // Derived.
-  double W = 0.0;       // sum of class weights (C without)
-  double D = 0.0;       // mean divisor
-  float keep = 1.0f;    // 1 - ls
-  float lsC = 0.0f;     // ls / C
-  bool needU = false;   // the smoothing sums sum_c w_c (max - x_c) are needed
+  double W = 0.0;      // sum of class weights (C without)
+  double D = 0.0;      // mean divisor
+  float keep = 1.0f;   // 1 - ls
+  float lsC = 0.0f;    // ls / C
+  bool needU = false;  // the smoothing sums sum_c w_c (max - x_c) are needed
   // Position of an index target found outside [0, C) during the compute (memory changed after
   // prepare() checked it); owned by the caller, reported by reportChanged().
   std::atomic<int64_t>* changedAt = nullptr;
@@ -112,8 +112,7 @@ struct Xent {
 
   // Gradient scale per unit loss of position p (before class coefficients).
   double posScale(int64_t p) const {
-    const double s = up ? static_cast<double>(up[p])
-                        : (reduction == Reduction::Mean ? gradScale / D : gradScale);
+    const double s = up ? static_cast<double>(up[p]) : (reduction == Reduction::Mean ? gradScale / D : gradScale);
     return sw ? s * static_cast<double>(sw[p]) : s;
   }
 
@@ -121,10 +120,10 @@ struct Xent {
   // u = sum a'_c (m - x_c) with a' = w (index, smoothing) or t' w (probabilities),
   // A = sum t'_c w_c (probabilities). Loss (before the sample weight) and gradient factors:
   struct Final {
-    double loss;   // unweighted by sample weight
-    float k;       // multiplies exp(x - m)
-    float kc;      // index targets: subtracted as kc (or kc w_c) everywhere; probs: scale s
-    float ky;      // index targets: extra subtracted at y
+    double loss;  // unweighted by sample weight
+    float k;      // multiplies exp(x - m)
+    float kc;     // index targets: subtracted as kc (or kc w_c) everywhere; probs: scale s
+    float ky;     // index targets: extra subtracted at y
   };
 
   Final finish(int64_t p, float m, double se, double u, double A, float xy, int64_t y) const {

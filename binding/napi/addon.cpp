@@ -142,7 +142,8 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
     if (v) napi_typeof(env, v, &vt);
     bool absent = vt == napi_null || vt == napi_undefined;
     if (absent && absentOk) return true;
-    throwError(env, true, std::string(fn) + ": " + slotLabel(name) + (absent ? " is required" : " must be a typed array"));
+    throwError(env, true,
+               std::string(fn) + ": " + slotLabel(name) + (absent ? " is required" : " must be a typed array"));
     return false;
   }
   bool ok = (kind == 'f' && type == napi_float32_array) || (kind == 'i' && type == napi_int32_array) ||
@@ -193,7 +194,8 @@ std::string shapeText(const LossArgs& a) {
 }
 
 bool lengthError(napi_env env, const Call& c, SlotName name, int64_t real, int64_t expected) {
-  std::string msg = std::string(kKernelInfo[c.id].name) + ": " + slotLabel(name) + " has length " + std::to_string(real);
+  std::string msg =
+      std::string(kKernelInfo[c.id].name) + ": " + slotLabel(name) + " has length " + std::to_string(real);
   msg += expected >= 0 ? "; shape " + shapeText(c.a) + " needs " + std::to_string(expected)
                        : "; shape " + shapeText(c.a) + " does not fit this loss";
   throwError(env, false, msg);
@@ -212,8 +214,14 @@ bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
   const ArrayArg* outs[1 + kMaxGrads];
   int slots[1 + kMaxGrads];  // 0 'out', 1 + g gradient g
   int n = 0;
-  if (c.out.data) { outs[n] = &c.out; slots[n++] = 0; }
-  for (int g = 0; g < gradCount; ++g) { outs[n] = &c.grad[g]; slots[n++] = 1 + g; }
+  if (c.out.data) {
+    outs[n] = &c.out;
+    slots[n++] = 0;
+  }
+  for (int g = 0; g < gradCount; ++g) {
+    outs[n] = &c.grad[g];
+    slots[n++] = 1 + g;
+  }
   for (int k = 0; k < n; ++k) {
     // what it overlaps: input s (s), gradOutput (kMaxInputs), output j (kMaxInputs + 1 + slot of j)
     int other = -1;
@@ -224,9 +232,10 @@ bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
       if (byteRangesOverlap(*outs[k], *outs[j])) other = kMaxInputs + 1 + slots[j];
     if (other < 0) continue;
     // The facade names both from outputSlot and overlapSlot; this message is for direct callers.
-    std::string msg = std::string(kKernelInfo[c.id].name) + ": output " + std::to_string(slots[k]) +
-                      " overlaps " + (other < kMaxInputs ? "input " + std::to_string(other)
-                                      : other == kMaxInputs ? std::string("gradOutput") : "another output") +
+    std::string msg = std::string(kKernelInfo[c.id].name) + ": output " + std::to_string(slots[k]) + " overlaps " +
+                      (other < kMaxInputs    ? "input " + std::to_string(other)
+                       : other == kMaxInputs ? std::string("gradOutput")
+                                             : "another output") +
                       " in memory; pass a separate buffer";
     Napi::Error error = Napi::RangeError::New(env, msg);
     error.Set("code", Napi::String::New(env, "ERR_FASTLOSS_OVERLAP"));
@@ -251,7 +260,9 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   LossArgs& a = c.a;
   const double idRaw = p[kParamKernel], flagsRaw = p[kParamFlags], reductionRaw = p[kParamReduction];
   const double gradCountRaw = p[kParamGradCount], ndimRaw = p[kParamNdim], threadsRaw = p[kParamThreads];
-  auto isIntIn = [](double v, double lo, double hi) { return v >= lo && v <= hi && v == static_cast<double>(static_cast<int>(v)); };
+  auto isIntIn = [](double v, double lo, double hi) {
+    return v >= lo && v <= hi && v == static_cast<double>(static_cast<int>(v));
+  };
   if (!isIntIn(idRaw, 0, kKernelCount - 1) || !isIntIn(flagsRaw, 1, kKnownFlags) ||
       !isIntIn(reductionRaw, 0, static_cast<int>(Reduction::BatchMean)) || !isIntIn(gradCountRaw, 0, kMaxGrads) ||
       !isIntIn(ndimRaw, 0, kMaxDims) || !isIntIn(threadsRaw, 0, runtime::maxThreads())) {
@@ -277,8 +288,8 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   const extents::Compiled& ext = kernelExtents()[c.id];
   if (!extents::fits(ext, counts)) {
     const std::string why = counts.ndim < ext.minDims ? " has fewer than " + std::to_string(ext.minDims) + " dimensions"
-                            : ext.usesAxis ? " has no axis " + std::to_string(a.p[extents::kAxisParam])
-                                           : " has no class axis";
+                            : ext.usesAxis            ? " has no axis " + std::to_string(a.p[extents::kAxisParam])
+                                                      : " has no class axis";
     throwError(env, false, std::string(fn) + ": opts.shape " + shapeText(a) + why);
     return false;
   }
@@ -316,8 +327,7 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
     extents::holds(ext.grad[g], counts, a.inLen, false, -1, &c.gradLength[g]);
     if (c.gradLength[g] < 0) c.gradLength[g] = 0;
     if (!typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, async, &c.grad[g])) return false;
-    if (c.grad[g].length != c.gradLength[g])
-      return lengthError(env, c, {"grad", g}, c.grad[g].length, c.gradLength[g]);
+    if (c.grad[g].length != c.gradLength[g]) return lengthError(env, c, {"grad", g}, c.grad[g].length, c.gradLength[g]);
     a.grad[g] = static_cast<float*>(c.grad[g].data);
     a.gradLen[g] = c.gradLength[g];
   }
@@ -334,12 +344,10 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
 const char* reasonName(ErrorReason r) {
   switch (r) {
 #define FASTLOSS_ERROR_REASON_NAME(name) \
-  case ErrorReason::name:                \
-    return #name;
+  case ErrorReason::name: return #name;
     FASTLOSS_ERROR_REASONS(FASTLOSS_ERROR_REASON_NAME)
 #undef FASTLOSS_ERROR_REASON_NAME
-    default:
-      return "None";
+    default: return "None";
   }
 }
 
@@ -421,8 +429,10 @@ float* allocateFloats(int64_t length) {
 // written back on the JS thread once the kernel is done, if it is still attached and unchanged.
 class LossWorker : public Napi::AsyncWorker {
  public:
-  LossWorker(napi_env env, const Call& c) : Napi::AsyncWorker(Napi::Env(env), "fastloss"), call_(c),
-                                            deferred_(Napi::Promise::Deferred::New(Napi::Env(env))) {}
+  LossWorker(napi_env env, const Call& c)
+      : Napi::AsyncWorker(Napi::Env(env), "fastloss"),
+        call_(c),
+        deferred_(Napi::Promise::Deferred::New(Napi::Env(env))) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   // Copies what must be copied and allocates absent outputs; false after throwing.
@@ -470,8 +480,9 @@ class LossWorker : public Napi::AsyncWorker {
       size_t offset;
       if (napi_get_typedarray_info(env, value, &type, &len, &raw, &buffer, &offset) != napi_ok ||
           static_cast<int64_t>(len) != w.copy.length || raw != w.original) {
-        Napi::Error error = Napi::TypeError::New(env, std::string(kKernelInfo[call_.id].name) + ": " + w.label +
-                                                          " was detached, transferred or resized during the async call");
+        Napi::Error error =
+            Napi::TypeError::New(env, std::string(kKernelInfo[call_.id].name) + ": " + w.label +
+                                          " was detached, transferred or resized during the async call");
         error.Set("outputSlot", Napi::Number::New(env, w.slot));  // the facade names it
         error.Set("code", Napi::String::New(env, "ERR_FASTLOSS_DETACHED"));
         deferred_.Reject(error.Value());
@@ -501,8 +512,9 @@ class LossWorker : public Napi::AsyncWorker {
     if (length == 0) return true;
     b->data.reset(allocateFloats(length));
     if (!b->data) {
-      throwError(env, false, std::string(kKernelInfo[call_.id].name) + ": out of memory for an async copy of " +
-                                 std::to_string(length) + " elements");
+      throwError(env, false,
+                 std::string(kKernelInfo[call_.id].name) + ": out of memory for an async copy of " +
+                     std::to_string(length) + " elements");
       return false;
     }
     return true;
@@ -562,7 +574,8 @@ Napi::Value BindParams(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
       info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kParamCount)) {
-    Napi::TypeError::New(env, "fastloss: bindParams takes a Float64Array of paramCount values").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "fastloss: bindParams takes a Float64Array of paramCount values")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   EnvData* ed = envData(env);
@@ -632,8 +645,7 @@ Napi::Value SetContentionBackoff(const Napi::CallbackInfo& info) {
 Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   Isa isa;
   if (!info[0].IsString() || !parseIsa(info[0].As<Napi::String>().Utf8Value(), &isa)) {
-    Napi::TypeError::New(info.Env(), "fastloss: setIsa: level must be " + isaChoices())
-        .ThrowAsJavaScriptException();
+    Napi::TypeError::New(info.Env(), "fastloss: setIsa: level must be " + isaChoices()).ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   selectIsa(isa);

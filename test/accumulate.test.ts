@@ -2,6 +2,7 @@
 // give what one call over the concatenation gives (1e-12 relative), the same bits for any thread
 // count and for sync / async adds, and serialized shard states merge to the bits of one run.
 // ExactSum is checked against Python's math.fsum (test/fixtures/accumulate-fsum.json).
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import fc from 'fast-check';
@@ -425,6 +426,46 @@ describe('options and errors', () => {
     expect([acc.result(), back.result()]).toEqual([Infinity, Infinity]);
     acc.add(Float32Array.from([NaN]), new Float32Array(1));
     expect(fastloss.accumulatorFromState(JSON.parse(JSON.stringify(acc))).result()).toBeNaN();
+  });
+});
+
+describe('shards in other processes', () => {
+  test('partial states written by two child processes merge to the bits of one run with the same cuts', () => {
+    // Each child scores rows [a, b) of a seeded torch.crossEntropy problem in 1000-row chunks and prints its state.
+    const script = `
+      const fl = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+      const { seededRandom } = require(${JSON.stringify(path.join(__dirname, 'helpers', 'random.js'))});
+      const [a, b] = process.argv.slice(1).map(Number);
+      const r = seededRandom(42), rows = 10000, C = 7;
+      const x = Float32Array.from({ length: rows * C }, () => r() * 6 - 3);
+      const t = Int32Array.from({ length: rows }, () => (r() < 0.1 ? -100 : Math.floor(r() * C)));
+      const acc = fl.torch.crossEntropy.accumulate({ weight: Float32Array.from([1, 2, 3, 0.5, 1, 1, 4]), labelSmoothing: 0.05 });
+      for (let k = a; k < b; k += 1000) acc.add(x.subarray(k * C, Math.min(b, k + 1000) * C), t.subarray(k, Math.min(b, k + 1000)), { shape: [Math.min(b, k + 1000) - k, C] });
+      process.stdout.write(JSON.stringify(acc));`;
+    const shard = (a: number, b: number) => JSON.parse(execFileSync(process.execPath, ['-e', script, String(a), String(b)], { encoding: 'utf8' }));
+    const whole = fastloss.accumulatorFromState(shard(0, 10000));
+    const merged = fastloss.accumulatorFromState(shard(6000, 10000)).merge(shard(0, 6000));
+    expect(Object.is(merged.result(), whole.result())).toBe(true);
+    expect([merged.rows, merged.elements, merged.chunks]).toEqual([10000, 70000, 10]);
+  });
+});
+
+describe('types', () => {
+  test('accumulate() and add() take the loss\'s own argument and option types', async () => {
+    const lp = new Float32Array(2 * 1 * 3);
+    const ctc = fastloss.torch.ctcLoss.accumulate({ blank: 0, zeroInfinity: true, reduction: 'sum' });
+    ctc.add(lp, Int32Array.from([1]), 2, 1, { shape: [2, 1, 3] });
+    const huber = fastloss.keras.huber.accumulate({ delta: 0.5 });
+    await huber.addAsync(new Float32Array(4), new Float32Array(4), { shape: [2, 2], sampleWeight: Float32Array.from([1, 2]) });
+    const focal = fastloss.torch.sigmoidFocalLoss.accumulate({ alpha: 0.5, reduction: 'sum' });
+    focal.add(new Float32Array(2), new Float32Array(2), { threads: 1 });
+    // @ts-expect-error sampleWeight goes with each chunk, not to accumulate()
+    expect(() => fastloss.keras.huber.accumulate({ sampleWeight: 2 })).toThrow(TypeError);
+    // @ts-expect-error a crossEntropy chunk needs its target
+    expect(() => fastloss.torch.crossEntropy.accumulate().add(new Float32Array(3))).toThrow(TypeError);
+    const n: number = ctc.result() + huber.result() + focal.result() + ctc.rows + huber.elements;
+    expect(Number.isFinite(n)).toBe(true);
+    expect([ctc.rows, huber.rows, focal.rows]).toEqual([1, 2, 2]);
   });
 });
 

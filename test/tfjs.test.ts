@@ -2,6 +2,7 @@
 // losses (SGD and Adam, CPU and wasm backends), their gradients equal tfjs' own (tf.grad), every
 // loss of the facade goes through it (fixture references), and require('fastloss') never loads tfjs.
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
@@ -368,6 +369,19 @@ test('require(\'fastloss\') never loads tfjs; require(\'fastloss/tfjs\') loads i
   const r = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' });
   expect(r.stderr).toBe('');
   expect(JSON.parse(r.stdout)).toEqual({ core: false, onRequire: false, used: true, v: 2.5 });
+});
+
+test('the README\'s tfjs example runs as written', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## TensorFlow.js (`fastloss/tfjs`)'));
+  const code = /```js\n([\s\S]*?)```/.exec(section)![1];
+  expect(code).toContain("require('fastloss/tfjs')");
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const lines = r.stdout.trim().split('\n');
+  expect(lines[0]).toMatch(/^crossEntropy after 5 steps: \d+\.\d+$/);
+  expect(lines[1]).toBe('triplet gradients: [ [ 4, 16 ], [ 4, 16 ], [ 4, 16 ] ]');
+  expect(lines[2]).toMatch(/^fit, last epoch: \d+\.\d+$/);
 });
 
 // Types: the factories follow the loss's reduction and its options (checked by tsc in npm run lint and ts-jest).

@@ -238,6 +238,20 @@ describe('tf.grad of the adapter equals tfjs\' own gradient', () => {
     });
   });
 
+  test('option arrays may be tensors (torch.crossEntropy weight, keras sampleWeight)', () => {
+    tf.tidy(() => {
+      const p = logits();
+      const t = tf.tensor1d([0, 3, 5, 1, 2], 'int32');
+      const w = [0.5, 1, 2, 1, 0.25, 3];
+      const withTensor = fl.torch.crossEntropy({ weight: tf.tensor1d(w) })(p, t).dataSync()[0];
+      expect(withTensor).toBe(fl.torch.crossEntropy({ weight: Float32Array.from(w) })(p, t).dataSync()[0]);
+      expect(withTensor).not.toBe(fl.torch.crossEntropy()(p, t).dataSync()[0]);
+      const sw = [1, 0, 2, 1, 0.5];
+      expect(fl.keras.categoricalCrossentropy({ fromLogits: true, sampleWeight: tf.tensor1d(sw) })(onehot(), p).dataSync()[0])
+        .toBe(fl.keras.categoricalCrossentropy({ fromLogits: true, sampleWeight: Float32Array.from(sw) })(onehot(), p).dataSync()[0]);
+    });
+  });
+
   test('several differentiable inputs: torch.tripletMarginLoss gives a gradient for each (tf.grads)', () => {
     tf.tidy(() => {
       const [a, p, n] = [data(4, 3, 41), data(4, 3, 42), data(4, 3, 43)];

@@ -53,9 +53,11 @@ type OptionsOf<F> = OptionsMember<BackwardParams<F>>;
 
 /**
  * A fastloss option object as the adapter takes it: `shape` comes from the tensors, `gradOutput`
- * from tfjs (dy), `out` is not used.
+ * from tfjs (dy), `out` is not used; option arrays may be tensors.
  */
-export type TfOptions<F> = Omit<OptionsOf<F>, 'shape' | 'out' | 'gradOutput'>;
+export type TfOptions<F> = WithTensors<Omit<OptionsOf<F>, 'shape' | 'out' | 'gradOutput'>>;
+/** Option arrays (weight, posWeight, sampleWeight) may be tensors too. */
+type WithTensors<O> = { [K in keyof O]: O[K] | (Float32Array extends O[K] ? Tensor : never) };
 
 /** The tensors of a loss in its call order: a tensor for every array (a number for a count). */
 export type TensorArgs<A> = { [K in keyof A]: number extends A[K] ? Tensor | number : Tensor };
@@ -150,6 +152,9 @@ function adapt(loss: FastlossFn, args: readonly TensorArg[], given: unknown, lab
     if (key in opts)
       throw new TypeError(`${label}: opts.${key} is not an option here (${key === 'shape' ? 'the shape comes from the tensors' : 'tfjs passes the upstream gradient'})`);
   }
+  // Option arrays (weight, posWeight, sampleWeight) may be tensors: read once, here.
+  for (const [key, value] of Object.entries(opts))
+    if (isTensor(value)) opts[key] = asFloat32(value.dataSync() as TypedArray);
   const none = (opts.reduction ?? (NONE_BY_DEFAULT.has(fn) ? 'none' : undefined)) === 'none';
   const gradPositions = args.flatMap((a, i) => (a.grad ? [i] : []));
   const reference = gradPositions[0];

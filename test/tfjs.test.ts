@@ -385,6 +385,14 @@ test('require(\'fastloss\') never loads tfjs; require(\'fastloss/tfjs\') loads i
   expect(JSON.parse(r.stdout)).toEqual({ core: false, onRequire: false, used: true, v: 2.5 });
 });
 
+test('fastloss/tfjs from an ES module: named exports', () => {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    "import { keras, torch, fromTorch, setTf } from 'fastloss/tfjs'; console.log([keras.huber, torch.mseLoss, fromTorch, setTf].map((f) => typeof f).join())"],
+  { cwd: root, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.stdout.trim()).toBe('function,function,function,function');
+});
+
 test('the README\'s tfjs example runs as written', () => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## TensorFlow.js (`fastloss/tfjs`)'));

@@ -186,7 +186,7 @@ function adapt(loss: FastlossFn, args: readonly TensorArg[], given: unknown, lab
     const inputs = gradPositions.map((i) => called[i] as Tensor);
     const tf = tfjs();
     const gradList = (grad: unknown): Float32Array[] =>
-      grad instanceof Float32Array ? [grad] : gradPositions.map((i) => (grad as Record<string, Float32Array>)[args[i].name]);
+      ArrayBuffer.isView(grad) ? [grad as Float32Array] : gradPositions.map((i) => (grad as Record<string, Float32Array>)[args[i].name]);
 
     const op = tf.customGrad<Tensor>(() => {
       if (none) {

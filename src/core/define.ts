@@ -530,9 +530,18 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
   return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, mode, p, e); });
 }
 
+// Every defined loss's table entry, by name: the source of fastloss.losses() and the class forms.
+const definitions = new Map<string, LossDef>();
+
+/** The LossDef a loss was defined from ('torch.mseLoss'), or undefined. */
+export function definitionOf(name: string): LossDef | undefined {
+  return definitions.get(name);
+}
+
 /** Builds the function object of one loss from its table entry. */
 export function defineLoss<L>(def: LossDef): L {
   const c = compile(def);
+  definitions.set(def.name, def);
   const loss = function (...argv: unknown[]) { return run(c, Mode.Forward, argv); };
   const shortName = def.name.slice(def.name.indexOf('.') + 1);
   Object.defineProperty(loss, 'name', { value: shortName });

@@ -100,7 +100,8 @@ export type TorchConstructorOptions<O, R> = Omit<O, 'reduction'> & { reduction?:
 
 /** The class of a torch.nn loss; the reduction type follows `options.reduction` (default D). */
 export interface TorchCriterionClass<A extends unknown[], O, G, D extends ReductionOf<O>> {
-  new <R extends ReductionOf<O> = D>(options?: TorchConstructorOptions<O, R>): TorchCriterion<A, O, G, R>;
+  new <R extends ReductionOf<O>>(options: TorchConstructorOptions<O, R> & { reduction: R }): TorchCriterion<A, O, G, R>;
+  new (options?: TorchConstructorOptions<O, D>): TorchCriterion<A, O, G, D>;
   readonly prototype: TorchCriterion<A, O, G, ReductionOf<O>>;
 }
 
@@ -154,7 +155,7 @@ export function torchClass<L>(loss: L, className: string): TorchClassOf<L> {
 export type KerasCallOptions<O> = Omit<ForwardOptions<O>, 'reduction' | 'sampleWeight'>;
 export type KerasBackwardOptions<O, G> = Omit<O, 'reduction' | 'sampleWeight'> & CallOptions & Upstream & { out?: G };
 export type KerasWithGradOptions<O, G> = Omit<WithGradOptions<O, G>, 'reduction' | 'sampleWeight'>;
-type SampleWeightOf<O> = O extends { sampleWeight?: infer W } ? W | undefined : never;
+type SampleWeightOf<O> = O extends { sampleWeight?: infer W } ? W | undefined : undefined;
 
 /**
  * A keras.losses loss object: call(yTrue, yPred, sampleWeight?) as Keras'
@@ -166,11 +167,11 @@ export interface KerasLossObject<A extends unknown[], O, G, R> {
   /** Keras' `name`: options.name, else the snake_case function name ('categorical_crossentropy'). */
   readonly name: string;
   readonly lossName: string;
-  call(...args: [...A] | [...A, SampleWeightOf<O>] | [...A, SampleWeightOf<O>, KerasCallOptions<O>]): Reduced<R>;
-  backward(...args: [...A] | [...A, SampleWeightOf<O>] | [...A, SampleWeightOf<O>, KerasBackwardOptions<O, G>]): G;
-  withGrad(...args: [...A] | [...A, SampleWeightOf<O>] | [...A, SampleWeightOf<O>, KerasWithGradOptions<O, G>]): LossWithGrad<Reduced<R>, G>;
-  async(...args: [...A] | [...A, SampleWeightOf<O>] | [...A, SampleWeightOf<O>, KerasCallOptions<O>]): Promise<Reduced<R>>;
-  withGradAsync(...args: [...A] | [...A, SampleWeightOf<O>] | [...A, SampleWeightOf<O>, KerasWithGradOptions<O, G>]):
+  call(...args: [...A, SampleWeightOf<O>?, KerasCallOptions<O>?]): Reduced<R>;
+  backward(...args: [...A, SampleWeightOf<O>?, KerasBackwardOptions<O, G>?]): G;
+  withGrad(...args: [...A, SampleWeightOf<O>?, KerasWithGradOptions<O, G>?]): LossWithGrad<Reduced<R>, G>;
+  async(...args: [...A, SampleWeightOf<O>?, KerasCallOptions<O>?]): Promise<Reduced<R>>;
+  withGradAsync(...args: [...A, SampleWeightOf<O>?, KerasWithGradOptions<O, G>?]):
     Promise<LossWithGrad<Reduced<R>, G>>;
 }
 

@@ -14,7 +14,6 @@ import {
 import { ctc } from './sequence';
 
 // The instance types carry the reduction: `keras.losses.Huber<'none'>` calls to a Float32Array.
-/* eslint-disable @typescript-eslint/no-redeclare */
 export const MeanSquaredError: KerasClassOf<typeof meanSquaredError> = kerasClass(meanSquaredError, 'MeanSquaredError');
 export type MeanSquaredError<R = never> = KerasInstanceOf<typeof meanSquaredError, R>;
 export const MeanAbsoluteError: KerasClassOf<typeof meanAbsoluteError> = kerasClass(meanAbsoluteError, 'MeanAbsoluteError');

@@ -13,7 +13,6 @@ import { huberLoss, l1Loss, mseLoss, smoothL1Loss } from './regression';
 import { ctcLoss } from './sequence';
 
 // The instance types carry the reduction: `torch.nn.MSELoss<'none'>` forwards to a Float32Array.
-/* eslint-disable @typescript-eslint/no-redeclare */
 export const MSELoss: TorchClassOf<typeof mseLoss> = torchClass(mseLoss, 'MSELoss');
 export type MSELoss<R = never> = TorchInstanceOf<typeof mseLoss, R>;
 export const L1Loss: TorchClassOf<typeof l1Loss> = torchClass(l1Loss, 'L1Loss');

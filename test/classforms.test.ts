@@ -123,6 +123,8 @@ describe('class forms: names and bound options', () => {
     expect(() => cc.call(yTrue, x, undefined, { sampleWeight: w } as never)).toThrow(/sampleWeight is the third argument/);
   });
 
+  const cc = () => new fastloss.keras.losses.CategoricalCrossentropy();
+
   test('bad options fail in the constructor, naming the class and the option', () => {
     expect(() => new fastloss.torch.nn.CrossEntropyLoss({ ignore_index: 1 } as never)).toThrow(
       new TypeError('CrossEntropyLoss: options.ignore_index is not an option of CrossEntropyLoss'));
@@ -132,6 +134,9 @@ describe('class forms: names and bound options', () => {
     expect(() => new fastloss.torch.nn.MSELoss(3 as never)).toThrow(TypeError);
     expect(() => new fastloss.keras.losses.Huber({ sampleWeight: 1 } as never)).toThrow(/call\(yTrue, yPred, sampleWeight\)/);
     const mse = new fastloss.torch.nn.MSELoss();
+    expect(() => (mse.forward as (...a: unknown[]) => unknown)(x)).toThrow(new TypeError('torch.mseLoss: target is required'));
+    expect(() => (mse.forward as (...a: unknown[]) => unknown)(x, x, {}, {})).toThrow(/MSELoss: arguments/);
+    expect(() => (cc().call as (...a: unknown[]) => unknown)(x)).toThrow(/keras\.categoricalCrossentropy: yPred is required/);
     expect(() => mse.forward(x, x, { reduction: 'sum' } as never)).toThrow(/opts\.reduction is bound by the constructor/);
     return expect(mse.async(x, x, { reduction: 'sum' } as never)).rejects.toThrow(TypeError);
   });

@@ -21,13 +21,15 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 // Options a constructor binds besides the loss's own: the reduction and the logical shape.
 const BINDABLE = ['reduction', 'shape'];
+// The bound options of an instance that binds none: its calls pass no options object (the loss's fast path).
+const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** The checked, frozen options of a constructor call (`kerasName`: Keras' `name` is kept, not bound). */
 function bindOptions(className: string, def: LossDef, given: unknown, excluded: string[], kerasName: boolean): {
   bound: Readonly<Record<string, unknown>>; name?: string;
 } {
   const fn = className;
-  if (given === undefined) return { bound: Object.freeze({}) };
+  if (given === undefined) return { bound: EMPTY };
   if (!isPlainObject(given)) throw check.typeError(fn, 'options', `must be an options object, got ${check.show(given)}`);
   const bound: Record<string, unknown> = {};
   let name: string | undefined;
@@ -52,7 +54,7 @@ function bindOptions(className: string, def: LossDef, given: unknown, excluded: 
     }
     bound[key] = key === 'shape' && Array.isArray(value) ? Object.freeze([...value]) : value;
   }
-  return { bound: Object.freeze(bound), name };
+  return { bound: Object.keys(bound).length === 0 ? EMPTY : Object.freeze(bound), name };
 }
 
 /** The per-call options merged over the bound ones; a per-call reduction is refused (it fixes the result type). */
@@ -117,11 +119,14 @@ export function torchClass<L>(loss: L, className: string): TorchClassOf<L> {
   const def = lossDef(fn);
   classNames.set(fn.lossName, className);
   const n = def.args.length;
+  // argv is the method's own rest array: reused as the loss's arguments (no copy per call).
   const split = (self: { options: Readonly<Record<string, unknown>> }, argv: unknown[]): unknown[] => {
+    if (argv.length < n) return argv;  // the loss names the missing argument
     if (argv.length > n + 1) throw check.typeError(className, 'arguments', `takes ${n} arrays and an options object`);
-    const args = argv.slice(0, n);
-    args.length = n;  // a missing argument stays undefined: the loss names it
-    return [...args, merged(className, self.options, argv[n])];
+    const opts = argv.length > n && argv[n] !== undefined ? merged(className, self.options, argv[n]) : self.options;
+    if (argv.length !== n) argv.length = n;
+    if (opts !== EMPTY) argv.push(opts);
+    return argv;
   };
   const C = class {
     readonly options: Readonly<Record<string, unknown>>;
@@ -197,14 +202,16 @@ export function kerasClass<L>(loss: L, className: string): KerasClassOf<L> {
   const n = def.args.length;
   const defaultName = snakeCase(fn.lossName.slice(fn.lossName.indexOf('.') + 1));
   const split = (self: { options: Readonly<Record<string, unknown>> }, argv: unknown[]): unknown[] => {
+    if (argv.length < n) return argv;
     if (argv.length > n + 2) throw check.typeError(className, 'arguments', `takes ${n} arrays, sampleWeight and an options object`);
-    const args = argv.slice(0, n);
-    args.length = n;
-    const opts = merged(className, self.options, argv[n + 1]);
-    if ('sampleWeight' in opts)
+    const sampleWeight = argv.length > n ? argv[n] : undefined;
+    let opts = argv.length > n + 1 && argv[n + 1] !== undefined ? merged(className, self.options, argv[n + 1]) : self.options;
+    if (opts !== self.options && 'sampleWeight' in opts)
       throw check.typeError(className, 'opts.sampleWeight', 'is the third argument: call(yTrue, yPred, sampleWeight)');
-    const sampleWeight = argv[n];
-    return [...args, sampleWeight === undefined ? opts : { ...opts, sampleWeight }];
+    if (sampleWeight !== undefined) opts = opts === self.options ? { ...opts, sampleWeight } : Object.assign(opts, { sampleWeight });
+    if (argv.length !== n) argv.length = n;
+    if (opts !== EMPTY) argv.push(opts);
+    return argv;
   };
   const C = class {
     readonly options: Readonly<Record<string, unknown>>;

@@ -1,4 +1,5 @@
 // fastloss: PyTorch and Keras losses over Float32Array buffers, computed by native kernels.
+import { describeLosses, LossInfo } from './core/catalog';
 import { native, NativeInfo } from './core/native';
 import * as keras from './keras';
 import * as torch from './torch';
@@ -7,6 +8,7 @@ export { torch, keras };
 export type * from './core/types';
 export { Accumulator, accumulatorFromState } from './core/accumulate';
 export type { AccumulateOptions, AccumulatorState, ChunkOptions, ExactSumState, LossAccumulator } from './core/accumulate';
+export type { LossArgumentInfo, LossInfo, LossOptionInfo } from './core/catalog';
 
 /** How a value reads in an error message: its type, and the value where it helps. */
 function shown(v: unknown): string {
@@ -49,4 +51,24 @@ export type Info = NativeInfo;
 /** The SIMD level in use (FASTLOSS_ISA may force a lower one), thread count and OpenMP runtime. */
 export function info(): Info {
   return native.info();
+}
+
+/** The loss names of both namespaces, in export order (class-form namespaces left out). */
+function lossNames(): string[] {
+  const names: string[] = [];
+  for (const ns of [torch, keras] as unknown as Record<string, unknown>[]) {
+    for (const v of Object.values(ns)) {
+      const name = typeof v === 'function' ? (v as { lossName?: unknown }).lossName : undefined;
+      if (typeof name === 'string') names.push(name);
+    }
+  }
+  return names;
+}
+
+/**
+ * Every loss: name, framework, arguments, options with their defaults, reductions and the default
+ * one, and its class form (torch.nn / keras.losses), read from the definitions the losses run on.
+ */
+export function losses(): LossInfo[] {
+  return describeLosses(lossNames());
 }

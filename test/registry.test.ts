@@ -21,6 +21,8 @@ const INTERNAL_NAMESPACES: Record<string, string> = {
   simd: 'vmath accuracy checks (test/vmath.test.ts)',
   libm: 'C library side of the vmath accuracy checks',
 };
+/** Namespaces of class forms inside torch / keras (torch.nn, keras.losses): not losses themselves. */
+const CLASS_NAMESPACES: Record<string, string> = { torch: 'nn', keras: 'losses' };
 /** Fewest fixture cases per loss (the smallest today: keras.poisson, three reductions x unweighted/weighted). */
 const MIN_CASES = 6;
 
@@ -143,6 +145,7 @@ describe('registry: every loss kernel is complete on every layer', () => {
     const stray: string[] = [];
     for (const ns of LOSS_NAMESPACES) {
       for (const [key, v] of Object.entries((fastloss as unknown as Record<string, Record<string, unknown>>)[ns])) {
+        if (key === CLASS_NAMESPACES[ns]) continue;
         const name = (v as AnyLoss | undefined)?.lossName;
         if (typeof v !== 'function' || name !== `${ns}.${key}` || !(name in native.kernels)) stray.push(`${ns}.${key}`);
       }
@@ -169,5 +172,22 @@ describe('registry: every loss kernel is complete on every layer', () => {
     ];
     if (orphans.length) throw new Error(`entries for losses the kernel table does not have:\n  - ${orphans.join('\n  - ')}`);
     expect(orphans).toEqual([]);
+  });
+
+  test('every torch.* loss has a torch.nn class (keras.*: a keras.losses class) or a documented reason', () => {
+    const missing: string[] = [];
+    const classes = { torch: fastloss.torch.nn, keras: fastloss.keras.losses } as unknown as Record<string, Record<string, unknown>>;
+    for (const info of fastloss.losses()) {
+      const where = `${info.framework}.${CLASS_NAMESPACES[info.framework]}`;
+      if (info.className === null) {
+        if (!info.classNote || info.classNote.length < 20) missing.push(`${info.name}: no class and no reason (add it to CLASSLESS in src/core/catalog.ts)`);
+        continue;
+      }
+      const C = classes[info.framework][info.className] as { name?: string } | undefined;
+      if (typeof C !== 'function' || C.name !== info.className) missing.push(`${info.name}: ${where}.${info.className} is not exported`);
+    }
+    expect(fastloss.losses().map((i) => i.name).sort()).toEqual(losses);
+    if (missing.length) throw new Error(`class forms missing:\n  - ${missing.join('\n  - ')}\n(add them to src/torch/nn.ts / src/keras/losses.ts)`);
+    expect(missing).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-// The public types: test/types/overloads.ts must compile, @ts-expect-error lines included
+// The public types: test/types/*.ts (overloads, reductions, class forms) must compile, @ts-expect-error lines included
 // (an expected error that does not happen is itself an error).
 import { spawnSync } from 'child_process';
 import * as path from 'path';

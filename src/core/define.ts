@@ -569,13 +569,23 @@ function run1(c: Compiled, p: Prepared, async: boolean): unknown {
   }
 }
 
+// Every defined loss's table entry, by name: the source of fastloss.losses() and the class forms.
+const definitions = new Map<string, LossDef>();
+
+/** The LossDef a loss was defined from ('torch.mseLoss'), or undefined. */
+export function definitionOf(name: string): LossDef | undefined {
+  return definitions.get(name);
+}
+
 /** Builds the function object of one loss from its table entry. */
 export function defineLoss<L>(def: LossDef): L {
   const c = compile(def);
+  definitions.set(def.name, def);
   const loss = function (...argv: unknown[]) { return run(c, Mode.Forward, argv); };
   const shortName = def.name.slice(def.name.indexOf('.') + 1);
   Object.defineProperty(loss, 'name', { value: shortName });
   Object.defineProperty(loss, 'lossName', { value: def.name, enumerable: true });
+  Object.defineProperty(loss, 'defaultReduction', { value: def.defaultReduction, enumerable: true });
   Object.assign(loss, {
     backward: (...argv: unknown[]) => run(c, Mode.Backward, argv),
     withGrad: (...argv: unknown[]) => run(c, Mode.WithGrad, argv),

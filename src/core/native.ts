@@ -156,7 +156,7 @@ function loadAddon(): NativeAddon {
 export const native: NativeAddon = loadAddon();
 
 /** The one params buffer of this environment (layout: binding/kernels/loss_args.h). */
-export const params = new Float64Array(native.paramCount);
+export const params: Float64Array = new Float64Array(native.paramCount);
 native.bindParams(params);
 export const SLOT = native.paramSlots;
 

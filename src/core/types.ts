@@ -45,29 +45,41 @@ export interface LossWithGrad<L, G> {
   grad: G;
 }
 
+/** The reductions an options type accepts ('mean' | 'sum' | 'none', ...). */
+export type ReductionOf<O> = O extends { reduction?: infer R } ? Exclude<R, undefined> : never;
+
+/** What a call with reduction R returns: a Float32Array for 'none', else a number (a union gives the union). */
+export type Reduced<R> = R extends 'none' ? Float32Array : number;
+
+/** The default reduction of a framework's options: Keras' 'sum_over_batch_size', else PyTorch's 'mean'. */
+export type DefaultReductionOf<O> = ReductionOf<O> & ('sum_over_batch_size' extends ReductionOf<O> ? 'sum_over_batch_size' : 'mean');
+
+/** Options with the reduction narrowed to R (inferred from the call; absent: the loss's default). */
+type With<R, X> = X & { reduction?: R };
+
 /**
  * A loss as a function object. `A` is the tuple of array arguments, `O` the options,
- * `G` the gradient (a Float32Array, or an object keyed by argument name for several inputs).
+ * `G` the gradient (a Float32Array, or an object keyed by argument name for several inputs),
+ * `D` the default reduction. The result follows `opts.reduction`: a `Float32Array` for 'none',
+ * a number for the others, the union for a reduction typed as a union, `D` without one.
  */
-export interface Loss<A extends unknown[], O, G = Float32Array> {
-  (...args: [...A, NoneReduction<ForwardOptions<O>>]): Float32Array;
-  (...args: [...A] | [...A, ForwardOptions<O>]): number;
+export interface Loss<A extends unknown[], O, G = Float32Array, D extends ReductionOf<O> = DefaultReductionOf<O>> {
+  <R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, ForwardOptions<O>>]): Reduced<R>;
   /** Gradient of the result (times `gradOutput`) with respect to the prediction. */
   backward(...args: [...A] | [...A, BackwardOptions<O, G>]): G;
   /** Loss and gradient from one fused pass. */
-  withGrad(...args: [...A, NoneReduction<WithGradOptions<O, G>>]): LossWithGrad<Float32Array, G>;
-  withGrad(...args: [...A] | [...A, WithGradOptions<O, G>]): LossWithGrad<number, G>;
+  withGrad<R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, WithGradOptions<O, G>>]): LossWithGrad<Reduced<R>, G>;
   /**
    * Same as calling the loss, computed on the libuv thread pool. Arrays over a SharedArrayBuffer are
    * used in place; others are copied first (JS could detach them while the call runs), see the README.
    */
-  async(...args: [...A, NoneReduction<ForwardOptions<O>>]): Promise<Float32Array>;
-  async(...args: [...A] | [...A, ForwardOptions<O>]): Promise<number>;
+  async<R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, ForwardOptions<O>>]): Promise<Reduced<R>>;
   /** Same as withGrad, on the libuv thread pool. */
-  withGradAsync(...args: [...A, NoneReduction<WithGradOptions<O, G>>]): Promise<LossWithGrad<Float32Array, G>>;
-  withGradAsync(...args: [...A] | [...A, WithGradOptions<O, G>]): Promise<LossWithGrad<number, G>>;
+  withGradAsync<R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, WithGradOptions<O, G>>]): Promise<LossWithGrad<Reduced<R>, G>>;
   /** 'torch.mseLoss', 'keras.huber', ... */
   readonly lossName: string;
+  /** The reduction a call without `reduction` uses ('mean', 'sum_over_batch_size', or 'none' for sigmoidFocalLoss). */
+  readonly defaultReduction: D;
   /** A streaming accumulator of the reduced loss over chunks (README, "Streaming and batch scoring"). */
   accumulate(opts?: AccumulateOptions<O>): LossAccumulator<A, O>;
 }
@@ -78,17 +90,4 @@ export type ReducedReduction<O> = O & { reduction: 'mean' | 'sum' };
  * A loss whose default reduction is 'none' (torchvision's sigmoid_focal_loss): without
  * `reduction`, or with 'none', it gives a Float32Array; with 'mean' or 'sum' a number.
  */
-export interface NoneByDefaultLoss<A extends unknown[], O, G = Float32Array> {
-  (...args: [...A, ReducedReduction<ForwardOptions<O>>]): number;
-  (...args: [...A] | [...A, ForwardOptions<O>]): Float32Array;
-  backward(...args: [...A] | [...A, BackwardOptions<O, G>]): G;
-  withGrad(...args: [...A, ReducedReduction<WithGradOptions<O, G>>]): LossWithGrad<number, G>;
-  withGrad(...args: [...A] | [...A, WithGradOptions<O, G>]): LossWithGrad<Float32Array, G>;
-  async(...args: [...A, ReducedReduction<ForwardOptions<O>>]): Promise<number>;
-  async(...args: [...A] | [...A, ForwardOptions<O>]): Promise<Float32Array>;
-  withGradAsync(...args: [...A, ReducedReduction<WithGradOptions<O, G>>]): Promise<LossWithGrad<number, G>>;
-  withGradAsync(...args: [...A] | [...A, WithGradOptions<O, G>]): Promise<LossWithGrad<Float32Array, G>>;
-  readonly lossName: string;
-  /** A streaming accumulator; without opts.reduction it accumulates the 'mean'. */
-  accumulate(opts?: AccumulateOptions<O>): LossAccumulator<A, O>;
-}
+export type NoneByDefaultLoss<A extends unknown[], O, G = Float32Array> = Loss<A, O, G, 'none' & ReductionOf<O>>;

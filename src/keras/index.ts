@@ -6,3 +6,4 @@ export * from './sequence';
 export * from './focal';
 export * from './overlap';
 export * from './metric';
+export * as losses from './losses';

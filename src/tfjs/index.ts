@@ -76,9 +76,9 @@ export interface TfNoneByDefaultFactory<F, T extends unknown[]> {
   (opts?: TfOptions<F>): TfLoss<T, Tensor>;
 }
 
-// The last call signature of a loss: its result without a reduction option.
-type Factory<F, T extends unknown[]> = F extends (...args: never) => infer R
-  ? (R extends Float32Array ? TfNoneByDefaultFactory<F, T> : TfLossFactory<F, T>) : never;
+// The factory follows the loss's default reduction.
+type Factory<F, T extends unknown[]> = F extends { readonly defaultReduction: infer D }
+  ? ([D] extends ['none'] ? TfNoneByDefaultFactory<F, T> : TfLossFactory<F, T>) : never;
 
 type LossesOf<NS> = { [K in keyof NS as NS[K] extends { lossName: string } ? K : never]: NS[K] };
 

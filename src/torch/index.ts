@@ -3,3 +3,4 @@ export * from './regression';
 export * from './classification';
 export * from './margin';
 export * from './sequence';
+export * as nn from './nn';

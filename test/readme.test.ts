@@ -44,8 +44,11 @@ test('the README has runnable examples: a CommonJS one and an ES module one, eac
   expect([...outputs.keys()].sort()).toEqual([...examples.keys()].sort());
   for (const name of references.keys()) expect(examples.has(name)).toBe(true);
   // every ```js block of the README is an example (a new one must be marked and given its output)
+  // (or says which test runs it: `<!-- run by test/x.test.ts -->`)
   const jsBlocks = readme.match(/^```js$/gm)?.length ?? 0;
-  expect(jsBlocks).toBe(examples.size);
+  const runElsewhere = [...readme.matchAll(/<!-- run by (test\/[\w.-]+) -->\n+```js\n/g)].map((m) => m[1]);
+  for (const file of runElsewhere) expect(fs.readFileSync(path.join(root, file), 'utf8')).toContain('README');
+  expect(jsBlocks).toBe(examples.size + runElsewhere.length);
 });
 
 /** Lines as text with the numbers taken out, and the numbers. */

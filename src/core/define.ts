@@ -530,9 +530,13 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
   return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, mode, p, e); });
 }
 
+/** Every loss's definition by name, in definition order (the CLI's `fastloss list` reads them). */
+export const lossDefs = new Map<string, LossDef>();
+
 /** Builds the function object of one loss from its table entry. */
 export function defineLoss<L>(def: LossDef): L {
   const c = compile(def);
+  lossDefs.set(def.name, def);
   const loss = function (...argv: unknown[]) { return run(c, Mode.Forward, argv); };
   const shortName = def.name.slice(def.name.indexOf('.') + 1);
   Object.defineProperty(loss, 'name', { value: shortName });

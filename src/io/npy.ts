@@ -205,6 +205,13 @@ export class NpyReader implements ArrayReader {
   }
   private readonly dataOffset: number;
 
+  /** The same data under another C-order shape of the same element count (rows regrouped). */
+  withShape(shape: readonly number[]): NpyReader {
+    const n = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+    if (n(shape) !== n(this.shape)) throw new RangeError(`${this.source}: shape [${shape.join(', ')}] does not hold ${n(this.shape)} elements`);
+    return new NpyReader(this.source, { dtype: this.dtype, shape: [...shape], dataOffset: this.dataOffset }, this.open, this.dataBytes, this.onClose);
+  }
+
   async *chunks(o: ReadOptions): AsyncGenerator<Chunk> {
     const { start, end, per } = checkReadOptions(this, o);
     const rowBytes = this.rowElements * BYTES[this.dtype];

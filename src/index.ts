@@ -5,6 +5,8 @@ import * as torch from './torch';
 
 export { torch, keras };
 export type * from './core/types';
+export { Accumulator, accumulatorFromState } from './core/accumulate';
+export type { AccumulateOptions, AccumulatorState, ChunkOptions, ExactSumState, LossAccumulator } from './core/accumulate';
 
 /** How a value reads in an error message: its type, and the value where it helps. */
 function shown(v: unknown): string {

@@ -447,6 +447,7 @@ void runCall(LossArgs& a, Problem& p, Check check, const GradScale& grScale, con
     if (a.reduction == Reduction::None) a.out[b] = static_cast<float>(l);
     total += l;
   }
+  if (reportParts(a, total, a.reduction == Reduction::Mean ? static_cast<double>(p.N) : 1.0, p.N)) return;
   if (a.reduction != Reduction::Mean) a.result = total;
   else a.result = p.N > 0 ? total / static_cast<double>(p.N) : emptyMean;
 }

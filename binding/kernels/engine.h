@@ -199,8 +199,20 @@ enum class Framework { Torch, Keras };
 // Ends a reduced call: a.result = total / reductionDivisor(count), total being the summed losses
 // of `items` items and count what 'mean' divides by (the items, or PyTorch's summed weights of
 // the non-ignored targets). Nothing for 'none' or a gradient-only call.
+// Streaming accumulators (kReportParts, src/core/accumulate.ts) sum a reduced call's parts over
+// chunks instead of its quotient: result = the summed losses, divisor = what 'mean' / 'batchmean'
+// divides by (1 for 'sum'), items = the count whose emptiness makes a Keras mean 0. False when not asked.
+inline bool reportParts(LossArgs& a, double total, double divisor, int64_t items) {
+  if (!(a.flags & kReportParts) || a.reduction == Reduction::None || !a.wantLoss()) return false;
+  a.result = total;
+  a.divisor = divisor;
+  a.items = static_cast<double>(items);
+  return true;
+}
+
 inline void finishReduction(LossArgs& a, Framework fw, double total, int64_t items, double count) {
   if (a.reduction == Reduction::None || !a.wantLoss()) return;
+  if (reportParts(a, total, reductionDivisor(a, count), items)) return;
   const bool emptyKerasMean = fw == Framework::Keras && a.reduction == Reduction::Mean && items <= 0;
   a.result = emptyKerasMean ? 0.0 : total / reductionDivisor(a, count);
 }

@@ -125,7 +125,7 @@ void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
     return focalPositions<Logits, Contiguous, Square>(pred, truth, w, up, out, grad, ax, f, scale, b, e);
   });
   // sum_over_batch_size: Keras' divide_no_nan, so no positions give 0.
-  if (!none && a.wantLoss())
+  if (!none && a.wantLoss() && !reportParts(a, total, reductionDivisor(a, static_cast<double>(positions)), positions))
     a.result = a.reduction == Reduction::Mean ? (positions > 0 ? total / static_cast<double>(positions) : 0.0) : total;
 }
 
@@ -206,7 +206,7 @@ void categoricalGeneralizedCrossEntropy(LossArgs& a) {
     fail(a, ErrorReason::ChangedDuringCall, inputAt(1, changed.load()), 0.0, static_cast<double>(C));
     return;
   }
-  if (!none && a.wantLoss())
+  if (!none && a.wantLoss() && !reportParts(a, total, reductionDivisor(a, static_cast<double>(rows)), rows))
     a.result = a.reduction == Reduction::Mean ? (rows > 0 ? total / static_cast<double>(rows) : 0.0) : total;
 }
 

@@ -16,6 +16,7 @@ enum Flags : int {
   kHasGradOut = 8,
   kFreshOut = 16,
   kFreshOutputs = kFreshOut * 15,  // all four output slots
+  kReportParts = 256,  // a reduced call reports total, divisor and items (reportParts in engine.h)
 };
 
 constexpr int kMaxInputs = 6;
@@ -104,6 +105,9 @@ struct LossArgs {
   int threads = 0;  // at most this many threads (1..maxThreads); 0: the default
   // Results.
   double result = 0.0;
+  // With kReportParts (streaming accumulators): what 'mean' / 'batchmean' divides by, and the items.
+  double divisor = 0.0;
+  double items = 0.0;
   KernelError fault;  // fault.kind != None: the call failed (fail() in engine.h), as data
 
   const float* f(int slot) const { return static_cast<const float*>(in[slot]); }

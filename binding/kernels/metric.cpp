@@ -118,7 +118,8 @@ void cosineTriplet(LossArgs& a, double margin, bool swap) {
   const double total = reduceRows(rows, D, 4, [&](int64_t b, int64_t e) {
     return cosineTripletRows(x, y, z, out, ga, gp, gn, up, scale, margin, swap, D, b, e);
   });
-  if (!none && a.wantLoss()) a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(rows) : total;
+  if (!none && a.wantLoss() && !reportParts(a, total, reductionDivisor(a, static_cast<double>(rows)), rows))
+    a.result = a.reduction == Reduction::Mean ? total / static_cast<double>(rows) : total;
 }
 
 // ---------------------------------------------------------------- keras.circle
@@ -273,7 +274,7 @@ void circleLoss(LossArgs& a) {
     });
   }
   std::free(mem);
-  if (!none && a.wantLoss()) a.result = mean ? (N > 0 ? total / divisor : 0.0) : total;
+  if (!none && a.wantLoss() && !reportParts(a, total, divisor, N)) a.result = mean ? (N > 0 ? total / divisor : 0.0) : total;
 }
 
 }  // namespace
@@ -297,6 +298,8 @@ void tripletMarginWithDistanceLoss(LossArgs& a) {
   b.p[params::torch::tripletMarginLoss::swap] = swap ? 1.0 : 0.0;
   tripletMarginLoss(b);
   a.result = b.result;
+  a.divisor = b.divisor;
+  a.items = b.items;
   a.fault = b.fault;  // its inputs and slots are a's (a parameter would name b's: none fails)
 }
 

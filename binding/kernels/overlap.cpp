@@ -164,7 +164,7 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
     }
   }
   std::free(sums);
-  if (!none && a.wantLoss())
+  if (!none && a.wantLoss() && !reportParts(a, total, reductionDivisor(a, static_cast<double>(slots)), slots))
     a.result = a.reduction == Reduction::Mean ? (slots > 0 ? total / static_cast<double>(slots) : 0.0) : total;
 }
 

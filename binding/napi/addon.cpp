@@ -70,7 +70,17 @@ void selectIsa(Isa wanted) {
 // its arguments are the kernel's inputs in slot order, then `out` (kHasOut), the gradients
 // (kWantGrad, params[kParamGradCount] of them) and `gradOutput` (kHasGradOut).
 constexpr size_t kMaxArgs = kMaxInputs + 1 + kMaxGrads + 1;
-constexpr int kKnownFlags = kWantLoss | kWantGrad | kHasOut | kHasGradOut | kFreshOutputs;
+constexpr int kKnownFlags = kWantLoss | kWantGrad | kHasOut | kHasGradOut | kFreshOutputs | kReportParts;
+
+// A call's value: the reduced loss, or with kReportParts [total, divisor, items] (src/core/accumulate.ts).
+Napi::Value callResult(Napi::Env env, const LossArgs& a) {
+  if (!(a.flags & kReportParts)) return Napi::Number::New(env, a.result);
+  Napi::Array parts = Napi::Array::New(env, 3);
+  parts.Set(0u, Napi::Number::New(env, a.result));
+  parts.Set(1u, Napi::Number::New(env, a.divisor));
+  parts.Set(2u, Napi::Number::New(env, a.items));
+  return parts;
+}
 
 // Per Node environment (main thread, each worker_thread): the params Float64Array shared with
 // the facade, bound once by bindParams().
@@ -394,9 +404,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
     napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
     return nullptr;
   }
-  napi_value result;
-  napi_create_double(env, c.a.result, &result);
-  return result;
+  return callResult(Napi::Env(env), c.a);
 }
 
 // Memory the async call owns: copies of inputs backed by a plain ArrayBuffer (JS may detach,
@@ -491,7 +499,7 @@ class LossWorker : public Napi::AsyncWorker {
     }
     for (auto& w : writeBack_)
       if (w.copy.length) std::memcpy(w.original, w.copy.data.get(), static_cast<size_t>(w.copy.length) * sizeof(float));
-    deferred_.Resolve(Napi::Number::New(env, a.result));
+    deferred_.Resolve(callResult(env, a));
   }
 
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -696,6 +704,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   flags.Set("hasOut", static_cast<double>(kHasOut));
   flags.Set("hasGradOut", static_cast<double>(kHasGradOut));
   flags.Set("freshOut", static_cast<double>(kFreshOut));
+  flags.Set("reportParts", static_cast<double>(kReportParts));
   exports.Set("flags", flags);
   Napi::Object reductions = Napi::Object::New(env);
   reductions.Set("none", Napi::Number::New(env, static_cast<int>(Reduction::None)));

@@ -1,5 +1,6 @@
 // The one mechanism behind every loss: argument checks, options, output buffers, and the
 // sync / async / backward / withGrad calls into the native kernel table.
+import { accumulateMethod, ChunkParts, FLAG_REPORT_PARTS } from './accumulate';
 import * as check from './check';
 import { AnyTypedArray, FLAG_FRESH_OUT, FLAG_HAS_GRAD_OUT, FLAG_HAS_OUT, native, params, SLOT } from './native';
 
@@ -19,6 +20,8 @@ export interface OptionSpec {
   check(fn: string, arg: string, value: unknown): unknown;
   /** The kernel parameter (named in its .def entry) this option's value goes to. */
   param?: string;
+  /** Per-row data (Keras sampleWeight): an accumulator takes it with each chunk, not once (accumulate.ts). */
+  perChunk?: boolean;
 }
 
 export interface PlanContext {
@@ -530,6 +533,39 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
   return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, mode, p, e); });
 }
 
+// Streaming accumulators (accumulate.ts): a reduced forward call whose kernel reports its parts
+// (total, divisor, items) instead of their quotient, and the chunk's logical shape.
+function prepareParts(c: Compiled, argv: unknown[]): { p: Prepared; shape: number[] } {
+  const p = prepare(c, Mode.Forward, argv);
+  p.scratch[SLOT.flags] += FLAG_REPORT_PARTS;
+  return { p, shape: Array.from(p.scratch.subarray(SLOT.dims, SLOT.dims + p.scratch[SLOT.ndim])) };
+}
+const partsOf = (r: unknown, shape: number[]): ChunkParts => {
+  const [total, divisor, items] = r as number[];
+  return { total, divisor, items, shape };
+};
+function runParts(c: Compiled, argv: unknown[]): ChunkParts {
+  const { p, shape } = prepareParts(c, argv);
+  return partsOf(run1(c, p, false), shape);
+}
+function runPartsAsync(c: Compiled, argv: unknown[]): Promise<ChunkParts> {
+  try {
+    const { p, shape } = prepareParts(c, argv);
+    return (run1(c, p, true) as Promise<unknown>).then((r) => partsOf(r, shape), (e) => { throw nativeError(c, Mode.Forward, p, e); });
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+function run1(c: Compiled, p: Prepared, async: boolean): unknown {
+  const a = p.arrays;
+  params.set(p.scratch);
+  try {
+    return (async ? native.runAsync : native.run)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+  } catch (e) {
+    throw nativeError(c, Mode.Forward, p, e);
+  }
+}
+
 /** Every loss's definition by name, in definition order (the CLI's `fastloss list` reads them). */
 export const lossDefs = new Map<string, LossDef>();
 
@@ -546,6 +582,7 @@ export function defineLoss<L>(def: LossDef): L {
     withGrad: (...argv: unknown[]) => run(c, Mode.WithGrad, argv),
     async: (...argv: unknown[]) => runAsync(c, Mode.Forward, argv),
     withGradAsync: (...argv: unknown[]) => runAsync(c, Mode.WithGrad, argv),
+    accumulate: accumulateMethod(def, { run: (argv) => runParts(c, argv), runAsync: (argv) => runPartsAsync(c, argv) }),
   });
   return loss as unknown as L;
 }

@@ -33,6 +33,7 @@ export function torchPairPlan(ctx: PlanContext): Plan {
 }
 
 export const sampleWeightOption: OptionSpec = {
+  perChunk: true,
   check(fn, arg, v) {
     if (typeof v === 'number') return check.finiteNumber(fn, arg, v);
     return check.float32(fn, arg, v);

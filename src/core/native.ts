@@ -49,7 +49,7 @@ export interface NativeAddon {
   extents: Record<string, string>;
   /** The names of each kernel's scalar parameters, in slot order (binding/kernels/params.h). */
   params: Record<string, string[]>;
-  flags: { wantLoss: number; wantGrad: number; hasOut: number; hasGradOut: number; freshOut: number };
+  flags: { wantLoss: number; wantGrad: number; hasOut: number; hasGradOut: number; freshOut: number; reportParts: number };
   reductions: { none: number; mean: number; sum: number; batchmean: number };
   /** Most arrays one run() takes, and kernel inputs among them. */
   maxArgs: number;

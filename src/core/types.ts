@@ -1,4 +1,5 @@
 // The public call contract shared by every loss.
+import type { AccumulateOptions, LossAccumulator } from './accumulate';
 
 export type TorchReduction = 'mean' | 'sum' | 'none';
 export type KerasReduction = 'sum_over_batch_size' | 'sum' | 'none';
@@ -67,6 +68,8 @@ export interface Loss<A extends unknown[], O, G = Float32Array> {
   withGradAsync(...args: [...A] | [...A, WithGradOptions<O, G>]): Promise<LossWithGrad<number, G>>;
   /** 'torch.mseLoss', 'keras.huber', ... */
   readonly lossName: string;
+  /** A streaming accumulator of the reduced loss over chunks (README, "Streaming and batch scoring"). */
+  accumulate(opts?: AccumulateOptions<O>): LossAccumulator<A, O>;
 }
 
 export type ReducedReduction<O> = O & { reduction: 'mean' | 'sum' };
@@ -86,4 +89,6 @@ export interface NoneByDefaultLoss<A extends unknown[], O, G = Float32Array> {
   withGradAsync(...args: [...A, ReducedReduction<WithGradOptions<O, G>>]): Promise<LossWithGrad<number, G>>;
   withGradAsync(...args: [...A] | [...A, WithGradOptions<O, G>]): Promise<LossWithGrad<Float32Array, G>>;
   readonly lossName: string;
+  /** A streaming accumulator; without opts.reduction it accumulates the 'mean'. */
+  accumulate(opts?: AccumulateOptions<O>): LossAccumulator<A, O>;
 }

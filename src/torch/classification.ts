@@ -68,6 +68,8 @@ export type GaussianNllLoss = Loss<[input: Float32Array, target: Float32Array, v
 
 
 const arrayOption: OptionSpec = { check: check.float32 };
+// One weight per element: an accumulator takes it with each chunk.
+const elementWeightOption: OptionSpec = { check: check.float32, perChunk: true };
 const boolOption = (dflt: boolean, param: string): OptionSpec => ({ default: dflt, check: check.boolean, param });
 const int32Option = (dflt: number, param: string): OptionSpec => ({
   default: dflt,
@@ -101,7 +103,7 @@ const TARGET = { name: 'target', kind: 'f32' } as const;
  * torch.nn.functional.binary_cross_entropy.
  */
 export const binaryCrossEntropy: Pair<BinaryCrossEntropyOptions> = defineLoss(torchLoss('binaryCrossEntropy',
-  [INPUT, TARGET], { weight: arrayOption }, (ctx) => {
+  [INPUT, TARGET], { weight: elementWeightOption }, (ctx) => {
     const p = torchPairPlan(ctx);
     return { ...p, inputs: [...p.inputs, weightOf(ctx, 'weight', ctx.args[0].length, "the input's length")] };
   }));
@@ -111,7 +113,7 @@ export const binaryCrossEntropy: Pair<BinaryCrossEntropyOptions> = defineLoss(to
  * logit, soft targets allowed. torch.nn.functional.binary_cross_entropy_with_logits.
  */
 export const binaryCrossEntropyWithLogits: Pair<BinaryCrossEntropyWithLogitsOptions> = defineLoss(torchLoss(
-  'binaryCrossEntropyWithLogits', [INPUT, TARGET], { weight: arrayOption, posWeight: arrayOption }, (ctx) => {
+  'binaryCrossEntropyWithLogits', [INPUT, TARGET], { weight: elementWeightOption, posWeight: arrayOption }, (ctx) => {
     const p = torchPairPlan(ctx);
     const last = p.shape.length > 0 ? p.shape[p.shape.length - 1] : 1;
     return {

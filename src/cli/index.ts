@@ -1,6 +1,8 @@
 // The `fastloss` command (bin/fastloss): score, list, info, demo, merge. Results on stdout; errors as one
 // line on stderr with exit status 1 (a file or data error) or 2 (a usage error); nothing else on stderr
 // except the progress bar on a terminal.
+import * as fs from 'fs';
+import * as path from 'path';
 import { ReadError } from '../io/types';
 import { removeTemporaries } from '../io/write';
 import { parseArgs, UsageError } from './args';
@@ -45,10 +47,20 @@ async function list(argv: string[], print: (s: string) => void): Promise<number>
   return 0;
 }
 
+/** An installed package's version, found from its entry (some packages do not export package.json). */
 function readerVersion(pkg: string): string | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(`${pkg}/package.json`).version;
+    let dir = path.dirname(require.resolve(pkg));
+    for (;;) {
+      const file = path.join(dir, 'package.json');
+      if (fs.existsSync(file)) {
+        const meta = JSON.parse(fs.readFileSync(file, 'utf8'));
+        if (meta.name === pkg) return meta.version;
+      }
+      const up = path.dirname(dir);
+      if (up === dir) return null;
+      dir = up;
+    }
   } catch {
     return null;
   }

@@ -316,9 +316,10 @@ export async function score(argv: string[], print: (s: string) => void): Promise
 
 const fmt = (x: number): string => (x >= 1e9 ? `${(x / 1e9).toFixed(2)} G` : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : `${x.toFixed(0)} `);
 
+
 export function summaryText(s: { loss: string; reduction: string; result: number; rows: number; elements: number; seconds: number; out?: string }): string {
   return `${s.loss} (${s.reduction}) = ${s.result}\n` +
-    `  ${s.rows} rows, ${s.elements} elements in ${s.seconds.toFixed(3)} s: ${fmt(s.rows / s.seconds)}rows/s, ${fmt(s.elements / s.seconds)}elements/s` +
+    `  ${s.rows} rows, ${s.elements} elements in ${s.seconds.toFixed(3)} s: ${fmt(s.rows / s.seconds)} rows/s, ${fmt(s.elements / s.seconds)} elements/s` +
     (s.out ? `\n  unreduced losses: ${s.out}` : '');
 }
 

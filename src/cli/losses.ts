@@ -50,6 +50,13 @@ export function resolveLoss(name: string): LossEntry {
     const [fw, short] = l.def.name.split('.');
     return (framework === undefined || fw === framework) && squash(short) === bare;
   });
+  // 'mse' for torch.mseLoss: PyTorch's functional names drop the 'Loss'.
+  if (matches.length === 0) {
+    matches.push(...all.filter((l) => {
+      const [fw, short] = l.def.name.split('.');
+      return (framework === undefined || fw === framework) && squash(short) === `${bare}loss`;
+    }));
+  }
   if (matches.length === 1) return matches[0];
   if (matches.length > 1)
     throw new UsageError(`score: loss '${name}' is ambiguous: ${matches.map((m) => m.def.name).join(' or ')}`);

@@ -97,7 +97,11 @@ async function* aligned(inputs: Input[], start: number, end: number, per: number
 function locate(e: Error, inputs: Input[], rowStart: number): Error {
   const m = /(\w+)\[(\d+)\]/.exec(e.message);
   const inp = m ? inputs.find((i) => i.arg === m[1] || (m[1] === 'opts' && i.arg === 'weight')) : undefined;
-  if (!m || !inp) return e;
+  if (!m || !inp) {
+    // A shape or type mismatch: say what each file holds.
+    const held = inputs.map((i) => `${i.flag} ${i.reader.source} is ${i.reader.dtype} [${i.reader.shape.join(', ')}]`).join('; ');
+    return new Error(`${e.message} (${held})`);
+  }
   const per = inp.rowShape.reduce((a, b) => a * b, 1);
   const row = rowStart + Math.floor(Number(m[2]) / per);
   return new ReadError(inp.reader.source, `row ${row}: ${e.message}`, row);
@@ -257,6 +261,7 @@ export async function score(argv: string[], print: (s: string) => void): Promise
     const noneOptions = { ...options, reduction: 'none' };
     delete (noneOptions as Record<string, unknown>).threads;
     if (threads !== undefined) (noneOptions as Record<string, unknown>).threads = threads;
+    let lastYield = Date.now();
     for await (const step of aligned(inputs, start, end, per)) {
       const chunkOpts: Record<string, unknown> = { shape: [step.rows, ...main.rowShape] };
       if (weightOption) chunkOpts[weightOption] = step.data[argCount];
@@ -277,6 +282,12 @@ export async function score(argv: string[], print: (s: string) => void): Promise
         throw locate(e as Error, inputs, step.rowStart);
       }
       progress.tick(step.rows);
+      // The synchronous readers never return to the event loop by themselves: let signals (SIGINT,
+      // SIGTERM: remove the temporary --out file) and the progress bar through every 50 ms.
+      if (Date.now() - lastYield > 50) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = Date.now();
+      }
     }
     progress.stop();
     if (outPath !== undefined && writer === null) writer = new NpyWriter(outPath, [0]);

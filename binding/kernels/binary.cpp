@@ -29,7 +29,7 @@ struct BinaryCrossEntropy {
 // without); d/dx = (pw y + 1 - y) sigmoid(x) - pw y.  binary_cross_entropy_with_logits.
 struct BceWithLogits {
   FASTLOSS_HOT float loss(float x, float y, float pw) const {
-    return (1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, expNegAbs(x));
+    return mulAdd(1.0f - y, x, ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, expNegAbs(x)));  // scalar.h
   }
   FASTLOSS_HOT float grad(float x, float y, float pw) const {
     const float t = pw * y;
@@ -38,7 +38,7 @@ struct BceWithLogits {
   FASTLOSS_HOT void both(float x, float y, float pw, float& l, float& d) const {
     const float e = expNegAbs(x);
     const float t = pw * y;
-    l = (1.0f - y) * x + ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, e);
+    l = mulAdd(1.0f - y, x, ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, e));
     d = (t + 1.0f - y) * sigmoidFrom(x, e) - t;
   }
   FASTLOSS_HOT float loss(float x, float y) const { return loss(x, y, 1.0f); }

@@ -16,7 +16,7 @@ enum Flags : int {
   kHasGradOut = 8,
   kFreshOut = 16,
   kFreshOutputs = kFreshOut * 15,  // all four output slots
-  kReportParts = 256,  // a reduced call reports total, divisor and items (reportParts in engine.h)
+  kReportParts = 256,              // a reduced call reports total, divisor and items (reportParts in engine.h)
 };
 
 constexpr int kMaxInputs = 6;

@@ -274,7 +274,8 @@ void circleLoss(LossArgs& a) {
     });
   }
   std::free(mem);
-  if (!none && a.wantLoss() && !reportParts(a, total, divisor, N)) a.result = mean ? (N > 0 ? total / divisor : 0.0) : total;
+  if (!none && a.wantLoss() && !reportParts(a, total, divisor, N))
+    a.result = mean ? (N > 0 ? total / divisor : 0.0) : total;
 }
 
 }  // namespace

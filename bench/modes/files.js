@@ -57,7 +57,7 @@ async function writeParquet(w, file) {
   const db = await DuckDBInstance.create(':memory:');
   const c = await db.connect();
   const pred = w.cols === 1 ? 'random()::FLOAT' : `list_transform(range(${w.cols}), x -> random()::FLOAT)::FLOAT[${w.cols}]`;
-  const target = w.loss === 'torch.crossEntropy' ? `(random() * ${w.cols})::BIGINT` : 'round(random())::FLOAT';
+  const target = w.loss === 'torch.crossEntropy' ? `floor(random() * ${w.cols})::BIGINT` : 'round(random())::FLOAT';
   await c.run(`COPY (SELECT ${pred} AS pred, ${target} AS target FROM range(${w.rows})) TO '${file}' (FORMAT parquet)`);
   c.closeSync();
 }

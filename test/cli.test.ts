@@ -65,7 +65,7 @@ describe('fastloss score', () => {
       expect(rel(JSON.parse(r.out).result, expected.torch.crossEntropy.mean)).toBeLessThan(1e-6);
     }
     const text = await cli('score', ...CE);
-    expect(text.out).toMatch(/^torch\.crossEntropy \(mean\) = 1\.75196\d+\n  64 rows, 320 elements in [\d.]+ s: /);
+    expect(text.out).toMatch(/^torch\.crossEntropy \(mean\) = 1\.75196\d+\n {2}64 rows, 320 elements in [\d.]+ s: /);
   });
 
   test('--out writes the unreduced losses as .npy (PyTorch reduction none)', async () => {
@@ -193,7 +193,7 @@ describe('commands', () => {
 
   test('list: every loss with arguments, options, defaults and reductions, from the definitions', async () => {
     const doc = JSON.parse((await cli('list', '--json')).out);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const fastloss = require('../src');
     const names = [...Object.keys(fastloss.torch).map((k) => `torch.${k}`), ...Object.keys(fastloss.keras).map((k) => `keras.${k}`)];
     expect(doc.map((d: { name: string }) => d.name).sort()).toEqual(names.sort());
@@ -212,11 +212,11 @@ describe('commands', () => {
 
   test('info: version, ISA, threads, runtime, readers', async () => {
     const doc = JSON.parse((await cli('info', '--json')).out);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     expect(doc.version).toBe(require('../package.json').version);
     for (const k of ['isa', 'cpuIsa', 'threads', 'maxThreads', 'openmp']) expect(doc[k]).toBeDefined();
     expect(doc.readers.npy).toBe('built in');
-    expect((await cli('info')).out).toMatch(/^fastloss \d+\.\d+\.\d+ .*\n  SIMD level/);
+    expect((await cli('info')).out).toMatch(/^fastloss \d+\.\d+\.\d+ .*\n {2}SIMD level/);
   });
 
   test('demo: writes the dataset, scores it, and the file result equals the in-memory one', async () => {

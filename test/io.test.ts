@@ -211,7 +211,7 @@ describe('writeNpy', () => {
 });
 
 describe('Arrow IPC, Parquet and CSV', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const arrow = require('apache-arrow');
   const N = 3000;
   const C = 4;
@@ -229,7 +229,7 @@ describe('Arrow IPC, Parquet and CSV', () => {
     const split = new arrow.Table(batches);
     fs.writeFileSync(path.join(tmp, 'a.arrow'), arrow.tableToIPC(split, 'file'));
     fs.writeFileSync(path.join(tmp, 'a.arrows'), arrow.tableToIPC(split, 'stream'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const { DuckDBInstance } = require('@duckdb/node-api');
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();

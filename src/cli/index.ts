@@ -6,11 +6,11 @@ import * as path from 'path';
 import { ReadError } from '../io/types';
 import { removeTemporaries } from '../io/write';
 import { parseArgs, UsageError } from './args';
-import { demo, DEMO_HELP } from './demo';
-import { merge, MERGE_HELP } from './merge';
-import { score, SCORE_HELP } from './score';
+import { demo } from './demo';
+import { merge } from './merge';
+import { score } from './score';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const version: string = require('../../package.json').version;
 
 const HELP = `usage: fastloss <command> [options]     (fastloss <command> --help for each)

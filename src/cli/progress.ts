@@ -13,7 +13,7 @@ export class Progress {
     if (!wanted || !process.stderr.isTTY || total === 0) return;
     let cliProgress: Any;
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       cliProgress = require('cli-progress');
     } catch {
       return; // an install without it: no bar

@@ -6,7 +6,7 @@ import type { ArrayReader, Chunk } from '../io/types';
 import { ReadError } from '../io/types';
 import { NpyWriter } from '../io/write';
 import { one, Parsed, parseArgs, UsageError } from './args';
-import { LossEntry, parseOptionValue, resolveLoss } from './losses';
+import { parseOptionValue, resolveLoss } from './losses';
 import { Progress } from './progress';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

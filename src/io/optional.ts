@@ -5,7 +5,7 @@ import { ReadError } from './types';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function loadOptional(pkg: string, what: string): any {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     return require(pkg);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (e as Error).message.includes(pkg))

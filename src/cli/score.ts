@@ -126,6 +126,9 @@ export async function score(argv: string[], print: (s: string) => void): Promise
     throw new UsageError(p.positional.length ? `score: one loss name expected, got ${p.positional.join(' ')}` : 'score: name the loss (fastloss list shows them), e.g. fastloss score torch.crossEntropy --pred logits.npy --target labels.npy');
   const loss = resolveLoss(p.positional[0]);
   const def = loss.def;
+  // Files are cut into chunks along their first axis: the loss's rows must be there.
+  if (def.dims && def.dims[0] !== 'N')
+    throw new UsageError(`score: ${def.name} takes [${def.dims.join(', ')}] data, rows on axis ${def.dims.indexOf('N')}; fastloss score streams rows along the first axis: use ${def.name}.accumulate() from code`);
   const threads = positiveInt('--threads', one(p, 'threads'));
   const chunkRows = positiveInt('--chunk-rows', one(p, 'chunk-rows'));
   const shard = parseShard(one(p, 'shard'));

@@ -2,6 +2,7 @@
 // give what one call over the concatenation gives (1e-12 relative), the same bits for any thread
 // count and for sync / async adds, and serialized shard states merge to the bits of one run.
 // ExactSum is checked against Python's math.fsum (test/fixtures/accumulate-fsum.json).
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import fc from 'fast-check';
@@ -267,19 +268,41 @@ describe('every loss accumulates', () => {
   });
 });
 
+describe('every ISA level', () => {
+  const { native } = require('../src/core/native') as typeof import('../src/core/native');
+  const info = native.info();
+  const levels = info.builtIsa.filter((l) => info.isaLevels.indexOf(l) <= info.isaLevels.indexOf(info.cpuIsa));
+  afterAll(() => native.setIsa(info.isa));
+
+  // An element's loss must not depend on its position in a call (vector body or scalar tail).
+  test.each(levels)('%s: 1-row and 3-row chunks equal one call for every loss and variant', (level) => {
+    native.setIsa(level);
+    for (const name of Object.keys(CASES)) {
+      if (BATCH_COUPLED.has(name)) continue;
+      for (const variant of CASES[name].variants ?? [{}]) {
+        const opts = { ...variant, reduction: reductionsOf(name)[0] };
+        const d = makeData(name, 23, 99, variant);
+        const one = oneShot(name, d, opts);
+        closeTo(accumulateChunks(name, d, opts, bounds(23, Array.from({ length: 23 }, (_, i) => i))).result(), one, `${level} ${name} 1-row`);
+        closeTo(accumulateChunks(name, d, opts, bounds(23, [3, 6, 9, 12, 15, 18, 21])).result(), one, `${level} ${name} 3-row`);
+      }
+    }
+  });
+});
+
 describe('large inputs and threads', () => {
   const saved = fastloss.getNumThreads();
   afterAll(() => fastloss.setNumThreads(saved));
 
   test('torch.mseLoss over 10^6 rows: one chunk and odd cuts agree with the one-shot call; same bits for 1, 2 and 3 threads', () => {
-    const d = makeData('torch.mseLoss', 200000, 3);  // [200000, 5] = 10^6 elements
-    const mse = (rows: number) => ({ ...d, rows });
+    const rows = 1000000;
+    const d = makeData('torch.mseLoss', rows, 3);  // [10^6, 5]
     const one = oneShot('torch.mseLoss', d, {});
-    const cuts = bounds(200000, [1, 2, 77777, 77778, 131071, 199999]);
+    const cuts = bounds(rows, [1, 2, 77777, 77778, 131071, 524289, 999999]);
     fastloss.setNumThreads(1);
-    const single = accumulateChunks('torch.mseLoss', mse(200000), {}, cuts).result();
+    const single = accumulateChunks('torch.mseLoss', d, {}, cuts).result();
     closeTo(single, one, 'mse cuts');
-    closeTo(accumulateChunks('torch.mseLoss', d, {}, [[0, 200000]]).result(), one, 'mse one chunk');
+    closeTo(accumulateChunks('torch.mseLoss', d, {}, [[0, rows]]).result(), one, 'mse one chunk');
     for (const threads of [2, 3]) {
       fastloss.setNumThreads(threads);
       expect(Object.is(accumulateChunks('torch.mseLoss', d, {}, cuts).result(), single)).toBe(true);
@@ -403,6 +426,46 @@ describe('options and errors', () => {
     expect([acc.result(), back.result()]).toEqual([Infinity, Infinity]);
     acc.add(Float32Array.from([NaN]), new Float32Array(1));
     expect(fastloss.accumulatorFromState(JSON.parse(JSON.stringify(acc))).result()).toBeNaN();
+  });
+});
+
+describe('shards in other processes', () => {
+  test('partial states written by two child processes merge to the bits of one run with the same cuts', () => {
+    // Each child scores rows [a, b) of a seeded torch.crossEntropy problem in 1000-row chunks and prints its state.
+    const script = `
+      const fl = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+      const { seededRandom } = require(${JSON.stringify(path.join(__dirname, 'helpers', 'random.js'))});
+      const [a, b] = process.argv.slice(1).map(Number);
+      const r = seededRandom(42), rows = 10000, C = 7;
+      const x = Float32Array.from({ length: rows * C }, () => r() * 6 - 3);
+      const t = Int32Array.from({ length: rows }, () => (r() < 0.1 ? -100 : Math.floor(r() * C)));
+      const acc = fl.torch.crossEntropy.accumulate({ weight: Float32Array.from([1, 2, 3, 0.5, 1, 1, 4]), labelSmoothing: 0.05 });
+      for (let k = a; k < b; k += 1000) acc.add(x.subarray(k * C, Math.min(b, k + 1000) * C), t.subarray(k, Math.min(b, k + 1000)), { shape: [Math.min(b, k + 1000) - k, C] });
+      process.stdout.write(JSON.stringify(acc));`;
+    const shard = (a: number, b: number) => JSON.parse(execFileSync(process.execPath, ['-e', script, String(a), String(b)], { encoding: 'utf8' }));
+    const whole = fastloss.accumulatorFromState(shard(0, 10000));
+    const merged = fastloss.accumulatorFromState(shard(6000, 10000)).merge(shard(0, 6000));
+    expect(Object.is(merged.result(), whole.result())).toBe(true);
+    expect([merged.rows, merged.elements, merged.chunks]).toEqual([10000, 70000, 10]);
+  });
+});
+
+describe('types', () => {
+  test('accumulate() and add() take the loss\'s own argument and option types', async () => {
+    const lp = new Float32Array(2 * 1 * 3);
+    const ctc = fastloss.torch.ctcLoss.accumulate({ blank: 0, zeroInfinity: true, reduction: 'sum' });
+    ctc.add(lp, Int32Array.from([1]), 2, 1, { shape: [2, 1, 3] });
+    const huber = fastloss.keras.huber.accumulate({ delta: 0.5 });
+    await huber.addAsync(new Float32Array(4), new Float32Array(4), { shape: [2, 2], sampleWeight: Float32Array.from([1, 2]) });
+    const focal = fastloss.torch.sigmoidFocalLoss.accumulate({ alpha: 0.5, reduction: 'sum' });
+    focal.add(new Float32Array(2), new Float32Array(2), { threads: 1 });
+    // @ts-expect-error sampleWeight goes with each chunk, not to accumulate()
+    expect(() => fastloss.keras.huber.accumulate({ sampleWeight: 2 })).toThrow(TypeError);
+    // @ts-expect-error a crossEntropy chunk needs its target
+    expect(() => fastloss.torch.crossEntropy.accumulate().add(new Float32Array(3))).toThrow(TypeError);
+    const n: number = ctc.result() + huber.result() + focal.result() + ctc.rows + huber.elements;
+    expect(Number.isFinite(n)).toBe(true);
+    expect([ctc.rows, huber.rows, focal.rows]).toEqual([1, 2, 2]);
   });
 });
 

@@ -149,7 +149,7 @@ describe('kernel parameters by name', () => {
   test('the addon exports every kernel\'s parameter names and the wire constants', () => {
     expect(native.params['torch.tripletMarginLoss']).toEqual(['margin', 'p', 'eps', 'swap']);
     expect(native.params['torch.mseLoss']).toEqual([]);
-    expect(native.flags).toEqual({ wantLoss: 1, wantGrad: 2, hasOut: 4, hasGradOut: 8, freshOut: 16 });
+    expect(native.flags).toEqual({ wantLoss: 1, wantGrad: 2, hasOut: 4, hasGradOut: 8, freshOut: 16, reportParts: 256 });
     for (const names of Object.values(native.params)) expect(names.length).toBeLessThanOrEqual(native.maxParams);
   });
 });

@@ -72,7 +72,7 @@ function expectWorks(app: string, env: NodeJS.ProcessEnv = process.env, wrap: st
   // The test-only kernels (simd.*, libm.*, probe.*) live in the internal native module, which exports hides.
   expect(cjs.internal).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   expect(cjs.testKernels).toEqual([]);
-  expect(cjs.top).toEqual(['getNumThreads', 'info', 'keras', 'setNumThreads', 'torch']);
+  expect(cjs.top).toEqual(['Accumulator', 'accumulatorFromState', 'getNumThreads', 'info', 'keras', 'setNumThreads', 'torch']);
   const esm = JSON.parse(ok(wrap[0] ?? process.execPath, [...wrap.slice(1), ...(wrap.length ? [process.execPath] : []), 'check.mjs'], { cwd: app, env }));
   expect(esm).toEqual({ mse: 1.3125, grad: [-0.25, 0, -0.5, 1], same: true });
   return cjs;

@@ -44,8 +44,8 @@ export class ExactSum {
       if (lo !== 0) p[kept++] = lo;
       x = hi;
     }
-    p.length = kept;
-    if (x !== 0) p.push(x);
+    if (x !== 0) p[kept++] = x;
+    if (p.length !== kept) p.length = kept;
   }
 
   addAll(other: ExactSum): void {
@@ -205,63 +205,64 @@ export class Accumulator {
   /** 'torch.crossEntropy', ... */
   readonly loss: string;
   readonly reduction: string;
-  readonly #entry: LossEntry;
-  readonly #options: Record<string, unknown>;
-  readonly #threads: number | undefined;
-  readonly #optionsKey: string;
-  readonly #fn: string;
-  #total = new ExactSum();
-  #divisor = new ExactSum();
-  #items = 0;
-  #rows = 0;
-  #elements = 0;
-  #chunks = 0;
+  // TypeScript-private (not #private: the ES2020 build turns those into WeakMap lookups on every add).
+  private readonly _entry: LossEntry;
+  private readonly _options: Record<string, unknown>;
+  private readonly _threads: number | undefined;
+  private readonly _optionsKey: string;
+  private readonly _fn: string;
+  private _total = new ExactSum();
+  private _divisor = new ExactSum();
+  private _items = 0;
+  private _rows = 0;
+  private _elements = 0;
+  private _chunks = 0;
 
   /** @internal use `loss.accumulate(opts)` or `accumulatorFromState(state)`. */
   constructor(entry: LossEntry, reduction: string, options: Record<string, unknown>, threads: number | undefined) {
     this.loss = entry.def.name;
     this.reduction = reduction;
-    this.#entry = entry;
-    this.#options = options;
-    this.#threads = threads;
-    this.#optionsKey = optionsKey(options);
-    this.#fn = `${entry.def.name}.accumulate`;
+    this._entry = entry;
+    this._options = options;
+    this._threads = threads;
+    this._optionsKey = optionsKey(options);
+    this._fn = `${entry.def.name}.accumulate`;
   }
 
   /** Rows added so far (the first axis of each chunk's shape; CTC: sequences). */
-  get rows(): number { return this.#rows; }
+  get rows(): number { return this._rows; }
   /** Elements added so far (of the prediction: the product of each chunk's shape). */
-  get elements(): number { return this.#elements; }
+  get elements(): number { return this._elements; }
   /** Chunks added so far (merged accumulators' included). */
-  get chunks(): number { return this.#chunks; }
+  get chunks(): number { return this._chunks; }
 
   /** The loss options fixed at accumulate() (defaults filled in; arrays are private copies). */
   get options(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(this.#options)) out[k] = copyValue(this.#options[k]);
+    for (const k of Object.keys(this._options)) out[k] = copyValue(this._options[k]);
     return out;
   }
 
-  #argv(args: unknown[], method: string): unknown[] {
-    const def = this.#entry.def;
-    const fn = `${this.#fn}().${method}`;
+  private _argv(args: unknown[], method: string): unknown[] {
+    const def = this._entry.def;
+    const fn = `${this._fn}().${method}`;
     const nArgs = def.args.length;
     if (args.length < nArgs) throw check.typeError(fn, def.args[args.length].name, 'is required');
     if (args.length > nArgs + 1) throw check.typeError(fn, 'arguments', `takes ${nArgs} arrays and an options object`);
-    const call: Record<string, unknown> = { ...this.#options, reduction: this.reduction };
-    if (this.#threads !== undefined) call.threads = this.#threads;
+    const call: Record<string, unknown> = { ...this._options, reduction: this.reduction };
+    if (this._threads !== undefined) call.threads = this._threads;
     const given = args[nArgs];
     if (given !== undefined) {
       if (!isPlainObject(given)) throw check.typeError(fn, 'opts', 'must be an options object');
       for (const key of Object.keys(given)) {
         const value = given[key];
-        if (key === 'shape' || key === 'threads' || this.#entry.perChunk.has(key)) {
+        if (key === 'shape' || key === 'threads' || this._entry.perChunk.has(key)) {
           if (value !== undefined) call[key] = value;
         } else if (key === 'reduction' || key in def.options) {
           throw check.typeError(fn, `opts.${key}`, `is fixed for the whole accumulator: pass it to ${def.name}.accumulate()`);
         } else {
           throw check.typeError(fn, `opts.${key}`, `is not a per-chunk option of ${def.name} (those are: ${
-            ['shape', 'threads', ...this.#entry.perChunk].join(', ')})`);
+            ['shape', 'threads', ...this._entry.perChunk].join(', ')})`);
         }
       }
     }
@@ -270,18 +271,18 @@ export class Accumulator {
     return argv;
   }
 
-  #count(parts: ChunkParts): void {
+  private _count(parts: ChunkParts): void {
     const shape = parts.shape;
     let elements = 1;
     for (const d of shape) elements *= d;
-    const axis = this.#entry.rowAxis;
+    const axis = this._entry.rowAxis;
     const rows = shape.length === 0 ? 1 : axis < 0 ? shape[0] : shape.length > axis ? shape[axis] : 1;
-    this.#total.add(parts.total);
-    if (this.reduction !== 'sum') this.#divisor.add(parts.divisor);
-    this.#items += parts.items;
-    this.#rows += rows;
-    this.#elements += elements;
-    this.#chunks++;
+    this._total.add(parts.total);
+    if (this.reduction !== 'sum') this._divisor.add(parts.divisor);
+    this._items += parts.items;
+    this._rows += rows;
+    this._elements += elements;
+    this._chunks++;
   }
 
   /**
@@ -289,7 +290,7 @@ export class Accumulator {
    * Rows may be cut anywhere. On an error nothing is added.
    */
   add(...args: unknown[]): this {
-    this.#count(this.#entry.runner.run(this.#argv(args, 'add')));
+    this._count(this._entry.runner.run(this._argv(args, 'add')));
     return this;
   }
 
@@ -297,11 +298,11 @@ export class Accumulator {
   addAsync(...args: unknown[]): Promise<this> {
     let pending: Promise<ChunkParts>;
     try {
-      pending = this.#entry.runner.runAsync(this.#argv(args, 'addAsync'));
+      pending = this._entry.runner.runAsync(this._argv(args, 'addAsync'));
     } catch (e) {
       return Promise.reject(e);
     }
-    return pending.then((parts) => { this.#count(parts); return this; });
+    return pending.then((parts) => { this._count(parts); return this; });
   }
 
   /**
@@ -310,28 +311,28 @@ export class Accumulator {
    * No chunks: 0 for 'sum' and for Keras' mean (divide_no_nan), NaN for PyTorch's mean (0 / 0).
    */
   result(): number {
-    const total = this.#total.value();
+    const total = this._total.value();
     if (this.reduction === 'sum') return total;
-    if (this.loss.startsWith('keras.') && this.#items === 0) return 0;
-    return total / this.#divisor.value();
+    if (this.loss.startsWith('keras.') && this._items === 0) return 0;
+    return total / this._divisor.value();
   }
 
   /** The partial state as JSON (`JSON.stringify(acc)` calls this); `accumulatorFromState` rebuilds it. */
   toJSON(): AccumulatorState {
     const options: Record<string, unknown> = {};
-    for (const k of Object.keys(this.#options)) options[k] = encodeValue(this.#options[k]);
+    for (const k of Object.keys(this._options)) options[k] = encodeValue(this._options[k]);
     return {
       kind: STATE_KIND,
       version: STATE_VERSION,
       loss: this.loss,
       reduction: this.reduction,
       options,
-      rows: this.#rows,
-      elements: this.#elements,
-      chunks: this.#chunks,
-      items: this.#items,
-      total: this.#total.toJSON(),
-      divisor: this.#divisor.toJSON(),
+      rows: this._rows,
+      elements: this._elements,
+      chunks: this._chunks,
+      items: this._items,
+      total: this._total.toJSON(),
+      divisor: this._divisor.toJSON(),
     };
   }
 
@@ -340,40 +341,40 @@ export class Accumulator {
    * bits one run over the same chunks gives. The other must be of the same loss, reduction and options.
    */
   merge(other: Accumulator | AccumulatorState): this {
-    const fn = `${this.#fn}().merge`;
+    const fn = `${this._fn}().merge`;
     const that = other instanceof Accumulator ? other : accumulatorFromStateAt(fn, 'other', other);
     if (that.loss !== this.loss)
       throw check.rangeError(fn, 'other', `accumulates ${that.loss}; this accumulator is ${this.loss}`);
     if (that.reduction !== this.reduction)
       throw check.rangeError(fn, 'other', `uses reduction '${that.reduction}'; this accumulator uses '${this.reduction}'`);
-    if (that.#optionsKey !== this.#optionsKey) {
-      const names = new Set([...Object.keys(this.#options), ...Object.keys(that.#options)]);
-      const differing = [...names].filter((k) => optionsKey({ v: this.#options[k] }) !== optionsKey({ v: that.#options[k] }));
+    if (that._optionsKey !== this._optionsKey) {
+      const names = new Set([...Object.keys(this._options), ...Object.keys(that._options)]);
+      const differing = [...names].filter((k) => optionsKey({ v: this._options[k] }) !== optionsKey({ v: that._options[k] }));
       throw check.rangeError(fn, 'other', `has other options (${differing.map((k) => `opts.${k}`).join(', ')}) than this accumulator`);
     }
     if (that === this) {  // merging with itself doubles it
       const copy = accumulatorFromStateAt(fn, 'other', this.toJSON());
       return this.merge(copy);
     }
-    this.#total.addAll(that.#total);
-    this.#divisor.addAll(that.#divisor);
-    this.#items += that.#items;
-    this.#rows += that.#rows;
-    this.#elements += that.#elements;
-    this.#chunks += that.#chunks;
+    this._total.addAll(that._total);
+    this._divisor.addAll(that._divisor);
+    this._items += that._items;
+    this._rows += that._rows;
+    this._elements += that._elements;
+    this._chunks += that._chunks;
     return this;
   }
 
   /** @internal restores counts and sums from a validated state. */
   static restore(acc: Accumulator, s: AccumulatorState): Accumulator {
-    for (const v of s.total.partials) acc.#total.add(v);
-    if (s.total.special !== undefined) acc.#total.add(Number(s.total.special));
-    for (const v of s.divisor.partials) acc.#divisor.add(v);
-    if (s.divisor.special !== undefined) acc.#divisor.add(Number(s.divisor.special));
-    acc.#items = s.items;
-    acc.#rows = s.rows;
-    acc.#elements = s.elements;
-    acc.#chunks = s.chunks;
+    for (const v of s.total.partials) acc._total.add(v);
+    if (s.total.special !== undefined) acc._total.add(Number(s.total.special));
+    for (const v of s.divisor.partials) acc._divisor.add(v);
+    if (s.divisor.special !== undefined) acc._divisor.add(Number(s.divisor.special));
+    acc._items = s.items;
+    acc._rows = s.rows;
+    acc._elements = s.elements;
+    acc._chunks = s.chunks;
     return acc;
   }
 }

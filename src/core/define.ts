@@ -538,7 +538,9 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
 function prepareParts(c: Compiled, argv: unknown[]): { p: Prepared; shape: number[] } {
   const p = prepare(c, Mode.Forward, argv);
   p.scratch[SLOT.flags] += FLAG_REPORT_PARTS;
-  return { p, shape: Array.from(p.scratch.subarray(SLOT.dims, SLOT.dims + p.scratch[SLOT.ndim])) };
+  const shape: number[] = [];
+  for (let d = 0; d < p.scratch[SLOT.ndim]; d++) shape.push(p.scratch[SLOT.dims + d]);
+  return { p, shape };
 }
 const partsOf = (r: unknown, shape: number[]): ChunkParts => {
   const [total, divisor, items] = r as number[];
@@ -560,7 +562,8 @@ function run1(c: Compiled, p: Prepared, async: boolean): unknown {
   const a = p.arrays;
   params.set(p.scratch);
   try {
-    return (async ? native.runAsync : native.run)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    return async ? native.runAsync(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10])
+      : native.run(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
   } catch (e) {
     throw nativeError(c, Mode.Forward, p, e);
   }

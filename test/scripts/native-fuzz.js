@@ -92,6 +92,7 @@ for (const [name, spec] of Object.entries(native.extents)) {
     const flagsGrad = wantGrad ? 2 : 0;
     const hasOut = reduction === 0 && wantLoss;
     const hasGradOut = reduction === 0 && wantGrad && rand() < 0.5;
+    const reportParts = rand() < 0.2 ? native.flags.reportParts : 0;  // accumulators: [total, divisor, items]
     const outLen = Math.max(0, (out.length ? countOf(out[0], c, lengths, false) : 0) ?? 0) + (tamper === ins.length ? 1 : 0);
     if (hasOut) arrays.push(new Float32Array(outLen));
     if (wantGrad) {
@@ -102,7 +103,7 @@ for (const [name, spec] of Object.entries(native.extents)) {
     }
     if (hasGradOut) arrays.push(floatArray(outLen));
     setRawCall(name, {
-      flags: flagsLoss | flagsGrad | (hasOut ? 4 : 0) | (hasGradOut ? 8 : 0),
+      flags: flagsLoss | flagsGrad | (hasOut ? 4 : 0) | (hasGradOut ? 8 : 0) | reportParts,
       reduction,
       shape: dims,
       gradCount: wantGrad ? grads.length : 0,
@@ -113,7 +114,8 @@ for (const [name, spec] of Object.entries(native.extents)) {
     tally.calls++;
     try {
       const v = native.run(...arrays);
-      if (typeof v !== 'number') throw new Error(`${name}: run returned ${typeof v}`);
+      const parts = reportParts && Array.isArray(v) && v.length === 3 && v.every((p) => typeof p === 'number');
+      if (typeof v !== 'number' && !parts) throw new Error(`${name}: run returned ${typeof v}`);
       tally.results++;
     } catch (e) {
       if (e instanceof RangeError) tally.rangeErrors++;

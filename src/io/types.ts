@@ -42,7 +42,7 @@ export interface Chunk<T extends Float32Array | Int32Array = Float32Array | Int3
 export interface ReadOptions {
   /** Element type of the chunks; integer data may be read as float32, float data never as int32. */
   as: ChunkType;
-  /** Rows per chunk (the last one may be shorter). Default: about 1 MiB of elements. */
+  /** Most rows per chunk (readers may cut shorter, e.g. at Arrow record batches). Default: about 256 Ki elements. */
   rowsPerChunk?: number;
   /** First row to read (default 0) and the row after the last (default all rows): a shard. */
   start?: number;

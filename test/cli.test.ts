@@ -108,6 +108,54 @@ describe('fastloss score', () => {
   });
 });
 
+describe('options, weights and other inputs: the file path equals the in-memory call', () => {
+   
+  const fastloss = require('../src');
+  const N = 300;
+  const C = 4;
+  const wave = (k: number, n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => 0.5 + 0.45 * Math.sin(i * k));
+  const p = wave(0.7, N * C);
+  const t = wave(1.3, N * C);
+  const w = wave(2.1, N);
+  const cw = Float32Array.from([0.5, 1, 2, 0.25, 1.5, 1, 1, 0.75, 2, 1]);
+  const file = (name: string, data: Float32Array, shape: number[]): string => {
+    const f = path.join(tmp, name);
+    writeNpy(f, data, shape);
+    return f;
+  };
+  const result = async (...argv: string[]): Promise<number> => {
+    const r = await cli('score', ...argv, '--json');
+    expect(r.err).toBe('');
+    return JSON.parse(r.out).result;
+  };
+
+  test('--weight streams Keras sampleWeight with the rows', async () => {
+    const got = await result('keras.meanSquaredError', '--pred', file('kp.npy', p, [N, C]), '--target', file('kt.npy', t, [N, C]),
+      '--weight', file('kw.npy', w, [N]), '--chunk-rows', '7');
+    expect(rel(got, fastloss.keras.meanSquaredError(t, p, { shape: [N, C], sampleWeight: w }))).toBeLessThan(1e-12);
+  });
+
+  test('--opt weight=FILE (class weights) and --opt labelSmoothing', async () => {
+    const { readAll } = await import('../src/io');
+    const logits = (await readAll(fix('logits.npy'), 'float32')).data;
+    const labels = (await readAll(fix('labels.npy'), 'int32')).data;
+    const got = await result(...CE, '--opt', `weight=${file('cw.npy', cw.subarray(0, 5), [5])}`, '--opt', 'labelSmoothing=0.1', '--chunk-rows', '9');
+    expect(rel(got, fastloss.torch.crossEntropy(logits, labels, { shape: [64, 5], weight: cw.subarray(0, 5), labelSmoothing: 0.1 }))).toBeLessThan(1e-12);
+  });
+
+  test('--input NAME=FILE for a loss of three inputs', async () => {
+    const got = await result('torch.tripletMarginLoss', '--input', `anchor=${path.join(tmp, 'kp.npy')}`, '--input', `positive=${path.join(tmp, 'kt.npy')}`,
+      '--input', `negative=${file('kn.npy', wave(0.3, N * C), [N, C])}`, '--chunk-rows', '11');
+    expect(rel(got, fastloss.torch.tripletMarginLoss(p, t, wave(0.3, N * C), { shape: [N, C] }))).toBeLessThan(1e-12);
+  });
+
+  test('--shape regroups a flat .npy', async () => {
+    const got = await result('keras.meanSquaredError', '--pred', file('flat-p.npy', p, [N * C]), '--target', file('flat-t.npy', t, [N * C]),
+      '--shape', `-1,${C}`, '--weight', path.join(tmp, 'kw.npy'));
+    expect(rel(got, fastloss.keras.meanSquaredError(t, p, { shape: [N, C], sampleWeight: w }))).toBeLessThan(1e-12);
+  });
+});
+
 describe('bad input: one line, the file or argument, exit status', () => {
   test.each([
     [['score', ...CE.slice(0, 2), fix('nope.npy'), ...CE.slice(3)], 1, /^fastloss: .*nope\.npy: no such file$/],

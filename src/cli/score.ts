@@ -251,7 +251,7 @@ export async function score(argv: string[], print: (s: string) => void): Promise
     try {
       acc = loss.fn.accumulate(options);
     } catch (e) {
-      throw new UsageError(`score: ${(e as Error).message.replace(/opts\.(\w+)/, '--opt $1')}`);
+      throw new UsageError(`score: ${(e as Error).message.replace('opts.threads', '--threads').replace('opts.reduction', '--reduction').replace(/opts\.(\w+)/, '--opt $1')}`);
     }
     const start = shard ? Math.floor((shard.index * rows) / shard.count) : 0;
     const end = shard ? Math.floor(((shard.index + 1) * rows) / shard.count) : rows;

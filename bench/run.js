@@ -10,6 +10,7 @@
 //   --cluster [N]      N processes at once (default: one per core) vs one process alone
 //   --sweep            short rows and small class counts against plain JS, 1 thread
 //   --tfjs             ms per tfjs-layers training step, tfjs' own loss vs fastloss/tfjs, CPU and wasm backends
+//   --files [--no-parquet]  scoring .npy / Parquet files against the in-memory call (bench/modes/files.js)
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -29,7 +30,7 @@ const { native, setRawCall } = require(path.join(root, 'dist', 'core', 'native')
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
   const o = { quick: false, filters: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
-    out: null, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false };
+    out: null, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false, files: false, parquet: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -50,11 +51,13 @@ function parseArgs(argv) {
     else if (a === '--hogs') o.hogs = Number(value());
     else if (a === '--sweep') o.sweep = true;
     else if (a === '--tfjs') o.tfjsSteps = true;
+    else if (a === '--files') o.files = true;
+    else if (a === '--no-parquet') o.parquet = false;
     else if (a === '--cluster') o.cluster = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : os.cpus().length;
     else if (a === '--help' || a === '-h') {
       console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
         '                       [--include-missing] [--wait-quiet <max seconds>] [--out <file>]\n' +
-        '                       [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs]   (modes: only their tables)');
+        '                       [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs] [--files [--no-parquet]]   (modes: only their tables)');
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a} (try --help)`);
   }
@@ -62,7 +65,7 @@ function parseArgs(argv) {
     throw new Error('bench: --threads needs an integer >= 1');
   if (o.hogs !== null && !(Number.isInteger(o.hogs) && o.hogs >= 0)) throw new Error('bench: --hogs needs an integer >= 0');
   if (!(Number.isInteger(o.cluster) && o.cluster >= 0)) throw new Error('bench: --cluster needs an integer >= 1');
-  o.modes = o.busy || o.cluster > 0 || o.sweep || o.tfjsSteps;
+  o.modes = o.busy || o.cluster > 0 || o.sweep || o.tfjsSteps || o.files;
   o.out = o.out ?? path.join(__dirname, 'results', o.modes ? 'modes.json' : 'latest.json');
   return o;
 }
@@ -416,6 +419,10 @@ async function runModes() {
   if (opts.tfjsSteps) {
     report.tfjs = await modes.tfjs.runTfjs(opts, log);
     printed.push(modes.tfjs.printTfjs(report.tfjs));
+  }
+  if (opts.files) {
+    report.files = await modes.files.runFiles(opts, log);
+    printed.push(modes.files.printFiles(report.files));
   }
   report.otherLoad = stopLoad();
   const m = report.machine;

@@ -1,8 +1,9 @@
 'use strict';
-// The bench modes that run instead of the throughput tables: --busy, --cluster, --sweep, --tfjs.
+// The bench modes that run instead of the throughput tables: --busy, --cluster, --sweep, --tfjs, --files.
 module.exports = {
   busy: require('./busy'),
   cluster: require('./cluster'),
   sweep: require('./sweep'),
   tfjs: require('./tfjs'),
+  files: require('./files'),
 };

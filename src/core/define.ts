@@ -576,6 +576,8 @@ const definitions = new Map<string, LossDef>();
 export function definitionOf(name: string): LossDef | undefined {
   return definitions.get(name);
 }
+/** The same map for the CLI (`fastloss list`). */
+export const lossDefs: ReadonlyMap<string, LossDef> = definitions;
 
 /** Builds the function object of one loss from its table entry. */
 export function defineLoss<L>(def: LossDef): L {

@@ -1,0 +1,296 @@
+// NumPy .npy (format versions 1.0, 2.0, 3.0; numpy/lib/format.py) read in row chunks. Every header field
+// is checked: magic, version, header length, the dict's keys, descr (byte order and type), fortran_order,
+// shape, and the data length against the file.
+import * as fs from 'fs';
+import { ByteSource, FileRegion } from './bytes';
+import {
+  ArrayReader, BYTES, checkReadOptions, Chunk, convertInto, DType, ReadError, ReadOptions,
+} from './types';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** Largest header we accept (NumPy itself refuses more than 10000 bytes by default since 1.24). */
+const MAX_HEADER = 1 << 20;
+
+const DESCR: Record<string, DType> = {
+  '<f4': 'float32', '<f8': 'float64', '<i4': 'int32', '<i8': 'int64', '|u1': 'uint8', '<u1': 'uint8', '|b1': 'bool',
+};
+
+export interface NpyHeader {
+  dtype: DType;
+  shape: number[];
+  /** Offset of the data from the start of the .npy bytes. */
+  dataOffset: number;
+}
+
+/** A tiny parser for the Python literal NumPy writes: {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), } */
+class Literal {
+  i = 0;
+  constructor(readonly s: string, readonly source: string) {}
+  fail(what: string): never {
+    throw new ReadError(this.source, `bad .npy header: ${what} at character ${this.i} of ${JSON.stringify(this.s.trim())}`);
+  }
+  ws(): void {
+    while (this.i < this.s.length && ' \t\r\n'.includes(this.s[this.i])) this.i++;
+  }
+  eat(c: string): boolean {
+    this.ws();
+    if (this.s[this.i] === c) {
+      this.i++;
+      return true;
+    }
+    return false;
+  }
+  expect(c: string, what: string): void {
+    if (!this.eat(c)) this.fail(`expected ${what}`);
+  }
+  string(): string {
+    this.ws();
+    const q = this.s[this.i];
+    if (q !== "'" && q !== '"') this.fail('expected a quoted string');
+    const end = this.s.indexOf(q, this.i + 1);
+    if (end < 0) this.fail('unterminated string');
+    const v = this.s.slice(this.i + 1, end);
+    this.i = end + 1;
+    return v;
+  }
+  value(): unknown {
+    this.ws();
+    const c = this.s[this.i];
+    if (c === "'" || c === '"') return this.string();
+    if (c === '(') {
+      this.i++;
+      const items: number[] = [];
+      for (;;) {
+        if (this.eat(')')) return items;
+        this.ws();
+        const m = /^\d+/.exec(this.s.slice(this.i));
+        if (!m) this.fail('expected a non-negative integer in shape');
+        this.i += m[0].length;
+        if (this.eat('L')) { /* Python 2 long suffix */ }
+        items.push(Number(m[0]));
+        if (!this.eat(',')) {
+          this.expect(')', "',' or ')'");
+          return items;
+        }
+      }
+    }
+    for (const [word, v] of [['True', true], ['False', false]] as const) {
+      if (this.s.startsWith(word, this.i)) {
+        this.i += word.length;
+        return v;
+      }
+    }
+    if (c === '[') return this.fail('structured dtypes (a descr list) are not supported');
+    return this.fail('expected a string, True/False or a tuple');
+  }
+  dict(): Map<string, unknown> {
+    const d = new Map<string, unknown>();
+    this.expect('{', "'{'");
+    for (;;) {
+      if (this.eat('}')) break;
+      const k = this.string();
+      if (d.has(k)) this.fail(`duplicate key '${k}'`);
+      this.expect(':', "':'");
+      d.set(k, this.value());
+      if (!this.eat(',')) {
+        this.expect('}', "',' or '}'");
+        break;
+      }
+    }
+    this.ws();
+    if (this.i !== this.s.length) this.fail('unexpected text after the dict');
+    return d;
+  }
+}
+
+/** The length of the preamble (magic, version, header length) for a version, or an error. */
+function preamble(source: string, bytes: Uint8Array): { version: number; headerStart: number; headerLength: number } {
+  if (bytes.length < 10) throw new ReadError(source, `is not a .npy file (${bytes.length} bytes, shorter than the preamble)`);
+  for (let i = 0; i < MAGIC.length; i++)
+    if (bytes[i] !== MAGIC[i]) throw new ReadError(source, 'is not a .npy file (no \\x93NUMPY magic)');
+  const major = bytes[6];
+  const minor = bytes[7];
+  if (major < 1 || major > 3 || minor !== 0)
+    throw new ReadError(source, `has .npy format version ${major}.${minor}; supported: 1.0, 2.0, 3.0`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (major === 1) return { version: 1, headerStart: 10, headerLength: view.getUint16(8, true) };
+  if (bytes.length < 12) throw new ReadError(source, 'is truncated inside the .npy preamble');
+  return { version: major, headerStart: 12, headerLength: view.getUint32(8, true) };
+}
+
+/** Parses a .npy header from the first bytes of the file (at least the preamble; fetch more with `more`). */
+export async function readNpyHeader(source: string, head: (n: number) => Promise<Uint8Array>): Promise<NpyHeader> {
+  const pre = preamble(source, await head(12));
+  if (pre.headerLength > MAX_HEADER)
+    throw new ReadError(source, `has a .npy header length of ${pre.headerLength} bytes (more than ${MAX_HEADER}: corrupt)`);
+  const total = pre.headerStart + pre.headerLength;
+  const bytes = await head(total);
+  if (bytes.length < total) throw new ReadError(source, `is truncated inside the .npy header (${bytes.length} of ${total} bytes)`);
+  const raw = bytes.subarray(pre.headerStart, total);
+  let text: string;
+  if (pre.version === 3) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw new ReadError(source, 'has a .npy 3.0 header that is not UTF-8');
+    }
+  } else {
+    if (raw.some((b) => b > 0x7f)) throw new ReadError(source, `has a non-ASCII .npy ${pre.version}.0 header`);
+    text = Buffer.from(raw).toString('latin1');
+  }
+  const d = new Literal(text, source).dict();
+  const keys = [...d.keys()].sort().join(', ');
+  if (keys !== 'descr, fortran_order, shape')
+    throw new ReadError(source, `has .npy header keys {${keys}}; expected exactly descr, fortran_order, shape`);
+  const descr = d.get('descr');
+  const fortran = d.get('fortran_order');
+  const shape = d.get('shape');
+  if (typeof descr !== 'string') throw new ReadError(source, 'has a .npy descr that is not a string');
+  if (typeof fortran !== 'boolean') throw new ReadError(source, 'has a .npy fortran_order that is not True or False');
+  if (!Array.isArray(shape)) throw new ReadError(source, 'has a .npy shape that is not a tuple');
+  const dtype = npyType(source, descr);
+  for (const s of shape as number[])
+    if (!Number.isSafeInteger(s)) throw new ReadError(source, `has a .npy shape entry ${s} that is too large`);
+  const dims = shape as number[];
+  if (fortran && dims.filter((s) => s > 1).length > 1)
+    throw new ReadError(source, 'is in Fortran order; save it in C order (np.ascontiguousarray(a)) to score it');
+  let elements = 1;
+  for (const s of dims) elements *= s;
+  if (!Number.isSafeInteger(elements * BYTES[dtype]))
+    throw new ReadError(source, `has a .npy shape (${dims.join(', ')}) too large to address`);
+  return { dtype, shape: dims.length === 0 ? [1] : dims, dataOffset: total };
+}
+
+function npyType(source: string, descr: string): DType {
+  const t = DESCR[descr];
+  if (t) return t;
+  if (descr === '|O' || descr === '<O' || descr === '>O')
+    throw new ReadError(source, 'holds Python objects (dtype object); save a numeric array (float32, int64, ...)');
+  if (/^>/.test(descr) && DESCR[`<${descr.slice(1)}`])
+    throw new ReadError(source, `is big-endian (${descr}); save it little-endian (a.astype('<${descr.slice(1)}'))`);
+  throw new ReadError(source,
+    `has dtype ${descr}; supported: float32 (<f4), float64 (<f8), int32 (<i4), int64 (<i8), uint8 (|u1), bool (|b1)`);
+}
+
+/**
+ * A .npy array over a byte source opened for each pass. `total` is the bytes available after the header
+ * when known (a plain file or a stored zip member): a short file is then reported before any chunk.
+ */
+export class NpyReader implements ArrayReader {
+  readonly rows: number;
+  readonly rowElements: number;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  constructor(
+    readonly source: string,
+    header: NpyHeader,
+    private readonly open: (dataOffset: number) => ByteSource,
+    private readonly dataBytes: number | null,
+    private readonly onClose: () => void = () => {},
+  ) {
+    this.dtype = header.dtype;
+    this.shape = header.shape;
+    this.rows = header.shape[0];
+    this.rowElements = header.shape.slice(1).reduce((a, b) => a * b, 1);
+    const rowBytes = this.rowElements * BYTES[this.dtype];
+    const want = this.rows * rowBytes;
+    if (dataBytes !== null && dataBytes < want) {
+      const whole = rowBytes > 0 ? Math.floor(dataBytes / rowBytes) : this.rows;
+      throw new ReadError(source,
+        `is truncated: row ${whole} of ${this.rows} is incomplete (${dataBytes} of ${want} data bytes)`, whole);
+    }
+    if (dataBytes !== null && dataBytes > want)
+      throw new ReadError(source, `has ${dataBytes - want} bytes after the data its header describes (corrupt or not one array)`);
+    this.dataOffset = header.dataOffset;
+  }
+  private readonly dataOffset: number;
+
+  /** The same data under another C-order shape of the same element count (rows regrouped). */
+  withShape(shape: readonly number[]): NpyReader {
+    const n = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+    if (n(shape) !== n(this.shape)) throw new RangeError(`${this.source}: shape [${shape.join(', ')}] does not hold ${n(this.shape)} elements`);
+    return new NpyReader(this.source, { dtype: this.dtype, shape: [...shape], dataOffset: this.dataOffset }, this.open, this.dataBytes, this.onClose);
+  }
+
+  async *chunks(o: ReadOptions): AsyncGenerator<Chunk> {
+    const { start, end, per } = checkReadOptions(this, o);
+    const rowBytes = this.rowElements * BYTES[this.dtype];
+    const src = this.open(this.dataOffset);
+    try {
+      if ((await src.skip(start * rowBytes)) < start * rowBytes) this.truncated(start);
+      const rowsMax = Math.min(per, Math.max(1, end - start));
+      const out = o.as === 'float32' ? new Float32Array(rowsMax * this.rowElements) : new Int32Array(rowsMax * this.rowElements);
+      const direct = this.dtype === o.as;
+      const staging = direct ? null : new Uint8Array(rowsMax * rowBytes);
+      for (let r = start; r < end; r += per) {
+        const rows = Math.min(per, end - r);
+        const n = rows * this.rowElements;
+        const bytes = rows * rowBytes;
+        const data = out.subarray(0, n);
+        const dst = staging ? staging.subarray(0, bytes) : new Uint8Array(data.buffer, data.byteOffset, bytes);
+        const got = src instanceof FileRegion ? src.fillSync(dst) : await src.fill(dst);
+        if (got < bytes) this.truncated(r + Math.floor(got / rowBytes));
+        if (staging) convertInto(this.source, data, 0, typedView(this.dtype, staging.buffer, bytes), r, this.rowElements);
+        yield { data, rowStart: r, rows, shape: [rows, ...this.shape.slice(1)] };
+      }
+    } finally {
+      src.close();
+    }
+  }
+
+  private truncated(row: number): never {
+    throw new ReadError(this.source, `is truncated: row ${row} of ${this.rows} is incomplete (the data ends early)`, row);
+  }
+
+  async close(): Promise<void> {
+    this.onClose();
+  }
+}
+
+function typedView(dtype: DType, buf: ArrayBufferLike, bytes: number): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buf, 0, bytes / 4);
+    case 'float64': return new Float64Array(buf, 0, bytes / 8);
+    case 'int32': return new Int32Array(buf, 0, bytes / 4);
+    case 'int64': return new BigInt64Array(buf, 0, bytes / 8);
+    default: return new Uint8Array(buf, 0, bytes);
+  }
+}
+
+/** Reads up to n bytes from the start of a file descriptor. */
+export function headFromFd(fd: number, offset = 0, limit = Infinity): (n: number) => Promise<Uint8Array> {
+  return async (n: number) => {
+    const want = Math.max(0, Math.min(n, limit));
+    const b = new Uint8Array(want);
+    const got = new FileRegion(fd, offset, offset + want).fillSync(b);
+    return b.subarray(0, got);
+  };
+}
+
+/** Opens a .npy file. */
+export async function openNpy(path: string, source = path): Promise<NpyReader> {
+  const fd = openFile(path, source);
+  try {
+    const size = fs.fstatSync(fd).size;
+    const header = await readNpyHeader(source, headFromFd(fd));
+    return new NpyReader(source, header, (at) => new FileRegion(fd, at, size), size - header.dataOffset, () => fs.closeSync(fd));
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+}
+
+export function openFile(path: string, source: string): number {
+  try {
+    const fd = fs.openSync(path, 'r');
+    if (fs.fstatSync(fd).isDirectory()) {
+      fs.closeSync(fd);
+      throw new ReadError(source, 'is a directory');
+    }
+    return fd;
+  } catch (e) {
+    if (e instanceof ReadError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ReadError(source, code === 'ENOENT' ? 'no such file' : `cannot be opened (${code ?? (e as Error).message})`);
+  }
+}

@@ -20,7 +20,7 @@ const LOOPS = {
 };
 
 function parseArgs(argv) {
-  const o = { level: 'avx512', mcpus: ['sapphirerapids', 'znver4'], loops: Object.keys(LOOPS), asm: false };
+  const o = { level: 'avx512', mcpus: ['sapphirerapids', 'icelake-server', 'znver4'], loops: Object.keys(LOOPS), asm: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--level') o.level = argv[++i];

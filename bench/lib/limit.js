@@ -6,10 +6,10 @@
 // %limit = the loss's elements/s / that limit (100%: the loss costs no more than its primitives).
 
 // Per loss: the vmath primitives evaluated per element of the prediction input, forward and with
-// the gradient (softplus = exp + log1p of a unit argument; a sigmoid or softplus computed from an
-// exp already paid for counts once), and optionally in-cache shapes (default: the 10^5 case).
+// the gradient (softplus = exp of -|x| + log1p of a unit argument; a sigmoid or softplus computed from
+// an exp already paid for counts once; expNonPositive = exp restricted to x <= 0, as softmax uses it), and optionally in-cache shapes (default: the 10^5 case).
 const MIXES = {
-  'torch.crossEntropy': { forward: ['exp'], withGrad: ['exp'], shapes: [[256, 1000], [64, 4000], [8, 32000]] },
+  'torch.crossEntropy': { forward: ['expNonPositive'], withGrad: ['expNonPositive'], shapes: [[256, 1000], [64, 4000], [8, 32000]] },
   'torch.binaryCrossEntropyWithLogits': { forward: ['softplus'], withGrad: ['softplus'] },
   'torch.binaryCrossEntropy': { forward: ['log', 'log1p'], withGrad: ['log', 'log1p'] },
   'torch.klDiv': { forward: ['log'], withGrad: ['log'] },
@@ -25,7 +25,8 @@ const MIXES = {
 
 // Probe inputs in each primitive's working range (the branch-free code costs the same anywhere).
 const PRIMITIVE_INPUT = {
-  exp: (i) => -8 * ((i * 0.618034) % 1),
+  exp: (i) => -8 + 16 * ((i * 0.618034) % 1),
+  expNonPositive: (i) => -8 * ((i * 0.618034) % 1),
   log: (i) => 0.001 + (i * 0.618034) % 1,
   log1p: (i) => -0.5 + 2 * ((i * 0.618034) % 1),
   tanh: (i) => -4 + 8 * ((i * 0.618034) % 1),

@@ -71,6 +71,9 @@ FASTLOSS_LOOP void primitiveSum(LossArgs& a, F f) {
 void exp(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::exp(v); });
 }
+void expNonPositive(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::expNonPositive(v); });
+}
 void log(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::log(v); });
 }

@@ -38,7 +38,7 @@ FASTLOSS_HOT float signNanToZero(float d) { return static_cast<float>((0.0f < d)
 
 // softplus(z) and sigmoid(z) from one exp, e = exp(-|z|) (never overflows):
 // softplus(z) = max(z, 0) + log1p(e), sigmoid(z) = (z >= 0 ? 1 : e) / (1 + e).
-FASTLOSS_HOT float expNegAbs(float z) { return vmath::exp(-std::fabs(z)); }
+FASTLOSS_HOT float expNegAbs(float z) { return vmath::expNonPositive(-std::fabs(z)); }
 FASTLOSS_HOT float softplusFrom(float z, float e) { return reluNanToZero(z) + vmath::log1pUnit(e); }
 FASTLOSS_HOT float sigmoidFrom(float z, float e) {
   const float r = 1.0f / (1.0f + e);

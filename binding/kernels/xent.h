@@ -180,7 +180,7 @@ struct Xent {
       float s = 0.0f;
 #pragma omp simd reduction(+ : s)
       for (int64_t c = b; c < e; ++c) {
-        const float v = vmath::exp(xr[c] - sh);
+        const float v = vmath::expNonPositive(xr[c] - sh);  // x <= max
         if (Store) gr[c] = v;
         s += v;
       }

@@ -4,6 +4,8 @@
 // (binding/kernels/probe.cpp) time one primitive summed over an in-cache array on the calling
 // thread; a mix's limit is 1 / (sum of its primitives' ns per element), and
 // %limit = the loss's elements/s / that limit (100%: the loss costs no more than its primitives).
+// Both sides use the fastest sample (not the median): on one thread in cache that is the figure
+// least disturbed by other processes, and what the core sustains.
 
 // Per loss: the vmath primitives evaluated per element of the prediction input, forward and with
 // the gradient (softplus = exp of -|x| + log1p of a unit argument; a sigmoid or softplus computed from
@@ -52,7 +54,7 @@ function primitiveCosts(env) {
       setRawCall(kernel, { flags: 1, reduction: 2, shape: [x.length] });
       sink(native.run(x));
     }, timing);
-    costs[name] = m.ns / x.length;
+    costs[name] = m.min / x.length;
   }
   return costs;
 }
@@ -100,7 +102,7 @@ function runLimit(env) {
           const limitNs = (list) => list.reduce((s, p) => s + primitives[p], 0);
           const row = { loss: w.name, case: c.label, n: c.n, mix };
           for (const [mode, m] of [['forward', fwd], ['withGrad', wg]]) {
-            const ns = m.ns / c.n;
+            const ns = m.min / c.n;
             const lim = limitNs(mix[mode]);
             row[mode] = { nsPerElement: ns, limitNsPerElement: lim, MeS: 1e3 / ns, limitMeS: 1e3 / lim, fraction: lim / ns };
           }
@@ -117,7 +119,8 @@ function runLimit(env) {
 function printLimit(rep, { sig, pct, table }) {
   if (!rep || !rep.available) return rep ? `Limit table skipped: ${rep.note}` : '';
   const out = [];
-  out.push(`Compute-bound losses against their primitive mix: 1 thread, in cache, ISA ${rep.isa}; ns/el = ns per element,`);
+  out.push(`Compute-bound losses against their primitive mix: 1 thread, in cache, ISA ${rep.isa}; ns/el = ns per element`);
+  out.push('(fastest sample of each figure, loss and probes alike),');
   out.push('limit = M el/s of the loss\'s vmath primitives alone (probe.<primitive>, summed over a ' +
     `${rep.probeElements}-float array), %limit = loss / limit`);
   out.push(`primitives (ns/el): ${Object.entries(rep.primitives).map(([k, v]) => `${k} ${sig(v)}`).join(', ')}`);

@@ -20,6 +20,7 @@ const { DataCache } = require('./lib/data');
 const { measureQuiet, median, now } = require('./lib/harness');
 const { sig, ratio, pct, table } = require('./lib/format');
 const { loadTfjs } = require('./lib/tfjs');
+const { runLimit, printLimit } = require('./lib/limit');
 const cpuLoad = require('./lib/load');
 const { loadWorkloads } = require('./workloads');
 
@@ -484,6 +485,10 @@ async function main() {
     }
   }
 
+  log('limit: compute-bound losses against their primitive mix, 1 thread, in cache');
+  const limit = runLimit({ fastloss, native, setRawCall, measure, timing: TIMING, sink: (v) => { sink += v; }, lookup, data,
+    workloads, log });
+
   const small = [];
   for (const name of SMALL_LOSSES) {
     const w = all.find((x) => x.name === name);
@@ -557,6 +562,7 @@ async function main() {
     torchContention: torchInfo.contention,
     throughput: results,
     roofline,
+    limit,
     smallN: small,
     skipped,
     checks,
@@ -629,6 +635,11 @@ function print(rep) {
       rep.roofline.map((r) => [r.loss, r.case, r.bound, sig(r.readGBps), sig(r.bytesPerElement.forward), sig(r.forward.GBps),
         pct(r.forward.fraction), pct(r.forward.fractionOfProbe), sig(r.bytesPerElement.withGrad), sig(r.withGrad.GBps),
         pct(r.withGrad.fraction), pct(r.withGrad.fractionOfProbe)])));
+    out.push('');
+  }
+
+  if (rep.limit) {
+    out.push(printLimit(rep.limit, { sig, pct, table }));
     out.push('');
   }
 

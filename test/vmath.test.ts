@@ -83,6 +83,19 @@ for (const level of isaLevels()) {
       expect(worstVsLibm).toBeLessThanOrEqual(bound + 1);
     });
 
+    // The bench's limit probes (probe.<name>: the primitive summed on one thread) compute what
+    // they time: the sum of the function over the input, against the float64 reference.
+    test.each(functions)('probe.%s sums the function over its input', (name, ref) => {
+      const n = 1000;  // 62 blocks of 16 lanes and a remainder of 8
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) x[i] = name === 'log' ? 0.01 + i / 97 : name === 'log1p' ? -0.5 + i / 500 : -8 + (16 * i) / n;
+      let want = 0;
+      for (let i = 0; i < n; i++) want += ref(x[i]);
+      setRawCall(`probe.${name}`, { flags: FLAG_LOSS, reduction: 2, shape: [n] });
+      const got = native.run(x) as number;
+      expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.abs(want) + 1e-4);
+    });
+
     test('exact special values', () => {
       const x = Float32Array.from([0, -0, Infinity, -Infinity, NaN, -1, -2]);
       expect(Array.from(evaluate('simd.exp', x)).slice(0, 5)).toEqual([1, 1, Infinity, 0, NaN]);

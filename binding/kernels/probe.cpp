@@ -2,6 +2,7 @@
 // (read-only, memory bound) so `npm run bench` can measure the machine's read bandwidth
 // with the same threads and chunking as the loss kernels.
 #include "engine.h"
+#include "vmath.h"
 
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -44,6 +45,49 @@ void streamRead(LossArgs& a) {
   });
   for (int64_t i = 4 * m; i < n; ++i) total += static_cast<double>(x[i]);
   a.result = total;
+}
+
+// The "limit" column of the bench (issue 12): one vmath primitive applied to every element of
+// slot 0 and summed, on the calling thread only, so that the bench can time what the primitive
+// sustains in cache on one core. 16 float lanes keep the adds off the critical path; the result
+// is returned so nothing is optimized away. Not an accuracy probe (mathcheck.cpp is).
+template <class F>
+FASTLOSS_LOOP void primitiveSum(LossArgs& a, F f) {
+  const float* __restrict x = a.f(0);
+  const int64_t n = a.inLen[0];
+  constexpr int kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
+    for (int k = 0; k < kLanes; ++k) lanes[k] += f(x[i + k]);
+  }
+  double total = 0.0;
+  for (int k = 0; k < kLanes; ++k) total += static_cast<double>(lanes[k]);
+  for (; i < n; ++i) total += static_cast<double>(f(x[i]));
+  a.result = total;
+}
+
+void exp(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::exp(v); });
+}
+void expNonPositive(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::expNonPositive(v); });
+}
+void log(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::log(v); });
+}
+void log1p(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::log1p(v); });
+}
+void tanh(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::tanh(v); });
+}
+void sigmoid(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::sigmoid(v); });
+}
+void softplus(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::softplus(v); });
 }
 
 }  // namespace probe

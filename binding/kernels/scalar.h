@@ -48,7 +48,7 @@ FASTLOSS_HOT float mulAdd(float a, float b, float c) {
   return a * b + c;
 #endif
 }
-FASTLOSS_HOT float expNegAbs(float z) { return vmath::exp(-std::fabs(z)); }
+FASTLOSS_HOT float expNegAbs(float z) { return vmath::expNonPositive(-std::fabs(z)); }
 FASTLOSS_HOT float softplusFrom(float z, float e) { return reluNanToZero(z) + vmath::log1pUnit(e); }
 FASTLOSS_HOT float sigmoidFrom(float z, float e) {
   const float r = 1.0f / (1.0f + e);

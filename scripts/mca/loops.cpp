@@ -1,0 +1,44 @@
+// Hot loops for scripts/mca.js (llvm-mca): each MCA_* wrapper calls the kernel's own code with
+// the options fixed, so the compiler inlines it into one loop. Compiled with -S only, never linked.
+// FASTLOSS_ISA_NS and the -march flags come from the script (the CMakeLists.txt flags).
+#include <cstdint>
+
+#if defined(MCA_XENT)
+#include "xent.h"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// Cross-entropy forward, one long row: max pass, then the sum of exp(x - max) (Xent::rowPart).
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, int64_t C) {
+  Xent k{};
+  k.x = x;
+  k.N = 1;
+  k.C = C;
+  k.S = 1;
+  k.wantLoss = true;
+  return k.rowPart(0, 0, C).se;
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#elif defined(MCA_LOGCOSH)
+#include "regression.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// keras.logCosh forward: the engine's summing loop over LogCosh::loss.
+extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, int64_t n) {
+  return sumLoop<false, false>(LogCosh{}, p, t, nullptr, nullptr, 0, n);
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#elif defined(MCA_BCELOGITS)
+#include "binary.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// torch.binaryCrossEntropyWithLogits forward: the engine's summing loop over BceWithLogits::loss.
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* y, int64_t n) {
+  return sumLoop<false, false>(BceWithLogits{}, x, y, nullptr, nullptr, 0, n);
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#else
+#error "define MCA_XENT, MCA_LOGCOSH or MCA_BCELOGITS"
+#endif

@@ -243,7 +243,7 @@ describe('commands', () => {
     const doc = JSON.parse((await cli('list', '--json')).out);
      
     const fastloss = require('../src');
-    const names = [...Object.keys(fastloss.torch).map((k) => `torch.${k}`), ...Object.keys(fastloss.keras).map((k) => `keras.${k}`)];
+    const names = fastloss.losses().map((l: { name: string }) => l.name);
     expect(doc.map((d: { name: string }) => d.name).sort()).toEqual(names.sort());
     const ce = doc.find((d: { name: string }) => d.name === 'torch.crossEntropy');
     expect(ce).toEqual({

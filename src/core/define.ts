@@ -113,13 +113,19 @@ interface Compiled {
   shapeArg: number;
   /** By Mode: the last no-options call's record, reused while lengths and element types repeat. */
   fast: (FastPlan | null)[];
+  /** This loss's native plan slots: planBase + mode. */
+  planBase: number;
 }
+
+let nextPlanBase = 0;
 
 /**
  * A call without options, prepared once: what prepare() computed depends only on the arguments'
  * lengths and element types (no options, no counts), so a call whose arguments match reuses it.
  */
 interface FastPlan {
+  /** The native plan slot holding this record (native.setPlan). */
+  slot: number;
   tags: string[];
   lengths: number[];
   /** params as prepare() wrote them. */
@@ -185,6 +191,7 @@ function compile(def: LossDef): Compiled {
     }),
     shapeArg: Math.max(0, def.args.findIndex((a) => a.grad)),
     fast: [null, null, null, null],
+    planBase: (nextPlanBase += 4) - 4,
   };
 }
 
@@ -441,7 +448,7 @@ function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: F
     if (input && i < 0) return null;
     inputArg.push(i);
   }
-  return { tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length) };
+  return { slot: -1, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length) };
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
@@ -599,7 +606,11 @@ function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   } catch (e) {
     throw nativeError(c, mode, p, e);
   }
-  if (p.fastPlan !== null) c.fast[mode] = p.fastPlan;
+  if (p.fastPlan !== null) {
+    p.fastPlan.slot = c.planBase + mode;
+    native.setPlan(p.fastPlan.slot, p.fastPlan.image);
+    c.fast[mode] = p.fastPlan;
+  }
   return result(c, mode, p, value);
 }
 
@@ -608,11 +619,13 @@ const MISS = Symbol('fastloss: not a fast call');
 // filling and the native call) and cleared after it, so no caller array is kept alive.
 const fastSlots: (AnyTypedArray | null | undefined)[] = new Array(native.maxArgs).fill(undefined);
 
-/** a when it is the same kind of real typed array as the cached call's, of the same true length. */
+/**
+ * a when it is the same kind of real typed array as the cached call's, of the same true length (its
+ * own `length` is not read: the plan and the native layer use the true one).
+ */
 function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undefined {
   if (check.typedArrayTag(a) !== tag) return undefined;
-  const v = a as AnyTypedArray;
-  return check.lengthOf(v) === length && v.length === length ? v : undefined;
+  return check.lengthOf(a as AnyTypedArray) === length ? a as AnyTypedArray : undefined;
 }
 
 /**
@@ -646,10 +659,9 @@ function fastCall(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: unknown
   if (g0 !== null) slots[at++] = g0;
   if (g1 !== null) slots[at++] = g1;
   if (g2 !== null) slots[at++] = g2;
-  params.set(f.image);
   let value: number;
   try {
-    value = native.run(slots[0], slots[1], slots[2], slots[3], slots[4], slots[5], slots[6], slots[7], slots[8], slots[9], slots[10]);
+    value = native.runPlan(f.slot, slots[0], slots[1], slots[2], slots[3], slots[4], slots[5], slots[6], slots[7], slots[8], slots[9], slots[10]);
   } catch {
     return MISS;
   } finally {
@@ -691,28 +703,33 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
 export function defineLoss<L>(def: LossDef): L {
   const c = compile(def);
   const nArgs = def.args.length;
-  // Named parameters and `arguments`, not a rest parameter: the common call (the loss's arrays and
-  // nothing else) allocates no argument array on its way to fastCall.
+  // Named parameters and `arguments.length`, not a rest parameter: the common call (the loss's
+  // arrays and nothing else) allocates no argument array on its way to fastCall.
   /* eslint-disable prefer-rest-params */
-  const call = (mode: Mode, args: IArguments, a0: unknown, a1: unknown, a2: unknown, a3: unknown): unknown => {
-    if (args.length === nArgs) {
-      const r = fastCall(c, mode, a0, a1, a2, a3);
+  const loss = function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
+    if (arguments.length === nArgs) {
+      const r = fastCall(c, Mode.Forward, a0, a1, a2, a3);
       if (r !== MISS) return r;
     }
-    return run(c, mode, Array.prototype.slice.call(args));
-  };
-  const loss = function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
-    return call(Mode.Forward, arguments, a0, a1, a2, a3);
+    return run(c, Mode.Forward, Array.prototype.slice.call(arguments));
   };
   const shortName = def.name.slice(def.name.indexOf('.') + 1);
   Object.defineProperty(loss, 'name', { value: shortName });
   Object.defineProperty(loss, 'lossName', { value: def.name, enumerable: true });
   Object.assign(loss, {
     backward: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
-      return call(Mode.Backward, arguments, a0, a1, a2, a3);
+      if (arguments.length === nArgs) {
+        const r = fastCall(c, Mode.Backward, a0, a1, a2, a3);
+        if (r !== MISS) return r;
+      }
+      return run(c, Mode.Backward, Array.prototype.slice.call(arguments));
     },
     withGrad: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
-      return call(Mode.WithGrad, arguments, a0, a1, a2, a3);
+      if (arguments.length === nArgs) {
+        const r = fastCall(c, Mode.WithGrad, a0, a1, a2, a3);
+        if (r !== MISS) return r;
+      }
+      return run(c, Mode.WithGrad, Array.prototype.slice.call(arguments));
     },
     async: (...argv: unknown[]) => runAsync(c, Mode.Forward, argv),
     withGradAsync: (...argv: unknown[]) => runAsync(c, Mode.WithGrad, argv),

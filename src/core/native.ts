@@ -64,6 +64,10 @@ export interface NativeAddon {
   /** Arguments: the kernel's inputs in slot order, then out, the gradients, gradOutput (as flagged). */
   run(...arrays: Slot[]): number;
   runAsync(...arrays: Slot[]): Promise<number>;
+  /** Checks a call record (params' layout) once and keeps it in `slot` for runPlan. */
+  setPlan(slot: number, record: Float64Array): void;
+  /** run() with the record kept in `slot` (params are not read); the arrays are checked as run() checks them. */
+  runPlan(slot: number, ...arrays: Slot[]): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   info(): NativeInfo;

@@ -796,7 +796,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   slots.Set("threads", static_cast<double>(kParamThreads));
   exports.Set("paramSlots", slots);
   // The hot calls take the environment's data as their callback data (no instance-data lookup).
-  for (auto [name, cb] : {std::pair<const char*, napi_callback>{"run", Run}, {"runPlan", RunPlan}, {"setPlan", SetPlan}}) {
+  for (auto [name, cb] :
+       {std::pair<const char*, napi_callback>{"run", Run}, {"runPlan", RunPlan}, {"setPlan", SetPlan}}) {
     napi_value fnValue;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ed, &fnValue);
     exports.Set(name, fnValue);

@@ -3,6 +3,7 @@
 // layer's checked call record, runPlan). Property: for every loss and mode, every call gives the
 // same bits (or the same error) as the full path (the same call with an empty options object),
 // whatever calls came before it.
+import { setFastPath } from '../src/core/define';
 import { native } from '../src/core/native';
 import { lossByName, lossNames } from './helpers/losses';
 
@@ -64,21 +65,26 @@ describe('fast path = full path, bit for bit (or the same error), every loss', (
       const loss = lossByName(name);
       const fn = (mode: typeof MODES[number]) => (mode === 'forward' ? loss : loss[mode].bind(loss)) as (...a: unknown[]) => unknown;
       const cases = SHAPES[spec.shapes].map((shape, k) => spec.build(shape, makeData(11 + k)).arrays);
+      // the full path: the same call with the fast path off
+      const full = (f: () => unknown) => { setFastPath(false); try { return outcome(f); } finally { setFastPath(true); } };
+      const optionSets: (Record<string, unknown> | undefined)[] = [undefined, {}, { reduction: 'sum' }, { reduction: 'none' }, { threads: 1 }];
       let checked = 0;
       let succeeded = 0;
       const before = fastCalls;
       // each case three times (miss, record, reuse), then the cases interleaved (the record changes)
       const order = [0, 0, 0, 1, 1, 0, 1, cases.length - 1, 0].filter((k) => k < cases.length);
       for (const mode of MODES) {
-        for (const k of order) {
-          const args = cases[k];
-          const got = outcome(() => fn(mode)(...args));
-          expect(got).toEqual(outcome(() => fn(mode)(...args, {})));
-          checked++;
-          if ('ok' in (got as object)) succeeded++;
+        for (const opts of optionSets) {
+          for (const k of order) {
+            const args = opts === undefined ? cases[k] : [...cases[k], opts];
+            const got = outcome(() => fn(mode)(...args));
+            expect(got).toEqual(full(() => fn(mode)(...args)));
+            checked++;
+            if ('ok' in (got as object)) succeeded++;
+          }
         }
       }
-      expect(checked).toBe(MODES.length * order.length);
+      expect(checked).toBe(MODES.length * optionSets.length * order.length);
       // every mode repeats a case at least twice in a row: each success after the first is a fast call
       if (succeeded > 0) expect(fastCalls - before).toBeGreaterThan(0);
     });
@@ -105,6 +111,21 @@ describe('a recorded call does not outlive what it checked', () => {
     structuredClone(buffer, { transfer: [buffer] });
     expect(() => torch.mseLoss(detached, y)).toThrow(/input is backed by a detached ArrayBuffer|input has length 0/);
     expect(torch.mseLoss(x, y)).toBe(torch.mseLoss(x, y, {}));
+  });
+
+  test('options of plain values are recorded too; each option is still read once per call', () => {
+    let reads = 0;
+    const opts = { get reduction() { reads++; return 'sum'; }, threads: 1 };
+    const want = torch.mseLoss(x, y, { reduction: 'sum', threads: 1 });
+    const before = fastCalls;
+    for (let k = 0; k < 3; k++) expect(torch.mseLoss(x, y, opts)).toBe(want);
+    expect(reads).toBe(3);
+    expect(fastCalls - before).toBeGreaterThanOrEqual(2);
+    // another value, an array option, out: the full path
+    expect(torch.mseLoss(x, y, { reduction: 'mean', threads: 1 })).toBe(torch.mseLoss(x, y));
+    const out = new Float32Array(8);
+    expect(torch.mseLoss(x, y, { reduction: 'none', out })).toBe(out);
+    expect(() => torch.mseLoss(x, y, { reduction: 'sum', threads: 0 })).toThrow(RangeError);
   });
 
   test('a kernel error after a recorded call names the argument (the full path reports it)', () => {

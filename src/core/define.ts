@@ -113,7 +113,9 @@ interface Compiled {
   shapeArg: number;
   /** By Mode: the last no-options call's record, reused while lengths and element types repeat. */
   fast: (FastPlan | null)[];
-  /** This loss's native plan slots: planBase + mode. */
+  /** By Mode: the last record of a call with options of plain values only (optionKey), reused while they repeat too. */
+  fastOptions: (FastPlan | null)[];
+  /** This loss's native plan slots: planBase + mode (no options), planBase + 4 + mode (options). */
   planBase: number;
 }
 
@@ -126,6 +128,8 @@ let nextPlanBase = 0;
 interface FastPlan {
   /** The native plan slot holding this record (native.setPlan). */
   slot: number;
+  /** The options it was made with (optionKey), null for none. */
+  key: unknown[] | null;
   tags: string[];
   lengths: number[];
   /** params as prepare() wrote them. */
@@ -191,7 +195,8 @@ function compile(def: LossDef): Compiled {
     }),
     shapeArg: Math.max(0, def.args.findIndex((a) => a.grad)),
     fast: [null, null, null, null],
-    planBase: (nextPlanBase += 4) - 4,
+    fastOptions: [null, null, null, null],
+    planBase: (nextPlanBase += 8) - 8,
   };
 }
 
@@ -295,17 +300,17 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
   return snap;
 }
 
-function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
+function prepare(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): Prepared {
   const level = depth++;
   try {
-    return prepareAt(c, mode, argv, level);
+    return prepareAt(c, mode, argv, level, snap);
   } finally {
     depth--;
   }
 }
 
-function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Prepared {
-  const snap = snapshot(c, mode, argv);
+function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, given?: Snapshot): Prepared {
+  const snap = given ?? snapshot(c, mode, argv);
   const def = c.def;
   const fn = def.name;
   const nArgs = def.args.length;
@@ -410,7 +415,9 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
     if ((c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[k]) === undefined) freshBits |= FLAG_FRESH_OUT << (1 + k);
   if (plan.inputs.length !== c.inputCount)
     throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
-  const fastPlan = snap === c.noOptions && tensors === null ? fastPlanOf(argv, args, plan, grads) : null;
+  const key = snap === c.noOptions ? null : optionKey(snap);
+  const fastPlan = tensors === null && (snap === c.noOptions || key !== null) ? fastPlanOf(argv, args, plan, grads) : null;
+  if (fastPlan !== null) fastPlan.key = key;
   // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
   const hasOut = out !== null;
   scratch[SLOT.kernel] = c.id;
@@ -448,7 +455,7 @@ function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: F
     if (input && i < 0) return null;
     inputArg.push(i);
   }
-  return { slot: -1, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length) };
+  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length) };
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
@@ -596,8 +603,39 @@ function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
   return mode === Mode.Backward ? grad : { loss, grad };
 }
 
-function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
-  const p = prepare(c, mode, argv);
+/**
+ * The options of a call that may be recorded: plain values only (reduction, threads, numbers, booleans,
+ * strings, null), in a fixed order; null when it has arrays or objects (out, shape, weights, gradOutput).
+ */
+function optionKey(snap: Snapshot): unknown[] | null {
+  if (snap.shape !== undefined || snap.out !== undefined || snap.gradOutput !== undefined) return null;
+  const key = [snap.reduction, snap.threads, ...snap.values];
+  for (const v of key) if ((typeof v === 'object' && v !== null) || typeof v === 'function') return null;
+  return key;
+}
+
+function sameOptions(key: unknown[], snap: Snapshot): boolean {
+  if (snap.shape !== undefined || snap.out !== undefined || snap.gradOutput !== undefined) return false;
+  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads)) return false;
+  const values = snap.values;
+  for (let k = 0; k < values.length; k++) if (!Object.is(key[k + 2], values[k])) return false;
+  return true;
+}
+
+/** A call not taken by the fast path without options: with options of a recorded set, the fast path; else the full one. */
+function runGeneral(c: Compiled, mode: Mode, argv: unknown[]): unknown {
+  if (argv.length !== c.def.args.length + 1) return run(c, mode, argv);
+  const snap = snapshot(c, mode, argv);  // every option read here, once
+  const f = c.fastOptions[mode];
+  if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
+    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3]);
+    if (r !== MISS) return r;
+  }
+  return run(c, mode, argv, snap);
+}
+
+function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown {
+  const p = prepare(c, mode, argv, snap);
   const a = p.arrays;
   params.set(p.scratch);
   let value: number;
@@ -606,15 +644,22 @@ function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   } catch (e) {
     throw nativeError(c, mode, p, e);
   }
-  if (p.fastPlan !== null) {
-    p.fastPlan.slot = c.planBase + mode;
-    native.setPlan(p.fastPlan.slot, p.fastPlan.image);
-    c.fast[mode] = p.fastPlan;
+  const f = p.fastPlan;
+  if (f !== null) {
+    f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
+    native.setPlan(f.slot, f.image);
+    (f.key === null ? c.fast : c.fastOptions)[mode] = f;
   }
   return result(c, mode, p, value);
 }
 
 const MISS = Symbol('fastloss: not a fast call');
+let fastPathOn = true;
+
+/** Testing hook (test/small-calls.test.ts): false sends every call through the full path. */
+export function setFastPath(enabled: boolean): void {
+  fastPathOn = enabled;
+}
 // run()'s arguments of a fast call, filled only after every check (no user code runs between
 // filling and the native call) and cleared after it, so no caller array is kept alive.
 const fastSlots: (AnyTypedArray | null | undefined)[] = new Array(native.maxArgs).fill(undefined);
@@ -633,9 +678,8 @@ function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undef
  * checks, plan and params are reused, nothing is allocated but the results. MISS otherwise (and
  * for any error, which the full path then reports with its names).
  */
-function fastCall(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: unknown, a3: unknown): unknown {
-  const f = c.fast[mode];
-  if (f === null) return MISS;
+function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: unknown, a2: unknown, a3: unknown): unknown {
+  if (f === null || !fastPathOn) return MISS;
   const n = f.tags.length;
   const x0 = fastArg(f.tags[0], f.lengths[0], a0);
   if (x0 === undefined) return MISS;
@@ -708,10 +752,10 @@ export function defineLoss<L>(def: LossDef): L {
   /* eslint-disable prefer-rest-params */
   const loss = function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
     if (arguments.length === nArgs) {
-      const r = fastCall(c, Mode.Forward, a0, a1, a2, a3);
+      const r = fastCall(c, Mode.Forward, c.fast[Mode.Forward], a0, a1, a2, a3);
       if (r !== MISS) return r;
     }
-    return run(c, Mode.Forward, Array.prototype.slice.call(arguments));
+    return runGeneral(c, Mode.Forward, Array.prototype.slice.call(arguments));
   };
   const shortName = def.name.slice(def.name.indexOf('.') + 1);
   Object.defineProperty(loss, 'name', { value: shortName });
@@ -719,17 +763,17 @@ export function defineLoss<L>(def: LossDef): L {
   Object.assign(loss, {
     backward: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
       if (arguments.length === nArgs) {
-        const r = fastCall(c, Mode.Backward, a0, a1, a2, a3);
+        const r = fastCall(c, Mode.Backward, c.fast[Mode.Backward], a0, a1, a2, a3);
         if (r !== MISS) return r;
       }
-      return run(c, Mode.Backward, Array.prototype.slice.call(arguments));
+      return runGeneral(c, Mode.Backward, Array.prototype.slice.call(arguments));
     },
     withGrad: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
       if (arguments.length === nArgs) {
-        const r = fastCall(c, Mode.WithGrad, a0, a1, a2, a3);
+        const r = fastCall(c, Mode.WithGrad, c.fast[Mode.WithGrad], a0, a1, a2, a3);
         if (r !== MISS) return r;
       }
-      return run(c, Mode.WithGrad, Array.prototype.slice.call(arguments));
+      return runGeneral(c, Mode.WithGrad, Array.prototype.slice.call(arguments));
     },
     async: (...argv: unknown[]) => runAsync(c, Mode.Forward, argv),
     withGradAsync: (...argv: unknown[]) => runAsync(c, Mode.WithGrad, argv),

@@ -137,6 +137,24 @@ describe('a recorded call does not outlive what it checked', () => {
       .toThrow(new RangeError('torch.binaryCrossEntropy: input[3] = 2; all elements of input should be between 0 and 1'));
   });
 
+  test('runPlan checks every array against the record and its buffer (direct calls)', () => {
+    torch.mseLoss(x, y);
+    torch.mseLoss(x, y);
+    const slot = 4090;
+    const { params, setRawCall } = require('../src/core/native');
+    setRawCall('torch.mseLoss', { flags: 1, reduction: 1, shape: [8] });
+    native.setPlan(slot, params, 0);
+    expect(native.runPlan(slot, x, y)).toBe(torch.mseLoss(x, y));
+    expect(() => native.runPlan(slot, x, y.subarray(1))).toThrow(/torch\.mseLoss: input 1 has length 7; shape \[8\] needs 8/);
+    expect(() => native.runPlan(slot, x, new Uint8Array(8) as never)).toThrow(/input 1 has the wrong element type/);
+    expect(() => native.runPlan(slot, x, [1, 2] as never)).toThrow(/input 1 must be a typed array/);
+    expect(() => native.runPlan(slot, x)).toThrow(/input 1 is required/);
+    expect(() => native.runPlan(4095, x, y)).toThrow(/no plan in that slot/);
+    expect(() => native.setPlan(slot, new Float64Array(2), 0)).toThrow(/setPlan takes a slot/);
+    // an 8-byte element type holds the 4-byte elements read: memory-safe (the facade never passes one)
+    expect(typeof native.runPlan(slot, x, new Float64Array(8) as never)).toBe('number');
+  });
+
   test('crossEntropy alternating index and probability targets of one length', () => {
     const logits = Float32Array.from({ length: 4 }, (_, i) => Math.sin(i));
     const index = Int32Array.of(2);

@@ -173,6 +173,27 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
   return true;
 }
 
+// An array of a runPlan call, whose element type the facade checked by its brand: only that it is a
+// typed array whose `length` 4-byte elements lie inside its ArrayBuffer (memory safety without
+// napi's element-type query, a chain of eight type tests per array). Anything else (empty, a
+// SharedArrayBuffer, not a typed array, too short) gets typedArrayArg's full check.
+bool plannedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool isInt, bool optional, SlotName name,
+                     ArrayArg* arg) {
+  size_t len = 0, offset = 0, bytes = 0;
+  void* raw = nullptr;
+  void* base = nullptr;
+  napi_value buffer = nullptr;
+  if (!v || napi_get_typedarray_info(env, v, nullptr, &len, &raw, &buffer, &offset) != napi_ok || len == 0 ||
+      napi_get_arraybuffer_info(env, buffer, &base, &bytes) != napi_ok || offset > bytes || len > (bytes - offset) / 4)
+    return typedArrayArg(env, fn, v, kind, optional, name, false, arg);
+  *arg = ArrayArg();
+  arg->value = v;
+  arg->data = raw;
+  arg->length = static_cast<int64_t>(len);
+  arg->isInt = isInt;
+  return true;
+}
+
 // One parsed call: the kernel's record plus the arrays it came from.
 struct Call {
   int id = 0;
@@ -185,6 +206,9 @@ struct Call {
   int64_t gradLength[kMaxGrads] = {};
   int gradCount = 0;
   extents::Counts counts;  // from the shape
+  // A setPlan record: bit s set when kernel input s is an Int32Array (the facade checked the
+  // arrays' brands); -1 for run() and async calls, whose arrays are checked in full.
+  int plannedInts = -1;
 };
 
 void deleteEnvData(napi_env env, void* data, void*) {
@@ -318,7 +342,10 @@ bool parseArrays(napi_env env, napi_value* argv, bool async, Call& c) {
     bool optional = ch >= 'A' && ch <= 'Z';
     char kind = optional ? static_cast<char>(ch - 'A' + 'a') : ch;
     ArrayArg& in = c.in[s];
-    if (!typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, async, &in)) return false;
+    if (c.plannedInts >= 0
+            ? !plannedArrayArg(env, fn, argv[at], kind, (c.plannedInts >> s) & 1, optional, {"input", s}, &in)
+            : !typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, async, &in))
+      return false;
     a.in[s] = in.data;
     a.inLen[s] = in.length;
     a.inIsInt[s] = in.isInt;
@@ -328,7 +355,9 @@ bool parseArrays(napi_env env, napi_value* argv, bool async, Call& c) {
   if (ext.outs) extents::holds(ext.out, counts, a.inLen, false, -1, &c.outLength);
   if (c.outLength < 0) c.outLength = 0;
   if (hasOut) {
-    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"out", 0}, async, &c.out)) return false;
+    if (c.plannedInts >= 0 ? !plannedArrayArg(env, fn, argv[at++], 'f', false, false, {"out", 0}, &c.out)
+                           : !typedArrayArg(env, fn, argv[at++], 'f', false, {"out", 0}, async, &c.out))
+      return false;
     if (c.out.length != c.outLength) return lengthError(env, c, {"out", 0}, c.out.length, c.outLength);
     a.out = static_cast<float*>(c.out.data);
     a.outLen = c.outLength;
@@ -336,7 +365,9 @@ bool parseArrays(napi_env env, napi_value* argv, bool async, Call& c) {
   for (int g = 0; g < gradCount; ++g, ++at) {
     extents::holds(ext.grad[g], counts, a.inLen, false, -1, &c.gradLength[g]);
     if (c.gradLength[g] < 0) c.gradLength[g] = 0;
-    if (!typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, async, &c.grad[g])) return false;
+    if (c.plannedInts >= 0 ? !plannedArrayArg(env, fn, argv[at], 'f', false, false, {"grad", g}, &c.grad[g])
+                           : !typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, async, &c.grad[g]))
+      return false;
     if (c.grad[g].length != c.gradLength[g]) return lengthError(env, c, {"grad", g}, c.grad[g].length, c.gradLength[g]);
     a.grad[g] = static_cast<float*>(c.grad[g].data);
     a.gradLen[g] = c.gradLength[g];
@@ -427,28 +458,33 @@ napi_value Run(napi_env env, napi_callback_info info) {
   return runParsed(env, c);
 }
 
-// setPlan(slot, Float64Array record): checks a call record once and keeps it in `slot` for
-// runPlan, the facade's repeated calls of one loss with the same shape and options.
+// setPlan(slot, Float64Array record, intMask): checks a call record once and keeps it in `slot` for
+// runPlan, the facade's repeated calls of one loss with the same shape and options; bit s of
+// intMask: kernel input s is an Int32Array (the facade checks each call's arrays' brands).
 napi_value SetPlan(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   auto* ed = static_cast<EnvData*>(data);
-  int32_t slot = -1;
+  int32_t slot = -1, ints = -1;
   napi_typedarray_type type;
   size_t len = 0;
   void* raw = nullptr;
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &slot) != napi_ok || slot < 0 || slot > 4096 ||
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &slot) != napi_ok || slot < 0 || slot > 4096 ||
+      napi_get_value_int32(env, argv[2], &ints) != napi_ok || ints < 0 || ints >= (1 << kMaxInputs) ||
       napi_get_typedarray_info(env, argv[1], &type, &len, &raw, nullptr, nullptr) != napi_ok ||
       type != napi_float64_array || len < static_cast<size_t>(kParamCount)) {
-    throwError(env, true, "fastloss: setPlan takes a slot from 0 to 4096 and a Float64Array of paramCount values");
+    throwError(env, true,
+               "fastloss: setPlan takes a slot from 0 to 4096, a Float64Array of paramCount values and a mask of "
+               "Int32Array inputs");
     return nullptr;
   }
   double p[kParamCount];
   std::memcpy(p, raw, sizeof(p));
   auto c = std::make_unique<Call>();
   if (!parseParams(env, p, *c)) return nullptr;
+  c->plannedInts = ints;
   if (ed->plans.size() <= static_cast<size_t>(slot)) ed->plans.resize(static_cast<size_t>(slot) + 1);
   ed->plans[static_cast<size_t>(slot)] = std::move(c);
   return nullptr;

@@ -647,7 +647,7 @@ function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown
   const f = p.fastPlan;
   if (f !== null) {
     f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
-    native.setPlan(f.slot, f.image);
+    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0));
     (f.key === null ? c.fast : c.fastOptions)[mode] = f;
   }
   return result(c, mode, p, value);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Fixtures of test/tensor-like.test.ts: PyTorch 1.13 results of the issue-15 porting cases, on
 # inputs that carry their shape (tensor-like arguments give the shape, no opts.shape).
-# usage: /usr/bin/python3 scripts/fixtures_tensor.py  (writes test/fixtures/tensor/porting.json)
+# usage: /usr/bin/python3 scripts/fixtures_tensor.py  (writes test/porting/tensor-like.json; not under test/fixtures/, which holds one file per loss)
 import json
 import os
 
@@ -35,7 +35,7 @@ out['crossEntropy'] = {
     'mean': torch.nn.CrossEntropyLoss()(tx, torch.tensor(t)).item(),
 }
 
-path = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'tensor', 'porting.json')
+path = os.path.join(os.path.dirname(__file__), '..', 'test', 'porting', 'tensor-like.json')
 with open(path, 'w') as f:
     json.dump(out, f)
 print('wrote', os.path.normpath(path), {k: v['mean'] for k, v in out.items()})

@@ -12,7 +12,7 @@ const ndarray = require('ndarray') as (data: Float32Array | Int32Array, shape: n
 const { specs } = require('./fuzz/specs') as { specs: Record<string, { shapes: string; build(shape: number[], data: unknown): { arrays: (Float32Array | Int32Array)[] } }> };
 const { seededRandom } = require('./helpers/random') as { seededRandom(seed: number): () => number };
 
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tensor', 'porting.json'), 'utf8'));
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'porting', 'tensor-like.json'), 'utf8'));
 const f32 = (v: number[]) => Float32Array.from(v);
 
 /** onnxruntime-node's Tensor as far as fastloss sees it: new Tensor(type, data, dims). */

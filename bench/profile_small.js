@@ -3,25 +3,103 @@
 // Where the fixed per-call cost goes: runs one loss at a small N in a tight loop under
 // `node --cpu-prof` and prints self time per function (JS facade, the N-API call, GC ...).
 // usage: node bench/profile_small.js [loss=torch.mseLoss] [N=256] [mode=forward|withGrad] [seconds=3]
+//   loss 'js.mseLoss': the plain JS loop (bench/workloads/regression.js) instead of fastloss.
+//   torch.crossEntropy: input [N / 16, 16] with an Int32Array target of N / 16 class indices.
+// Timing table (no profiler): node bench/profile_small.js --table [N=256] [seconds=2]
+// Instruction counts: node bench/profile_small.js --calls K loss N mode, under
+//   valgrind --tool=cachegrind; (Ir(2K) - Ir(K)) / K is the count per call (see README).
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const [lossName = 'torch.mseLoss', nArg = '256', mode = 'forward', secArg = '3'] = process.argv.slice(2);
+// FASTLOSS_DIST: another build of the facade to measure (e.g. the main branch's dist/).
+const distDir = process.env.FASTLOSS_DIST ? path.resolve(process.env.FASTLOSS_DIST) : path.join(__dirname, '..', 'dist');
 
-if (process.env.FASTLOSS_PROFILE_CHILD) {
-  const fastloss = require(path.join(__dirname, '..', 'dist'));
-  const [ns, name] = lossName.split('.');
-  const fn = fastloss[ns][name];
-  const N = Number(nArg);
+function jsMse(x, y) {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = x[i] - y[i];
+    s += d * d;
+  }
+  return s / x.length;
+}
+function jsMseWithGrad(x, y) {
+  const n = x.length;
+  const g = new Float32Array(n);
+  const k = 2 / n;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const d = x[i] - y[i];
+    s += d * d;
+    g[i] = k * d;
+  }
+  return { loss: s / n, grad: g };
+}
+
+/** A no-argument closure making one call of `lossName` on N elements. */
+function makeCall(fastloss, lossName, N, mode) {
   const a = Float32Array.from({ length: N }, (_, i) => Math.sin(i));
   const b = Float32Array.from({ length: N }, (_, i) => Math.cos(i));
+  if (lossName === 'js.mseLoss') return mode === 'withGrad' ? () => jsMseWithGrad(a, b).loss : () => jsMse(a, b);
+  const [ns, name] = lossName.split('.');
+  const fn = fastloss[ns][name];
+  if (lossName === 'torch.crossEntropy') {
+    const t = Int32Array.from({ length: N / 16 }, (_, i) => (i * 7) % 16);
+    return mode === 'withGrad' ? () => fn.withGrad(a, t).loss : () => fn(a, t);
+  }
+  return mode === 'withGrad' ? () => fn.withGrad(a, b).loss : () => fn(a, b);
+}
+
+function nsPerCall(call, seconds) {
+  let sink = 0;
+  for (let k = 0; k < 20000; k++) sink += call();  // warm up (optimizing compiler)
+  const samples = [];
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < 10000; k++) sink += call();
+    samples.push(Number(process.hrtime.bigint() - t0) / 10000);
+  }
+  samples.sort((x, y) => x - y);
+  return { ns: samples[samples.length >> 1], best: samples[0], sink };
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--table') {
+  const [, nArg = '256', secArg = '2'] = argv;
+  const fastloss = require(distDir);
+  const N = Number(nArg);
+  const rows = [['torch.mseLoss', 'forward'], ['torch.mseLoss', 'withGrad'], ['torch.crossEntropy', 'forward'],
+    ['torch.crossEntropy', 'withGrad'], ['js.mseLoss', 'forward'], ['js.mseLoss', 'withGrad']];
+  console.log(`N = ${N}: ns per call (median of 10k-call batches, best batch)`);
+  for (const [loss, mode] of rows) {
+    const r = nsPerCall(makeCall(fastloss, loss, N, mode), Number(secArg));
+    const label = loss === 'torch.crossEntropy' ? `${loss} [${N / 16}, 16]` : loss;
+    console.log(`${`${label} ${mode}`.padEnd(40)} ${r.ns.toFixed(0).padStart(6)} ns  (best ${r.best.toFixed(0)})`);
+  }
+  process.exit(0);
+}
+if (argv[0] === '--calls') {
+  const [, kArg, lossName = 'torch.mseLoss', nArg = '256', mode = 'forward'] = argv;
+  const fastloss = require(distDir);
+  const call = makeCall(fastloss, lossName, Number(nArg), mode);
+  let sink = 0;
+  for (let k = 0; k < Number(kArg); k++) sink += call();
+  console.log(sink);
+  process.exit(0);
+}
+
+const [lossName = 'torch.mseLoss', nArg = '256', mode = 'forward', secArg = '3'] = argv;
+
+if (process.env.FASTLOSS_PROFILE_CHILD) {
+  const fastloss = require(distDir);
+  const call = makeCall(fastloss, lossName, Number(nArg), mode);
   const end = Date.now() + Number(secArg) * 1000;
   let sink = 0;
   let calls = 0;
   while (Date.now() < end) {
-    for (let k = 0; k < 10000; k++) sink += mode === 'withGrad' ? fn.withGrad(a, b).loss : fn(a, b);
+    for (let k = 0; k < 10000; k++) sink += call();
     calls += 10000;
   }
   console.log(JSON.stringify({ calls, nsPerCall: (Number(secArg) * 1e9) / calls, sink }));

@@ -27,7 +27,7 @@ describe('bad input: TypeError/RangeError naming the function and argument', () 
     ['shape product', () => torch.mseLoss(x, y, { shape: [3, 2] }), RangeError, /torch\.mseLoss: opts\.shape \[3, 2\] holds 6 elements, but input has length 4/],
     ['shape not integers', () => torch.mseLoss(x, y, { shape: [2, 1.5] }), RangeError, /opts\.shape must hold non-negative integers/],
     ['shape not array', () => torch.mseLoss(x, y, { shape: 4 as unknown as number[] }), TypeError, /opts\.shape must be an array/],
-    ['unknown reduction', () => torch.mseLoss(x, y, { reduction: 'avg' as 'mean' }), RangeError, /torch\.mseLoss: opts\.reduction must be one of 'mean', 'sum', 'none', got "avg"/],
+    ['unknown reduction', () => torch.mseLoss(x, y, { reduction: 'avg' as 'mean' }), RangeError, /torch\.mseLoss: opts\.reduction must be one of 'mean', 'sum', 'none', got 'avg'/],
     ['keras reduction in torch', () => torch.mseLoss(x, y, { reduction: 'sum_over_batch_size' as 'mean' }), RangeError, /opts\.reduction/],
     ['torch reduction in keras', () => keras.meanSquaredError(y, x, { reduction: 'mean' as 'sum' }), RangeError, /keras\.meanSquaredError: opts\.reduction must be one of 'sum_over_batch_size', 'sum', 'none'/],
     ['unknown option', () => torch.mseLoss(x, y, { beta: 1 } as never), TypeError, /torch\.mseLoss: opts\.beta is not an option of torch\.mseLoss/],
@@ -234,7 +234,7 @@ describe('threads', () => {
       [-1, RangeError, 'got -1'],
       [1.5, TypeError, 'torch.mseLoss: opts.threads must be an integer, got 1.5'],
       [NaN, TypeError, 'must be an integer, got NaN'],
-      ['2', TypeError, 'must be an integer, got a string "2"'],
+      ['2', TypeError, "must be an integer, got a string '2'"],
       [null, TypeError, 'must be an integer, got null'],
     ];
     for (const [threads, type, message] of bad) {

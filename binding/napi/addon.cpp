@@ -84,16 +84,15 @@ Napi::Value callResult(Napi::Env env, const LossArgs& a) {
 
 // Per Node environment (main thread, each worker_thread): the params Float64Array shared with
 // the facade, bound once by bindParams().
+struct Call;
 struct EnvData {
   napi_ref paramsRef = nullptr;
   const double* params = nullptr;
+  // setPlan's checked call records by slot (one per loss and mode in the facade), for runPlan.
+  std::vector<std::unique_ptr<Call>> plans;
 };
 
-void deleteEnvData(napi_env env, void* data, void*) {
-  auto* d = static_cast<EnvData*>(data);
-  if (d->paramsRef) napi_delete_reference(env, d->paramsRef);
-  delete d;
-}
+void deleteEnvData(napi_env env, void* data, void*);
 
 EnvData* envData(napi_env env) {
   void* data = nullptr;
@@ -184,6 +183,27 @@ bool typedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool a
   return true;
 }
 
+// An array of a runPlan call, whose element type the facade checked by its brand: only that it is a
+// typed array whose `length` 4-byte elements lie inside its ArrayBuffer (memory safety without
+// napi's element-type query, a chain of eight type tests per array). Anything else (empty, a
+// SharedArrayBuffer, not a typed array, too short) gets typedArrayArg's full check.
+bool plannedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool isInt, bool optional, SlotName name,
+                     ArrayArg* arg) {
+  size_t len = 0, offset = 0, bytes = 0;
+  void* raw = nullptr;
+  void* base = nullptr;
+  napi_value buffer = nullptr;
+  if (!v || napi_get_typedarray_info(env, v, nullptr, &len, &raw, &buffer, &offset) != napi_ok || len == 0 ||
+      napi_get_arraybuffer_info(env, buffer, &base, &bytes) != napi_ok || offset > bytes || len > (bytes - offset) / 4)
+    return typedArrayArg(env, fn, v, kind, optional, name, false, arg);
+  *arg = ArrayArg();
+  arg->value = v;
+  arg->data = raw;
+  arg->length = static_cast<int64_t>(len);
+  arg->isInt = isInt;
+  return true;
+}
+
 // One parsed call: the kernel's record plus the arrays it came from.
 struct Call {
   int id = 0;
@@ -195,7 +215,17 @@ struct Call {
   int64_t outLength = 0;  // what the extents say 'out' (and gradOutput) hold
   int64_t gradLength[kMaxGrads] = {};
   int gradCount = 0;
+  extents::Counts counts;  // from the shape
+  // A setPlan record: bit s set when kernel input s is an Int32Array (the facade checked the
+  // arrays' brands); -1 for run() and async calls, whose arrays are checked in full.
+  int plannedInts = -1;
 };
+
+void deleteEnvData(napi_env env, void* data, void*) {
+  auto* d = static_cast<EnvData*>(data);
+  if (d->paramsRef) napi_delete_reference(env, d->paramsRef);
+  delete d;
+}
 
 std::string shapeText(const LossArgs& a) {
   std::string s = "[";
@@ -257,16 +287,8 @@ bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
   return true;
 }
 
-// Reads one call from the bound params and run()'s arguments (argv holds kMaxArgs values), and
-// checks every length against the shape and every output against the inputs.
-bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
-  EnvData* ed = envData(env);
-  if (!ed || !ed->params) {
-    throwError(env, false, "fastloss: bindParams was not called");
-    return false;
-  }
-  double p[kParamCount];
-  std::memcpy(p, ed->params, sizeof(p));  // one read: nothing below sees the buffer change
+// Reads and checks one call record (kParamCount values: kernel, flags, reduction, shape, scalars).
+bool parseParams(napi_env env, const double* p, Call& c) {
   LossArgs& a = c.a;
   const double idRaw = p[kParamKernel], flagsRaw = p[kParamFlags], reductionRaw = p[kParamReduction];
   const double gradCountRaw = p[kParamGradCount], ndimRaw = p[kParamNdim], threadsRaw = p[kParamThreads];
@@ -287,7 +309,7 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   a.ndim = static_cast<int>(ndimRaw);
   a.threads = static_cast<int>(threadsRaw);
   std::memcpy(a.p, p + kParamScalars, sizeof(a.p));
-  extents::Counts counts;
+  extents::Counts& counts = c.counts;
   if (const char* problem = extents::shapeProblem(p + kParamDims, a.ndim, a.p, a.dims, &counts)) {
     throwError(env, false, std::string(fn) + ": " + problem);
     return false;
@@ -308,7 +330,19 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
     throwError(env, false, std::string(fn) + ": malformed call flags");
     return false;
   }
+  c.gradCount = gradCount;
+  return true;
+}
 
+// Reads run()'s arrays (argv holds kMaxArgs values) for the call record in c, and checks every
+// length against the shape and every output against the inputs.
+bool parseArrays(napi_env env, napi_value* argv, bool async, Call& c) {
+  LossArgs& a = c.a;
+  const char* fn = kKernelInfo[c.id].name;
+  const extents::Counts& counts = c.counts;
+  const extents::Compiled& ext = kernelExtents()[c.id];
+  const bool hasOut = a.flags & kHasOut, hasGradOut = a.flags & kHasGradOut;
+  const int gradCount = c.gradCount;
   const char* sig = kKernelInfo[c.id].signature;
   const int nIn = static_cast<int>(std::strlen(sig));
   size_t at = 0;
@@ -318,7 +352,10 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
     bool optional = ch >= 'A' && ch <= 'Z';
     char kind = optional ? static_cast<char>(ch - 'A' + 'a') : ch;
     ArrayArg& in = c.in[s];
-    if (!typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, async, &in)) return false;
+    if (c.plannedInts >= 0
+            ? !plannedArrayArg(env, fn, argv[at], kind, (c.plannedInts >> s) & 1, optional, {"input", s}, &in)
+            : !typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, async, &in))
+      return false;
     a.in[s] = in.data;
     a.inLen[s] = in.length;
     a.inIsInt[s] = in.isInt;
@@ -328,7 +365,9 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   if (ext.outs) extents::holds(ext.out, counts, a.inLen, false, -1, &c.outLength);
   if (c.outLength < 0) c.outLength = 0;
   if (hasOut) {
-    if (!typedArrayArg(env, fn, argv[at++], 'f', false, {"out", 0}, async, &c.out)) return false;
+    if (c.plannedInts >= 0 ? !plannedArrayArg(env, fn, argv[at++], 'f', false, false, {"out", 0}, &c.out)
+                           : !typedArrayArg(env, fn, argv[at++], 'f', false, {"out", 0}, async, &c.out))
+      return false;
     if (c.out.length != c.outLength) return lengthError(env, c, {"out", 0}, c.out.length, c.outLength);
     a.out = static_cast<float*>(c.out.data);
     a.outLen = c.outLength;
@@ -336,7 +375,9 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
   for (int g = 0; g < gradCount; ++g, ++at) {
     extents::holds(ext.grad[g], counts, a.inLen, false, -1, &c.gradLength[g]);
     if (c.gradLength[g] < 0) c.gradLength[g] = 0;
-    if (!typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, async, &c.grad[g])) return false;
+    if (c.plannedInts >= 0 ? !plannedArrayArg(env, fn, argv[at], 'f', false, false, {"grad", g}, &c.grad[g])
+                           : !typedArrayArg(env, fn, argv[at], 'f', false, {"grad", g}, async, &c.grad[g]))
+      return false;
     if (c.grad[g].length != c.gradLength[g]) return lengthError(env, c, {"grad", g}, c.grad[g].length, c.gradLength[g]);
     a.grad[g] = static_cast<float*>(c.grad[g].data);
     a.gradLen[g] = c.gradLength[g];
@@ -347,6 +388,17 @@ bool parseCall(napi_env env, napi_value* argv, bool async, Call& c) {
     a.gradOut = static_cast<const float*>(c.gradOut.data);
   }
   return checkOutputsApart(env, c, gradCount);
+}
+
+// Reads one call from the bound params and run()'s arguments.
+bool parseCall(napi_env env, EnvData* ed, napi_value* argv, bool async, Call& c) {
+  if (!ed || !ed->params) {
+    throwError(env, false, "fastloss: bindParams was not called");
+    return false;
+  }
+  double p[kParamCount];
+  std::memcpy(p, ed->params, sizeof(p));  // one read: nothing below sees the buffer change
+  return parseParams(env, p, c) && parseArrays(env, argv, async, c);
 }
 
 // A kernel's error as a RangeError/TypeError carrying its data (loss_args.h KernelError): the
@@ -390,13 +442,8 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
   return error.Value();
 }
 
-napi_value Run(napi_env env, napi_callback_info info) {
-  size_t argc = kMaxArgs;
-  napi_value argv[kMaxArgs];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  for (size_t i = argc; i < kMaxArgs; ++i) argv[i] = nullptr;
-  Call c;
-  if (!parseCall(env, argv, false, c)) return nullptr;
+// Runs a parsed call on this thread: its result, or nullptr after throwing.
+napi_value runParsed(napi_env env, Call& c) {
   runtime::setMayWait(false);
   runtime::setCallThreads(c.a.threads);
   gKernels[c.id](c.a);
@@ -405,6 +452,70 @@ napi_value Run(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return callResult(Napi::Env(env), c.a);
+}
+
+// run(arrays...): the call in the bound params (the callback data is the environment's EnvData).
+napi_value Run(napi_env env, napi_callback_info info) {
+  size_t argc = kMaxArgs;
+  napi_value argv[kMaxArgs];
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  for (size_t i = argc; i < kMaxArgs; ++i) argv[i] = nullptr;
+  Call c;
+  if (!parseCall(env, static_cast<EnvData*>(data), argv, false, c)) return nullptr;
+  return runParsed(env, c);
+}
+
+// setPlan(slot, Float64Array record, intMask): checks a call record once and keeps it in `slot` for
+// runPlan, the facade's repeated calls of one loss with the same shape and options; bit s of
+// intMask: kernel input s is an Int32Array (the facade checks each call's arrays' brands).
+napi_value SetPlan(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  auto* ed = static_cast<EnvData*>(data);
+  int32_t slot = -1, ints = -1;
+  napi_typedarray_type type;
+  size_t len = 0;
+  void* raw = nullptr;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &slot) != napi_ok || slot < 0 || slot > 4096 ||
+      napi_get_value_int32(env, argv[2], &ints) != napi_ok || ints < 0 || ints >= (1 << kMaxInputs) ||
+      napi_get_typedarray_info(env, argv[1], &type, &len, &raw, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array || len < static_cast<size_t>(kParamCount)) {
+    throwError(env, true,
+               "fastloss: setPlan takes a slot from 0 to 4096, a Float64Array of paramCount values and a mask of "
+               "Int32Array inputs");
+    return nullptr;
+  }
+  double p[kParamCount];
+  std::memcpy(p, raw, sizeof(p));
+  auto c = std::make_unique<Call>();
+  if (!parseParams(env, p, *c)) return nullptr;
+  c->plannedInts = ints;
+  if (ed->plans.size() <= static_cast<size_t>(slot)) ed->plans.resize(static_cast<size_t>(slot) + 1);
+  ed->plans[static_cast<size_t>(slot)] = std::move(c);
+  return nullptr;
+}
+
+// runPlan(slot, arrays...): run(arrays...) with the call record setPlan kept in `slot` (the bound
+// params are not read). The arrays are checked as run() checks them.
+napi_value RunPlan(napi_env env, napi_callback_info info) {
+  size_t argc = kMaxArgs + 1;
+  napi_value argv[kMaxArgs + 1];
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  for (size_t i = argc; i < kMaxArgs + 1; ++i) argv[i] = nullptr;
+  auto* ed = static_cast<EnvData*>(data);
+  int32_t slot = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &slot) != napi_ok || slot < 0 ||
+      static_cast<size_t>(slot) >= ed->plans.size() || !ed->plans[static_cast<size_t>(slot)]) {
+    throwError(env, false, "fastloss: runPlan: no plan in that slot");
+    return nullptr;
+  }
+  Call c = *ed->plans[static_cast<size_t>(slot)];
+  if (!parseArrays(env, argv + 1, false, c)) return nullptr;
+  return runParsed(env, c);
 }
 
 // Memory the async call owns: copies of inputs backed by a plain ArrayBuffer (JS may detach,
@@ -566,7 +677,7 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   napi_value argv[kMaxArgs];
   for (size_t i = 0; i < kMaxArgs; ++i) argv[i] = i < info.Length() ? static_cast<napi_value>(info[i]) : nullptr;
   Call c;
-  if (!parseCall(env, argv, true, c)) return env.Undefined();
+  if (!parseCall(env, envData(env), argv, true, c)) return env.Undefined();
   auto* worker = new LossWorker(env, c);
   if (!worker->Prepare(env)) {
     delete worker;
@@ -671,7 +782,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     }
   }
   selectIsa(wanted);
-  napi_set_instance_data(env, new EnvData(), deleteEnvData, nullptr);
+  auto* ed = new EnvData();
+  napi_set_instance_data(env, ed, deleteEnvData, nullptr);
   Napi::Object kernels = Napi::Object::New(env);
   Napi::Object signatures = Napi::Object::New(env);
   Napi::Object extentsByKernel = Napi::Object::New(env);
@@ -728,9 +840,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   slots.Set("scalars", static_cast<double>(kParamScalars));
   slots.Set("threads", static_cast<double>(kParamThreads));
   exports.Set("paramSlots", slots);
-  napi_value run;
-  napi_create_function(env, "run", NAPI_AUTO_LENGTH, Run, nullptr, &run);
-  exports.Set("run", run);
+  // The hot calls take the environment's data as their callback data (no instance-data lookup).
+  for (auto [name, cb] :
+       {std::pair<const char*, napi_callback>{"run", Run}, {"runPlan", RunPlan}, {"setPlan", SetPlan}}) {
+    napi_value fnValue;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ed, &fnValue);
+    exports.Set(name, fnValue);
+  }
   exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));
   exports.Set("bindParams", Napi::Function::New(env, BindParams, "bindParams"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));

@@ -23,7 +23,7 @@ const abDetachedGetter = abDetachedDesc?.get as ((this: unknown) => boolean) | u
 const abByteLengthGetter = intrinsic(ArrayBuffer.prototype, 'byteLength');
 
 /** The typed-array kind of v ('Float32Array', ...), undefined for anything else (Proxies included). */
-function typedArrayTag(v: unknown): string | undefined {
+export function typedArrayTag(v: unknown): string | undefined {
   return tagGetter.call(v) as string | undefined;
 }
 
@@ -46,7 +46,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   switch (typeof v) {
-    case 'string': return `a string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+    case 'string': return `a string ${quote(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
     case 'bigint': return `a bigint ${String(v)}n`;
     case 'number': case 'boolean': return `a ${typeof v} ${String(v)}`;
     case 'symbol': case 'function': return `a ${typeof v}`;
@@ -66,10 +66,20 @@ function describe(v: unknown): string {
   return 'an object';
 }
 
+/** A string in a message: single-quoted as the option values in messages are ('mean'). */
+function quote(s: string): string {
+  return `'${JSON.stringify(s).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
+}
+
+/** A value with its type, for type errors: `a string '1'`, `a boolean true`, `a Float32Array`. */
+export function describeValue(v: unknown): string {
+  return describe(v);
+}
+
 /** A value in a message: numbers as they are, bigints with their n, strings quoted. */
 export function show(v: unknown): string {
   if (typeof v === 'bigint') return `${String(v)}n`;
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return quote(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   return describe(v);
 }

@@ -8,7 +8,7 @@ export const labelSmoothingOption = (param: string): OptionSpec => ({
   default: 0,
   param,
   check(fn, arg, v) {
-    if (typeof v !== 'number' || Number.isNaN(v)) throw check.typeError(fn, arg, `must be a number in [0, 1], got ${String(v)}`);
+    if (typeof v !== 'number' || Number.isNaN(v)) throw check.typeError(fn, arg, `must be a number in [0, 1], got ${check.describeValue(v)}`);
     if (!(v >= 0 && v <= 1)) throw check.rangeError(fn, arg, `must be in [0, 1], got ${v}`);
     return v;
   },

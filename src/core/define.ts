@@ -2,6 +2,7 @@
 // sync / async / backward / withGrad calls into the native kernel table.
 import { accumulateMethod, ChunkParts, FLAG_REPORT_PARTS } from './accumulate';
 import * as check from './check';
+import * as tensor from './tensor';
 import { AnyTypedArray, FLAG_FRESH_OUT, FLAG_HAS_GRAD_OUT, FLAG_HAS_OUT, native, params, SLOT } from './native';
 
 /** 'i32|count': an Int32Array, or one integer in [0, 2^31) for every element (ctx.counts). */
@@ -102,6 +103,8 @@ interface Compiled {
   allowedForward: Set<string>;
   allowedGrad: Set<string>;
   gradArgs: string[];
+  /** The argument position of each gradient. */
+  gradArgIndex: number[];
   reductionCodes: Map<string, number>;
   reductionList: string;
   paramSlots: ReadonlyMap<string, number>;
@@ -109,11 +112,49 @@ interface Compiled {
   optionSlots: number[];
   /** The snapshot of a call without options (shared: nothing to read). */
   noOptions: Snapshot;
+  /** The argument whose shape is the kernel's (the first differentiable one): a tensor-like's shape goes there. */
+  shapeArg: number;
+  /** By Mode: the last no-options call's record, reused while lengths and element types repeat. */
+  fast: (FastPlan | null)[];
+  /** By Mode: the last record of a call with options of plain values only (optionKey), reused while they repeat too. */
+  fastOptions: (FastPlan | null)[];
+  /** This loss's native plan slots: planBase + mode (no options), planBase + 4 + mode (options). */
+  planBase: number;
+}
+
+let nextPlanBase = 0;
+
+/**
+ * A call without options, prepared once: what prepare() computed depends only on the arguments'
+ * lengths and element types (no options, no counts), so a call whose arguments match reuses it.
+ */
+interface FastPlan {
+  /** The native plan slot holding this record (native.setPlan). */
+  slot: number;
+  /** The options it was made with (optionKey), null for none. */
+  key: unknown[] | null;
+  tags: string[];
+  lengths: number[];
+  /** params as prepare() wrote them. */
+  image: Float64Array;
+  /** Per kernel input: the argument it is, or -1 for none. */
+  inputArg: number[];
+  /** Length of 'out', or -1 for none. */
+  outLength: number;
+  gradLengths: number[];
 }
 
 interface Prepared {
   /** The loss's array arguments, checked, in call order. */
   args: AnyTypedArray[];
+  /** The tensor-like arguments by position (null: none was given). */
+  tensors: (tensor.TensorArg | undefined)[] | null;
+  /** The logical shape the tensor-like results take (opts.shape, a tensor's, or the plan's). */
+  logicalShape: readonly number[];
+  plan: Plan;
+  opts: Record<string, unknown>;
+  /** A record for later calls with the same arguments, when this call may give one. */
+  fastPlan: FastPlan | null;
   out: Float32Array | null;
   grads: Float32Array[];
   /** run()'s arguments: kernel inputs, then out, gradients, gradOutput as flagged. */
@@ -145,6 +186,7 @@ function compile(def: LossDef): Compiled {
     allowedForward,
     allowedGrad: new Set([...allowedForward, ...GRAD_OPTIONS]),
     gradArgs: def.args.filter((a) => a.grad).map((a) => a.name),
+    gradArgIndex: def.args.flatMap((a, i) => (a.grad ? [i] : [])),
     reductionCodes: new Map(Object.entries(def.reductions)),
     reductionList: Object.keys(def.reductions).map((r) => `'${r}'`).join(', '),
     paramSlots,
@@ -154,6 +196,10 @@ function compile(def: LossDef): Compiled {
       reduction: undefined, shape: undefined, out: undefined, threads: undefined, lossOut: undefined, gradOut: undefined,
       gradOutByName: null, gradOutput: undefined,
     }),
+    shapeArg: Math.max(0, def.args.findIndex((a) => a.grad)),
+    fast: [null, null, null, null],
+    fastOptions: [null, null, null, null],
+    planBase: (nextPlanBase += 8) - 8,
   };
 }
 
@@ -220,7 +266,7 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
   const allowed = mode === Mode.Forward ? c.allowedForward : c.allowedGrad;
   for (const key in opts) {
     if (!allowed.has(key)) {
-      const hint = GRAD_OPTIONS.includes(key) ? ' (it applies to backward and withGrad)' : '';
+      const hint = GRAD_OPTIONS.includes(key) ? ' (it applies to backward and withGrad)' : tensor.optionHint(key, allowed);
       throw check.typeError(fn, `opts.${key}`, `is not an option of ${fn}${hint}`);
     }
   }
@@ -257,28 +303,50 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
   return snap;
 }
 
-function prepare(c: Compiled, mode: Mode, argv: unknown[]): Prepared {
+function prepare(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): Prepared {
   const level = depth++;
   try {
-    return prepareAt(c, mode, argv, level);
+    return prepareAt(c, mode, argv, level, snap);
   } finally {
     depth--;
   }
 }
 
-function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Prepared {
-  const snap = snapshot(c, mode, argv);
+function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, given?: Snapshot): Prepared {
+  const snap = given ?? snapshot(c, mode, argv);
   const def = c.def;
   const fn = def.name;
   const nArgs = def.args.length;
   const args: AnyTypedArray[] = new Array(nArgs);
   const counts: (number | undefined)[] = new Array(nArgs).fill(undefined);
-  for (let i = 0; i < nArgs; i++) args[i] = checkArg(fn, def.args[i], argv[i], counts, i);
+  let tensors: (tensor.TensorArg | undefined)[] | null = null;
+  for (let i = 0; i < nArgs; i++) {
+    const spec = def.args[i];
+    const t = tensor.readTensorLike(fn, spec.name, argv[i]);
+    if (t === undefined) {
+      args[i] = checkArg(fn, spec, argv[i], counts, i);
+    } else {
+      (tensors ??= new Array(nArgs))[i] = t;
+      args[i] = checkArg(fn, { ...spec, name: `${spec.name}.data` }, t.data, counts, i);
+    }
+  }
+  // A tensor-like's shape is the kernel shape (the first differentiable argument's, else one that
+  // must have it); opts.shape, when also given, must agree.
+  let shapeGiven = snap.shape;
+  if (tensors !== null) {
+    const from = tensor.shapeSource(def.name, def.args, tensors, c.shapeArg, args);
+    if (from >= 0) {
+      const ts = tensors[from]!.shape;
+      if (shapeGiven !== undefined && !tensor.sameShape(shapeGiven, ts))
+        throw check.rangeError(fn, 'opts.shape', `${tensor.shapeText(shapeGiven)} disagrees with the shape ${tensor.shapeText(ts)} of ${def.args[from].name}`);
+      shapeGiven = ts;
+    }
+  }
 
   const reductionName = snap.reduction === undefined ? def.defaultReduction : snap.reduction;
   const reduction = typeof reductionName === 'string' ? c.reductionCodes.get(reductionName) : undefined;
   if (reduction === undefined)
-    throw check.rangeError(fn, 'opts.reduction', `must be one of ${c.reductionList}, got ${check.show(reductionName)}`);
+    throw check.rangeError(fn, 'opts.reduction', `must be one of ${c.reductionList}, got ${check.show(reductionName)}${tensor.reductionHint(def.name, reductionName, c.reductionCodes)}`);
 
   while (scratchByDepth.length <= level) {  // a re-entrant call may be the first to reach its level
     const buffer = new Float64Array(params.length);
@@ -299,9 +367,11 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
     if (c.optionSlots[k] >= 0) scalars[c.optionSlots[k]] = Number(value);
   }
 
-  const plan = def.plan({ fn, args, counts, opts: values, shape: snap.shape, reduction: reductionName as string, scalars,
+  const plan = def.plan({ fn, args, counts, opts: values, shape: shapeGiven, reduction: reductionName as string, scalars,
     paramSlots: c.paramSlots });
   const shape = plan.shape;
+  const logicalShape = (shapeGiven as readonly number[] | undefined) ?? shape;
+  if (tensors !== null) tensor.checkConsistent(fn, def.name, def.args, tensors, args, logicalShape);
   scratch[SLOT.ndim] = shape.length;
   for (let d = 0; d < shape.length; d++) scratch[SLOT.dims + d] = shape[d];
   scratch[SLOT.gradScale] = 1;
@@ -348,6 +418,9 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
     if ((c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[k]) === undefined) freshBits |= FLAG_FRESH_OUT << (1 + k);
   if (plan.inputs.length !== c.inputCount)
     throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
+  const key = snap === c.noOptions ? null : optionKey(snap);
+  const fastPlan = tensors === null && (snap === c.noOptions || key !== null) ? fastPlanOf(argv, args, plan, grads) : null;
+  if (fastPlan !== null) fastPlan.key = key;
   // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
   const hasOut = out !== null;
   scratch[SLOT.kernel] = c.id;
@@ -358,7 +431,34 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number): Pre
   if (hasOut) arrays.push(out);
   for (const g of grads) arrays.push(g);
   if (gradOut) arrays.push(gradOut);
-  return { args, out, grads, arrays, scratch };
+  if (fastPlan !== null) {
+    fastPlan.image = scratch.slice();
+    fastPlan.outLength = hasOut ? plan.outLength : -1;
+  }
+  return { args, tensors, logicalShape, plan, opts: values, fastPlan, out, grads, arrays, scratch };
+}
+
+/**
+ * The record later calls with these argument lengths and types may reuse, or null when this call
+ * cannot give one: every argument a real non-empty typed array used as given, and every kernel
+ * input one of them or none (a plan that derives an array from them is not reused).
+ */
+function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: Float32Array[]): FastPlan | null {
+  const tags: string[] = [];
+  const lengths: number[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a !== argv[i] || a.length === 0) return null;
+    tags.push(check.isInt32Array(a) ? 'Int32Array' : 'Float32Array');
+    lengths.push(a.length);
+  }
+  const inputArg: number[] = [];
+  for (const input of plan.inputs) {
+    const i = input ? args.indexOf(input) : -1;
+    if (input && i < 0) return null;
+    inputArg.push(i);
+  }
+  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length) };
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
@@ -488,22 +588,57 @@ function outputLabel(c: Compiled, mode: Mode, k: number, first: number): string 
   return c.gradArgs.length === 1 ? base : `${base}.${c.gradArgs[k - first]}`;
 }
 
-function gradResult(c: Compiled, grads: Float32Array[]): unknown {
-  if (grads.length === 1) return grads[0];
-  const byName: Record<string, Float32Array> = {};
-  c.gradArgs.forEach((name, k) => { byName[name] = grads[k]; });
+function gradResult(c: Compiled, p: Prepared, grads: Float32Array[]): unknown {
+  const wrap = (k: number) => (p.tensors === null ? grads[k] : tensor.gradientResult(p.tensors, c.gradArgIndex[k], grads[k], p.logicalShape));
+  if (grads.length === 1) return wrap(0);
+  const byName: Record<string, unknown> = {};
+  c.gradArgs.forEach((name, k) => { byName[name] = wrap(k); });
   return byName;
 }
 
-function result(c: Compiled, mode: Mode, out: Float32Array | null, grads: Float32Array[], value: number): unknown {
-  const loss = out ?? value;
+function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
+  const out = p.out;
+  const loss = out === null ? value
+    : p.tensors === null ? out
+      : tensor.noneResult(c.def.name, p.tensors, c.shapeArg, out, p.logicalShape, p.opts, p.plan.outLength);
   if (mode === Mode.Forward) return loss;
-  const grad = gradResult(c, grads);
+  const grad = gradResult(c, p, p.grads);
   return mode === Mode.Backward ? grad : { loss, grad };
 }
 
-function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
-  const p = prepare(c, mode, argv);
+/**
+ * The options of a call that may be recorded: plain values only (reduction, threads, numbers, booleans,
+ * strings, null), in a fixed order; null when it has arrays or objects (out, shape, weights, gradOutput).
+ */
+function optionKey(snap: Snapshot): unknown[] | null {
+  if (snap.shape !== undefined || snap.out !== undefined || snap.gradOutput !== undefined) return null;
+  const key = [snap.reduction, snap.threads, ...snap.values];
+  for (const v of key) if ((typeof v === 'object' && v !== null) || typeof v === 'function') return null;
+  return key;
+}
+
+function sameOptions(key: unknown[], snap: Snapshot): boolean {
+  if (snap.shape !== undefined || snap.out !== undefined || snap.gradOutput !== undefined) return false;
+  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads)) return false;
+  const values = snap.values;
+  for (let k = 0; k < values.length; k++) if (!Object.is(key[k + 2], values[k])) return false;
+  return true;
+}
+
+/** A call not taken by the fast path without options: with options of a recorded set, the fast path; else the full one. */
+function runGeneral(c: Compiled, mode: Mode, argv: unknown[]): unknown {
+  if (argv.length !== c.def.args.length + 1) return run(c, mode, argv);
+  const snap = snapshot(c, mode, argv);  // every option read here, once
+  const f = c.fastOptions[mode];
+  if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
+    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3]);
+    if (r !== MISS) return r;
+  }
+  return run(c, mode, argv, snap);
+}
+
+function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown {
+  const p = prepare(c, mode, argv, snap);
   const a = p.arrays;
   params.set(p.scratch);
   let value: number;
@@ -512,7 +647,85 @@ function run(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   } catch (e) {
     throw nativeError(c, mode, p, e);
   }
-  return result(c, mode, p.out, p.grads, value);
+  const f = p.fastPlan;
+  if (f !== null) {
+    f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
+    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0));
+    (f.key === null ? c.fast : c.fastOptions)[mode] = f;
+  }
+  return result(c, mode, p, value);
+}
+
+const MISS = Symbol('fastloss: not a fast call');
+let fastPathOn = true;
+
+/** Testing hook (test/small-calls.test.ts): false sends every call through the full path. */
+export function setFastPath(enabled: boolean): void {
+  fastPathOn = enabled;
+}
+// run()'s arguments of a fast call, filled only after every check (no user code runs between
+// filling and the native call) and cleared after it, so no caller array is kept alive.
+const fastSlots: (AnyTypedArray | null | undefined)[] = new Array(native.maxArgs).fill(undefined);
+
+/**
+ * a when it is the same kind of real typed array as the cached call's, of the same true length (its
+ * own `length` is not read: the plan and the native layer use the true one).
+ */
+function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undefined {
+  if (check.typedArrayTag(a) !== tag) return undefined;
+  return check.lengthOf(a as AnyTypedArray) === length ? a as AnyTypedArray : undefined;
+}
+
+/**
+ * A call without options whose arguments have the lengths and types of the last such call: its
+ * checks, plan and params are reused, nothing is allocated but the results. MISS otherwise (and
+ * for any error, which the full path then reports with its names).
+ */
+function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: unknown, a2: unknown, a3: unknown): unknown {
+  if (f === null || !fastPathOn) return MISS;
+  const n = f.tags.length;
+  const x0 = fastArg(f.tags[0], f.lengths[0], a0);
+  if (x0 === undefined) return MISS;
+  let x1, x2, x3;
+  if (n > 1 && (x1 = fastArg(f.tags[1], f.lengths[1], a1)) === undefined) return MISS;
+  if (n > 2 && (x2 = fastArg(f.tags[2], f.lengths[2], a2)) === undefined) return MISS;
+  if (n > 3 && (x3 = fastArg(f.tags[3], f.lengths[3], a3)) === undefined) return MISS;
+  const out = f.outLength >= 0 ? new Float32Array(f.outLength) : null;
+  const gl = f.gradLengths;
+  const g0 = gl.length > 0 ? new Float32Array(gl[0]) : null;
+  const g1 = gl.length > 1 ? new Float32Array(gl[1]) : null;
+  const g2 = gl.length > 2 ? new Float32Array(gl[2]) : null;
+  const slots = fastSlots;
+  const inputs = f.inputArg;
+  let at = 0;
+  for (; at < inputs.length; at++) {
+    const i = inputs[at];
+    slots[at] = i === 0 ? x0 : i === 1 ? x1 : i === 2 ? x2 : i === 3 ? x3 : null;
+  }
+  if (out !== null) slots[at++] = out;
+  if (g0 !== null) slots[at++] = g0;
+  if (g1 !== null) slots[at++] = g1;
+  if (g2 !== null) slots[at++] = g2;
+  let value: number;
+  try {
+    value = native.runPlan(f.slot, slots[0], slots[1], slots[2], slots[3], slots[4], slots[5], slots[6], slots[7], slots[8], slots[9], slots[10]);
+  } catch {
+    return MISS;
+  } finally {
+    for (let k = 0; k < at; k++) slots[k] = undefined;
+  }
+  const loss = out ?? value;
+  if (mode === Mode.Forward) return loss;
+  let grad: unknown = g0;
+  if (g1 !== null) {
+    const byName: Record<string, Float32Array | null> = {};
+    const names = c.gradArgs;
+    byName[names[0]] = g0;
+    byName[names[1]] = g1;
+    if (g2 !== null) byName[names[2]] = g2;
+    grad = byName;
+  }
+  return mode === Mode.Backward ? grad : { loss, grad };
 }
 
 function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
@@ -530,7 +743,7 @@ function runAsync(c: Compiled, mode: Mode, argv: unknown[]): Promise<unknown> {
   } catch (e) {
     return Promise.reject(e);
   }
-  return pending.then((value) => result(c, mode, p.out, p.grads, value), (e) => { throw nativeError(c, mode, p, e); });
+  return pending.then((value) => result(c, mode, p, value), (e) => { throw nativeError(c, mode, p, e); });
 }
 
 // Streaming accumulators (accumulate.ts): a reduced forward call whose kernel reports its parts
@@ -583,17 +796,40 @@ export const lossDefs: ReadonlyMap<string, LossDef> = definitions;
 export function defineLoss<L>(def: LossDef): L {
   const c = compile(def);
   definitions.set(def.name, def);
-  const loss = function (...argv: unknown[]) { return run(c, Mode.Forward, argv); };
+  const nArgs = def.args.length;
+  // Named parameters and `arguments.length`, not a rest parameter: the common call (the loss's
+  // arrays and nothing else) allocates no argument array on its way to fastCall.
+  /* eslint-disable prefer-rest-params */
+  const loss = function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
+    if (arguments.length === nArgs) {
+      const r = fastCall(c, Mode.Forward, c.fast[Mode.Forward], a0, a1, a2, a3);
+      if (r !== MISS) return r;
+    }
+    return runGeneral(c, Mode.Forward, Array.prototype.slice.call(arguments));
+  };
   const shortName = def.name.slice(def.name.indexOf('.') + 1);
   Object.defineProperty(loss, 'name', { value: shortName });
   Object.defineProperty(loss, 'lossName', { value: def.name, enumerable: true });
   Object.defineProperty(loss, 'defaultReduction', { value: def.defaultReduction, enumerable: true });
   Object.assign(loss, {
-    backward: (...argv: unknown[]) => run(c, Mode.Backward, argv),
-    withGrad: (...argv: unknown[]) => run(c, Mode.WithGrad, argv),
+    backward: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
+      if (arguments.length === nArgs) {
+        const r = fastCall(c, Mode.Backward, c.fast[Mode.Backward], a0, a1, a2, a3);
+        if (r !== MISS) return r;
+      }
+      return runGeneral(c, Mode.Backward, Array.prototype.slice.call(arguments));
+    },
+    withGrad: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
+      if (arguments.length === nArgs) {
+        const r = fastCall(c, Mode.WithGrad, c.fast[Mode.WithGrad], a0, a1, a2, a3);
+        if (r !== MISS) return r;
+      }
+      return runGeneral(c, Mode.WithGrad, Array.prototype.slice.call(arguments));
+    },
     async: (...argv: unknown[]) => runAsync(c, Mode.Forward, argv),
     withGradAsync: (...argv: unknown[]) => runAsync(c, Mode.WithGrad, argv),
     accumulate: accumulateMethod(def, { run: (argv) => runParts(c, argv), runAsync: (argv) => runPartsAsync(c, argv) }),
   });
+  /* eslint-enable prefer-rest-params */
   return loss as unknown as L;
 }

@@ -1,5 +1,13 @@
 // The public call contract shared by every loss.
 import type { AccumulateOptions, LossAccumulator } from './accumulate';
+import type { TensorLike, TensorResult } from './tensor';
+
+export type { TensorLike, TensorResult } from './tensor';
+
+/** An array argument, or a tensor-like carrying that typed array and its shape (src/core/tensor.ts). */
+export type TensorArgs<A extends unknown[]> = { [K in keyof A]: A[K] | (A[K] extends Float32Array | Int32Array ? TensorLike<A[K]> : never) };
+/** Gradients for tensor-like arguments: shaped as each tensor-like (a Float32Array for a plain argument). */
+export type ShapedGrad<G> = G extends Float32Array ? Float32Array | TensorResult : { [K in keyof G]: Float32Array | TensorResult };
 
 export type TorchReduction = 'mean' | 'sum' | 'none';
 export type KerasReduction = 'sum_over_batch_size' | 'sum' | 'none';
@@ -50,6 +58,8 @@ export type ReductionOf<O> = O extends { reduction?: infer R } ? Exclude<R, unde
 
 /** What a call with reduction R returns: a Float32Array for 'none', else a number (a union gives the union). */
 export type Reduced<R> = R extends 'none' ? Float32Array : number;
+/** The same for tensor-like inputs: 'none' gives a shaped result. */
+export type ReducedShaped<R> = R extends 'none' ? TensorResult : number;
 
 /** The default reduction of a framework's options: Keras' 'sum_over_batch_size', else PyTorch's 'mean'. */
 export type DefaultReductionOf<O> = ReductionOf<O> & ('sum_over_batch_size' extends ReductionOf<O> ? 'sum_over_batch_size' : 'mean');
@@ -65,17 +75,22 @@ type With<R, X> = X & { reduction?: R };
  */
 export interface Loss<A extends unknown[], O, G = Float32Array, D extends ReductionOf<O> = DefaultReductionOf<O>> {
   <R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, ForwardOptions<O>>]): Reduced<R>;
+  <R extends ReductionOf<O> = D>(...args: [...TensorArgs<A>] | [...TensorArgs<A>, With<R, ForwardOptions<O>>]): ReducedShaped<R>;
   /** Gradient of the result (times `gradOutput`) with respect to the prediction. */
   backward(...args: [...A] | [...A, BackwardOptions<O, G>]): G;
+  backward(...args: [...TensorArgs<A>] | [...TensorArgs<A>, BackwardOptions<O, G>]): ShapedGrad<G>;
   /** Loss and gradient from one fused pass. */
   withGrad<R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, WithGradOptions<O, G>>]): LossWithGrad<Reduced<R>, G>;
+  withGrad<R extends ReductionOf<O> = D>(...args: [...TensorArgs<A>] | [...TensorArgs<A>, With<R, WithGradOptions<O, G>>]): LossWithGrad<ReducedShaped<R>, ShapedGrad<G>>;
   /**
    * Same as calling the loss, computed on the libuv thread pool. Arrays over a SharedArrayBuffer are
    * used in place; others are copied first (JS could detach them while the call runs), see the README.
    */
   async<R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, ForwardOptions<O>>]): Promise<Reduced<R>>;
+  async<R extends ReductionOf<O> = D>(...args: [...TensorArgs<A>] | [...TensorArgs<A>, With<R, ForwardOptions<O>>]): Promise<ReducedShaped<R>>;
   /** Same as withGrad, on the libuv thread pool. */
   withGradAsync<R extends ReductionOf<O> = D>(...args: [...A] | [...A, With<R, WithGradOptions<O, G>>]): Promise<LossWithGrad<Reduced<R>, G>>;
+  withGradAsync<R extends ReductionOf<O> = D>(...args: [...TensorArgs<A>] | [...TensorArgs<A>, With<R, WithGradOptions<O, G>>]): Promise<LossWithGrad<ReducedShaped<R>, ShapedGrad<G>>>;
   /** 'torch.mseLoss', 'keras.huber', ... */
   readonly lossName: string;
   /** The reduction a call without `reduction` uses ('mean', 'sum_over_batch_size', or 'none' for sigmoidFocalLoss). */

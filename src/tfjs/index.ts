@@ -4,6 +4,7 @@
 // optional peer dependency, loaded on first use (or given with setTf); require('fastloss') never
 // loads this module.
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
+import type { BackwardOptions, Loss } from '../core/types';
 import * as fastloss from '../index';
 import { NONE_BY_DEFAULT, TensorArg, tensorArgs } from './args';
 
@@ -47,7 +48,8 @@ function tfjs(): TfNamespace {
 type EndsInArray<T> = T extends [] ? true : T extends [...unknown[], infer L] ? (L extends ArrayBufferView | number ? true : false) : false;
 type ArgsMember<P> = P extends unknown ? (EndsInArray<P> extends true ? P : never) : never;
 type OptionsMember<P> = P extends [...unknown[], infer L] ? (EndsInArray<P> extends true ? never : L) : never;
-type BackwardParams<F> = F extends { backward(...args: infer P): unknown } ? P : never;
+// backward's plain-array parameters (its other overload takes tensor-likes), from the Loss type itself.
+type BackwardParams<F> = F extends Loss<infer A, infer O, infer G, infer _D> ? [...A] | [...A, BackwardOptions<O, G>] : never;
 type LossArgsOf<F> = ArgsMember<BackwardParams<F>>;
 type OptionsOf<F> = OptionsMember<BackwardParams<F>>;
 

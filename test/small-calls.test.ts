@@ -1,0 +1,167 @@
+// The facade's fast path for calls without options (issue 11, small calls): a call whose arguments
+// have the lengths and element types of the last such call reuses its checked plan (and the native
+// layer's checked call record, runPlan). Property: for every loss and mode, every call gives the
+// same bits (or the same error) as the full path (the same call with an empty options object),
+// whatever calls came before it.
+import { setFastPath } from '../src/core/define';
+import { native } from '../src/core/native';
+import { lossByName, lossNames } from './helpers/losses';
+
+// Counts the calls that took the fast path (the native runPlan).
+let fastCalls = 0;
+const runPlan = native.runPlan;
+beforeAll(() => { native.runPlan = (...a) => { fastCalls++; return runPlan(...a); }; });
+afterAll(() => { native.runPlan = runPlan; });
+
+const { specs } = require('./fuzz/specs') as { specs: Record<string, { shapes: string; build(shape: number[], data: unknown): { arrays: (Float32Array | Int32Array)[] } }> };
+const { seededRandom } = require('./helpers/random') as { seededRandom(seed: number): () => number };
+
+function makeData(seed: number) {
+  const next = seededRandom(seed);
+  const value = (role: string) => {
+    switch (role) {
+      case 'prob': return next();
+      case 'pm1': return next() < 0.5 ? -1 : 1;
+      case 'label01': return next() < 0.5 ? 0 : 1;
+      case 'count': return Math.floor(next() * 5);
+      case 'var': return next() * 2 + 0.01;
+      default: return next() * 6 - 3;
+    }
+  };
+  return {
+    coin: (p: number) => next() < p,
+    f32: (n: number, role: string) => Float32Array.from({ length: n }, () => value(role)),
+    idx: (n: number, C: number) => Int32Array.from({ length: n }, () => Math.floor(next() * C)),
+    multilabel: (n: number, C: number) => Int32Array.from({ length: n }, (_, i) => (i % C === 0 ? Math.floor(next() * C) : -1)),
+  };
+}
+
+// Shapes whose default (no opts.shape) reading is valid for most losses, and ones where it is not.
+const SHAPES: Record<string, number[][]> = {
+  any: [[16], [7], [2, 8]], class1: [[4, 4], [3, 5], [6]], rows2: [[8], [2, 4], [5]], classLast: [[4, 4], [3, 6]],
+  sequence: [[5, 2, 3], [4, 3]], sequence3: [[2, 5, 3]], embeddings: [[4, 3], [6, 2]],
+};
+
+const bits = (v: unknown): unknown => {
+  if (v instanceof Float32Array) return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bits(x)]));
+  return v;
+};
+function outcome(f: () => unknown): unknown {
+  try {
+    return { ok: bits(f()) };
+  } catch (e) {
+    return { error: `${(e as Error).name}: ${(e as Error).message}` };
+  }
+}
+
+const MODES = ['forward', 'withGrad', 'backward'] as const;
+
+describe('fast path = full path, bit for bit (or the same error), every loss', () => {
+  for (const name of lossNames()) {
+    test(name, () => {
+      const spec = specs[name];
+      const loss = lossByName(name);
+      const fn = (mode: typeof MODES[number]) => (mode === 'forward' ? loss : loss[mode].bind(loss)) as (...a: unknown[]) => unknown;
+      const cases = SHAPES[spec.shapes].map((shape, k) => spec.build(shape, makeData(11 + k)).arrays);
+      // the full path: the same call with the fast path off
+      const full = (f: () => unknown) => { setFastPath(false); try { return outcome(f); } finally { setFastPath(true); } };
+      const optionSets: (Record<string, unknown> | undefined)[] = [undefined, {}, { reduction: 'sum' }, { reduction: 'none' }, { threads: 1 }];
+      let checked = 0;
+      let succeeded = 0;
+      const before = fastCalls;
+      // each case three times (miss, record, reuse), then the cases interleaved (the record changes)
+      const order = [0, 0, 0, 1, 1, 0, 1, cases.length - 1, 0].filter((k) => k < cases.length);
+      for (const mode of MODES) {
+        for (const opts of optionSets) {
+          for (const k of order) {
+            const args = opts === undefined ? cases[k] : [...cases[k], opts];
+            const got = outcome(() => fn(mode)(...args));
+            expect(got).toEqual(full(() => fn(mode)(...args)));
+            checked++;
+            if ('ok' in (got as object)) succeeded++;
+          }
+        }
+      }
+      expect(checked).toBe(MODES.length * optionSets.length * order.length);
+      // every mode repeats a case at least twice in a row: each success after the first is a fast call
+      if (succeeded > 0) expect(fastCalls - before).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('a recorded call does not outlive what it checked', () => {
+  const torch = require('../src').torch;
+  const x = Float32Array.from({ length: 8 }, (_, i) => i / 10);
+  const y = Float32Array.from({ length: 8 }, (_, i) => 1 - i / 10);
+
+  test('another length, another element type, a subclass, a detached buffer: checked as usual', () => {
+    torch.mseLoss(x, y);
+    const before = fastCalls;
+    torch.mseLoss(x, y);  // recorded
+    torch.mseLoss(x, y);
+    expect(fastCalls - before).toBe(2);
+    expect(() => torch.mseLoss(x, y.subarray(1))).toThrow(new RangeError('torch.mseLoss: target has length 7, but input has length 8'));
+    expect(() => torch.mseLoss(x, Int32Array.from(y))).toThrow(/torch\.mseLoss: target must be a Float32Array, got a Int32Array/);
+    class Lying extends Float32Array { get length() { return 3; } }
+    expect(torch.mseLoss(new Lying(x), y)).toBe(torch.mseLoss(x, y, {}));
+    const buffer = new ArrayBuffer(32);
+    const detached = new Float32Array(buffer);
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(() => torch.mseLoss(detached, y)).toThrow(/input is backed by a detached ArrayBuffer|input has length 0/);
+    expect(torch.mseLoss(x, y)).toBe(torch.mseLoss(x, y, {}));
+  });
+
+  test('options of plain values are recorded too; each option is still read once per call', () => {
+    let reads = 0;
+    const opts = { get reduction() { reads++; return 'sum'; }, threads: 1 };
+    const want = torch.mseLoss(x, y, { reduction: 'sum', threads: 1 });
+    const before = fastCalls;
+    for (let k = 0; k < 3; k++) expect(torch.mseLoss(x, y, opts)).toBe(want);
+    expect(reads).toBe(3);
+    expect(fastCalls - before).toBeGreaterThanOrEqual(2);
+    // another value, an array option, out: the full path
+    expect(torch.mseLoss(x, y, { reduction: 'mean', threads: 1 })).toBe(torch.mseLoss(x, y));
+    const out = new Float32Array(8);
+    expect(torch.mseLoss(x, y, { reduction: 'none', out })).toBe(out);
+    expect(() => torch.mseLoss(x, y, { reduction: 'sum', threads: 0 })).toThrow(RangeError);
+  });
+
+  test('a kernel error after a recorded call names the argument (the full path reports it)', () => {
+    torch.binaryCrossEntropy(x, y);
+    torch.binaryCrossEntropy(x, y);
+    const bad = x.slice();
+    bad[3] = 2;
+    expect(() => torch.binaryCrossEntropy(bad, y))
+      .toThrow(new RangeError('torch.binaryCrossEntropy: input[3] = 2; all elements of input should be between 0 and 1'));
+  });
+
+  test('runPlan checks every array against the record and its buffer (direct calls)', () => {
+    torch.mseLoss(x, y);
+    torch.mseLoss(x, y);
+    const slot = 4090;
+    const { params, setRawCall } = require('../src/core/native');
+    setRawCall('torch.mseLoss', { flags: 1, reduction: 1, shape: [8] });
+    native.setPlan(slot, params, 0);
+    expect(native.runPlan(slot, x, y)).toBe(torch.mseLoss(x, y));
+    expect(() => native.runPlan(slot, x, y.subarray(1))).toThrow(/torch\.mseLoss: input 1 has length 7; shape \[8\] needs 8/);
+    expect(() => native.runPlan(slot, x, new Uint8Array(8) as never)).toThrow(/input 1 has the wrong element type/);
+    expect(() => native.runPlan(slot, x, [1, 2] as never)).toThrow(/input 1 must be a typed array/);
+    expect(() => native.runPlan(slot, x)).toThrow(/input 1 is required/);
+    expect(() => native.runPlan(4095, x, y)).toThrow(/no plan in that slot/);
+    expect(() => native.setPlan(slot, new Float64Array(2), 0)).toThrow(/setPlan takes a slot/);
+    // an 8-byte element type holds the 4-byte elements read: memory-safe (the facade never passes one)
+    expect(typeof native.runPlan(slot, x, new Float64Array(8) as never)).toBe('number');
+  });
+
+  test('crossEntropy alternating index and probability targets of one length', () => {
+    const logits = Float32Array.from({ length: 4 }, (_, i) => Math.sin(i));
+    const index = Int32Array.of(2);
+    const probs = Float32Array.of(0.1, 0.2, 0.3, 0.4);
+    for (let k = 0; k < 3; k++) {
+      expect(torch.crossEntropy(logits, index)).toBe(torch.crossEntropy(logits, index, {}));
+      expect(torch.crossEntropy(logits, probs)).toBe(torch.crossEntropy(logits, probs, {}));
+    }
+  });
+});

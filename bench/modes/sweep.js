@@ -11,6 +11,9 @@ const { loadFastloss, lossFn, caseOf } = require('./common');
 const ROW_LENGTHS = [1, 2, 3, 4, 8, 16, 100, 1000];
 const CLASS_COUNTS = [2, 3, 4, 10, 16, 100];
 const CLASS_LOSSES = ['torch.crossEntropy'];
+// Keras losses over the whole batch, not per sample: keras.circle compares every pair of rows, so its cost
+// grows with rows^2 (10^5 rows of 1 take minutes in the JS loop) and it has no row length to sweep.
+const BATCH_LOSSES = ['keras.circle'];
 
 /** [{ w, variant, cols, axis: 'row' | 'C' }] for the sweep, filtered by name. */
 function sweepSeries(filters) {
@@ -18,6 +21,7 @@ function sweepSeries(filters) {
   const series = [];
   for (const w of loadWorkloads()) {
     if (filters.length && !filters.some((f) => w.name.includes(f))) continue;
+    if (BATCH_LOSSES.includes(w.name)) continue;
     const k = seen.get(w.name) ?? 0;
     seen.set(w.name, k + 1);
     const variant = k === 0 ? '' : w.cases[0].label.split(' ').slice(1).join(' ');
@@ -94,4 +98,4 @@ function printSweep(rep) {
   return out.join('\n');
 }
 
-module.exports = { runSweep, printSweep, sweepSeries, sweepCall, ROW_LENGTHS, CLASS_COUNTS };
+module.exports = { runSweep, printSweep, sweepSeries, sweepCall, ROW_LENGTHS, CLASS_COUNTS, BATCH_LOSSES };

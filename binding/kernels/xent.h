@@ -275,6 +275,142 @@ struct Xent {
     return f.loss;
   }
 
+  // -------- short rows (S == 1, C <= kShortC): a row of a few classes leaves a loop along C
+  // nothing but its vector tail, and its scalar ending (log, divisions) costs more than its
+  // classes (C = 2: 70 ns per element against 28 for a plain JS loop). So kRowBlock rows at a
+  // time are transposed into class-major scratch and every step, the ending included, runs
+  // vectorized along the rows. Sums over the few classes are in float (PyTorch's own width).
+  static constexpr int64_t kShortC = 16;
+  static constexpr int64_t kRowBlock = 64;
+
+  // Rows [r0, r0 + B), B <= kRowBlock: their summed (sample-weighted) loss.
+  FASTLOSS_LOOP double shortBlock(const int64_t r0, const int64_t B) const {
+    constexpr int64_t L = kRowBlock;
+    float xt[kShortC * L];  // logits, class-major: xt[c * L + j] = x[r0 + j, c]; then exp(x - max)
+    float tt[kShortC * L];  // probability targets, class-major
+    float sh[L], se[L], u[L], A[L], xy[L], wy[L], ws[L], loss[L], fk[L], fc[L], fy[L];
+    int64_t yb[L];
+    const int64_t Cn = C;
+    const float* __restrict xr = x + r0 * Cn;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) xt[c * L + j] = xr[j * Cn + c];
+    }
+    if (prob) {
+      const float* __restrict tr = prob + r0 * Cn;
+      for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) tt[c * L + j] = smoothT(tr[j * Cn + c]);
+      }
+    }
+    // Each row's target read once; xy, the weight of its class (0 for an ignored or changed one).
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t y = idx ? target(r0 + j) : 0;
+      yb[j] = y;
+      xy[j] = idx && y >= 0 ? xr[j * Cn + y] : 0.0f;
+      wy[j] = y < 0 ? 0.0f : cw && idx ? cw[y] : 1.0f;
+      ws[j] = sw ? sw[r0 + j] : 1.0f;
+    }
+    // max (as rowPart: NaN never wins a comparison), the shift, sum exp(x - shift).
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) sh[j] = -kInf;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) sh[j] = xt[c * L + j] > sh[j] ? xt[c * L + j] : sh[j];
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) {
+      sh[j] = sh[j] == -kInf ? 0.0f : sh[j];
+      se[j] = u[j] = A[j] = 0.0f;
+    }
+    for (int64_t c = 0; c < Cn; ++c) {
+      float* __restrict xc = xt + c * L;
+      const float wc = cw ? cw[c] : 1.0f;
+      if (needU && idx) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) u[j] += wc * (sh[j] - xc[j]);
+      } else if (needU) {
+        const float* __restrict tc = tt + c * L;
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) {
+          const float a = tc[j] * wc;
+          A[j] += a;
+          u[j] += a * (sh[j] - xc[j]);
+        }
+      }
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        const float e = vmath::exp(xc[j] - sh[j]);
+        xc[j] = e;
+        se[j] += e;
+      }
+    }
+    // The ending of finish(), per row: loss and the gradient factors k (times exp), kc, ky.
+    const float keepF = keep, lsCF = lsC, WF = static_cast<float>(W);
+    const bool mean = reduction == Reduction::Mean;
+    const float base = static_cast<float>(mean ? gradScale / D : gradScale);
+    const float* __restrict upr = up ? up + r0 : nullptr;
+    if (idx) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        const float logS = vmath::log(se[j]);
+        const float s = (upr ? upr[j] : base) * ws[j];
+        const float l = keepF * wy[j] * (logS + (sh[j] - xy[j]));
+        loss[j] = (lsCF != 0.0f ? l + lsCF * (WF * logS + u[j]) : l) * ws[j];
+        fk[j] = s * (keepF * wy[j] + lsCF * WF) / se[j];
+        fc[j] = s * lsCF;
+        fy[j] = s * keepF * wy[j];
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        const float logS = vmath::log(se[j]);
+        const float s = (upr ? upr[j] : base) * ws[j];
+        loss[j] = (A[j] * logS + u[j]) * ws[j];
+        fk[j] = (tfGrad ? s : s * A[j]) / se[j];
+        fc[j] = s;
+      }
+    }
+    double total = 0.0;
+    for (int64_t j = 0; j < B; ++j) {
+      const double l = yb[j] >= 0 ? static_cast<double>(loss[j]) : yb[j] == -1 ? 0.0 : kNaN;
+      if (none() && wantLoss) out[r0 + j] = static_cast<float>(l);
+      total += l;
+    }
+    if (!wantGrad) return total;
+    // g = k exp - a_c (class-major, in place), then back to rows; the target's share at y.
+    for (int64_t c = 0; c < Cn; ++c) {
+      float* __restrict ec = xt + c * L;
+      const float wc = cw ? cw[c] : 1.0f;
+      if (!idx) {
+        const float* __restrict tc = tt + c * L;
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) ec[j] = ec[j] * fk[j] - fc[j] * (tc[j] * wc);
+      } else if (ls != 0.0f) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) ec[j] = ec[j] * fk[j] - fc[j] * wc;
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) ec[j] *= fk[j];
+      }
+    }
+    float* __restrict gr = g + r0 * Cn;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) gr[j * Cn + c] = xt[c * L + j];
+    }
+    if (idx) {
+      for (int64_t j = 0; j < B; ++j) {
+        if (yb[j] >= 0) {
+          gr[j * Cn + yb[j]] -= fy[j];
+        } else {
+          for (int64_t c = 0; c < Cn; ++c) gr[j * Cn + c] = 0.0f;
+        }
+      }
+    }
+    return total;
+  }
+
   // Rows split into chunks of kSplit classes: per-chunk max / sum-exp in parallel, combined per
   // row in chunk order (max M, sumexp = sum se_k exp(m_k - M)), then the gradient in parallel.
   static constexpr int64_t kSplit = 8192;
@@ -474,6 +610,12 @@ struct Xent {
         changedAt = nullptr;
         return;
       }
+    } else if (S == 1 && C <= kShortC) {
+      total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
+        double acc = 0.0;
+        for (int64_t r = b; r < e; r += kRowBlock) acc += shortBlock(r, e - r < kRowBlock ? e - r : kRowBlock);
+        return acc;
+      });
     } else if (S == 1) {
       total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
         double acc = 0.0;

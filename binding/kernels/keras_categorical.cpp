@@ -32,12 +32,13 @@ struct KerasCategoricalShort {
   float keep, add;
   double scale;
 
-  // Rows [r0, r0 + B): their summed loss. LB: B when the block is full, else 0.
-  template <int LB>
+  // Rows [r0, r0 + B): their summed loss. CC: C when fixed at compile time (1), else 0; LB: B
+  // when the block is full, else 0.
+  template <int CC, int LB>
   FASTLOSS_LOOP double block(const int64_t r0, const int64_t Bn) const {
     constexpr int64_t L = kRowBlock;
     const int64_t B = LB ? LB : Bn;
-    const int64_t Cn = C;
+    const int64_t Cn = CC ? CC : C;
     float pt[kShortC * L], yt[kShortC * L];  // p and the smoothed t, class-major
     float sp[L], l[L], uq[L], wr[L];
     const float* __restrict pr = pred + r0 * Cn;
@@ -79,12 +80,14 @@ struct KerasCategoricalShort {
     } else {
       for (int64_t j = 0; j < B; ++j) wr[j] = 1.0f;
     }
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) l[j] = -l[j] * wr[j];
+    if (out)
+      for (int64_t j = 0; j < B; ++j) out[r0 + j] = l[j];
+    // The block's sum in a fixed lane order (the same for any thread count).
     double total = 0.0;
-    for (int64_t j = 0; j < B; ++j) {
-      const double lj = -static_cast<double>(l[j]) * static_cast<double>(wr[j]);
-      if (out) out[r0 + j] = static_cast<float>(lj);
-      total += lj;
-    }
+#pragma omp simd reduction(+ : total)
+    for (int64_t j = 0; j < B; ++j) total += static_cast<double>(l[j]);
     if (!g) return total;
     // g = k (u - sum_j u_j q_j) / sum(p), k = upstream (or the reduction's scale) times the weight.
     float k[L];
@@ -103,10 +106,11 @@ struct KerasCategoricalShort {
     return total;
   }
 
+  template <int CC>
   double rows(int64_t b, int64_t e) const {
     double acc = 0.0;
     for (int64_t r = b; r < e; r += kRowBlock)
-      acc += e - r >= kRowBlock ? block<kRowBlock>(r, kRowBlock) : block<0>(r, e - r);
+      acc += e - r >= kRowBlock ? block<CC, kRowBlock>(r, kRowBlock) : block<CC, 0>(r, e - r);
     return acc;
   }
 };
@@ -125,7 +129,9 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   if (C > 0 && C <= KerasCategoricalShort::kShortC) {
     const KerasCategoricalShort rowsOf{pred, truth, w, up, none && wantLoss ? a.out : nullptr,
                                        wantGrad ? a.grad[0] : nullptr, C, keep, add, scale};
-    const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) { return rowsOf.rows(b, e); });
+    const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
+      return C == 1 ? rowsOf.rows<1>(b, e) : rowsOf.rows<0>(b, e);
+    });
     finishReduction(a, Framework::Keras, total, rows);
     return;
   }

@@ -1,0 +1,44 @@
+// Short rows (issue 11): softmax cross-entropy over C = 2 .. 16 classes and Keras categorical
+// crossentropy on rows of 1 .. 16 take block paths vectorized along the rows (binding/kernels/
+// xent.h shortBlock / shortBlockFixed, keras_categorical.cpp KerasCategoricalShort). Fixture
+// parity on every ISA level (PyTorch 1.13 autograd / Keras formulas in float64,
+// scripts/fixtures_shortrows.py): more than one block of rows, non-finite logits, ignored
+// targets, weights, smoothing, upstream gradients; and thread-count independence.
+import { getNumThreads, keras, setNumThreads, torch } from '../src';
+import { describeParity } from './helpers/parity';
+import { uniformF32 } from './helpers/random';
+
+describeParity('shortrows');
+
+describe('short rows: the same bits for any thread count', () => {
+  const before = getNumThreads();
+  afterAll(() => setNumThreads(before));
+  const N = 20000;  // several row chunks of the engine
+  for (const C of [2, 3, 4, 7, 16]) {
+    test(`torch.crossEntropy C = ${C}, loss and gradient`, () => {
+      const x = uniformF32(N * C, 11 + C, -4, 4);
+      const y = Int32Array.from(uniformF32(N, 12 + C, 0, C), (v) => Math.floor(v));
+      y[5] = -100;
+      const run = () => torch.crossEntropy.withGrad(x, y, { shape: [N, C], labelSmoothing: 0.1 });
+      setNumThreads(1);
+      const one = run();
+      setNumThreads(2);
+      const two = run();
+      expect(Object.is(one.loss, two.loss)).toBe(true);
+      expect(Buffer.from(two.grad.buffer).equals(Buffer.from(one.grad.buffer))).toBe(true);
+      expect(Number.isFinite(one.loss)).toBe(true);
+    });
+    test(`keras.categoricalCrossentropy rows of ${C}, loss and gradient`, () => {
+      const p = uniformF32(N * C, 21 + C, 0.01, 1);
+      const t = uniformF32(N * C, 22 + C, 0, 1);
+      const run = () => keras.categoricalCrossentropy.withGrad(t, p, { shape: [N, C] });
+      setNumThreads(1);
+      const one = run();
+      setNumThreads(2);
+      const two = run();
+      expect(Object.is(one.loss, two.loss)).toBe(true);
+      expect(Buffer.from(two.grad.buffer).equals(Buffer.from(one.grad.buffer))).toBe(true);
+      expect(Number.isFinite(one.loss)).toBe(true);
+    });
+  }
+});

@@ -45,7 +45,7 @@ function runSweep(opts, log) {
   const threads = fastloss.getNumThreads();
   const sizes = opts.quick ? [1e3, 1e5] : [1e3, 1e5, 1e6];
   const cfg = opts.quick
-    ? { sampleMs: 1, budgetMs: 30, minSamples: 3, maxSamples: 10, warmups: 1 }
+    ? { sampleMs: 1, budgetMs: 40, minSamples: 5, maxSamples: 12, warmups: 3 }
     : { sampleMs: 2, budgetMs: 150, minSamples: 5, maxSamples: 30, warmups: 2 };
   const data = new DataCache();
   const series = sweepSeries(opts.filters);

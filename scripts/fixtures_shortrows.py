@@ -23,6 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixtures as gf  # noqa: E402  (its case builder and encodings)
 import references as ref  # noqa: E402
+from fixtures_newlosses import k_categorical_focal, k_generalized_ce  # noqa: E402
 
 GENERATOR = "scripts/fixtures_shortrows.py"
 FAMILY_DIR = os.path.join(gf.OUT_DIR, "shortrows")
@@ -169,13 +170,55 @@ def gen_keras_sparse():
     return cases
 
 
+def gen_keras_focal():
+    cases = []
+    name = "keras.categoricalFocalCrossentropy"
+    for D in (1, 2, 3, 4, 8, 16):
+        for tag, red, long, logits, gamma, ls, weighted in (
+                ("probs", "sum_over_batch_size", D <= 4, False, 2.0, 0.0, False),
+                ("logits-gamma1.5-smooth-weighted", "none", D in (2, 8), True, 1.5, 0.1, True)):
+            case_id = f"{name}/rows{D}/{tag}/{red}"
+            rng = gf.rng_for(case_id)
+            N = 65 if long else 9
+            if logits:
+                yp = gf.randn(rng, (N, D), 2.0)
+                yp[2, 0] = -INF
+            else:
+                yp = gf.uniform(rng, (N, D), 0.05, 1.0)
+                yp[2, D - 1] = 0.0
+            yt = np.eye(D, dtype=np.float32)[rng.integers(0, D, N)]
+            opts = {"gamma": gamma} if gamma != 2.0 else {}
+            if logits:
+                opts["fromLogits"] = True
+            if ls:
+                opts["labelSmoothing"] = ls
+            keras_case(cases, name, case_id, red, (N, D), yt.ravel(), yp.ravel(), opts,
+                       lambda t, p, g=gamma, fl=logits, ls=ls: k_categorical_focal(t, p, 0.25, g, fl, ls, 1), weighted)
+    return cases
+
+
+def gen_keras_gce():
+    cases = []
+    name = "keras.categoricalGeneralizedCrossEntropy"
+    for D, red, weighted in ((1, "sum_over_batch_size", False), (2, "none", True), (3, "sum", True)):
+        case_id = f"{name}/rows{D}/{red}"
+        rng = gf.rng_for(case_id)
+        N = 300  # a block of 256 rows and a tail
+        yp = gf.uniform(rng, (N, D), 0.01, 1.0)
+        yp[4, :] = 1e-6  # not 0: TF's pow gradient there is inf, NaN through the one-hot (ours: 0)
+        yt = rng.integers(0, D, N).astype(np.int32)
+        keras_case(cases, name, case_id, red, (N, D), yt, yp.ravel(), {"q": 0.7},
+                   lambda t, p: k_generalized_ce(t, p, 0.7), weighted)
+    return cases
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="verify the files are up to date; write nothing")
     ns = ap.parse_args(argv)
     gf.GENERATOR = GENERATOR  # render() writes the generator's name
     status = 0
-    for cases in (gen_torch(), gen_keras_categorical(), gen_keras_sparse()):
+    for cases in (gen_torch(), gen_keras_categorical(), gen_keras_sparse(), gen_keras_focal(), gen_keras_gce()):
         loss = cases[0]["loss"]
         path = os.path.join(FAMILY_DIR, f"{loss}.json")
         text = gf.render(cases)

@@ -1,6 +1,7 @@
-// Short rows (issue 11): softmax cross-entropy over C = 2 .. 16 classes and Keras categorical
-// crossentropy on rows of 1 .. 16 take block paths vectorized along the rows (binding/kernels/
-// xent.h shortBlock / shortBlockFixed, keras_categorical.cpp KerasCategoricalShort). Fixture
+// Short rows (issue 11): softmax cross-entropy over C = 2 .. 16 classes, Keras categorical and
+// categorical focal crossentropy on rows of 1 .. 16 take block paths vectorized along the rows
+// (binding/kernels/xent.h shortBlock / shortBlockFixed, keras_categorical.cpp
+// KerasCategoricalShort, focal.cpp focalShortBlock; gceRows' vectorized ending). Fixture
 // parity on every ISA level (PyTorch 1.13 autograd / Keras formulas in float64,
 // scripts/fixtures_shortrows.py): more than one block of rows, non-finite logits, ignored
 // targets, weights, smoothing, upstream gradients; and thread-count independence.
@@ -20,6 +21,18 @@ describe('short rows: the same bits for any thread count', () => {
       const y = Int32Array.from(uniformF32(N, 12 + C, 0, C), (v) => Math.floor(v));
       y[5] = -100;
       const run = () => torch.crossEntropy.withGrad(x, y, { shape: [N, C], labelSmoothing: 0.1 });
+      setNumThreads(1);
+      const one = run();
+      setNumThreads(2);
+      const two = run();
+      expect(Object.is(one.loss, two.loss)).toBe(true);
+      expect(Buffer.from(two.grad.buffer).equals(Buffer.from(one.grad.buffer))).toBe(true);
+      expect(Number.isFinite(one.loss)).toBe(true);
+    });
+    test(`keras.categoricalFocalCrossentropy rows of ${C} from logits, loss and gradient`, () => {
+      const x = uniformF32(N * C, 31 + C, -3, 3);
+      const t = uniformF32(N * C, 32 + C, 0, 1);
+      const run = () => keras.categoricalFocalCrossentropy.withGrad(t, x, { shape: [N, C], fromLogits: true });
       setNumThreads(1);
       const one = run();
       setNumThreads(2);

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixtures as gf  # noqa: E402  (its case builder and encodings)
 import references as ref  # noqa: E402
-from fixtures_newlosses import k_categorical_focal, k_generalized_ce  # noqa: E402
+from fixtures_newlosses import k_categorical_focal, k_dice, k_generalized_ce, k_tversky  # noqa: E402
 
 GENERATOR = "scripts/fixtures_shortrows.py"
 FAMILY_DIR = os.path.join(gf.OUT_DIR, "shortrows")
@@ -212,13 +212,34 @@ def gen_keras_gce():
     return cases
 
 
+def gen_keras_overlap(name):
+    cases = []
+    for D, red, weighted in ((1, "sum_over_batch_size", False), (3, "none", True), (16, "sum", True)):
+        case_id = f"{name}/rows{D}/{red}"
+        rng = gf.rng_for(case_id)
+        N = 65 if D < 16 else 9  # a block of 64 slots and a tail
+        yp = gf.uniform(rng, (N, D), 0.0, 1.0)
+        yt = (rng.random((N, D)) < 0.5).astype(np.float32)
+        yp[3, :] = 0.0
+        yt[3, :] = 0.0  # an empty slot: 0 / eps
+        opts = {"axis": [-1]}
+        if name == "keras.tversky":
+            opts.update(alpha=0.3, beta=0.7)
+            per = lambda t, p: k_tversky(t, p, 0.3, 0.7, [1])  # noqa: E731
+        else:
+            per = lambda t, p: k_dice(t, p, [1])  # noqa: E731
+        keras_case(cases, name, case_id, red, (N, D), yt.ravel(), yp.ravel(), opts, per, weighted)
+    return cases
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="verify the files are up to date; write nothing")
     ns = ap.parse_args(argv)
     gf.GENERATOR = GENERATOR  # render() writes the generator's name
     status = 0
-    for cases in (gen_torch(), gen_keras_categorical(), gen_keras_sparse(), gen_keras_focal(), gen_keras_gce()):
+    for cases in (gen_torch(), gen_keras_categorical(), gen_keras_sparse(), gen_keras_focal(), gen_keras_gce(),
+                  gen_keras_overlap("keras.dice"), gen_keras_overlap("keras.tversky")):
         loss = cases[0]["loss"]
         path = os.path.join(FAMILY_DIR, f"{loss}.json")
         text = gf.render(cases)

@@ -220,7 +220,7 @@ void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
     for (int64_t r = b; r < e; r += kRowBlock)
       acc += e - r >= kRowBlock
                  ? focalShortBlock<Logits, Square, kRowBlock>(pred, truth, w, up, out, grad, ax.size, f, scale, r,
-                                                             kRowBlock)
+                                                              kRowBlock)
                  : focalShortBlock<Logits, Square, 0>(pred, truth, w, up, out, grad, ax.size, f, scale, r, e - r);
     return acc;
   });

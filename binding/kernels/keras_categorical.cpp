@@ -127,11 +127,10 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   const float* up = a.gradOut;
   const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
   if (C > 0 && C <= KerasCategoricalShort::kShortC) {
-    const KerasCategoricalShort rowsOf{pred, truth, w, up, none && wantLoss ? a.out : nullptr,
-                                       wantGrad ? a.grad[0] : nullptr, C, keep, add, scale};
-    const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
-      return C == 1 ? rowsOf.rows<1>(b, e) : rowsOf.rows<0>(b, e);
-    });
+    const KerasCategoricalShort rowsOf{
+        pred, truth, w, up, none && wantLoss ? a.out : nullptr, wantGrad ? a.grad[0] : nullptr, C, keep, add, scale};
+    const double total = reduceRows(
+        rows, C, 6, [&](int64_t b, int64_t e) { return C == 1 ? rowsOf.rows<1>(b, e) : rowsOf.rows<0>(b, e); });
     finishReduction(a, Framework::Keras, total, rows);
     return;
   }

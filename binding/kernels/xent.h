@@ -337,8 +337,8 @@ struct Xent {
     // become a masked load, and masked-off lanes at a null pointer cost a fault assist each.
     if (up) shortFactors<true>(up + r0, base, B, sh, se, u, A, xy, wy, ws, loss, fk, fc, fy);
     else shortFactors<false>(nullptr, base, B, sh, se, u, A, xy, wy, ws, loss, fk, fc, fy);
-    // Ignored rows 0, changed ones NaN. The block's sum in a fixed lane order (the same for any
-    // thread count): a serial double sum would cost 4 cycles per row.
+      // Ignored rows 0, changed ones NaN. The block's sum in a fixed lane order (the same for any
+      // thread count): a serial double sum would cost 4 cycles per row.
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) loss[j] = yb[j] >= 0 ? loss[j] : yb[j] == -1 ? 0.0f : kNaN;
     if (none() && wantLoss)
@@ -442,7 +442,8 @@ struct Xent {
       if (tr) {
 #pragma omp simd
         for (int64_t j = 0; j < B; ++j)
-          for (int c = 0; c < CC; ++c) gr[j * CC + c] = gr[j * CC + c] * fk[j] - fc[j] * (smoothT(tr[j * CC + c]) * wc[c]);
+          for (int c = 0; c < CC; ++c)
+            gr[j * CC + c] = gr[j * CC + c] * fk[j] - fc[j] * (smoothT(tr[j * CC + c]) * wc[c]);
       } else {
 #pragma omp simd
         for (int64_t j = 0; j < B; ++j)
@@ -553,8 +554,7 @@ struct Xent {
       for (int64_t r = b; r < e; r += kRowBlock)
         if constexpr (CC > 0)
           acc += e - r >= kRowBlock ? shortBlockFixed<CC, kRowBlock>(r, kRowBlock) : shortBlockFixed<CC, 0>(r, e - r);
-        else
-          acc += e - r >= kRowBlock ? shortBlock<kRowBlock>(r, kRowBlock) : shortBlock<0>(r, e - r);
+        else acc += e - r >= kRowBlock ? shortBlock<kRowBlock>(r, kRowBlock) : shortBlock<0>(r, e - r);
       return acc;
     });
   }

@@ -53,6 +53,11 @@ function runSweep(opts, log) {
   const rows = [];
   fastloss.setNumThreads(1);
   try {
+    // One throwaway measurement first: the first one of a process runs slow (the harness and
+    // the facade still warming up), which would fall on the first point of the table.
+    const first = sweepCall(fastloss, data, series[0], sizes[0]);
+    measure(first.fastloss, cfg);
+    measure(first.js, cfg);
     for (const s of series) {
       log(`  --sweep ${s.w.name}${s.variant ? ` ${s.variant}` : ''} ${s.axis === 'C' ? 'C' : 'rows of'} ${s.cols}`);
       for (const n of sizes) {

@@ -245,14 +245,24 @@ double gceRows(const float* __restrict pred, const int32_t* __restrict labels, c
   double acc = 0.0;
   for (int64_t r0 = b; r0 < e; r0 += kBlock) {
     const int64_t m = e - r0 < kBlock ? e - r0 : kBlock;
+    // Each label read once (into yv, -1 when not a class: changed since the check), then the
+    // labelled probabilities gathered, both vectorized; changed labels recorded afterwards.
+    int32_t bad = 0;
+#pragma omp simd reduction(+ : bad)
     for (int64_t i = 0; i < m; ++i) {
       const int64_t y = labels[r0 + i];
       const bool valid = static_cast<uint64_t>(y) < static_cast<uint64_t>(C);
-      if (!valid) changedAt->store(r0 + i, std::memory_order_relaxed);
-      const float v = pred[(r0 + i) * C + (valid ? y : 0)];
       yv[i] = valid ? y : -1;
-      pv[i] = valid ? v : std::numeric_limits<float>::quiet_NaN();
+      bad += valid ? 0 : 1;
     }
+#pragma omp simd
+    for (int64_t i = 0; i < m; ++i) {
+      const float v = pred[(r0 + i) * C + (yv[i] >= 0 ? yv[i] : 0)];
+      pv[i] = yv[i] >= 0 ? v : std::numeric_limits<float>::quiet_NaN();
+    }
+    if (bad)
+      for (int64_t i = 0; i < m; ++i)
+        if (yv[i] < 0) changedAt->store(r0 + i, std::memory_order_relaxed);
     // The loss of each row vectorized (short rows: a serial double ending costs more than the
     // row), summed in a fixed lane order (the same for any thread count); p^(q - 1) only for
     // the gradient.

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "axis_view.h"
 #include "engine.h"
@@ -95,13 +96,15 @@ void forEachPiece(int64_t pieces, int64_t segs, int64_t size, const PieceFn& pie
 constexpr int64_t kShortSize = 16;
 constexpr int64_t kShortBlock = 64;
 
-template <int LB>
+// CC: the slot size when fixed at compile time (1 .. 4: unit or constant-stride loads), else 0.
+template <int CC, int LB>
 FASTLOSS_LOOP double shortSlots(const float* __restrict pred, const float* __restrict truth, const float* __restrict w,
                                 const float* __restrict up, float* __restrict out, float* __restrict g,
-                                const int64_t size, const bool dice, const double alpha, const double beta,
+                                const int64_t sizeArg, const bool dice, const double alpha, const double beta,
                                 const double scale, const int64_t s0, const int64_t Bn) {
   constexpr int64_t L = kShortBlock;
   const int64_t B = LB ? LB : Bn;
+  const int64_t size = CC ? CC : sizeArg;
   double si[L], sp[L], st[L], loss[L], c1[L], c0[L], wr[L], k[L];
   const float* __restrict p = pred + s0 * size;
   const float* __restrict t = truth + s0 * size;
@@ -182,14 +185,23 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
     float* g = a.wantGrad() ? a.grad[0] : nullptr;
     const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(slots));
     const int64_t size = v.size;
-    const double total = reduceRows(slots, size, 2, [&](int64_t b, int64_t e) {
-      double acc = 0.0;
-      for (int64_t s = b; s < e; s += kShortBlock)
-        acc += e - s >= kShortBlock
-                   ? shortSlots<kShortBlock>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale, s, kShortBlock)
-                   : shortSlots<0>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale, s, e - s);
-      return acc;
-    });
+    auto run = [&](auto cc) {
+      constexpr int CC = decltype(cc)::value;
+      return reduceRows(slots, size, 2, [&](int64_t b, int64_t e) {
+        double acc = 0.0;
+        for (int64_t s = b; s < e; s += kShortBlock)
+          acc += e - s >= kShortBlock ? shortSlots<CC, kShortBlock>(pred, truth, w, up, out, g, size, dice, alpha, beta,
+                                                                    scale, s, kShortBlock)
+                                      : shortSlots<CC, 0>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale,
+                                                          s, e - s);
+        return acc;
+      });
+    };
+    const double total = size == 1   ? run(std::integral_constant<int, 1>{})
+                         : size == 2 ? run(std::integral_constant<int, 2>{})
+                         : size == 3 ? run(std::integral_constant<int, 3>{})
+                         : size == 4 ? run(std::integral_constant<int, 4>{})
+                                     : run(std::integral_constant<int, 0>{});
     if (!none && a.wantLoss())
       a.result = a.reduction == Reduction::Mean ? (slots > 0 ? total / static_cast<double>(slots) : 0.0) : total;
     return;

@@ -232,6 +232,31 @@ def gen_keras_overlap(name):
     return cases
 
 
+def gen_keras_rows_of_one(name):
+    """Shape [N, 1] (engine.h kerasRowsOfOne): weighted 'none' with an upstream array, weighted sum,
+    unweighted 'none'; a NaN prediction."""
+    cases = []
+    for tag, red, weighted in (("weighted", "none", True), ("weighted", "sum", True), ("plain", "none", False)):
+        for logits in ((False, True) if name == "keras.binaryCrossentropy" else (False,)):
+            case_id = f"{name}/rows1/{tag}{'-logits' if logits else ''}/{red}"
+            rng = gf.rng_for(case_id)
+            N = 70
+            if name == "keras.binaryCrossentropy":
+                yt = (rng.random((N, 1)) < 0.5).astype(np.float32)
+                yp = gf.randn(rng, (N, 1), 3.0) if logits else gf.uniform(rng, (N, 1), 0.01, 0.99)
+                opts = {"fromLogits": True, "labelSmoothing": 0.1} if logits else {}
+                per = lambda t, p, fl=logits: ref.binary_crossentropy_terms(t, p, fl, 0.1 if fl else 0.0).mean(-1)  # noqa: E731
+            else:
+                yt = gf.randn(rng, (N, 1), 1.0)
+                yp = gf.randn(rng, (N, 1), 1.0)
+                opts = {}
+                per = lambda t, p: ref.mse_terms(t, p).mean(-1)  # noqa: E731
+            if logits or name != "keras.binaryCrossentropy":
+                yp[5, 0] = NAN  # (a NaN probability: the clip's gradient mask differs, ours NaN, here 0)
+            keras_case(cases, name, case_id, red, (N, 1), yt.ravel(), yp.ravel(), opts, per, weighted)
+    return cases
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="verify the files are up to date; write nothing")
@@ -239,7 +264,8 @@ def main(argv=None) -> int:
     gf.GENERATOR = GENERATOR  # render() writes the generator's name
     status = 0
     for cases in (gen_torch(), gen_keras_categorical(), gen_keras_sparse(), gen_keras_focal(), gen_keras_gce(),
-                  gen_keras_overlap("keras.dice"), gen_keras_overlap("keras.tversky")):
+                  gen_keras_overlap("keras.dice"), gen_keras_overlap("keras.tversky"),
+                  gen_keras_rows_of_one("keras.meanSquaredError"), gen_keras_rows_of_one("keras.binaryCrossentropy")):
         loss = cases[0]["loss"]
         path = os.path.join(FAMILY_DIR, f"{loss}.json")
         text = gf.render(cases)

@@ -12,6 +12,26 @@ import { uniformF32 } from './helpers/random';
 describeParity('shortrows');
 
 describe('short rows: the same bits for any thread count', () => {
+  test('keras rows of one element: weighted, none and sum, loss and gradient', () => {
+    const before = getNumThreads();
+    const N = 50000;
+    const p = uniformF32(N, 41, 0.01, 0.99);
+    const t = uniformF32(N, 42, 0, 1);
+    const w = uniformF32(N, 43, 0, 2);
+    const up = uniformF32(N, 44, -1, 1);
+    for (const loss of [keras.binaryCrossentropy, keras.meanSquaredError]) {
+      const runs = [1, 2].map((threads) => {
+        setNumThreads(threads);
+        return [loss.withGrad(t, p, { shape: [N, 1], sampleWeight: w, reduction: 'sum' }),
+          loss.withGrad(t, p, { shape: [N, 1], sampleWeight: w, reduction: 'none', gradOutput: up })];
+      });
+      setNumThreads(before);
+      expect(Object.is(runs[0][0].loss, runs[1][0].loss)).toBe(true);
+      for (const k of [0, 1]) expect(Buffer.from(runs[1][k].grad.buffer).equals(Buffer.from(runs[0][k].grad.buffer))).toBe(true);
+      expect(Buffer.from((runs[1][1].loss as Float32Array).buffer).equals(Buffer.from((runs[0][1].loss as Float32Array).buffer))).toBe(true);
+    }
+  });
+
   const before = getNumThreads();
   afterAll(() => setNumThreads(before));
   const N = 20000;  // several row chunks of the engine

@@ -190,10 +190,10 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
       return reduceRows(slots, size, 2, [&](int64_t b, int64_t e) {
         double acc = 0.0;
         for (int64_t s = b; s < e; s += kShortBlock)
-          acc += e - s >= kShortBlock ? shortSlots<CC, kShortBlock>(pred, truth, w, up, out, g, size, dice, alpha, beta,
-                                                                    scale, s, kShortBlock)
-                                      : shortSlots<CC, 0>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale,
-                                                          s, e - s);
+          acc += e - s >= kShortBlock
+                     ? shortSlots<CC, kShortBlock>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale, s,
+                                                   kShortBlock)
+                     : shortSlots<CC, 0>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale, s, e - s);
         return acc;
       });
     };

@@ -428,6 +428,9 @@ struct Xent {
           u[j] = uu;
         }
       }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) u[j] = A[j] = 0.0f;  // read (and unused) by shortFactors
     }
     const double total = shortFinish(r0, B, sh, se, u, A, xy, wy, ws, yb, loss, fk, fc, fy);
     if (!gr) return total;

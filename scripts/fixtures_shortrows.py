@@ -3,7 +3,9 @@
 (C = 2, 3, 4 unrolled, C = 5 .. 16 transposed blocks of 64 rows) and Keras categorical
 crossentropy on probability rows of 1 .. 16, with more than one block of rows (a full block and
 a tail), non-finite logits, ignored targets, weights, label smoothing and upstream gradients.
-One file per loss: test/fixtures/shortrows/<loss>.json, in the case format of gen_fixtures.py.
+One file per loss: test/fixtures-shortrows/<loss>.json, in the case format of gen_fixtures.py;
+outside test/fixtures/, which holds each loss's one contract file (test/registry.test.ts): these
+test one implementation's code paths (test/shortrows.test.ts reads them).
 
     /usr/bin/python3 scripts/fixtures_shortrows.py           # write every file
     /usr/bin/python3 scripts/fixtures_shortrows.py --check   # verify the files are current
@@ -26,7 +28,7 @@ import references as ref  # noqa: E402
 from fixtures_newlosses import k_categorical_focal, k_dice, k_generalized_ce, k_tversky  # noqa: E402
 
 GENERATOR = "scripts/fixtures_shortrows.py"
-FAMILY_DIR = os.path.join(gf.OUT_DIR, "shortrows")
+FAMILY_DIR = os.path.join(gf.ROOT, "test", "fixtures-shortrows")
 LOOSE = {"rtol": 1e-4, "atol": 1e-5}
 NAN, INF = float("nan"), float("inf")
 

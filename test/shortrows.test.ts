@@ -4,12 +4,27 @@
 // KerasCategoricalShort, focal.cpp focalShortBlock; gceRows' vectorized ending). Fixture
 // parity on every ISA level (PyTorch 1.13 autograd / Keras formulas in float64,
 // scripts/fixtures_shortrows.py): more than one block of rows, non-finite logits, ignored
-// targets, weights, smoothing, upstream gradients; and thread-count independence.
+// targets, weights, smoothing, upstream gradients (test/fixtures-shortrows/); and thread-count independence.
+import * as fs from 'fs';
+import * as path from 'path';
 import { getNumThreads, keras, setNumThreads, torch } from '../src';
-import { describeParity } from './helpers/parity';
+import { Case, describeParityCases } from './helpers/parity';
 import { uniformF32 } from './helpers/random';
 
-describeParity('shortrows');
+// test/fixtures-shortrows/<loss>.json: outside test/fixtures/, which keeps one contract file per loss.
+const SHORT_DIR = path.join(__dirname, 'fixtures-shortrows');
+const shortCases: Case[] = fs.readdirSync(SHORT_DIR).filter((f) => f.endsWith('.json')).sort()
+  .flatMap((f) => (JSON.parse(fs.readFileSync(path.join(SHORT_DIR, f), 'utf8')) as { cases: Case[] }).cases);
+
+test('the short-row fixtures cover every short-row path', () => {
+  const losses = new Set(shortCases.map((c) => c.loss));
+  expect([...losses].sort()).toEqual(['keras.binaryCrossentropy', 'keras.categoricalCrossentropy',
+    'keras.categoricalFocalCrossentropy', 'keras.categoricalGeneralizedCrossEntropy', 'keras.dice',
+    'keras.meanSquaredError', 'keras.sparseCategoricalCrossentropy', 'keras.tversky', 'torch.crossEntropy']);
+  for (const C of [2, 3, 4, 5, 10, 16]) expect(shortCases.some((c) => c.loss === 'torch.crossEntropy' && c.shape?.[1] === C)).toBe(true);
+});
+
+describeParityCases('shortrows', shortCases);
 
 describe('short rows: the same bits for any thread count', () => {
   test('keras rows of one element: weighted, none and sum, loss and gradient', () => {

@@ -507,6 +507,67 @@ inline bool shortRows(int64_t cols, int64_t cost) {
   return cols > 0 && cols < (cost >= 4 ? kShortRowCostly : kShortRow);
 }
 
+// kerasRows for rows of one element (shape [N, 1], the usual binary classifier): the per-sample
+// loss is the element's, so the rows run as one flat vectorized loop: l_r = w_r op.loss, g_r =
+// (up_r or scale) w_r op.grad, the same values as kerasShortRows (a product of two floats is
+// exact in double), the sum in a fixed lane order per chunk.
+template <class Op>
+FASTLOSS_LOOP inline double kerasRowsOfOne(const Op op, const float* __restrict pred, const float* __restrict truth,
+                                           const float* __restrict w, const float* __restrict up, float* __restrict out,
+                                           float* __restrict g, const double scale, const bool wantLoss,
+                                           const bool wantGrad, int64_t b, int64_t e) {
+  if (wantGrad) {
+    if (up && w) {
+#pragma omp simd
+      for (int64_t r = b; r < e; ++r)
+        g[r] = static_cast<float>(static_cast<double>(up[r]) * static_cast<double>(w[r])) *
+               gradAt<false>(op, pred[r], truth[r], 1.0f);
+    } else if (up) {
+#pragma omp simd
+      for (int64_t r = b; r < e; ++r) g[r] = up[r] * gradAt<false>(op, pred[r], truth[r], 1.0f);
+    } else if (w) {
+#pragma omp simd
+      for (int64_t r = b; r < e; ++r)
+        g[r] = static_cast<float>(scale * static_cast<double>(w[r])) * gradAt<false>(op, pred[r], truth[r], 1.0f);
+    } else {
+      const float k = static_cast<float>(scale);
+#pragma omp simd
+      for (int64_t r = b; r < e; ++r) g[r] = k * gradAt<false>(op, pred[r], truth[r], 1.0f);
+    }
+  }
+  if (!wantLoss) {
+    if (out)
+      for (int64_t r = b; r < e; ++r) out[r] = 0.0f;
+    return 0.0;
+  }
+  // (Loops split on out and w: a store or load under a condition becomes a masked one, and
+  // masked-off lanes at a null pointer cost a fault assist each.)
+  double acc = 0.0;
+  if (w && out) {
+#pragma omp simd reduction(+ : acc)
+    for (int64_t r = b; r < e; ++r) {
+      const double l = static_cast<double>(lossAt<false>(op, pred[r], truth[r], 1.0f)) * static_cast<double>(w[r]);
+      out[r] = static_cast<float>(l);
+      acc += l;
+    }
+  } else if (w) {
+#pragma omp simd reduction(+ : acc)
+    for (int64_t r = b; r < e; ++r)
+      acc += static_cast<double>(lossAt<false>(op, pred[r], truth[r], 1.0f)) * static_cast<double>(w[r]);
+  } else if (out) {
+#pragma omp simd reduction(+ : acc)
+    for (int64_t r = b; r < e; ++r) {
+      const float l = lossAt<false>(op, pred[r], truth[r], 1.0f);
+      out[r] = l;
+      acc += static_cast<double>(l);
+    }
+  } else {
+#pragma omp simd reduction(+ : acc)
+    for (int64_t r = b; r < e; ++r) acc += static_cast<double>(lossAt<false>(op, pred[r], truth[r], 1.0f));
+  }
+  return acc;
+}
+
 // kerasRows for short rows: a row of a few elements leaves a vector loop nothing but its tail (a
 // masked or scalar remainder: 20 ns per element for keras.binaryCrossentropy with sample weights
 // on rows of 4 at AVX-512). So the losses (and gradients) of up to kBuf elements are computed by
@@ -518,6 +579,7 @@ FASTLOSS_LOOP inline double kerasShortRows(const Op op, const float* __restrict 
                                            float* __restrict g, const double scale, const double invCols,
                                            const int64_t cols, const bool wantLoss, const bool wantGrad, int64_t b,
                                            int64_t e) {
+  if (cols == 1) return kerasRowsOfOne(op, pred, truth, w, up, out, g, scale, wantLoss, wantGrad, b, e);
   constexpr int64_t kBuf = 1024;
   float lb[kBuf], kb[kBuf];
   const int64_t per = kBuf / cols;  // cols < kShortRowCostly: at least 4 rows per block

@@ -15,6 +15,106 @@ namespace {
 // keras.backend.categorical_crossentropy on probabilities: q = p / sum(p), c = clip(q, eps,
 // 1 - eps), loss = -sum t' log c. With u_j = -t'_j / c_j where the clip passes:
 // d/dp_k = (u_k - sum_j u_j q_j) / sum(p).
+// Short rows (C <= kShortC) of kerasCategoricalProbs: kRowBlock rows at a time, transposed
+// into class-major scratch so that every step (sums, log, the gradient) runs vectorized along
+// the rows instead of in a loop of C iterations per row (rows of 1-8: 9-15 ns per element
+// against 6-10 for a plain JS loop). Float sums over the few classes.
+struct KerasCategoricalShort {
+  static constexpr int64_t kShortC = Xent::kShortC;
+  static constexpr int64_t kRowBlock = Xent::kRowBlock;
+  const float* pred;
+  const float* truth;
+  const float* w;
+  const float* up;
+  float* out;  // 'none' losses, or null
+  float* g;    // gradient, or null
+  int64_t C;
+  float keep, add;
+  double scale;
+
+  // Rows [r0, r0 + B): their summed loss. CC: C when fixed at compile time (1), else 0; LB: B
+  // when the block is full, else 0.
+  template <int CC, int LB>
+  FASTLOSS_LOOP double block(const int64_t r0, const int64_t Bn) const {
+    constexpr int64_t L = kRowBlock;
+    const int64_t B = LB ? LB : Bn;
+    const int64_t Cn = CC ? CC : C;
+    float pt[kShortC * L], yt[kShortC * L];  // p and the smoothed t, class-major
+    float sp[L], l[L], uq[L], wr[L];
+    const float* __restrict pr = pred + r0 * Cn;
+    const float* __restrict tr = truth + r0 * Cn;
+    const float kp = keep, ad = add;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        pt[c * L + j] = pr[j * Cn + c];
+        yt[c * L + j] = tr[j * Cn + c] * kp + ad;
+      }
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) sp[j] = l[j] = uq[j] = 0.0f;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) sp[j] += pt[c * L + j];
+    }
+    for (int64_t c = 0; c < Cn; ++c) {
+      float* __restrict pc = pt + c * L;
+      const float* __restrict yc = yt + c * L;
+      if (g) {
+        // pc becomes u = [clip passes] (-y / c), the gradient's per-class term.
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) {
+          const float q = pc[j] / sp[j], cl = kerasClip(q);
+          l[j] += yc[j] * vmath::log(cl);
+          const float uj = kerasClipPass(q) * (-yc[j] / cl);
+          uq[j] += uj * q;
+          pc[j] = uj;
+        }
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) l[j] += yc[j] * vmath::log(kerasClip(pc[j] / sp[j]));
+      }
+    }
+    if (w) {
+      for (int64_t j = 0; j < B; ++j) wr[j] = w[r0 + j];
+    } else {
+      for (int64_t j = 0; j < B; ++j) wr[j] = 1.0f;
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) l[j] = -l[j] * wr[j];
+    if (out)
+      for (int64_t j = 0; j < B; ++j) out[r0 + j] = l[j];
+    // The block's sum in a fixed lane order (the same for any thread count).
+    double total = 0.0;
+#pragma omp simd reduction(+ : total)
+    for (int64_t j = 0; j < B; ++j) total += static_cast<double>(l[j]);
+    if (!g) return total;
+    // g = k (u - sum_j u_j q_j) / sum(p), k = upstream (or the reduction's scale) times the weight.
+    float k[L];
+    if (up) {
+      for (int64_t j = 0; j < B; ++j) k[j] = up[r0 + j] * wr[j];
+    } else {
+      const float sc = static_cast<float>(scale);
+      for (int64_t j = 0; j < B; ++j) k[j] = sc * wr[j];
+    }
+    float* __restrict gr = g + r0 * Cn;
+    for (int64_t c = 0; c < Cn; ++c) {
+      const float* __restrict pc = pt + c * L;
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) gr[j * Cn + c] = k[j] * (pc[j] - uq[j]) / sp[j];
+    }
+    return total;
+  }
+
+  template <int CC>
+  double rows(int64_t b, int64_t e) const {
+    double acc = 0.0;
+    for (int64_t r = b; r < e; r += kRowBlock)
+      acc += e - r >= kRowBlock ? block<CC, kRowBlock>(r, kRowBlock) : block<CC, 0>(r, e - r);
+    return acc;
+  }
+};
+
 void kerasCategoricalProbs(LossArgs& a, float ls) {
   const float* pred = a.f(0);
   const float* truth = a.f(1);
@@ -26,6 +126,14 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   const bool wantLoss = a.wantLoss(), wantGrad = a.wantGrad();
   const float* up = a.gradOut;
   const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(rows));
+  if (C > 0 && C <= KerasCategoricalShort::kShortC) {
+    const KerasCategoricalShort rowsOf{
+        pred, truth, w, up, none && wantLoss ? a.out : nullptr, wantGrad ? a.grad[0] : nullptr, C, keep, add, scale};
+    const double total = reduceRows(
+        rows, C, 6, [&](int64_t b, int64_t e) { return C == 1 ? rowsOf.rows<1>(b, e) : rowsOf.rows<0>(b, e); });
+    finishReduction(a, Framework::Keras, total, rows);
+    return;
+  }
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
     for (int64_t r = b; r < e; ++r) {

@@ -284,6 +284,293 @@ struct Xent {
     return f.loss;
   }
 
+  // -------- short rows (S == 1, C <= kShortC): a row of a few classes leaves a loop along C
+  // nothing but its vector tail, and its scalar ending (log, divisions) costs more than its
+  // classes (C = 2: 70 ns per element against 28 for a plain JS loop). So kRowBlock rows at a
+  // time are transposed into class-major scratch and every step, the ending included, runs
+  // vectorized along the rows. Sums over the few classes are in float (PyTorch's own width).
+  static constexpr int64_t kShortC = 16;
+  static constexpr int64_t kRowBlock = 64;
+
+  // ws[j] = the sample weight of row r0 + j (1 without).
+  void shortSampleWeights(float* __restrict ws, const int64_t r0, const int64_t B) const {
+    if (sw) {
+      for (int64_t j = 0; j < B; ++j) ws[j] = sw[r0 + j];
+    } else {
+      for (int64_t j = 0; j < B; ++j) ws[j] = 1.0f;
+    }
+  }
+
+  template <bool HasUp>
+  FASTLOSS_HOT void shortFactors(const float* __restrict upr, const float base, const int64_t B,
+                                 const float* __restrict sh, const float* __restrict se, const float* __restrict u,
+                                 const float* __restrict A, const float* __restrict xy, const float* __restrict wy,
+                                 const float* __restrict ws, float* __restrict loss, float* __restrict fk,
+                                 float* __restrict fc, float* __restrict fy) const {
+    const float keepF = keep, lsCF = lsC, WF = static_cast<float>(W);
+    if (idx) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        const float logS = vmath::log(se[j]);
+        const float s = (HasUp ? upr[j] : base) * ws[j];
+        const float l = keepF * wy[j] * (logS + (sh[j] - xy[j]));
+        loss[j] = (lsCF != 0.0f ? l + lsCF * (WF * logS + u[j]) : l) * ws[j];
+        fk[j] = s * (keepF * wy[j] + lsCF * WF) / se[j];
+        fc[j] = s * lsCF;
+        fy[j] = s * keepF * wy[j];
+      }
+    } else {
+      const float tf = tfGrad ? 1.0f : 0.0f;
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        const float logS = vmath::log(se[j]);
+        const float s = (HasUp ? upr[j] : base) * ws[j];
+        loss[j] = (A[j] * logS + u[j]) * ws[j];
+        fk[j] = (tf != 0.0f ? s : s * A[j]) / se[j];
+        fc[j] = s;
+      }
+    }
+  }
+
+  // The ending of finish() for a block of short rows, vectorized along them: loss[j] (times the
+  // sample weight; 0 ignored, NaN changed: out when 'none') and the gradient factors fk (times
+  // exp), fc, fy. Returns the block's summed loss, added in row order.
+  FASTLOSS_HOT double shortFinish(const int64_t r0, const int64_t B, const float* __restrict sh,
+                                  const float* __restrict se, const float* __restrict u, const float* __restrict A,
+                                  const float* __restrict xy, const float* __restrict wy, const float* __restrict ws,
+                                  const int64_t* __restrict yb, float* __restrict loss, float* __restrict fk,
+                                  float* __restrict fc, float* __restrict fy) const {
+    const bool mean = reduction == Reduction::Mean;
+    const float base = static_cast<float>(mean ? gradScale / D : gradScale);
+    // Separate loops with and without upstream gradients: a load under a condition would
+    // become a masked load, and masked-off lanes at a null pointer cost a fault assist each.
+    if (up) shortFactors<true>(up + r0, base, B, sh, se, u, A, xy, wy, ws, loss, fk, fc, fy);
+    else shortFactors<false>(nullptr, base, B, sh, se, u, A, xy, wy, ws, loss, fk, fc, fy);
+      // Ignored rows 0, changed ones NaN. The block's sum in a fixed lane order (the same for any
+      // thread count): a serial double sum would cost 4 cycles per row.
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) loss[j] = yb[j] >= 0 ? loss[j] : yb[j] == -1 ? 0.0f : kNaN;
+    if (none() && wantLoss)
+      for (int64_t j = 0; j < B; ++j) out[r0 + j] = loss[j];
+    double total = 0.0;
+#pragma omp simd reduction(+ : total)
+    for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
+    return total;
+  }
+
+  // Index targets: the target's share -fy at y; ignored (or changed) rows get a zero gradient.
+  static void shortTargets(float* __restrict gr, const int64_t Cn, const int64_t B, const int64_t* __restrict yb,
+                           const float* __restrict fy) {
+    for (int64_t j = 0; j < B; ++j) {
+      if (yb[j] >= 0) {
+        gr[j * Cn + yb[j]] -= fy[j];
+      } else {
+        for (int64_t c = 0; c < Cn; ++c) gr[j * Cn + c] = 0.0f;
+      }
+    }
+  }
+
+  // shortBlock for C = CC fixed at compile time (2, 3, 4): no transposes, each row's classes
+  // read in place (constant-stride loads, unrolled), exp(x - max) kept in g for the gradient.
+  template <int CC, int LB>
+  FASTLOSS_LOOP double shortBlockFixed(const int64_t r0, const int64_t Bn) const {
+    constexpr int64_t L = kRowBlock;
+    const int64_t B = LB ? LB : Bn;
+    float sh[L], se[L], u[L], A[L], xy[L], wy[L], ws[L], loss[L], fk[L], fc[L], fy[L];
+    int64_t yb[L];
+    const float* __restrict xr = x + r0 * CC;
+    const float* __restrict tr = prob ? prob + r0 * CC : nullptr;
+    float* __restrict gr = wantGrad ? g + r0 * CC : nullptr;
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t y = idx ? target(r0 + j) : 0;
+      yb[j] = y;
+      xy[j] = idx && y >= 0 ? xr[j * CC + y] : 0.0f;
+      wy[j] = y < 0 ? 0.0f : cw && idx ? cw[y] : 1.0f;
+    }
+    shortSampleWeights(ws, r0, B);
+    // max (as rowPart: NaN never wins a comparison), the shift, sum exp(x - shift).
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) {
+      float m = -kInf;
+      for (int c = 0; c < CC; ++c) m = xr[j * CC + c] > m ? xr[j * CC + c] : m;
+      sh[j] = m == -kInf ? 0.0f : m;
+    }
+    if (gr) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        float s = 0.0f;
+        for (int c = 0; c < CC; ++c) {
+          const float e = vmath::exp(xr[j * CC + c] - sh[j]);
+          gr[j * CC + c] = e;
+          s += e;
+        }
+        se[j] = s;
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        float s = 0.0f;
+        for (int c = 0; c < CC; ++c) s += vmath::exp(xr[j * CC + c] - sh[j]);
+        se[j] = s;
+      }
+    }
+    if (needU) {
+      float wc[CC];
+      for (int c = 0; c < CC; ++c) wc[c] = cw ? cw[c] : 1.0f;
+      if (tr) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) {
+          float uu = 0.0f, aa = 0.0f;
+          for (int c = 0; c < CC; ++c) {
+            const float a = smoothT(tr[j * CC + c]) * wc[c];
+            aa += a;
+            uu += a * (sh[j] - xr[j * CC + c]);
+          }
+          u[j] = uu;
+          A[j] = aa;
+        }
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) {
+          float uu = 0.0f;
+          for (int c = 0; c < CC; ++c) uu += wc[c] * (sh[j] - xr[j * CC + c]);
+          u[j] = uu;
+        }
+      }
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) u[j] = A[j] = 0.0f;  // read (and unused) by shortFactors
+    }
+    const double total = shortFinish(r0, B, sh, se, u, A, xy, wy, ws, yb, loss, fk, fc, fy);
+    if (!gr) return total;
+    // g = k exp - a_c, then the target's share at y; ignored rows 0.
+    if (idx && ls == 0.0f) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j)
+        for (int c = 0; c < CC; ++c) gr[j * CC + c] *= fk[j];
+    } else {
+      float wc[CC];
+      for (int c = 0; c < CC; ++c) wc[c] = cw ? cw[c] : 1.0f;
+      if (tr) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j)
+          for (int c = 0; c < CC; ++c)
+            gr[j * CC + c] = gr[j * CC + c] * fk[j] - fc[j] * (smoothT(tr[j * CC + c]) * wc[c]);
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j)
+          for (int c = 0; c < CC; ++c) gr[j * CC + c] = gr[j * CC + c] * fk[j] - fc[j] * wc[c];
+      }
+    }
+    if (idx) shortTargets(gr, CC, B, yb, fy);
+    return total;
+  }
+
+  // Rows [r0, r0 + B), B <= kRowBlock, of any C <= kShortC: their summed (sample-weighted) loss.
+  // LB: B when the block is full (kRowBlock, a constant trip count), else 0.
+  template <int LB>
+  FASTLOSS_LOOP double shortBlock(const int64_t r0, const int64_t Bn) const {
+    constexpr int64_t L = kRowBlock;
+    const int64_t B = LB ? LB : Bn;
+    float xt[kShortC * L];  // logits, class-major: xt[c * L + j] = x[r0 + j, c]; then exp(x - max)
+    float tt[kShortC * L];  // probability targets, class-major
+    float sh[L], se[L], u[L], A[L], xy[L], wy[L], ws[L], loss[L], fk[L], fc[L], fy[L];
+    int64_t yb[L];
+    const int64_t Cn = C;
+    const float* __restrict xr = x + r0 * Cn;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) xt[c * L + j] = xr[j * Cn + c];
+    }
+    if (prob) {
+      const float* __restrict tr = prob + r0 * Cn;
+      for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) tt[c * L + j] = smoothT(tr[j * Cn + c]);
+      }
+    }
+    // Each row's target read once; xy, the weight of its class (0 for an ignored or changed one).
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t y = idx ? target(r0 + j) : 0;
+      yb[j] = y;
+      xy[j] = idx && y >= 0 ? xr[j * Cn + y] : 0.0f;
+      wy[j] = y < 0 ? 0.0f : cw && idx ? cw[y] : 1.0f;
+    }
+    shortSampleWeights(ws, r0, B);
+    // max (as rowPart: NaN never wins a comparison), the shift, sum exp(x - shift).
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) sh[j] = -kInf;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) sh[j] = xt[c * L + j] > sh[j] ? xt[c * L + j] : sh[j];
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < B; ++j) {
+      sh[j] = sh[j] == -kInf ? 0.0f : sh[j];
+      se[j] = u[j] = A[j] = 0.0f;
+    }
+    for (int64_t c = 0; c < Cn; ++c) {
+      float* __restrict xc = xt + c * L;
+      const float wc = cw ? cw[c] : 1.0f;
+      if (needU && idx) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) u[j] += wc * (sh[j] - xc[j]);
+      } else if (needU) {
+        const float* __restrict tc = tt + c * L;
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) {
+          const float a = tc[j] * wc;
+          A[j] += a;
+          u[j] += a * (sh[j] - xc[j]);
+        }
+      }
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) {
+        const float e = vmath::exp(xc[j] - sh[j]);
+        xc[j] = e;
+        se[j] += e;
+      }
+    }
+    const double total = shortFinish(r0, B, sh, se, u, A, xy, wy, ws, yb, loss, fk, fc, fy);
+    if (!wantGrad) return total;
+    // g = k exp - a_c (class-major, in place), then back to rows; the target's share at y.
+    for (int64_t c = 0; c < Cn; ++c) {
+      float* __restrict ec = xt + c * L;
+      const float wc = cw ? cw[c] : 1.0f;
+      if (!idx) {
+        const float* __restrict tc = tt + c * L;
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) ec[j] = ec[j] * fk[j] - fc[j] * (tc[j] * wc);
+      } else if (ls != 0.0f) {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) ec[j] = ec[j] * fk[j] - fc[j] * wc;
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < B; ++j) ec[j] *= fk[j];
+      }
+    }
+    float* __restrict gr = g + r0 * Cn;
+    for (int64_t c = 0; c < Cn; ++c) {
+#pragma omp simd
+      for (int64_t j = 0; j < B; ++j) gr[j * Cn + c] = xt[c * L + j];
+    }
+    if (idx) shortTargets(gr, Cn, B, yb, fy);
+    return total;
+  }
+
+  // Every row through shortBlock, in the fixed row chunks of reduceRows.
+  template <int CC>
+  double shortRows() const {
+    return reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
+      double acc = 0.0;
+      for (int64_t r = b; r < e; r += kRowBlock)
+        if constexpr (CC > 0)
+          acc += e - r >= kRowBlock ? shortBlockFixed<CC, kRowBlock>(r, kRowBlock) : shortBlockFixed<CC, 0>(r, e - r);
+        else acc += e - r >= kRowBlock ? shortBlock<kRowBlock>(r, kRowBlock) : shortBlock<0>(r, e - r);
+      return acc;
+    });
+  }
+
   // Rows split into chunks of kSplit classes: per-chunk max / sum-exp in parallel, combined per
   // row in chunk order (max M, sumexp = sum se_k exp(m_k - M)), then the gradient in parallel.
   static constexpr int64_t kSplit = 8192;
@@ -483,6 +770,11 @@ struct Xent {
         changedAt = nullptr;
         return;
       }
+    } else if (S == 1 && C <= kShortC) {
+      if (C == 2) total = shortRows<2>();
+      else if (C == 3) total = shortRows<3>();
+      else if (C == 4) total = shortRows<4>();
+      else total = shortRows<0>();
     } else if (S == 1) {
       total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
         double acc = 0.0;

@@ -99,10 +99,14 @@ export function isaChoices(): string {
 
 /** One describe per ISA level, each running every case of the family. */
 export function describeParity(family: string, filter: (c: Case) => boolean = () => true): void {
-  const cases = loadCases(family).filter(filter);
+  describeParityCases(family, loadCases(family).filter(filter));
+}
+
+/** describeParity over cases read elsewhere (fixtures of one code path, outside test/fixtures/). */
+export function describeParityCases(label: string, cases: Case[]): void {
   const initial = native.info().isa;
   for (const level of isaLevels()) {
-    describe(`${family} parity [${level}]`, () => {
+    describe(`${label} parity [${level}]`, () => {
       beforeAll(() => { expect(native.setIsa(level)).toBe(level); });
       afterAll(() => { native.setIsa(initial); });
       test('has cases', () => { expect(cases.length).toBeGreaterThan(0); });

@@ -49,6 +49,7 @@ type EndsInArray<T> = T extends [] ? true : T extends [...unknown[], infer L] ? 
 type ArgsMember<P> = P extends unknown ? (EndsInArray<P> extends true ? P : never) : never;
 type OptionsMember<P> = P extends [...unknown[], infer L] ? (EndsInArray<P> extends true ? never : L) : never;
 // backward's plain-array parameters (its other overload takes tensor-likes), from the Loss type itself.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 type BackwardParams<F> = F extends Loss<infer A, infer O, infer G, infer _D> ? [...A] | [...A, BackwardOptions<O, G>] : never;
 type LossArgsOf<F> = ArgsMember<BackwardParams<F>>;
 type OptionsOf<F> = OptionsMember<BackwardParams<F>>;

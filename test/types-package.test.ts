@@ -1,7 +1,7 @@
 // The published types, as a consumer sees them: the packed tarball (npm pack --ignore-scripts of the
 // built dist/) checked by arethetypeswrong for node10, node16 (CJS and ESM) and bundler, and a consumer
 // project compiled against it with TypeScript 5.0 and the latest 5.x, without skipLibCheck, under
-// each of those resolutions. The consumer files are test/types/consumer/*.
+// each of those resolutions. The consumer: test/types/consumer/ (tsconfigs and checks.body).
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -24,6 +24,13 @@ beforeAll(() => {
   fs.mkdirSync(pkg, { recursive: true });
   execFileSync('tar', ['xzf', tarball, '-C', pkg, '--strip-components=1']);
   for (const f of fs.readdirSync(consumerSources)) fs.copyFileSync(path.join(consumerSources, f), path.join(work, 'consumer', f));
+  // One body of checks (checks.body), compiled once per resolution under that resolution's import form.
+  const body = fs.readFileSync(path.join(consumerSources, 'checks.body'), 'utf8');
+  const named = "import { getNumThreads, keras, losses, torch } from 'fastloss';\n";
+  const esmDefault = "import fastloss, { getNumThreads, keras, losses } from 'fastloss';\nconst { torch } = fastloss;\n";
+  const header = "// Written by test/types-package.test.ts from checks.body; compiled, never run.\nimport type { LossInfo } from 'fastloss';\n";
+  for (const [file, imports] of [['bundler.ts', named], ['node10.ts', named], ['node16-cjs.cts', named], ['node16-esm.mts', esmDefault]])
+    fs.writeFileSync(path.join(work, 'consumer', file), header + imports + body);
 }, 120_000);
 
 afterAll(() => {

@@ -14,27 +14,10 @@ beforeAll(() => { native.runPlan = (...a) => { fastCalls++; return runPlan(...a)
 afterAll(() => { native.runPlan = runPlan; });
 
 const { specs } = require('./fuzz/specs') as { specs: Record<string, { shapes: string; build(shape: number[], data: unknown): { arrays: (Float32Array | Int32Array)[] } }> };
-const { seededRandom } = require('./helpers/random') as { seededRandom(seed: number): () => number };
+const { makeData: fuzzData } = require('./fuzz/data') as { makeData(c: { seed: number; specialRate: number; badLabels: boolean }): unknown };
 
-function makeData(seed: number) {
-  const next = seededRandom(seed);
-  const value = (role: string) => {
-    switch (role) {
-      case 'prob': return next();
-      case 'pm1': return next() < 0.5 ? -1 : 1;
-      case 'label01': return next() < 0.5 ? 0 : 1;
-      case 'count': return Math.floor(next() * 5);
-      case 'var': return next() * 2 + 0.01;
-      default: return next() * 6 - 3;
-    }
-  };
-  return {
-    coin: (p: number) => next() < p,
-    f32: (n: number, role: string) => Float32Array.from({ length: n }, () => value(role)),
-    idx: (n: number, C: number) => Int32Array.from({ length: n }, () => Math.floor(next() * C)),
-    multilabel: (n: number, C: number) => Int32Array.from({ length: n }, (_, i) => (i % C === 0 ? Math.floor(next() * C) : -1)),
-  };
-}
+/** Valid data for the specs' builders: the fuzz data without special values or bad labels. */
+const makeData = (seed: number) => fuzzData({ seed, specialRate: 0, badLabels: false });
 
 // Shapes whose default (no opts.shape) reading is valid for most losses, and ones where it is not.
 const SHAPES: Record<string, number[][]> = {

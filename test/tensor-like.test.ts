@@ -10,7 +10,7 @@ const ndarray = require('ndarray') as (data: Float32Array | Int32Array, shape: n
   data: Float32Array; shape: number[]; stride: number[]; offset: number; transpose(...axes: number[]): unknown; lo(...i: number[]): unknown;
 };
 const { specs } = require('./fuzz/specs') as { specs: Record<string, { shapes: string; build(shape: number[], data: unknown): { arrays: (Float32Array | Int32Array)[] } }> };
-const { seededRandom } = require('./helpers/random') as { seededRandom(seed: number): () => number };
+const { makeData: fuzzData } = require('./fuzz/data') as { makeData(c: { seed: number; specialRate: number; badLabels: boolean }): unknown };
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'porting', 'tensor-like.json'), 'utf8'));
 const f32 = (v: number[]) => Float32Array.from(v);
@@ -25,30 +25,8 @@ class OrtTensor<D extends Float32Array | Int32Array = Float32Array> {
 
 type Result = number | Float32Array | { data: Float32Array; shape: number[] } | Record<string, unknown>;
 
-/** Valid data for the specs' builders (roles as test/fuzz/run.js gives them, no special values). */
-function makeData(seed: number) {
-  const next = seededRandom(seed);
-  const value = (role: string) => {
-    switch (role) {
-      case 'prob': return next();
-      case 'pm1': return next() < 0.5 ? -1 : 1;
-      case 'label01': return next() < 0.5 ? 0 : 1;
-      case 'count': return Math.floor(next() * 5);
-      case 'var': return next() * 2 + 0.01;
-      default: return next() * 6 - 3;
-    }
-  };
-  return {
-    coin: (p: number) => next() < p,
-    f32: (n: number, role: string) => Float32Array.from({ length: n }, () => value(role)),
-    idx: (n: number, C: number) => Int32Array.from({ length: n }, () => Math.floor(next() * C)),
-    multilabel(n: number, C: number) {
-      const a = new Int32Array(n).fill(-1);
-      for (let r = 0; r < n / C; r++) for (let j = 0; j < Math.floor(next() * (C + 1)); j++) a[r * C + j] = Math.floor(next() * C);
-      return a;
-    },
-  };
-}
+/** Valid data for the specs' builders: the fuzz data without special values or bad labels. */
+const makeData = (seed: number) => fuzzData({ seed, specialRate: 0, badLabels: false });
 
 // A shape per kind of the specs (3-D where the loss takes it, so the class axis and rows are not trivial).
 const SHAPES: Record<string, number[]> = {

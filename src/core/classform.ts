@@ -113,6 +113,27 @@ export type TorchClassOf<L> = L extends Loss<infer A, infer O, infer G, infer D>
 export type TorchInstanceOf<L, R = never> = L extends Loss<infer A, infer O, infer G, infer D>
   ? TorchCriterion<A, O, G, [R] extends [never] ? D : R> : never;
 
+type Bound = { options: Readonly<Record<string, unknown>> };
+
+/** backward / withGrad / async / withGradAsync of a class form: the loss's, on split(this, argv). */
+function boundMethods(fn: AnyFn, split: (self: Bound, argv: unknown[]) => unknown[]) {
+  // An argument error of an async method is a rejected promise, as the functional loss gives.
+  const settle = (run: () => Promise<unknown>): Promise<unknown> => {
+    try {
+      return run();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  return class {
+    declare readonly options: Readonly<Record<string, unknown>>;
+    backward(...argv: unknown[]): unknown { return fn.backward(...split(this, argv)); }
+    withGrad(...argv: unknown[]): unknown { return fn.withGrad(...split(this, argv)); }
+    async(...argv: unknown[]): Promise<unknown> { return settle(() => fn.async(...split(this, argv))); }
+    withGradAsync(...argv: unknown[]): Promise<unknown> { return settle(() => fn.withGradAsync(...split(this, argv))); }
+  };
+}
+
 /** A torch.nn class over `loss`, called `className`. */
 export function torchClass<L>(loss: L, className: string): TorchClassOf<L> {
   const fn = loss as unknown as AnyFn;
@@ -128,29 +149,14 @@ export function torchClass<L>(loss: L, className: string): TorchClassOf<L> {
     if (opts !== EMPTY) argv.push(opts);
     return argv;
   };
-  const C = class {
+  const C = class extends boundMethods(fn, split) {
     readonly options: Readonly<Record<string, unknown>>;
     readonly lossName = fn.lossName;
     constructor(options?: unknown) {
+      super();
       this.options = bindOptions(className, def, options, [], false).bound;
     }
     forward(...argv: unknown[]): unknown { return fn(...split(this, argv)); }
-    backward(...argv: unknown[]): unknown { return fn.backward(...split(this, argv)); }
-    withGrad(...argv: unknown[]): unknown { return fn.withGrad(...split(this, argv)); }
-    async(...argv: unknown[]): Promise<unknown> {
-      try {
-        return fn.async(...split(this, argv));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    withGradAsync(...argv: unknown[]): Promise<unknown> {
-      try {
-        return fn.withGradAsync(...split(this, argv));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
   };
   Object.defineProperty(C, 'name', { value: className });
   return C as unknown as TorchClassOf<L>;
@@ -213,32 +219,17 @@ export function kerasClass<L>(loss: L, className: string): KerasClassOf<L> {
     if (opts !== EMPTY) argv.push(opts);
     return argv;
   };
-  const C = class {
+  const C = class extends boundMethods(fn, split) {
     readonly options: Readonly<Record<string, unknown>>;
     readonly name: string;
     readonly lossName = fn.lossName;
     constructor(options?: unknown) {
+      super();
       const { bound, name } = bindOptions(className, def, options, ['sampleWeight'], true);
       this.options = bound;
       this.name = name ?? defaultName;
     }
     call(...argv: unknown[]): unknown { return fn(...split(this, argv)); }
-    backward(...argv: unknown[]): unknown { return fn.backward(...split(this, argv)); }
-    withGrad(...argv: unknown[]): unknown { return fn.withGrad(...split(this, argv)); }
-    async(...argv: unknown[]): Promise<unknown> {
-      try {
-        return fn.async(...split(this, argv));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    withGradAsync(...argv: unknown[]): Promise<unknown> {
-      try {
-        return fn.withGradAsync(...split(this, argv));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
   };
   Object.defineProperty(C, 'name', { value: className });
   return C as unknown as KerasClassOf<L>;

@@ -270,22 +270,7 @@ def main(argv=None) -> int:
                   gen_keras_rows_of_one("keras.meanSquaredError"), gen_keras_rows_of_one("keras.binaryCrossentropy")):
         loss = cases[0]["loss"]
         path = os.path.join(FAMILY_DIR, f"{loss}.json")
-        text = gf.render(cases)
-        size = len(text.encode("utf-8"))
-        rel = os.path.relpath(path, gf.ROOT)
-        if size > gf.MAX_BYTES:
-            print(f"{rel}: {size} bytes exceeds the {gf.MAX_BYTES} byte budget", file=sys.stderr)
-            status = 1
-        if ns.check:
-            current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-            if current != text:
-                print(f"{rel}: out of date (run {GENERATOR})", file=sys.stderr)
-                status = 1
-            continue
-        os.makedirs(FAMILY_DIR, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        print(f"{rel}: {len(cases)} cases, {size} bytes")
+        status |= gf.write_fixture(path, gf.render(cases), len(cases), ns.check, GENERATOR)
     return status
 
 

@@ -1401,21 +1401,28 @@ def main(argv=None) -> int:
                 os.remove(path)
                 print(f"{rel}: removed")
         for path, (text, count) in wanted.items():
-            size = len(text.encode("utf-8"))
-            rel = os.path.relpath(path, ROOT)
-            if size > MAX_BYTES:
-                print(f"{rel}: {size} bytes exceeds the {MAX_BYTES} byte budget", file=sys.stderr)
-                status = 1
-            if ns.check:
-                current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-                if current != text:
-                    print(f"{rel}: out of date (run {GENERATOR})", file=sys.stderr)
-                    status = 1
-                continue
-            os.makedirs(family_dir, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            print(f"{rel}: {count} cases, {size} bytes")
+            status |= write_fixture(path, text, count, ns.check, GENERATOR)
+    return status
+
+
+def write_fixture(path, text, count, check, generator):
+    """Writes one fixture file (or, with check, compares it): 1 when over budget or out of date."""
+    status = 0
+    size = len(text.encode("utf-8"))
+    rel = os.path.relpath(path, ROOT)
+    if size > MAX_BYTES:
+        print(f"{rel}: {size} bytes exceeds the {MAX_BYTES} byte budget", file=sys.stderr)
+        status = 1
+    if check:
+        current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+        if current != text:
+            print(f"{rel}: out of date (run {generator})", file=sys.stderr)
+            status = 1
+        return status
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    print(f"{rel}: {count} cases, {size} bytes")
     return status
 
 

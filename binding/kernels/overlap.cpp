@@ -169,6 +169,11 @@ FASTLOSS_LOOP double shortSlots(const float* __restrict pred, const float* __res
   }
   return total;
 }
+// The reduction of the slots' losses (or, for an accumulator, its parts): a Keras mean of no slot is 0.
+inline void finishOverlap(LossArgs& a, bool none, double total, int64_t slots) {
+  if (none || !a.wantLoss() || reportParts(a, total, reductionDivisor(a, static_cast<double>(slots)), slots)) return;
+  a.result = a.reduction == Reduction::Mean ? (slots > 0 ? total / static_cast<double>(slots) : 0.0) : total;
+}
 
 void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
   AxisView v;
@@ -202,8 +207,7 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
                          : size == 3 ? run(std::integral_constant<int, 3>{})
                          : size == 4 ? run(std::integral_constant<int, 4>{})
                                      : run(std::integral_constant<int, 0>{});
-    if (!none && a.wantLoss())
-      a.result = a.reduction == Reduction::Mean ? (slots > 0 ? total / static_cast<double>(slots) : 0.0) : total;
+    finishOverlap(a, none, total, slots);
     return;
   }
   const int64_t segments = contiguous ? (v.size + kChunk - 1) / kChunk : 1;
@@ -274,8 +278,7 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
     }
   }
   std::free(sums);
-  if (!none && a.wantLoss() && !reportParts(a, total, reductionDivisor(a, static_cast<double>(slots)), slots))
-    a.result = a.reduction == Reduction::Mean ? (slots > 0 ? total / static_cast<double>(slots) : 0.0) : total;
+  finishOverlap(a, none, total, slots);
 }
 
 }  // namespace

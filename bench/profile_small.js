@@ -16,25 +16,13 @@ const { spawnSync } = require('child_process');
 // FASTLOSS_DIST: another build of the facade to measure (e.g. the main branch's dist/).
 const distDir = process.env.FASTLOSS_DIST ? path.resolve(process.env.FASTLOSS_DIST) : path.join(__dirname, '..', 'dist');
 
-function jsMse(x, y) {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = x[i] - y[i];
-    s += d * d;
-  }
-  return s / x.length;
-}
+// The plain JS loops are the bench's own (bench/workloads/regression.js); withGrad allocates its
+// gradient as fastloss's withGrad does.
+const jsMseLoops = require('./workloads/regression').find((w) => w.name === 'torch.mseLoss').js;
+const jsMse = (x, y) => jsMseLoops.forward([x, y]);
 function jsMseWithGrad(x, y) {
-  const n = x.length;
-  const g = new Float32Array(n);
-  const k = 2 / n;
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const d = x[i] - y[i];
-    s += d * d;
-    g[i] = k * d;
-  }
-  return { loss: s / n, grad: g };
+  const grad = new Float32Array(x.length);
+  return { loss: jsMseLoops.withGrad([x, y], [grad]), grad };
 }
 
 /** A no-argument closure making one call of `lossName` on N elements. */

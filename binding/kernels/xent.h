@@ -170,19 +170,40 @@ struct Xent {
   // sum_c exp(x_c - sh) over [c0, c1) (and exp(x_c - sh) into g when Store): float lanes over
   // blocks of kSumBlock classes, each block's float sum added to a double. No float -> double
   // conversion in the vector loop (2 + 2 uops per 16 elements on Sapphire Rapids, 8 on Zen 4:
-  // scripts/mca.js), and at most kSumBlock / lanes terms per float partial.
+  // scripts/mca.js), and at most kSumBlock / lanes terms per float partial. The last
+  // (c1 - c0) % kLanes classes run as one vector over [c1 - kLanes, c1), counting only its new
+  // lanes (the others are recomputed to the same bits): no scalar exp epilogue per row.
   static constexpr int64_t kSumBlock = 256;
+#if defined(__AVX512F__)
+  static constexpr int64_t kLanes = 16;
+#elif defined(__AVX__)
+  static constexpr int64_t kLanes = 8;
+#else
+  static constexpr int64_t kLanes = 4;
+#endif
   template <bool Store>
   static double expSum(const float* __restrict xr, float* __restrict gr, const float sh, int64_t c0, int64_t c1) {
+    const int64_t body = c1 - c0 < kLanes ? c1 : c0 + (c1 - c0) / kLanes * kLanes;
     double se = 0.0;
-    for (int64_t b = c0; b < c1; b += kSumBlock) {
-      const int64_t e = c1 - b < kSumBlock ? c1 : b + kSumBlock;
+    for (int64_t b = c0; b < body; b += kSumBlock) {
+      const int64_t e = body - b < kSumBlock ? body : b + kSumBlock;
       float s = 0.0f;
 #pragma omp simd reduction(+ : s)
       for (int64_t c = b; c < e; ++c) {
         const float v = vmath::expNonPositive(xr[c] - sh);  // x <= max
         if (Store) gr[c] = v;
         s += v;
+      }
+      se += static_cast<double>(s);
+    }
+    if (body < c1) {
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s) simdlen(kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const int64_t c = c1 - kLanes + l;
+        const float v = vmath::expNonPositive(xr[c] - sh);
+        if (Store) gr[c] = v;
+        s += c >= body ? v : 0.0f;
       }
       se += static_cast<double>(s);
     }

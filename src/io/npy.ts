@@ -251,7 +251,9 @@ export class NpyReader implements ArrayReader {
   private async *chunksAhead(src: FileRegion, as: 'float32' | 'int32', start: number, end: number, per: number, rowsMax: number): AsyncGenerator<Chunk> {
     const rowBytes = this.rowElements * BYTES[this.dtype];
     const count = Math.ceil((end - start) / per);
-    const slots = Array.from({ length: Math.max(1, Math.min(readAhead(), count)) }, () => new Uint8Array(rowsMax * rowBytes));
+    // At most 64 MiB of ring beyond one chunk: huge chunks are read one at a time.
+    const ring = Math.max(1, Math.min(readAhead(), count, Math.floor(RING_BYTES / Math.max(1, rowsMax * rowBytes))));
+    const slots = Array.from({ length: ring }, () => new Uint8Array(rowsMax * rowBytes));
     const direct = this.dtype === as;
     const out = direct ? null : as === 'float32' ? new Float32Array(rowsMax * this.rowElements) : new Int32Array(rowsMax * this.rowElements);
     const reads: Promise<number | Error>[] = [];
@@ -306,6 +308,8 @@ function typedView(dtype: DType, buf: ArrayBufferLike, bytes: number): Float32Ar
     default: return new Uint8Array(buf, 0, bytes);
   }
 }
+
+const RING_BYTES = 64 << 20;
 
 /**
  * Chunks of a plain .npy file read ahead at once, on the libuv pool (FASTLOSS_READ_AHEAD, default 4;

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../src/cli';
+import { errorLine, main } from '../src/cli';
 import { ArrayReader, openArray, ReadError, writeNpy } from '../src/io';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fastloss-readahead-test-'));
@@ -148,6 +148,30 @@ describe('.npy read ahead', () => {
     })()).rejects.toThrow('consumer failed');
     expect(await collect(r, 'float32', { rowsPerChunk: 333 })).toEqual(Array.from(data));
     await r.close();
+  });
+
+  test('fastloss score with a file truncated while it reads: exit 1 naming the file and row, no --out file', async () => {
+    depth(4);
+    const dir = fs.mkdtempSync(path.join(tmp, 'cut-cli-'));
+    const pred = path.join(dir, 'pred.npy');
+    const target = path.join(dir, 'target.npy');
+    const n = 1 << 21;
+    writeNpy(pred, values(n, 5), [n]);
+    writeNpy(target, values(n, 6), [n]);
+    const out = path.join(dir, 'losses.npy');
+    // The cut lands at the first turn of the event loop: at the open or after a few of the 2048 chunks, long
+    // before the reads reach row n - 5000.
+    setImmediate(() => fs.truncateSync(target, fs.statSync(target).size - 4 * 5000));
+    let status = 0;
+    let line = '';
+    try {
+      status = await main(['score', 'torch.mseLoss', '--pred', pred, '--target', target, '--chunk-rows', '1024', '--out', out, '--json'], () => {});
+    } catch (e) {
+      ({ status, line } = errorLine(e));
+    }
+    expect(status).toBe(1);
+    expect(line).toContain(`${target}: is truncated: row ${n - 5000} of ${n}`);
+    expect(fs.readdirSync(dir).sort()).toEqual(['pred.npy', 'target.npy']);
   });
 
   test('fastloss score: the same bits at every depth for the same chunks', async () => {

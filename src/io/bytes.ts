@@ -14,8 +14,26 @@ export interface ByteSource {
 /** Bytes [start, end) of an open file descriptor, read with pread into the caller's buffer (no copies). */
 export class FileRegion implements ByteSource {
   private pos: number;
-  constructor(private readonly fd: number, start: number, private readonly end: number) {
+  constructor(private readonly fd: number, private readonly start: number, private readonly end: number) {
     this.pos = start;
+  }
+  /**
+   * Fills dst from `at` bytes into the region, on the libuv pool, without moving the position; resolves to
+   * the bytes read (< dst.length only at the region's or the file's end) or to the read's error. Never rejects,
+   * so reads issued ahead and not yet awaited cannot become unhandled rejections.
+   */
+  async fillAt(dst: Uint8Array, at: number): Promise<number | Error> {
+    let got = 0;
+    let pos = this.start + at;
+    while (got < dst.length && pos < this.end) {
+      const want = Math.min(dst.length - got, this.end - pos, 0x40000000);
+      const n = await readAt(this.fd, dst, got, want, pos);
+      if (typeof n !== 'number') return n;
+      if (n === 0) break;
+      got += n;
+      pos += n;
+    }
+    return got;
   }
   async fill(dst: Uint8Array): Promise<number> {
     return this.fillSync(dst);
@@ -39,6 +57,12 @@ export class FileRegion implements ByteSource {
   close(): void {
     // The descriptor belongs to the reader that opened it.
   }
+}
+
+function readAt(fd: number, dst: Uint8Array, offset: number, length: number, position: number): Promise<number | Error> {
+  return new Promise((resolve) => {
+    fs.read(fd, dst, offset, length, position, (err, n) => resolve(err ?? n));
+  });
 }
 
 /** A raw-deflate stream over bytes [start, end) of a file, inflated on demand. */

@@ -219,6 +219,10 @@ export class NpyReader implements ArrayReader {
     try {
       if ((await src.skip(start * rowBytes)) < start * rowBytes) this.truncated(start);
       const rowsMax = Math.min(per, Math.max(1, end - start));
+      if (src instanceof FileRegion && readAhead() > 1) {
+        yield* this.chunksAhead(src, o.as, start, end, per, rowsMax);
+        return;
+      }
       const out = o.as === 'float32' ? new Float32Array(rowsMax * this.rowElements) : new Int32Array(rowsMax * this.rowElements);
       const direct = this.dtype === o.as;
       const staging = direct ? null : new Uint8Array(rowsMax * rowBytes);
@@ -235,6 +239,54 @@ export class NpyReader implements ArrayReader {
       }
     } finally {
       src.close();
+    }
+  }
+
+  /**
+   * A plain file's chunks read ahead on the libuv pool: a ring of readAhead() buffers, chunk k in slot
+   * k % depth, depth - 1 reads in flight while the caller scores chunk k (the chunk is a view of its slot,
+   * valid until the next one is asked for, when that slot gets chunk k + depth). Same chunks, same bytes as
+   * the synchronous path; a read that comes back short is the truncated row, reported in chunk order.
+   */
+  private async *chunksAhead(src: FileRegion, as: 'float32' | 'int32', start: number, end: number, per: number, rowsMax: number): AsyncGenerator<Chunk> {
+    const rowBytes = this.rowElements * BYTES[this.dtype];
+    const count = Math.ceil((end - start) / per);
+    // At most 64 MiB of ring beyond one chunk: huge chunks are read one at a time.
+    const ring = Math.max(1, Math.min(readAhead(), count, Math.floor(RING_BYTES / Math.max(1, rowsMax * rowBytes))));
+    const slots = Array.from({ length: ring }, () => new Uint8Array(rowsMax * rowBytes));
+    const direct = this.dtype === as;
+    const out = direct ? null : as === 'float32' ? new Float32Array(rowsMax * this.rowElements) : new Int32Array(rowsMax * this.rowElements);
+    const reads: Promise<number | Error>[] = [];
+    const issue = (k: number): void => {
+      const r = start + k * per;
+      const bytes = Math.min(per, end - r) * rowBytes;
+      reads[k] = src.fillAt(slots[k % slots.length].subarray(0, bytes), r * rowBytes);
+    };
+    let k = 0;
+    try {
+      for (let i = 0; i < Math.min(slots.length, count); i++) issue(i);
+      for (; k < count; k++) {
+        const r = start + k * per;
+        const rows = Math.min(per, end - r);
+        const n = rows * this.rowElements;
+        const bytes = rows * rowBytes;
+        const got = await reads[k];
+        if (typeof got !== 'number') throw new ReadError(this.source, `cannot be read at row ${r} (${(got as NodeJS.ErrnoException).code ?? got.message})`, r);
+        if (got < bytes) this.truncated(r + Math.floor(got / rowBytes));
+        const raw = slots[k % slots.length];
+        let data: Float32Array | Int32Array;
+        if (out) {
+          data = out.subarray(0, n);
+          convertInto(this.source, data, 0, typedView(this.dtype, raw.buffer, bytes), r, this.rowElements);
+        } else {
+          data = as === 'float32' ? new Float32Array(raw.buffer, 0, n) : new Int32Array(raw.buffer, 0, n);
+        }
+        yield { data, rowStart: r, rows, shape: [rows, ...this.shape.slice(1)] };
+        if (k + slots.length < count) issue(k + slots.length);
+      }
+    } finally {
+      // No read may still write into a slot (or use the descriptor) once the pass is over.
+      await Promise.all(reads.slice(k));
     }
   }
 
@@ -255,6 +307,17 @@ function typedView(dtype: DType, buf: ArrayBufferLike, bytes: number): Float32Ar
     case 'int64': return new BigInt64Array(buf, 0, bytes / 8);
     default: return new Uint8Array(buf, 0, bytes);
   }
+}
+
+const RING_BYTES = 64 << 20;
+
+/**
+ * Chunks of a plain .npy file read ahead at once, on the libuv pool (FASTLOSS_READ_AHEAD, default 4;
+ * 1: synchronous reads into one buffer).
+ */
+export function readAhead(): number {
+  const v = Number(process.env.FASTLOSS_READ_AHEAD ?? 4);
+  return Number.isInteger(v) && v >= 1 ? Math.min(v, 64) : 4;
 }
 
 /** Reads up to n bytes from the start of a file descriptor. */

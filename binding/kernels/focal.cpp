@@ -233,10 +233,11 @@ void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
 // (losses.py l. 2786-2794: one_hot, sum(y_pred * one_hot), no clipping), dl/dp = -p^(q - 1) at
 // the label, times one_hot's 0 elsewhere: NaN there when dl/dp is not finite (p = 0: -inf at
 // the label, NaN elsewhere, as Keras). Unlike Keras' sum, a NaN or inf at another class is not
-// read (one load per row: reading every class costs 20x at rows of 1000). A label read outside [0, C) (changed since the check) gives NaN and is
-// recorded in changedAt. Rows go in blocks: the labelled probabilities are gathered first (a
-// tight loop keeps many of these scattered loads in flight), then the powers computed in one
-// vector loop, p^x = exp(x log p) (0 for p = 0, NaN for p < 0, as pow).
+// read (one load per row: reading every class costs 20x at rows of 1000). A label read outside
+// [0, C) (changed since the check) gives NaN and is recorded in changedAt. Rows go in blocks:
+// the labelled probabilities are gathered first (a tight loop keeps many of these scattered
+// loads in flight), then the powers computed in one vector loop, p^x = exp(x log p) (0 for
+// p = 0, NaN for p < 0, as pow).
 double gceRows(const float* __restrict pred, const int32_t* __restrict labels, const float* __restrict w,
                const float* __restrict up, float* __restrict out, float* __restrict grad, const float q,
                const double scale, const int64_t C, std::atomic<int64_t>* changedAt, int64_t b, int64_t e) {

@@ -202,7 +202,7 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
                          : size == 3 ? run(std::integral_constant<int, 3>{})
                          : size == 4 ? run(std::integral_constant<int, 4>{})
                                      : run(std::integral_constant<int, 0>{});
-    if (!none && a.wantLoss())
+    if (!none && a.wantLoss() && !reportParts(a, total, reductionDivisor(a, static_cast<double>(slots)), slots))
       a.result = a.reduction == Reduction::Mean ? (slots > 0 ? total / static_cast<double>(slots) : 0.0) : total;
     return;
   }

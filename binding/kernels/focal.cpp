@@ -258,14 +258,21 @@ double gceRows(const float* __restrict pred, const int32_t* __restrict labels, c
       yv[i] = valid ? y : -1;
       bad += valid ? 0 : 1;
     }
+    // Branch-free (the index clamped to 0 for a changed label, NaN put there afterwards): with
+    // the test inside, this loop ran scalar at a third of the time of rows of one.
+    if (C == 1) {
 #pragma omp simd
-    for (int64_t i = 0; i < m; ++i) {
-      const float v = pred[(r0 + i) * C + (yv[i] >= 0 ? yv[i] : 0)];
-      pv[i] = yv[i] >= 0 ? v : std::numeric_limits<float>::quiet_NaN();
+      for (int64_t i = 0; i < m; ++i) pv[i] = pred[r0 + i];
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < m; ++i) pv[i] = pred[(r0 + i) * C + (yv[i] & ~(yv[i] >> 63))];
     }
     if (bad)
       for (int64_t i = 0; i < m; ++i)
-        if (yv[i] < 0) changedAt->store(r0 + i, std::memory_order_relaxed);
+        if (yv[i] < 0) {
+          pv[i] = std::numeric_limits<float>::quiet_NaN();
+          changedAt->store(r0 + i, std::memory_order_relaxed);
+        }
     // The loss of each row vectorized (short rows: a serial double ending costs more than the
     // row), summed in a fixed lane order (the same for any thread count); p^(q - 1) only for
     // the gradient.

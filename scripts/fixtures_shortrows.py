@@ -93,6 +93,50 @@ def gen_torch():
             tol = LOOSE if tag.startswith("nonfinite") else None
             cases.append(gf.build_case(case_id, "torch.crossEntropy", {"input": x, "target": t}, fn, ["input"], red,
                                        shape=(N, C), opts=opts, scalar_grad=0.7, tolerance=tol))
+    return cases + gen_torch_ignored_nonfinite()
+
+
+def gen_torch_ignored_nonfinite():
+    """Ignored targets whose logits are not finite: PyTorch's log_softmax backward turns the zero
+    gradient of nll_loss into 0 * softmax, NaN for a NaN or +inf logit or a row of only -inf, 0 for
+    one -inf. Short rows (C <= 16, a block of 64 and a tail), long rows (C = 40) and a class axis
+    with trailing dims (strided blocks)."""
+    cases = []
+    for C, shape, red, ls in ((2, None, "mean", 0.0), (3, None, "none", 0.0), (4, None, "sum", 0.1),
+                              (5, None, "none", 0.0), (10, None, "mean", 0.1), (16, None, "none", 0.0),
+                              (40, None, "mean", 0.0), (4, (3, 4, 7), "none", 0.0), (6, (2, 6, 7), "mean", 0.2)):
+        tag = "spatial-" if shape else ""
+        case_id = f"torch.crossEntropy/C{C}/{tag}nonfinite-in-ignored/{red}{'-smooth' if ls else ''}"
+        rng = gf.rng_for(case_id)
+        if shape is None:
+            N = 67 if C in (2, 5) else 9  # a full block and a tail for fixed C and transposed C
+            x = gf.randn(rng, (N, C), 2.0)
+            t = rng.integers(0, C, N).astype(np.int32)
+            rows = [0, 2, 4, 6, N - 1]  # one of each kind below, the last in the tail block
+            view_x, view_t = x, t
+        else:
+            x = gf.randn(rng, shape, 2.0)
+            t = rng.integers(0, C, (shape[0], shape[2])).astype(np.int32)
+            rows = [(0, 1), (0, 3), (1, 2), (1, 5), (shape[0] - 1, shape[2] - 1)]
+            view_x = np.moveaxis(x, 1, 2).reshape(-1, C)  # a copy: write back below
+            view_t = t.reshape(-1)
+            rows = [n * shape[2] + s for n, s in rows]
+        for r in rows:
+            view_t[r] = -100
+        view_x[rows[0], 0] = NAN            # NaN gradient
+        view_x[rows[1], C - 1] = INF        # NaN gradient
+        view_x[rows[2], :] = -INF           # NaN gradient
+        view_x[rows[3], 1] = -INF           # 0 gradient
+        view_x[rows[4], 0] = NAN            # NaN gradient (tail block)
+        if shape is not None:
+            x = np.ascontiguousarray(np.moveaxis(view_x.reshape(shape[0], shape[2], C), 2, 1))
+            t = view_t.reshape(shape[0], shape[2])
+        opts = {"labelSmoothing": ls} if ls else {}
+
+        def fn(input, target, red=red, ls=ls):
+            return F.cross_entropy(input, target, ignore_index=-100, label_smoothing=ls, reduction=red)
+        cases.append(gf.build_case(case_id, "torch.crossEntropy", {"input": x, "target": t}, fn, ["input"], red,
+                                   shape=x.shape, opts=opts, scalar_grad=0.7, tolerance=LOOSE))
     return cases
 
 
@@ -207,8 +251,10 @@ def gen_keras_gce():
         rng = gf.rng_for(case_id)
         N = 300  # a block of 256 rows and a tail
         yp = gf.uniform(rng, (N, D), 0.01, 1.0)
-        yp[4, :] = 1e-6  # not 0: TF's pow gradient there is inf, NaN through the one-hot (ours: 0)
+        yp[4, :] = 1e-6
         yt = rng.integers(0, D, N).astype(np.int32)
+        yp[5, yt[5]] = 0.0  # p = 0: the pow gradient -inf at the label, NaN through the one-hot elsewhere
+        yp[N - 2, yt[N - 2]] = 0.0  # (in the tail block)
         keras_case(cases, name, case_id, red, (N, D), yt, yp.ravel(), {"q": 0.7},
                    lambda t, p: k_generalized_ce(t, p, 0.7), weighted)
     return cases
@@ -253,8 +299,7 @@ def gen_keras_rows_of_one(name):
                 yp = gf.randn(rng, (N, 1), 1.0)
                 opts = {}
                 per = lambda t, p: ref.mse_terms(t, p).mean(-1)  # noqa: E731
-            if logits or name != "keras.binaryCrossentropy":
-                yp[5, 0] = NAN  # (a NaN probability: the clip's gradient mask differs, ours NaN, here 0)
+            yp[5, 0] = NAN  # a NaN probability: the clip's gradient (a select, TF's and torch.clamp's) is 0
             keras_case(cases, name, case_id, red, (N, 1), yt.ravel(), yp.ravel(), opts, per, weighted)
     return cases
 

@@ -90,3 +90,22 @@ describe('short rows: the same bits for any thread count', () => {
     });
   }
 });
+
+// PyTorch 1.13 (F.cross_entropy(x, t, ignore_index=-100).backward()): an ignored row's gradient is
+// 0 * softmax, NaN when its logits hold a NaN or +inf, 0 with one -inf. The fixtures check this on the
+// short, long and strided paths; rows of more than 2 * 8192 classes take the split path (xent.h splitRows).
+test('torch.crossEntropy split rows (C = 16400): an ignored row with a NaN or +inf logit has a NaN gradient', () => {
+  const N = 4, C = 16400;
+  const x = uniformF32(N * C, 51, -2, 2);
+  x[0 * C + 5] = NaN;
+  x[1 * C + 9] = -Infinity;
+  x[3 * C + C - 1] = Infinity;
+  const target = new Int32Array([-100, -100, 7, -100]);
+  const r = torch.crossEntropy.withGrad(x, target, { shape: [N, C] });
+  expect(Number.isFinite(r.loss)).toBe(true);
+  const row = (n: number) => Array.from(r.grad.subarray(n * C, (n + 1) * C));
+  expect(row(0).every((v) => Number.isNaN(v))).toBe(true);
+  expect(row(1).every((v) => Object.is(v, 0))).toBe(true);
+  expect(row(2).every((v) => Number.isFinite(v))).toBe(true);
+  expect(row(3).every((v) => Number.isNaN(v))).toBe(true);
+});

@@ -122,7 +122,8 @@ struct KerasBce {
   }
   FASTLOSS_HOT float grad(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    return kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEpsilon) - y / (c + kKerasEpsilon));
+    // tf.clip_by_value's gradient selects (a NaN p gets 0, as in TF), it does not multiply.
+    return kerasClipPass(p) != 0.0f ? (1.0f - y) / (1.0f - c + kKerasEpsilon) - y / (c + kKerasEpsilon) : 0.0f;
   }
 };
 

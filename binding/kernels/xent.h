@@ -282,10 +282,26 @@ struct Xent {
     }
   }
 
-  void zeroRow(int64_t r) const {
+  // The gradient of an ignored position (y == -1) whose logits are xr[c * stride]. PyTorch:
+  // nll_loss gives 0 there and log_softmax's backward g - exp(out) sum(g) turns it into
+  // 0 * softmax, NaN when the logits hold a NaN or +inf or are all -inf, else 0. Keras: 0.
+  float ignoredGrad(const float* xr, const int64_t n, const int64_t stride) const {
+    if (fw != Framework::Torch) return 0.0f;
+    bool nanOrInf = false, allNegInf = n > 0;
+    for (int64_t c = 0; c < n; ++c) {
+      const float v = xr[c * stride];
+      nanOrInf |= !(v < kInf);
+      allNegInf &= v == -kInf;
+    }
+    return nanOrInf || allNegInf ? kNaN : 0.0f;
+  }
+
+  // An ignored (-1) or changed (-2) row's gradient: ignoredGrad, or 0.
+  void fillSkippedRow(int64_t r, int64_t y) const {
     float* gr = g + r * C;
+    const float v = y == -1 ? ignoredGrad(x + r * C, C, 1) : 0.0f;
 #pragma omp simd
-    for (int64_t c = 0; c < C; ++c) gr[c] = 0.0f;
+    for (int64_t c = 0; c < C; ++c) gr[c] = v;
   }
 
   // One row, whole: returns its (sample-weighted) loss.
@@ -294,7 +310,7 @@ struct Xent {
     if (y < 0) {  // ignored (0), or a target changed mid-call (NaN)
       const double l = y == -1 ? 0.0 : kNaN;
       if (none() && wantLoss) out[r] = static_cast<float>(l);
-      if (wantGrad) zeroRow(r);
+      if (wantGrad) fillSkippedRow(r, y);
       return l;
     }
     const Part pt = rowPart(r, 0, C);
@@ -379,14 +395,15 @@ struct Xent {
     return total;
   }
 
-  // Index targets: the target's share -fy at y; ignored (or changed) rows get a zero gradient.
-  static void shortTargets(float* __restrict gr, const int64_t Cn, const int64_t B, const int64_t* __restrict yb,
-                           const float* __restrict fy) {
+  // Index targets: the target's share -fy at y; ignored rows get ignoredGrad, changed ones 0.
+  void shortTargets(float* __restrict gr, const float* __restrict xr, const int64_t Cn, const int64_t B,
+                    const int64_t* __restrict yb, const float* __restrict fy) const {
     for (int64_t j = 0; j < B; ++j) {
       if (yb[j] >= 0) {
         gr[j * Cn + yb[j]] -= fy[j];
       } else {
-        for (int64_t c = 0; c < Cn; ++c) gr[j * Cn + c] = 0.0f;
+        const float v = yb[j] == -1 ? ignoredGrad(xr + j * Cn, Cn, 1) : 0.0f;
+        for (int64_t c = 0; c < Cn; ++c) gr[j * Cn + c] = v;
       }
     }
   }
@@ -483,7 +500,7 @@ struct Xent {
           for (int c = 0; c < CC; ++c) gr[j * CC + c] = gr[j * CC + c] * fk[j] - fc[j] * wc[c];
       }
     }
-    if (idx) shortTargets(gr, CC, B, yb, fy);
+    if (idx) shortTargets(gr, xr, CC, B, yb, fy);
     return total;
   }
 
@@ -575,7 +592,7 @@ struct Xent {
 #pragma omp simd
       for (int64_t j = 0; j < B; ++j) gr[j * Cn + c] = xt[c * L + j];
     }
-    if (idx) shortTargets(gr, Cn, B, yb, fy);
+    if (idx) shortTargets(gr, xr, Cn, B, yb, fy);
     return total;
   }
 
@@ -628,7 +645,8 @@ struct Xent {
     for (int64_t r = 0; r < N; ++r) {
       if (ys[r] < 0) {
         const double l = ys[r] == -1 ? 0.0 : kNaN;
-        fin[r] = Final{l, 0.0f, 0.0f, 0.0f};
+        // k holds the skipped row's gradient value for the pass below.
+        fin[r] = Final{l, wantGrad && ys[r] == -1 ? ignoredGrad(x + r * C, C, 1) : 0.0f, 0.0f, 0.0f};
         if (none() && wantLoss) out[r] = static_cast<float>(l);
         total += l;
         continue;
@@ -670,8 +688,9 @@ struct Xent {
           const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
           if (ys[r] < 0) {
             float* gr = g + r * C;
+            const float v = fin[r].k;
 #pragma omp simd
-            for (int64_t c = c0; c < c1; ++c) gr[c] = 0.0f;
+            for (int64_t c = c0; c < c1; ++c) gr[c] = v;
             continue;
           }
           rowGrad(r, c0, c1, fin[r].k * st[k].to(shift[r]), fin[r], ys[r]);
@@ -774,8 +793,14 @@ struct Xent {
       }
     }
     if (idx) {
-      for (int64_t j = 0; j < B; ++j)
-        if (yb[j] >= 0) gb[yb[j] * S + j] -= fy[j];
+      for (int64_t j = 0; j < B; ++j) {
+        if (yb[j] >= 0) {
+          gb[yb[j] * S + j] -= fy[j];
+        } else {  // ignored: ignoredGrad; changed: 0
+          const float v = yb[j] == -1 ? ignoredGrad(xb + j, C, S) : 0.0f;
+          for (int64_t c = 0; c < C; ++c) gb[c * S + j] = v;
+        }
+      }
     }
     return total;
   }

@@ -43,6 +43,9 @@ test(`${SYNC_CALLS} calls of each sync mode and ${ASYNC_CALLS} of each async mod
       withGradAsyncOut: () => torch.mseLoss.withGradAsync(x, y, { reduction: 'none', out: { loss, grad } }),
     };
     const mem = () => { global.gc(); const m = process.memoryUsage(); return [m.rss, m.external]; };
+    // After async calls V8 frees the copied arrays' backing stores on a background sweeper: let it run
+    // (a few GCs with the event loop turning) so a sample counts what is still held, not what is queued.
+    const settled = async () => { for (let k = 0; k < 3; k++) { global.gc(); await new Promise((r) => setTimeout(r, 5)); } return mem(); };
     const res = [];
     for (const [mode, f] of Object.entries(sync)) {
       const N = ${SYNC_CALLS}, t0 = Date.now();
@@ -61,10 +64,10 @@ test(`${SYNC_CALLS} calls of each sync mode and ${ASYNC_CALLS} of each async mod
         const ps = new Array(B);
         for (let k = 0; k < B; k++) ps[k] = f();
         await Promise.all(ps);
-        if (i === N / 10) m10 = mem();
-        if (i === N / 2) m50 = mem();
+        if (i === N / 10) m10 = await settled();
+        if (i === N / 2) m50 = await settled();
       }
-      const end = mem();
+      const end = await settled();
       res.push({ mode, calls: N, ms: Date.now() - t0, rss10: m10[0], rss50: m50[0], rssEnd: end[0], ext10: m10[1], extEnd: end[1] });
     }
     report(res);

@@ -70,7 +70,7 @@ int main() {
           a.out = out.data();
           a.grad[0] = g0.data(); a.grad[1] = g1.data(); a.grad[2] = g2.data();
           k[id](a);
-          if (a.errorKind) std::printf("%s [%lld...] %s\n", name, (long long)sh[0], a.error);
+          if (a.fault.kind != ErrorKind::None) std::printf("%s [%lld...] error reason %d at slot %d index %lld\n", name, (long long)sh[0], static_cast<int>(a.fault.reason), a.fault.slot, (long long)a.fault.index);
           ++runs;
         }
       }

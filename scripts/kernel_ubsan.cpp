@@ -30,8 +30,10 @@ static int64_t count(const char* tok, int len, const std::vector<int64_t>& sh, b
 }
 int main() {
   const KernelFn* k = isa_avx2::kernelTable();
-  std::vector<std::vector<int64_t>> shapes = {{1 << 24, 0}, {0, int64_t(1) << 40}, {1 << 12, 1 << 12, 0},
-                                              {0, 1 << 20, 1 << 20}, {4096, 0, 4096}, {0}, {1 << 24, 1, 0}};
+  // Empty shapes the Node-API layer lets through: at most 2^24 "empty rows" (extents.h kMaxEmptyExtent
+  // rejects [0, 2^40] and the like before any kernel runs).
+  std::vector<std::vector<int64_t>> shapes = {{1 << 24, 0}, {0, 1 << 24}, {1 << 12, 1 << 12, 0},
+                                              {0, 1 << 12, 1 << 12}, {4096, 0, 4096}, {0}, {1 << 24, 1, 0}};
   std::vector<float> buf(1 << 25, 0.5f), out(1 << 25), g0(1 << 25), g1(1 << 25), g2(1 << 25);
   std::vector<int32_t> ibuf(1 << 25, -1);
   int runs = 0;
@@ -39,6 +41,8 @@ int main() {
     const char* name = kKernelInfo[id].name;
     if (!strncmp(name, "simd.", 5) || !strncmp(name, "libm.", 5) || !strncmp(name, "probe.", 6)) continue;
     for (auto& sh : shapes) {
+      // keras.circle pairs every sample with every other: N^2 work for N = 2^24 rows, not an edge case.
+      if (!strcmp(name, "keras.circle") && sh[0] > 4096) continue;
       for (int red = 0; red < 3; ++red) {
         for (int grad = 0; grad < 2; ++grad) {
           LossArgs a;

@@ -50,7 +50,8 @@ describe('fast path = full path, bit for bit (or the same error), every loss', (
       const cases = SHAPES[spec.shapes].map((shape, k) => spec.build(shape, makeData(11 + k)).arrays);
       // the full path: the same call with the fast path off
       const full = (f: () => unknown) => { setFastPath(false); try { return outcome(f); } finally { setFastPath(true); } };
-      const optionSets: (Record<string, unknown> | undefined)[] = [undefined, {}, { reduction: 'sum' }, { reduction: 'none' }, { threads: 1 }];
+      // 'shape': the case's own opts.shape (recorded with its entries), fresh each call
+      const optionSets: (Record<string, unknown> | 'shape' | undefined)[] = [undefined, {}, { reduction: 'sum' }, { reduction: 'none' }, { threads: 1 }, 'shape'];
       let checked = 0;
       let succeeded = 0;
       const before = fastCalls;
@@ -59,7 +60,7 @@ describe('fast path = full path, bit for bit (or the same error), every loss', (
       for (const mode of MODES) {
         for (const opts of optionSets) {
           for (const k of order) {
-            const args = opts === undefined ? cases[k] : [...cases[k], opts];
+            const args = opts === undefined ? cases[k] : [...cases[k], opts === 'shape' ? { shape: [...SHAPES[spec.shapes][k]] } : opts];
             const got = outcome(() => fn(mode)(...args));
             expect(got).toEqual(full(() => fn(mode)(...args)));
             checked++;
@@ -104,6 +105,20 @@ describe('a recorded call does not outlive what it checked', () => {
     for (let k = 0; k < 3; k++) expect(torch.mseLoss(x, y, opts)).toBe(want);
     expect(reads).toBe(3);
     expect(fastCalls - before).toBeGreaterThanOrEqual(2);
+    // opts.shape: recorded by its entries, read once per call; another shape or a lying array: the full path
+    let shapeReads = 0;
+    const shaped = { get shape() { shapeReads++; return [2, 4]; }, reduction: 'sum' };
+    const wantShaped = torch.mseLoss(x, y, { shape: [2, 4], reduction: 'sum' });
+    const beforeShaped = fastCalls;
+    for (let k = 0; k < 3; k++) expect(torch.mseLoss(x, y, shaped)).toBe(wantShaped);
+    expect(shapeReads).toBe(3);
+    expect(fastCalls - beforeShaped).toBeGreaterThanOrEqual(2);
+    expect(() => torch.mseLoss(x, y, { shape: [3, 4], reduction: 'sum' })).toThrow(RangeError);
+    // an array too long to be copied is never recorded, whatever its length says when read again
+    const long = new Proxy(new Array(65).fill(1), { get: (t, k) => (k === 'length' ? (shapeReads++ === 3 ? 65 : 2) : Reflect.get(t, k)) });
+    const beforeLong = fastCalls;
+    expect(() => torch.mseLoss(x, y, { shape: long, reduction: 'sum' })).toThrow(RangeError);
+    expect(fastCalls).toBe(beforeLong);
     // another value, an array option, out: the full path
     expect(torch.mseLoss(x, y, { reduction: 'mean', threads: 1 })).toBe(torch.mseLoss(x, y));
     const out = new Float32Array(8);

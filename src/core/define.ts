@@ -193,7 +193,7 @@ function compile(def: LossDef): Compiled {
     optionSlots,
     noOptions: Object.freeze({
       values: Object.freeze(new Array<unknown>(optionNames.length).fill(undefined)) as unknown[],
-      reduction: undefined, shape: undefined, out: undefined, threads: undefined, lossOut: undefined, gradOut: undefined,
+      reduction: undefined, shape: undefined, shapeCopied: false, out: undefined, threads: undefined, lossOut: undefined, gradOut: undefined,
       gradOutByName: null, gradOutput: undefined,
     }),
     shapeArg: Math.max(0, def.args.findIndex((a) => a.grad)),
@@ -243,6 +243,8 @@ interface Snapshot {
   values: unknown[];
   reduction: unknown;
   shape: unknown;
+  /** opts.shape was an array of at most 64 entries, copied here (`shape` is the copy): it may key a record. */
+  shapeCopied: boolean;
   out: unknown;
   threads: unknown;
   lossOut: unknown;
@@ -253,12 +255,16 @@ interface Snapshot {
 }
 
 function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
+  return snapshotOf(c, mode, argv.length, argv[c.def.args.length]);
+}
+
+/** snapshot() of a call with argc arguments, rawOpts the one after the arrays. */
+function snapshotOf(c: Compiled, mode: Mode, argc: number, rawOpts: unknown): Snapshot {
   const def = c.def;
   const fn = def.name;
   const nArgs = def.args.length;
-  if (argv.length < nArgs) throw check.typeError(fn, def.args[argv.length].name, 'is required');
-  if (argv.length > nArgs + 1) throw check.typeError(fn, 'arguments', `takes ${nArgs} arrays and an options object`);
-  const rawOpts = argv[nArgs];
+  if (argc < nArgs) throw check.typeError(fn, def.args[argc].name, 'is required');
+  if (argc > nArgs + 1) throw check.typeError(fn, 'arguments', `takes ${nArgs} arrays and an options object`);
   if (rawOpts === undefined) return c.noOptions;
   if (!isPlainObject(rawOpts) || Array.isArray(rawOpts))
     throw check.typeError(fn, 'opts', 'must be an options object');
@@ -273,10 +279,13 @@ function snapshot(c: Compiled, mode: Mode, argv: unknown[]): Snapshot {
   const names = c.optionNames;
   const values = new Array<unknown>(names.length);
   for (let k = 0; k < names.length; k++) values[k] = opts[names[k]];
+  const rawShape = opts.shape;
+  const shape = check.snapshotShape(rawShape);
   const snap: Snapshot = {
     values,
     reduction: opts.reduction,
-    shape: check.snapshotShape(opts.shape),
+    shape,
+    shapeCopied: shape !== rawShape,
     out: opts.out,
     threads: opts.threads,
     lossOut: undefined,
@@ -608,21 +617,46 @@ function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
 
 /**
  * The options of a call that may be recorded: plain values only (reduction, threads, numbers, booleans,
- * strings, null), in a fixed order; null when it has arrays or objects (out, shape, weights, gradOutput).
+ * strings, null) and opts.shape's entries, in a fixed order; null when it has arrays or objects (out,
+ * weights, gradOutput). The key: [reduction, threads, shape length (undefined: no shape), ...values, ...shape].
  */
 function optionKey(snap: Snapshot): unknown[] | null {
-  if (snap.shape !== undefined || snap.out !== undefined || snap.gradOutput !== undefined) return null;
-  const key = [snap.reduction, snap.threads, ...snap.values];
+  if (snap.out !== undefined || snap.gradOutput !== undefined) return null;
+  if (snap.shape !== undefined && !snap.shapeCopied) return null;
+  const shape = snap.shape as unknown[] | undefined;
+  const key = [snap.reduction, snap.threads, shape?.length, ...snap.values];
   for (const v of key) if ((typeof v === 'object' && v !== null) || typeof v === 'function') return null;
+  if (shape !== undefined) for (const d of shape) if (typeof d !== 'number') return null;
+  if (shape !== undefined) key.push(...shape);
   return key;
 }
 
 function sameOptions(key: unknown[], snap: Snapshot): boolean {
-  if (snap.shape !== undefined || snap.out !== undefined || snap.gradOutput !== undefined) return false;
-  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads)) return false;
+  if (snap.out !== undefined || snap.gradOutput !== undefined) return false;
+  if (snap.shape !== undefined && !snap.shapeCopied) return false;
+  const shape = snap.shape as unknown[] | undefined;
+  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads) || key[2] !== shape?.length) return false;
   const values = snap.values;
-  for (let k = 0; k < values.length; k++) if (!Object.is(key[k + 2], values[k])) return false;
+  for (let k = 0; k < values.length; k++) if (!Object.is(key[k + 3], values[k])) return false;
+  if (shape !== undefined) for (let d = 0, at = 3 + values.length; d < shape.length; d++) if (!Object.is(key[at + d], shape[d])) return false;
   return true;
+}
+
+/**
+ * A call of nArgs <= 4 arrays and an options object (a4 unused below 4 arrays): with options of the
+ * recorded set, the fast path, and no argument array; else the full path.
+ */
+function runWithOptions(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): unknown {
+  const nArgs = c.def.args.length;
+  const snap = snapshotOf(c, mode, nArgs + 1, nArgs === 1 ? a1 : nArgs === 2 ? a2 : nArgs === 3 ? a3 : a4);
+  const f = c.fastOptions[mode];
+  if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
+    const r = fastCall(c, mode, f, a0, a1, a2, a3);
+    if (r !== MISS) return r;
+  }
+  const argv = [a0, a1, a2, a3, a4];
+  argv.length = nArgs + 1;
+  return run(c, mode, argv, snap);
 }
 
 /** A call not taken by the fast path without options: with options of a recorded set, the fast path; else the full one. */
@@ -797,14 +831,15 @@ export function defineLoss<L>(def: LossDef): L {
   const c = compile(def);
   definitions.set(def.name, def);
   const nArgs = def.args.length;
-  // Named parameters and `arguments.length`, not a rest parameter: the common call (the loss's
-  // arrays and nothing else) allocates no argument array on its way to fastCall.
+  // Named parameters and `arguments.length`, not a rest parameter: the common calls (the loss's
+  // arrays, with or without an options object) allocate no argument array on their way to fastCall.
   /* eslint-disable prefer-rest-params */
-  const loss = function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
+  const loss = function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown) {
     if (arguments.length === nArgs) {
       const r = fastCall(c, Mode.Forward, c.fast[Mode.Forward], a0, a1, a2, a3);
       if (r !== MISS) return r;
     }
+    if (arguments.length === nArgs + 1 && nArgs <= 4) return runWithOptions(c, Mode.Forward, a0, a1, a2, a3, a4);
     return runGeneral(c, Mode.Forward, Array.prototype.slice.call(arguments));
   };
   const shortName = def.name.slice(def.name.indexOf('.') + 1);
@@ -812,18 +847,20 @@ export function defineLoss<L>(def: LossDef): L {
   Object.defineProperty(loss, 'lossName', { value: def.name, enumerable: true });
   Object.defineProperty(loss, 'defaultReduction', { value: def.defaultReduction, enumerable: true });
   Object.assign(loss, {
-    backward: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
+    backward: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown) {
       if (arguments.length === nArgs) {
         const r = fastCall(c, Mode.Backward, c.fast[Mode.Backward], a0, a1, a2, a3);
         if (r !== MISS) return r;
       }
+      if (arguments.length === nArgs + 1 && nArgs <= 4) return runWithOptions(c, Mode.Backward, a0, a1, a2, a3, a4);
       return runGeneral(c, Mode.Backward, Array.prototype.slice.call(arguments));
     },
-    withGrad: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown) {
+    withGrad: function (a0?: unknown, a1?: unknown, a2?: unknown, a3?: unknown, a4?: unknown) {
       if (arguments.length === nArgs) {
         const r = fastCall(c, Mode.WithGrad, c.fast[Mode.WithGrad], a0, a1, a2, a3);
         if (r !== MISS) return r;
       }
+      if (arguments.length === nArgs + 1 && nArgs <= 4) return runWithOptions(c, Mode.WithGrad, a0, a1, a2, a3, a4);
       return runGeneral(c, Mode.WithGrad, Array.prototype.slice.call(arguments));
     },
     async: (...argv: unknown[]) => runAsync(c, Mode.Forward, argv),

@@ -257,12 +257,27 @@ def gen_keras_gce():
         yp[N - 2, yt[N - 2]] = 0.0  # (in the tail block)
         keras_case(cases, name, case_id, red, (N, D), yt, yp.ravel(), {"q": 0.7},
                    lambda t, p: k_generalized_ce(t, p, 0.7), weighted)
+    # q = 0.5 (the default: sqrt), rows in chunks of 256 whatever C (C = 33: two chunks)
+    for D, N, red, weighted in ((1, 300, "sum_over_batch_size", False), (2, 300, "none", True), (8, 70, "sum", True),
+                                (33, 258, "sum_over_batch_size", False)):
+        case_id = f"{name}/q05-rows{D}/{red}"
+        rng = gf.rng_for(case_id)
+        # C = 33: sixteenths (short in JSON: the file's budget)
+        yp = gf.uniform(rng, (N, D), 0.01, 1.0) if D < 33 else (rng.integers(1, 17, (N, D)) / 16).astype(np.float32)
+        yt = rng.integers(0, D, N).astype(np.int32)
+        yp[5, yt[5]] = 0.0   # p = 0: -inf at the label, NaN elsewhere
+        yp[6, yt[6]] = -0.0  # pow(-0, 0.5) = +0, pow(-0, -0.5) = +inf, as p = 0
+        yp[7, yt[7]] = -0.25  # p < 0: NaN
+        yp[N - 1, yt[N - 1]] = 1.0
+        keras_case(cases, name, case_id, red, (N, D), yt, yp.ravel(), {},
+                   lambda t, p: k_generalized_ce(t, p, 0.5), weighted)
     return cases
 
 
 def gen_keras_overlap(name):
     cases = []
-    for D, red, weighted in ((1, "sum_over_batch_size", False), (3, "none", True), (16, "sum", True)):
+    for D, red, weighted in ((1, "sum_over_batch_size", False), (3, "none", True), (16, "sum", True),
+                             (2, "none", False), (8, "sum_over_batch_size", True)):
         case_id = f"{name}/rows{D}/{red}"
         rng = gf.rng_for(case_id)
         N = 65 if D < 16 else 9  # a block of 64 slots and a tail

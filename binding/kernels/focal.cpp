@@ -238,34 +238,51 @@ void focalRun(LossArgs& a, const AxisView ax, const FocalParams f) {
 // the labelled probabilities are gathered first (a tight loop keeps many of these scattered
 // loads in flight), then the powers computed in one vector loop, p^x = exp(x log p) (0 for
 // p = 0, NaN for p < 0, as pow).
+constexpr int64_t kGceBlock = 256;
+constexpr int64_t kGather32 = (int64_t{1} << 31) / kGceBlock - 1;  // a block's offsets fit in int32
 double gceRows(const float* __restrict pred, const int32_t* __restrict labels, const float* __restrict w,
                const float* __restrict up, float* __restrict out, float* __restrict grad, const float q,
                const double scale, const int64_t C, std::atomic<int64_t>* changedAt, int64_t b, int64_t e) {
-  constexpr int64_t kBlock = 256;
+  constexpr int64_t kBlock = kGceBlock;
   float pv[kBlock], powQ[kBlock], powQ1[kBlock], lv[kBlock];
-  int64_t yv[kBlock];
+  int32_t yv[kBlock];
   const float invQ = static_cast<float>(1.0 / static_cast<double>(q));
   double acc = 0.0;
   for (int64_t r0 = b; r0 < e; r0 += kBlock) {
     const int64_t m = e - r0 < kBlock ? e - r0 : kBlock;
-    // Each label read once (into yv, -1 when not a class: changed since the check), then the
-    // labelled probabilities gathered, both vectorized; changed labels recorded afterwards.
+    // Each label read once (into yv, -1 when not a class: changed since the check) and the
+    // labelled probability gathered in the same vector loop, branch-free (the offset clamped to
+    // 0 for a changed label, NaN put there afterwards; with a test inside, the loop ran scalar).
     int32_t bad = 0;
-#pragma omp simd reduction(+ : bad)
-    for (int64_t i = 0; i < m; ++i) {
-      const int64_t y = labels[r0 + i];
-      const bool valid = static_cast<uint64_t>(y) < static_cast<uint64_t>(C);
-      yv[i] = valid ? y : -1;
-      bad += valid ? 0 : 1;
-    }
-    // Branch-free (the index clamped to 0 for a changed label, NaN put there afterwards): with
-    // the test inside, this loop ran scalar at a third of the time of rows of one.
+    const uint32_t classes = static_cast<uint32_t>(C < INT32_MAX ? C : INT32_MAX);
     if (C == 1) {
-#pragma omp simd
-      for (int64_t i = 0; i < m; ++i) pv[i] = pred[r0 + i];
+#pragma omp simd reduction(+ : bad)
+      for (int64_t i = 0; i < m; ++i) {
+        const int32_t y = labels[r0 + i];
+        yv[i] = y == 0 ? 0 : -1;
+        bad += y == 0 ? 0 : 1;
+        pv[i] = pred[r0 + i];
+      }
+    } else if (C <= kGather32) {  // 32-bit offsets from the block's first row: 16-lane gathers
+      const float* __restrict base = pred + r0 * C;
+      const int32_t c32 = static_cast<int32_t>(C);
+#pragma omp simd reduction(+ : bad)
+      for (int32_t i = 0; i < static_cast<int32_t>(m); ++i) {
+        const int32_t y = labels[r0 + i];
+        const bool valid = static_cast<uint32_t>(y) < classes;
+        yv[i] = valid ? y : -1;
+        bad += valid ? 0 : 1;
+        pv[i] = base[i * c32 + (valid ? y : 0)];
+      }
     } else {
-#pragma omp simd
-      for (int64_t i = 0; i < m; ++i) pv[i] = pred[(r0 + i) * C + (yv[i] & ~(yv[i] >> 63))];
+#pragma omp simd reduction(+ : bad)
+      for (int64_t i = 0; i < m; ++i) {
+        const int32_t y = labels[r0 + i];
+        const bool valid = static_cast<uint32_t>(y) < classes;
+        yv[i] = valid ? y : -1;
+        bad += valid ? 0 : 1;
+        pv[i] = pred[(r0 + i) * C + (valid ? y : 0)];
+      }
     }
     if (bad)
       for (int64_t i = 0; i < m; ++i)
@@ -276,7 +293,20 @@ double gceRows(const float* __restrict pred, const int32_t* __restrict labels, c
     // The loss of each row vectorized (short rows: a serial double ending costs more than the
     // row), summed in a fixed lane order (the same for any thread count); p^(q - 1) only for
     // the gradient.
-    if (grad) {
+    if (q == 0.5f) {  // Keras' default: p^0.5 = sqrt(p), p^-0.5 = 1 / sqrt(p), no log / exp
+      // (p + 0: pow(-0, 0.5) is +0 and pow(-0, -0.5) +inf, where sqrt(-0) is -0)
+      if (grad) {
+#pragma omp simd
+        for (int64_t i = 0; i < m; ++i) {
+          const float s = std::sqrt(pv[i] + 0.0f);
+          powQ[i] = s;
+          powQ1[i] = 1.0f / s;
+        }
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < m; ++i) powQ[i] = std::sqrt(pv[i] + 0.0f);
+      }
+    } else if (grad) {
 #pragma omp simd
       for (int64_t i = 0; i < m; ++i) {
         const float lg = vmath::log(pv[i]);
@@ -341,7 +371,12 @@ void categoricalGeneralizedCrossEntropy(LossArgs& a) {
   const float* w = a.f(2);
   const float* up = a.gradOut;
   std::atomic<int64_t> changed{-1};
-  const double total = reduceRows(rows, C, 1, [&](int64_t b, int64_t e) {
+  // Chunks of at least kGceBlock rows whatever C (the forward reads one element per row: chunks
+  // sized by elements were 8 rows at C = 1000, their fixed cost 10 ns a row); the same chunks for
+  // every mode and thread count. The work (thread lease) counts the gradient's C writes a row.
+  const int64_t perChunk = rowsPerChunk(C) > kGceBlock ? rowsPerChunk(C) : kGceBlock;
+  const int64_t work = mulSat(rows, grad && C > 4 ? C : 4);
+  const double total = reduceBlocks(rows, perChunk, work, [&](int64_t b, int64_t e) {
     return gceRows(pred, labels, w, up, out, grad, q, scale, C, &changed, b, e);
   });
   if (changed.load() >= 0) {

@@ -91,8 +91,10 @@ void forEachPiece(int64_t pieces, int64_t segs, int64_t size, const PieceFn& pie
 // Contiguous slots of few elements (size <= kShortSize): the general path's per-slot scratch
 // (a malloc of the whole problem) and its per-slot loops cost more than the slot (rows of 1:
 // 17 ns per element against 2.6 for a plain JS loop). So blocks of kShortBlock slots are
-// computed whole, vectorized along the slots: the sums (double, each slot's elements in order),
-// the loss, the weights and the gradient. Returns the block's summed loss.
+// computed whole, vectorized along the slots: the sums, the loss, the weights and the gradient.
+// In float, as Keras (float32): a slot's sums never cross a chunk, so the bits do not depend on
+// the thread count; double sums and divisions cost 2x at slots of 2 to 16. The gradient's
+// divisions are TF's (x / y / y, no d * d to overflow). Returns the block's summed loss (double).
 constexpr int64_t kShortSize = 16;
 constexpr int64_t kShortBlock = 64;
 
@@ -100,61 +102,67 @@ constexpr int64_t kShortBlock = 64;
 template <int CC, int LB>
 FASTLOSS_LOOP double shortSlots(const float* __restrict pred, const float* __restrict truth, const float* __restrict w,
                                 const float* __restrict up, float* __restrict out, float* __restrict g,
-                                const int64_t sizeArg, const bool dice, const double alpha, const double beta,
-                                const double scale, const int64_t s0, const int64_t Bn) {
+                                const int64_t sizeArg, const bool dice, const float alpha, const float beta,
+                                const float scale, const int64_t s0, const int64_t Bn) {
   constexpr int64_t L = kShortBlock;
   const int64_t B = LB ? LB : Bn;
   const int64_t size = CC ? CC : sizeArg;
-  double si[L], sp[L], st[L], loss[L], c1[L], c0[L], wr[L], k[L];
+  float si[L], sp[L], st[L], loss[L], c1[L], c0[L], wr[L], k[L];
   const float* __restrict p = pred + s0 * size;
   const float* __restrict t = truth + s0 * size;
 #pragma omp simd
-  for (int64_t j = 0; j < B; ++j) si[j] = sp[j] = st[j] = 0.0;
+  for (int64_t j = 0; j < B; ++j) si[j] = sp[j] = st[j] = 0.0f;
   for (int64_t c = 0; c < size; ++c) {
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) {
-      const double pv = static_cast<double>(p[j * size + c]), tv = static_cast<double>(t[j * size + c]);
-      si[j] += pv * tv;
+      const float pv = p[j * size + c], tv = t[j * size + c];
+      si[j] = mulAdd(pv, tv, si[j]);
       sp[j] += pv;
       st[j] += tv;
     }
   }
-  // slotLoss, vectorized: dice l = 1 - 2I / d, d = T + P + eps; tversky l = 1 - I / den.
+  // slotLoss, vectorized: dice l = 1 - 2I / d, d = T + P + eps, dl/dp = -2 y / d + (2I / d) / d;
+  // tversky l = 1 - I / den, dl/dp = -(den - I (1 - alpha - beta)) / den / den y + alpha (I / den) / den.
   if (dice) {
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) {
-      const double d = st[j] + sp[j] + kKerasEpsilonF64;
-      loss[j] = 1.0 - 2.0 * si[j] / d;
-      c1[j] = -2.0 / d;
-      c0[j] = 2.0 * si[j] / (d * d);
+      const float d = st[j] + sp[j] + kKerasEpsilon;
+      const float q = 2.0f * si[j] / d;
+      loss[j] = 1.0f - q;
+      c1[j] = -2.0f / d;
+      c0[j] = q / d;
     }
   } else {
+    const float gamma = 1.0f - alpha - beta;
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) {
-      const double den = si[j] + alpha * (sp[j] - si[j]) + beta * (st[j] - si[j]) + kKerasEpsilonF64;
-      loss[j] = 1.0 - si[j] / den;
-      c1[j] = -(den - si[j] * (1.0 - alpha - beta)) / (den * den);
-      c0[j] = alpha * si[j] / (den * den);
+      const float den = mulAdd(alpha, sp[j] - si[j], mulAdd(beta, st[j] - si[j], si[j])) + kKerasEpsilon;
+      const float q = si[j] / den;
+      loss[j] = 1.0f - q;
+      c1[j] = -((den - si[j] * gamma) / den) / den;
+      c0[j] = alpha * q / den;
     }
   }
   if (w) {
-    for (int64_t j = 0; j < B; ++j) wr[j] = static_cast<double>(w[s0 + j]);
-  } else {
-    for (int64_t j = 0; j < B; ++j) wr[j] = 1.0;
-  }
+    for (int64_t j = 0; j < B; ++j) wr[j] = w[s0 + j];
 #pragma omp simd
-  for (int64_t j = 0; j < B; ++j) loss[j] *= wr[j];
+    for (int64_t j = 0; j < B; ++j) loss[j] *= wr[j];
+  }
   if (out)
-    for (int64_t j = 0; j < B; ++j) out[s0 + j] = static_cast<float>(loss[j]);
+    for (int64_t j = 0; j < B; ++j) out[s0 + j] = loss[j];
   // The block's sum in a fixed lane order (the same for any thread count).
   double total = 0.0;
 #pragma omp simd reduction(+ : total)
-  for (int64_t j = 0; j < B; ++j) total += loss[j];
+  for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
   if (!g) return total;
-  if (up) {
-    for (int64_t j = 0; j < B; ++j) k[j] = static_cast<double>(up[s0 + j]) * wr[j];
-  } else {
+  if (up && w) {
+    for (int64_t j = 0; j < B; ++j) k[j] = up[s0 + j] * wr[j];
+  } else if (up) {
+    for (int64_t j = 0; j < B; ++j) k[j] = up[s0 + j];
+  } else if (w) {
     for (int64_t j = 0; j < B; ++j) k[j] = scale * wr[j];
+  } else {
+    for (int64_t j = 0; j < B; ++j) k[j] = scale;
   }
 #pragma omp simd
   for (int64_t j = 0; j < B; ++j) {
@@ -164,8 +172,7 @@ FASTLOSS_LOOP double shortSlots(const float* __restrict pred, const float* __res
   float* __restrict gr = g + s0 * size;
   for (int64_t c = 0; c < size; ++c) {
 #pragma omp simd
-    for (int64_t j = 0; j < B; ++j)
-      gr[j * size + c] = static_cast<float>(c1[j] * static_cast<double>(t[j * size + c]) + c0[j]);
+    for (int64_t j = 0; j < B; ++j) gr[j * size + c] = mulAdd(c1[j], t[j * size + c], c0[j]);
   }
   return total;
 }
@@ -188,7 +195,8 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
     const bool none = a.reduction == Reduction::None;
     float* out = none && a.wantLoss() ? a.out : nullptr;
     float* g = a.wantGrad() ? a.grad[0] : nullptr;
-    const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(slots));
+    const float scale = static_cast<float>(a.gradScale / reductionDivisor(a, static_cast<double>(slots)));
+    const float alphaF = static_cast<float>(alpha), betaF = static_cast<float>(beta);
     const int64_t size = v.size;
     auto run = [&](auto cc) {
       constexpr int CC = decltype(cc)::value;
@@ -196,9 +204,9 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
         double acc = 0.0;
         for (int64_t s = b; s < e; s += kShortBlock)
           acc += e - s >= kShortBlock
-                     ? shortSlots<CC, kShortBlock>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale, s,
+                     ? shortSlots<CC, kShortBlock>(pred, truth, w, up, out, g, size, dice, alphaF, betaF, scale, s,
                                                    kShortBlock)
-                     : shortSlots<CC, 0>(pred, truth, w, up, out, g, size, dice, alpha, beta, scale, s, e - s);
+                     : shortSlots<CC, 0>(pred, truth, w, up, out, g, size, dice, alphaF, betaF, scale, s, e - s);
         return acc;
       });
     };

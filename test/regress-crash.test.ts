@@ -1,7 +1,8 @@
-// Issue 8, crash scenarios 1-8 and 10: each runs in a fresh Node process (test/helpers/child.ts),
-// so a SIGSEGV, an abort or a sanitizer report fails the test instead of killing jest, and the
-// test then checks the outcome the API contract asks for: the right value, or a TypeError /
-// RangeError whose message starts with the function's name and names the argument.
+// Issue 8, crash scenarios 1-8 and 10, and the native fast path (11): each runs in a fresh Node
+// process (test/helpers/child.ts), so a SIGSEGV, an abort or a sanitizer report fails the test
+// instead of killing jest, and the test then checks the outcome the API contract asks for: the
+// right value, or a TypeError / RangeError whose message starts with the function's name and
+// names the argument.
 // Worker teardown (scenario 9) is in regress-teardown.test.ts, the wrong results in
 // regress-results.test.ts.
 import { ChildResult, dec, expectClean, expectNamedError, Outcome, runChild, CHILD_RNG } from './helpers/child';
@@ -560,5 +561,132 @@ describe('10. thread count bounds', () => {
       const r = run(`report(fl.getNumThreads())`, { env: { FASTLOSS_NUM_THREADS: v } });
       expect(r.result).toBe(Number(v));
     }
+  });
+});
+
+describe('11. the native fast path (setPlan / runPlan) called directly with bad arguments', () => {
+  test('wrong types and counts, short / detached / resized / shared buffers, overlaps, unset slots: errors thrown, no buffer written', () => {
+    const r = run(`
+      const { native, params, setRawCall, FLAG_LOSS, FLAG_GRAD, FLAG_HAS_OUT, FLAG_HAS_GRAD_OUT } =
+        require(require('path').join(__dist, '..', 'core', 'native.js'));
+      const R = native.reductions;
+      const x = Float32Array.from({ length: 8 }, (_, i) => i / 4), y = new Float32Array(8).fill(0.5);
+      const out = new Float32Array(8).fill(7), g = new Float32Array(8).fill(7), pair = new Float32Array(16).fill(7);
+      const watched = [x, y, out, g, pair];
+      // outcome(f), and whether f left every caller buffer as it was.
+      const check = (f) => {
+        const before = watched.map((a) => Array.from(a));
+        const o = outcome(f);
+        return { ...o, untouched: watched.every((a, k) => a.every((v, i) => Object.is(v, before[k][i]))) };
+      };
+      const detached = () => { const a = new Float32Array(8); structuredClone(a.buffer, { transfer: [a.buffer] }); return a; };
+      const rab = new ArrayBuffer(32, { maxByteLength: 64 });
+      const tracking = new Float32Array(rab), fixed = new Float32Array(rab, 0, 8);
+      rab.resize(28);
+      const sab = new SharedArrayBuffer(64);
+      const shared = new Float32Array(sab, 0, 8).fill(0.5), sharedAlias = new Float32Array(sab, 16, 8);
+      const o = {};
+      setRawCall('torch.mseLoss', { flags: FLAG_LOSS, reduction: R.mean, shape: [8] });
+      o.mean = outcome(() => { native.setPlan(10, params, 0); return native.runPlan(10, x, y); });
+      // setPlan
+      o.setNoArgs = check(() => native.setPlan());
+      o.setTwoArgs = check(() => native.setPlan(12, params));
+      o.setSlotString = check(() => native.setPlan('12', params, 0));
+      o.setSlotHigh = check(() => native.setPlan(4097, params, 0));
+      o.setSlotNegative = check(() => native.setPlan(-1, params, 0));
+      o.setFloat32Record = check(() => native.setPlan(12, new Float32Array(params.length), 0));
+      o.setArrayRecord = check(() => native.setPlan(12, Array.from(params), 0));
+      o.setShortRecord = check(() => native.setPlan(12, params.subarray(0, params.length - 1), 0));
+      o.setMaskNegative = check(() => native.setPlan(12, params, -1));
+      o.setMaskHigh = check(() => native.setPlan(12, params, 1 << native.maxInputs));
+      o.setBadKernel = check(() => { const p = Float64Array.from(params); p[0] = 1e9; native.setPlan(10, p, 0); });
+      o.setNaNFlags = check(() => { const p = Float64Array.from(params); p[1] = NaN; native.setPlan(10, p, 0); });
+      o.keptAfterFailedSet = check(() => native.runPlan(10, x, y));
+      o.neverSet = check(() => native.runPlan(12, x, y));
+      // runPlan: the slot
+      o.runNoArgs = check(() => native.runPlan());
+      o.runSlotString = check(() => native.runPlan('10', x, y));
+      o.runSlotNaN = check(() => native.runPlan(NaN, x, y));
+      o.runSlotNegative = check(() => native.runPlan(-1, x, y));
+      o.runSlotHuge = check(() => native.runPlan(2 ** 40, x, y));
+      o.runSlotUnset = check(() => native.runPlan(4096, x, y));
+      // runPlan: the arrays
+      o.tooManyArgs = check(() => native.runPlan(10, x, y, x, y, x, y, x, y, x, y, x, y, x, y, x, y));
+      o.missing = check(() => native.runPlan(10, x));
+      o.short = check(() => native.runPlan(10, x, y.subarray(1)));
+      o.long = check(() => native.runPlan(10, x, new Float32Array(9)));
+      o.detached = check(() => native.runPlan(10, x, detached()));
+      o.resizedTracking = check(() => native.runPlan(10, x, tracking));
+      o.resizedOutOfBounds = check(() => native.runPlan(10, x, fixed));
+      o.shared = check(() => native.runPlan(10, x, shared));
+      o.float64 = check(() => native.runPlan(10, x, new Float64Array(8)));
+      o.float64Short = check(() => native.runPlan(10, x, new Float64Array(3)));
+      o.uint8 = check(() => native.runPlan(10, x, new Uint8Array(32)));
+      o.dataView = check(() => native.runPlan(10, x, new DataView(new ArrayBuffer(32))));
+      o.number = check(() => native.runPlan(10, x, 3));
+      // 'none' with out and grad; gradOutput
+      setRawCall('torch.mseLoss', { flags: FLAG_LOSS | FLAG_GRAD | FLAG_HAS_OUT, reduction: R.none, shape: [8], gradCount: 1 });
+      native.setPlan(20, params, 0);
+      o.outsOverlap = check(() => native.runPlan(20, x, y, pair.subarray(0, 8), pair.subarray(4, 12)));
+      o.outOverlapsInput = check(() => native.runPlan(20, x, y, x, g));
+      o.sharedOutsOverlap = check(() => native.runPlan(20, x, y, shared, sharedAlias));
+      o.gradMissing = check(() => native.runPlan(20, x, y, out));
+      o.outShort = check(() => native.runPlan(20, x, y, new Float32Array(7), g));
+      o.outDetached = check(() => native.runPlan(20, x, y, detached(), g));
+      o.outFloat64 = outcome(() => native.runPlan(20, x, y, new Float64Array(8), new Float32Array(8)));
+      setRawCall('torch.mseLoss', { flags: FLAG_GRAD | FLAG_HAS_GRAD_OUT, reduction: R.none, shape: [8], gradCount: 1 });
+      native.setPlan(21, params, 0);
+      o.gradOutputDetached = check(() => native.runPlan(21, x, y, g, detached()));
+      o.gradOutputShort = check(() => native.runPlan(21, x, y, g, new Float32Array(3)));
+      o.gradOutputOverlaps = check(() => native.runPlan(21, x, y, g, g));
+      // nllLoss: the mask says the target is an Int32Array, the call passes a Float32Array (and the reverse)
+      setRawCall('torch.nllLoss', { flags: FLAG_LOSS, reduction: R.mean, shape: [4, 2], scalars: [-100] });
+      native.setPlan(30, params, 2);
+      native.setPlan(31, params, 0);
+      o.maskIntGotFloat = check(() => native.runPlan(30, new Float32Array(8), Float32Array.of(1e30, -1e30, 3, 0.5)));
+      o.maskFloatGotInt = outcome(() => native.runPlan(31, new Float32Array(8), Int32Array.of(0, 1, 0, 1)));
+      report(o);`);
+    const o = results(r) as Record<string, Outcome & { untouched?: boolean }>;
+    const mean = 3.75 / 8;  // mean over i < 8 of (i / 4 - 1 / 2)^2, exact in float32
+    expect(value(o.mean)).toBe(mean);
+    const expectError = (k: string, type: string, message: RegExp) => {
+      const c = o[k];
+      expect({ k, ok: c.ok, untouched: c.untouched }).toEqual({ k, ok: false, untouched: true });
+      if (!c.ok) expect({ k, type: c.type, message: c.message }).toEqual({ k, type, message: expect.stringMatching(message) });
+    };
+    const setUsage = /^fastloss: setPlan takes a slot from 0 to 4096, a Float64Array/;
+    for (const k of ['setNoArgs', 'setTwoArgs', 'setSlotString', 'setSlotHigh', 'setSlotNegative', 'setFloat32Record',
+      'setArrayRecord', 'setShortRecord', 'setMaskNegative', 'setMaskHigh']) expectError(k, 'TypeError', setUsage);
+    expectError('setBadKernel', 'RangeError', /^fastloss: malformed call parameters/);
+    expectError('setNaNFlags', 'RangeError', /^fastloss: malformed call parameters/);
+    expect(value(o.keptAfterFailedSet)).toBe(mean);
+    for (const k of ['neverSet', 'runNoArgs', 'runSlotString', 'runSlotNaN', 'runSlotNegative', 'runSlotHuge', 'runSlotUnset'])
+      expectError(k, 'RangeError', /^fastloss: runPlan: no plan in that slot$/);
+    expect(value(o.tooManyArgs)).toBe(mean);
+    expectError('missing', 'TypeError', /^torch\.mseLoss: input 1 is required/);
+    expectError('short', 'RangeError', /^torch\.mseLoss: input 1 has length 7; shape \[8\] needs 8/);
+    expectError('long', 'RangeError', /^torch\.mseLoss: input 1 has length 9; shape \[8\] needs 8/);
+    expectError('detached', 'TypeError', /^torch\.mseLoss: input 1 is backed by a detached ArrayBuffer/);
+    expectError('resizedTracking', 'RangeError', /^torch\.mseLoss: input 1 has length 7; shape \[8\] needs 8/);
+    expectError('resizedOutOfBounds', 'RangeError', /^torch\.mseLoss: input 1 has length 0; shape \[8\] needs 8/);
+    expect(value(o.shared)).toBe(mean);
+    // 8-byte elements hold the 4-byte ones read: memory-safe, a number (the facade never passes one)
+    expect(typeof value(o.float64)).toBe('number');
+    expectError('float64Short', 'RangeError', /^torch\.mseLoss: input 1 has length 3; shape \[8\] needs 8/);
+    expectError('uint8', 'TypeError', /^torch\.mseLoss: input 1 has the wrong element type/);
+    expectError('dataView', 'TypeError', /^torch\.mseLoss: input 1 must be a typed array/);
+    expectError('number', 'TypeError', /^torch\.mseLoss: input 1 must be a typed array/);
+    expectError('outsOverlap', 'RangeError', /^torch\.mseLoss: output 1 overlaps another output in memory/);
+    expectError('outOverlapsInput', 'RangeError', /^torch\.mseLoss: output 0 overlaps input 0 in memory/);
+    expectError('sharedOutsOverlap', 'RangeError', /^torch\.mseLoss: output 1 overlaps another output in memory/);
+    expectError('gradMissing', 'TypeError', /^torch\.mseLoss: grad 0 is required/);
+    expectError('outShort', 'RangeError', /^torch\.mseLoss: opts\.out has length 7; shape \[8\] needs 8/);
+    expectError('outDetached', 'TypeError', /^torch\.mseLoss: opts\.out is backed by a detached ArrayBuffer/);
+    expect(o.outFloat64.ok).toBe(true);
+    expectError('gradOutputDetached', 'TypeError', /^torch\.mseLoss: gradOutput 0 is backed by a detached ArrayBuffer/);
+    expectError('gradOutputShort', 'RangeError', /^torch\.mseLoss: gradOutput 0 has length 3; shape \[8\] needs 8/);
+    expectError('gradOutputOverlaps', 'RangeError', /^torch\.mseLoss: output 1 overlaps gradOutput in memory/);
+    expectError('maskIntGotFloat', 'RangeError', /^torch\.nllLoss: /);
+    expect(o.maskFloatGotInt.ok).toBe(true);
   });
 });

@@ -220,6 +220,35 @@ inline void finishReduction(LossArgs& a, Framework fw, double total, int64_t ite
   finishReduction(a, fw, total, items, static_cast<double>(items));
 }
 
+// The ending of a block of B short rows vectorized along the rows (focal.cpp, keras_categorical.cpp):
+// loss[j] (negated when Negate) times row r0 + j's weight (w, 1 without), copied to out ('none', or
+// null); with grad, k[j] = the upstream gradient (up, else the reduction's scale) times the weight.
+// Returns the block's summed loss, added in a fixed lane order (the same for any thread count).
+template <bool Negate>
+inline double finishShortRows(const int64_t r0, const int64_t B, const float* w, const float* up, const double scale,
+                              const bool grad, float* out, float* __restrict loss, float* __restrict k) {
+  if (w) {
+    for (int64_t j = 0; j < B; ++j) k[j] = w[r0 + j];
+  } else {
+    for (int64_t j = 0; j < B; ++j) k[j] = 1.0f;
+  }
+#pragma omp simd
+  for (int64_t j = 0; j < B; ++j) loss[j] = (Negate ? -loss[j] : loss[j]) * k[j];
+  if (out)
+    for (int64_t j = 0; j < B; ++j) out[r0 + j] = loss[j];
+  double total = 0.0;
+#pragma omp simd reduction(+ : total)
+  for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
+  if (!grad) return total;
+  if (up) {
+    for (int64_t j = 0; j < B; ++j) k[j] = up[r0 + j] * k[j];
+  } else {
+    const float sc = static_cast<float>(scale);
+    for (int64_t j = 0; j < B; ++j) k[j] = sc * k[j];
+  }
+  return total;
+}
+
 // Where an error is: an input slot and element, and/or a parameter (LossArgs::p index).
 struct ErrorAt {
   int slot = -1;

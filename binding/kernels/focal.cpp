@@ -126,7 +126,7 @@ FASTLOSS_LOOP double focalShortBlock(const float* __restrict pred, const float* 
   constexpr int64_t L = kRowBlock;
   const int64_t B = LB ? LB : Bn;
   float pt[kShortC * L], tt[kShortC * L];  // pred (then q), truth (then dl/dq), class-major
-  float norm[L], loss[L], dqq[L], wr[L];
+  float norm[L], loss[L], dqq[L];
   const float* __restrict pr = pred + r0 * C;
   const float* __restrict tr = truth + r0 * C;
   for (int64_t c = 0; c < C; ++c) {
@@ -169,28 +169,10 @@ FASTLOSS_LOOP double focalShortBlock(const float* __restrict pred, const float* 
       tc[j] = t.dq;
     }
   }
-  if (w) {
-    for (int64_t j = 0; j < B; ++j) wr[j] = w[r0 + j];
-  } else {
-    for (int64_t j = 0; j < B; ++j) wr[j] = 1.0f;
-  }
-#pragma omp simd
-  for (int64_t j = 0; j < B; ++j) loss[j] *= wr[j];
-  if (out)
-    for (int64_t j = 0; j < B; ++j) out[r0 + j] = loss[j];
-  // The block's sum in a fixed lane order (the same for any thread count).
-  double total = 0.0;
-#pragma omp simd reduction(+ : total)
-  for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
+  float k[L];
+  const double total = finishShortRows<false>(r0, B, w, up, scale, grad != nullptr, out, loss, k);
   if (!grad) return total;
   // Logits: dl/dx = k q (dq - sum dq q); probabilities: dl/dp = k (dq - sum dq q) / sum(p).
-  float k[L];
-  if (up) {
-    for (int64_t j = 0; j < B; ++j) k[j] = up[r0 + j] * wr[j];
-  } else {
-    const float sc = static_cast<float>(scale);
-    for (int64_t j = 0; j < B; ++j) k[j] = sc * wr[j];
-  }
   float* __restrict gr = grad + r0 * C;
   for (int64_t c = 0; c < C; ++c) {
     const float* __restrict pc = pt + c * L;

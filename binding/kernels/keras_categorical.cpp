@@ -40,7 +40,7 @@ struct KerasCategoricalShort {
     const int64_t B = LB ? LB : Bn;
     const int64_t Cn = CC ? CC : C;
     float pt[kShortC * L], yt[kShortC * L];  // p and the smoothed t, class-major
-    float sp[L], l[L], uq[L], wr[L];
+    float sp[L], l[L], uq[L];
     const float* __restrict pr = pred + r0 * Cn;
     const float* __restrict tr = truth + r0 * Cn;
     const float kp = keep, ad = add;
@@ -75,28 +75,10 @@ struct KerasCategoricalShort {
         for (int64_t j = 0; j < B; ++j) l[j] += yc[j] * vmath::log(kerasClip(pc[j] / sp[j]));
       }
     }
-    if (w) {
-      for (int64_t j = 0; j < B; ++j) wr[j] = w[r0 + j];
-    } else {
-      for (int64_t j = 0; j < B; ++j) wr[j] = 1.0f;
-    }
-#pragma omp simd
-    for (int64_t j = 0; j < B; ++j) l[j] = -l[j] * wr[j];
-    if (out)
-      for (int64_t j = 0; j < B; ++j) out[r0 + j] = l[j];
-    // The block's sum in a fixed lane order (the same for any thread count).
-    double total = 0.0;
-#pragma omp simd reduction(+ : total)
-    for (int64_t j = 0; j < B; ++j) total += static_cast<double>(l[j]);
+    float k[L];
+    const double total = finishShortRows<true>(r0, B, w, up, scale, g != nullptr, out, l, k);  // l: sum y log(clip)
     if (!g) return total;
     // g = k (u - sum_j u_j q_j) / sum(p), k = upstream (or the reduction's scale) times the weight.
-    float k[L];
-    if (up) {
-      for (int64_t j = 0; j < B; ++j) k[j] = up[r0 + j] * wr[j];
-    } else {
-      const float sc = static_cast<float>(scale);
-      for (int64_t j = 0; j < B; ++j) k[j] = sc * wr[j];
-    }
     float* __restrict gr = g + r0 * Cn;
     for (int64_t c = 0; c < Cn; ++c) {
       const float* __restrict pc = pt + c * L;

@@ -329,8 +329,16 @@ struct Xent {
   static constexpr int64_t kShortC = 16;
   static constexpr int64_t kRowBlock = 64;
 
-  // ws[j] = the sample weight of row r0 + j (1 without).
-  void shortSampleWeights(float* __restrict ws, const int64_t r0, const int64_t B) const {
+  // Row r0 + j's target yb[j], its logit xy[j] and its class's weight wy[j] (0 for an ignored or
+  // changed one), its sample weight ws[j] (1 without); xr: the block's logits, Cn per row.
+  void gatherTargets(const int64_t r0, const int64_t B, const float* __restrict xr, const int64_t Cn,
+                     int64_t* __restrict yb, float* __restrict xy, float* __restrict wy, float* __restrict ws) const {
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t y = idx ? target(r0 + j) : 0;
+      yb[j] = y;
+      xy[j] = idx && y >= 0 ? xr[j * Cn + y] : 0.0f;
+      wy[j] = y < 0 ? 0.0f : cw && idx ? cw[y] : 1.0f;
+    }
     if (sw) {
       for (int64_t j = 0; j < B; ++j) ws[j] = sw[r0 + j];
     } else {
@@ -419,13 +427,7 @@ struct Xent {
     const float* __restrict xr = x + r0 * CC;
     const float* __restrict tr = prob ? prob + r0 * CC : nullptr;
     float* __restrict gr = wantGrad ? g + r0 * CC : nullptr;
-    for (int64_t j = 0; j < B; ++j) {
-      const int64_t y = idx ? target(r0 + j) : 0;
-      yb[j] = y;
-      xy[j] = idx && y >= 0 ? xr[j * CC + y] : 0.0f;
-      wy[j] = y < 0 ? 0.0f : cw && idx ? cw[y] : 1.0f;
-    }
-    shortSampleWeights(ws, r0, B);
+    gatherTargets(r0, B, xr, CC, yb, xy, wy, ws);
     // max (as rowPart: NaN never wins a comparison), the shift, sum exp(x - shift).
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) {
@@ -527,14 +529,7 @@ struct Xent {
         for (int64_t j = 0; j < B; ++j) tt[c * L + j] = smoothT(tr[j * Cn + c]);
       }
     }
-    // Each row's target read once; xy, the weight of its class (0 for an ignored or changed one).
-    for (int64_t j = 0; j < B; ++j) {
-      const int64_t y = idx ? target(r0 + j) : 0;
-      yb[j] = y;
-      xy[j] = idx && y >= 0 ? xr[j * Cn + y] : 0.0f;
-      wy[j] = y < 0 ? 0.0f : cw && idx ? cw[y] : 1.0f;
-    }
-    shortSampleWeights(ws, r0, B);
+    gatherTargets(r0, B, xr, Cn, yb, xy, wy, ws);
     // max (as rowPart: NaN never wins a comparison), the shift, sum exp(x - shift).
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) sh[j] = -kInf;

@@ -3,7 +3,8 @@
 // kernels as a view of the batch's own buffer, without a copy.
 import * as fs from 'fs';
 import { loadOptional } from './optional';
-import { ArrayReader, checkReadOptions, Chunk, convertInto, DType, ReadError, ReadOptions } from './types';
+import { TableReader } from './table';
+import { checkReadOptions, Chunk, convertInto, DType, ReadError, ReadOptions } from './types';
 
 // apache-arrow's Type enum values we read (stable since Arrow 0.x).
 const TYPE_INT = 2;
@@ -60,17 +61,9 @@ function flatValues(d: ArrowData, source: string, rowStart: number): { values: A
   return { values: d.values, offset: d.offset, perRow: 1 };
 }
 
-export class ArrowReader implements ArrayReader {
-  readonly rowElements: number;
-  constructor(
-    readonly source: string,
-    private readonly path: string,
-    private readonly column: string,
-    readonly dtype: DType,
-    readonly shape: readonly number[],
-    readonly rows: number,
-  ) {
-    this.rowElements = shape.slice(1).reduce((a, b) => a * b, 1);
+export class ArrowReader extends TableReader {
+  constructor(source: string, dtype: DType, shape: readonly number[], private readonly path: string, private readonly column: string) {
+    super(source, dtype, shape);
   }
 
   async *chunks(o: ReadOptions): AsyncGenerator<Chunk> {
@@ -123,8 +116,6 @@ export class ArrowReader implements ArrayReader {
       await handle.close();
     }
   }
-
-  async close(): Promise<void> {}
 }
 
 /** Opens column `column` of an Arrow IPC file or stream (any column when the table has exactly one). */
@@ -164,7 +155,7 @@ export async function openArrow(path: string, column: string | undefined, source
     } catch (e) {
       throw new ReadError(source, `is truncated or corrupt after row ${rows} (${(e as Error).message})`, rows);
     }
-    return new ArrowReader(source, path, field.name, layout.dtype, [rows, ...layout.rowShape], rows);
+    return new ArrowReader(source, layout.dtype, [rows, ...layout.rowShape], path, field.name);
   } finally {
     await handle.close();
   }

@@ -3,7 +3,8 @@
 // one reused chunk. A column may be a scalar, a fixed-size array (FLOAT[100]: [N, C] data) or a list of
 // constant length; without a column, all columns together form a row (a CSV of C logits per line).
 import { loadOptional } from './optional';
-import { ArrayReader, checkReadOptions, Chunk, DType, ReadError, ReadOptions } from './types';
+import { TableReader } from './table';
+import { checkReadOptions, Chunk, DType, ReadError, ReadOptions } from './types';
 
 type Flat = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
@@ -45,18 +46,16 @@ function firstNull(v: Any, n: number): number {
   return -1;
 }
 
-export class DuckReader implements ArrayReader {
-  readonly rowElements: number;
+export class DuckReader extends TableReader {
   constructor(
-    readonly source: string,
+    source: string,
+    dtype: DType,
+    shape: readonly number[],
     private readonly from: string,
     private readonly columns: string[],
     private readonly list: boolean,
-    readonly dtype: DType,
-    readonly shape: readonly number[],
-    readonly rows: number,
   ) {
-    this.rowElements = shape.slice(1).reduce((a, b) => a * b, 1);
+    super(source, dtype, shape);
   }
 
   async *chunks(o: ReadOptions): AsyncGenerator<Chunk> {
@@ -143,8 +142,6 @@ export class DuckReader implements ArrayReader {
     }
     put(at * C, vectorItems(v), i * C, take * C, firstRow);
   }
-
-  async close(): Promise<void> {}
 }
 
 /** Opens a Parquet or CSV file's column (see the file comment for what no column means). */
@@ -191,7 +188,7 @@ export async function openDuck(path: string, column: string | undefined, source:
     } else {
       rowShape = parsed.dims as number[];
     }
-    return new DuckReader(source, from, columns, list, parsed.dtype, [rows, ...rowShape], rows);
+    return new DuckReader(source, parsed.dtype, [rows, ...rowShape], from, columns, list);
   } finally {
     conn.closeSync?.();
   }

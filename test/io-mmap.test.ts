@@ -33,19 +33,19 @@ function values(n: number, seed: number): Float32Array {
   return a;
 }
 
-/** All chunks' bytes, and whether a mapping was live while they were read. */
-async function bytesOf(r: ArrayReader, as: 'float32' | 'int32', o: { rowsPerChunk?: number; start?: number; end?: number }): Promise<{ bytes: Buffer; mapped: boolean }> {
-  const parts: Buffer[] = [];
-  let mapped = false;
-  for await (const c of r.chunks({ as, ...o })) {
-    parts.push(Buffer.from(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)));
-    mapped ||= native.mappedCount() > 0;
-  }
-  return { bytes: Buffer.concat(parts), mapped };
-}
-
 /** Mappings of `file` in this process (/proc/self/maps lines). */
 const mapsOf = (file: string): number => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file)).length;
+
+/** All chunks' bytes, and whether `file` was mapped while the first chunk was read. */
+async function bytesOf(r: ArrayReader, file: string, as: 'float32' | 'int32', o: { rowsPerChunk?: number; start?: number; end?: number }): Promise<{ bytes: Buffer; mapped: boolean }> {
+  const parts: Buffer[] = [];
+  let mapped: boolean | undefined;
+  for await (const c of r.chunks({ as, ...o })) {
+    parts.push(Buffer.from(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength)));
+    mapped ??= mapsOf(file) > 0;
+  }
+  return { bytes: Buffer.concat(parts), mapped: mapped ?? false };
+}
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('.npy through mappings', () => {
@@ -81,11 +81,11 @@ describe('.npy through mappings', () => {
         for (const [per, start, end] of cases) {
           setEnv({ FASTLOSS_MMAP: '0' });
           const r = await openArray(file);
-          const want = await bytesOf(r, as, { rowsPerChunk: per, start, end });
+          const want = await bytesOf(r, file, as, { rowsPerChunk: per, start, end });
           expect(want.mapped).toBe(false);
           for (const window of [undefined, '1', '5000', String(4096 * 3 + 28)]) {
             setEnv({ FASTLOSS_MMAP: undefined, FASTLOSS_MMAP_WINDOW: window });
-            const got = await bytesOf(r, as, { rowsPerChunk: per, start, end });
+            const got = await bytesOf(r, file, as, { rowsPerChunk: per, start, end });
             if (!got.bytes.equals(want.bytes)) throw new Error(`${name} as ${as}, ${per} rows a chunk, [${start}, ${end}), window ${window}: bytes differ`);
             expect(got.mapped).toBe(end > start);
           }
@@ -100,9 +100,9 @@ describe('.npy through mappings', () => {
     for (const [member, as] of [['logits', 'float32'], ['labels', 'int32']] as const) {
       const r = await openArray(`${npz}:${member}`);
       setEnv({ FASTLOSS_MMAP: '0' });
-      const want = await bytesOf(r, as, { rowsPerChunk: 5 });
+      const want = await bytesOf(r, npz, as, { rowsPerChunk: 5 });
       setEnv({ FASTLOSS_MMAP: undefined, FASTLOSS_MMAP_WINDOW: '4096' });
-      const got = await bytesOf(r, as, { rowsPerChunk: 5 });
+      const got = await bytesOf(r, npz, as, { rowsPerChunk: 5 });
       expect(got.mapped).toBe(true);
       expect(got.bytes.equals(want.bytes)).toBe(true);
       await r.close();
@@ -140,7 +140,7 @@ describe('.npy through mappings', () => {
   test('FASTLOSS_MMAP=0 maps nothing', async () => {
     setEnv({ FASTLOSS_MMAP: '0' });
     const r = await openArray(files[0][0]);
-    expect((await bytesOf(r, 'float32', { rowsPerChunk: 10 })).mapped).toBe(false);
+    expect((await bytesOf(r, files[0][0], 'float32', { rowsPerChunk: 10 })).mapped).toBe(false);
     await r.close();
   });
 });

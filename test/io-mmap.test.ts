@@ -8,6 +8,7 @@ import * as path from 'path';
 import { native } from '../src/core/native';
 import { ArrayReader, openArray, writeNpy } from '../src/io';
 import { expectClean, root, runChild } from './helpers/child';
+import { uniformF32 } from './helpers/random';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fastloss-mmap-test-'));
 const saved = { FASTLOSS_MMAP: process.env.FASTLOSS_MMAP, FASTLOSS_MMAP_WINDOW: process.env.FASTLOSS_MMAP_WINDOW };
@@ -21,17 +22,6 @@ afterEach(() => setEnv(saved));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const linux = process.platform === 'linux';
 const onLinux = linux ? test : test.skip;
-
-/** Deterministic values (xorshift32) in [-0.5, 0.5). */
-function values(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    a[i] = x / 4294967296 - 0.5;
-  }
-  return a;
-}
 
 /** Mappings of `file` in this process (/proc/self/maps lines). */
 const mapsOf = (file: string): number => fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(file)).length;
@@ -51,7 +41,7 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 describe('.npy through mappings', () => {
   const rows = 1500;
   const cols = 7;
-  const data = values(rows * cols, 11);
+  const data = uniformF32(rows * cols, 11, -0.5, 0.5);
   const ints = Int32Array.from({ length: rows * cols }, (_, i) => ((i * 37) % 201) - 100);
   const files: [string, string, ('float32' | 'int32')[]][] = [];
   beforeAll(() => {

@@ -51,7 +51,9 @@ export FASTLOSS_ADDON="$addon"
 export FASTLOSS_SANITIZE_LOGS="$logs"
 # Node installs its own SIGSEGV handler: without allow_user_segv_handler=0 it hides ASan's report.
 # abort_on_error: a report ends the process with SIGABRT (the tests see a signal).
-export ASAN_OPTIONS="detect_leaks=0:allow_user_segv_handler=0:abort_on_error=1:log_path=$logs/asan"
+# handle_sigbus=0: the file readers' SIGBUS handler (binding/napi/mapfile.cpp) must be installable; with
+# allow_user_segv_handler=0 ASan would keep SIGBUS to itself and report a truncated mapped file as a crash.
+export ASAN_OPTIONS="detect_leaks=0:allow_user_segv_handler=0:handle_sigbus=0:abort_on_error=1:log_path=$logs/asan"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 export LD_PRELOAD="$libasan${LD_PRELOAD:+:$LD_PRELOAD}"
 

@@ -1,7 +1,8 @@
 // Plain .npy files read ahead on the libuv pool (FASTLOSS_READ_AHEAD, src/io/npy.ts chunksAhead): the same
 // chunks and bytes as the synchronous path for every depth, chunk size and row range; a file truncated or
 // replaced mid-run is a ReadError naming the first incomplete row (never a crash); a pass left early waits
-// for its reads; and fastloss score gives the same bits at every depth.
+// for its reads; and fastloss score gives the same bits at every depth. The pread path: FASTLOSS_MMAP=0
+// (mapped files: io-mmap.test.ts).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,10 +11,14 @@ import { ArrayReader, openArray, ReadError, writeNpy } from '../src/io';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fastloss-readahead-test-'));
 const saved = process.env.FASTLOSS_READ_AHEAD;
+const savedMmap = process.env.FASTLOSS_MMAP;
+process.env.FASTLOSS_MMAP = '0';
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
   if (saved === undefined) delete process.env.FASTLOSS_READ_AHEAD;
   else process.env.FASTLOSS_READ_AHEAD = saved;
+  if (savedMmap === undefined) delete process.env.FASTLOSS_MMAP;
+  else process.env.FASTLOSS_MMAP = savedMmap;
 });
 const depth = (d: number): void => {
   process.env.FASTLOSS_READ_AHEAD = String(d);

@@ -690,3 +690,89 @@ describe('11. the native fast path (setPlan / runPlan) called directly with bad 
     expect(o.maskFloatGotInt.ok).toBe(true);
   });
 });
+
+describe('12. file mappings (mapFile; issue 14): bad arguments, lost pages, foreign SIGBUS', () => {
+  const onLinux = process.platform === 'linux' ? test : test.skip;
+  const nat = `const { native } = require(require('path').join(__dist, '..', 'core', 'native.js'));
+      const fs = require('fs'), os = require('os'), path = require('path');
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fastloss-map-crash-')), 'f.bin');
+      fs.writeFileSync(file, Buffer.from(new Float32Array(1 << 18).fill(1).buffer));
+      const fd = fs.openSync(file, 'r');`;
+
+  test('bad arguments: TypeError / RangeError naming the function and argument', () => {
+    const r = run(`${nat}
+      const m = native.mapFile(fd, 0, 4096);
+      report({
+        fdType: outcome(() => native.mapFile('3', 0, 1)),
+        fdNeg: outcome(() => native.mapFile(-1, 0, 1)),
+        offFrac: outcome(() => native.mapFile(fd, 0.5, 1)),
+        offHuge: outcome(() => native.mapFile(fd, 2 ** 60, 1)),
+        lenZero: outcome(() => native.mapFile(fd, 0, 0)),
+        lenNaN: outcome(() => native.mapFile(fd, 0, NaN)),
+        window: outcome(() => native.mapFile(fd, 0, 1, new ArrayBuffer(8))),
+        windowSmall: m === null ? { ok: false, type: 'RangeError', message: 'mapFile: length (no mmap here)' } : outcome(() => native.mapFile(fd, 0, 1 << 30, m[0])),
+        unmapOther: outcome(() => native.unmapFile(new ArrayBuffer(8))),
+        unmapNone: outcome(() => native.unmapFile()),
+        checkOther: outcome(() => native.mapCheck(new Uint8Array(8).buffer, fd)),
+        badFd: outcome(() => native.mapFile(1 << 30, 0, 4096)),
+      });`);
+    const o = results(r);
+    expectNamedError(o.fdType, 'mapFile', 'fd');
+    expectNamedError(o.fdNeg, 'mapFile', 'fd');
+    expectNamedError(o.offFrac, 'mapFile', 'offset');
+    expectNamedError(o.offHuge, 'mapFile', 'offset');
+    expectNamedError(o.lenZero, 'mapFile', 'length');
+    expectNamedError(o.lenNaN, 'mapFile', 'length');
+    expectNamedError(o.window, 'mapFile', 'window');
+    expectNamedError(o.windowSmall, 'mapFile', 'length');
+    expectNamedError(o.unmapOther, 'unmapFile', 'buffer');
+    expectNamedError(o.unmapNone, 'unmapFile', 'buffer');
+    expectNamedError(o.checkOther, 'mapCheck', 'buffer');
+    expect(value(o.badFd)).toBeNull(); // not mappable: the caller reads instead
+  });
+
+  onLinux('pages past the end of the file, a file cut while mapped, reads on every thread: zeros and the flag, no crash', () => {
+    const r = run(`${nat}
+      const [past] = native.mapFile(fd, 1 << 24, 1 << 20); // entirely past the end
+      const a = new Uint8Array(past);
+      let s = 0; for (let i = 0; i < a.length; i += 4096) s += a[i]; // SIGBUS: read as zeros
+      const [ab, skew] = native.mapFile(fd, 4096, (1 << 20) - 4096);
+      const v = new Float32Array(ab, skew, ((1 << 20) - 4096) / 4);
+      fs.truncateSync(file, 8192);
+      const loss = torch.mseLoss(v, new Float32Array(v.length), { threads: 2, reduction: 'sum' });
+      const before = native.mapCheck(ab, fd);
+      const remapped = native.mapFile(fd, 0, 4096, ab); // a remap clears the flag
+      report({ s, pastCheck: native.mapCheck(past, fd), loss, before, after: native.mapCheck(ab, fd), same: remapped[0] === ab,
+        unmapped: native.unmapFile(ab), again: native.unmapFile(ab), length: v.length, checkDetached: outcome(() => native.mapCheck(ab, fd)) });`);
+    const o = results(r) as unknown as Record<string, unknown>;
+    expect(o.s).toBe(0);
+    expect(o.pastCheck).toBe(-1);
+    expect(o.before).toBe(-1);
+    expect(o.after).toBe(8192);
+    expect(o.same).toBe(true);
+    // 4096 bytes of ones survive the cut (bytes 4096..8191 of the file).
+    expect(dec(o.loss)).toBe(1024);
+    expect(o.unmapped).toBe(true);
+    expect(o.again).toBe(false);
+    expect(o.length).toBe(0);
+    expectNamedError(o.checkDetached as Outcome, 'mapCheck', 'buffer');
+  });
+
+  onLinux('a buffer given to structuredClone with transfer stays readable, and unmapFile after it is harmless', () => {
+    const r = run(`${nat}
+      const [ab, skew] = native.mapFile(fd, 0, 4096);
+      const moved = structuredClone(ab, { transfer: [ab] }); // Node copies external buffers (or detaches them)
+      const unmapped = native.unmapFile(ab);
+      report({ first: new Float32Array(moved, skew, 1)[0], unmapped: typeof unmapped });`);
+    expect(results(r)).toEqual({ first: 1, unmapped: 'boolean' });
+  });
+
+  onLinux('a SIGBUS that is not ours still ends the process as without fastloss', () => {
+    const r = runChild(`${nat}
+      native.mapFile(fd, 0, 4096); // installs the handler
+      process.kill(process.pid, 'SIGBUS');
+      setTimeout(() => report('survived'), 200);`);
+    expect(r.signal).toBe('SIGBUS');
+    expect(r.result).toBeUndefined();
+  });
+});

@@ -4,7 +4,8 @@
 // The files are written to os.tmpdir()/fastloss-bench-files (removed at the end) and read back warm.
 // Workloads: torch.mseLoss over 2.5e8 elements, torch.crossEntropy over [1e6, 100] (int64 targets, as
 // NumPy writes them), torch.binaryCrossEntropy over 1e8; --quick divides every size by 10. The .npy files are
-// scored with read-ahead (the default) and with synchronous reads (FASTLOSS_READ_AHEAD=1), in turn.
+// scored mapped (the default), with pread read ahead (FASTLOSS_MMAP=0) and with synchronous pread
+// (FASTLOSS_READ_AHEAD=1 too), in turn.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -95,28 +96,34 @@ async function runFiles(opts, log) {
       const inMemory = await timeIt(() => fn(mem[0], mem[1], { shape }), runs);
       const expected = fn(mem[0], mem[1], { shape });
       log(`  --files ${w.loss}: scoring the .npy files`);
-      // Read ahead (the default) and synchronous reads (FASTLOSS_READ_AHEAD=1: the same chunks and bits),
-      // run by run in turn so that both see the same machine.
+      // Mapped (the default), pread read ahead (FASTLOSS_MMAP=0) and synchronous pread (also
+      // FASTLOSS_READ_AHEAD=1): the same chunks and bits, run by run in turn so that all see the same machine.
       let result = NaN;
-      const readAhead = [];
-      const sync = [];
-      const saved = process.env.FASTLOSS_READ_AHEAD;
+      const variants = [
+        { env: {}, times: [] },
+        { env: { FASTLOSS_MMAP: '0' }, times: [] },
+        { env: { FASTLOSS_MMAP: '0', FASTLOSS_READ_AHEAD: '1' }, times: [] },
+      ];
+      const saved = { FASTLOSS_MMAP: process.env.FASTLOSS_MMAP, FASTLOSS_READ_AHEAD: process.env.FASTLOSS_READ_AHEAD };
+      const setEnv = (env) => {
+        for (const [k, v] of Object.entries(env)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      };
       try {
         for (let i = 0; i < runs; i++) {
-          for (const [depth, times] of [[saved, readAhead], ['1', sync]]) {
-            if (depth === undefined) delete process.env.FASTLOSS_READ_AHEAD;
-            else process.env.FASTLOSS_READ_AHEAD = depth;
-            times.push(await timeIt(async () => {
+          for (const v of variants) {
+            setEnv({ ...saved, ...v.env });
+            v.times.push(await timeIt(async () => {
               result = (await score([w.loss, '--pred', files.pred, '--target', files.target])).result;
             }, 1));
           }
         }
       } finally {
-        if (saved === undefined) delete process.env.FASTLOSS_READ_AHEAD;
-        else process.env.FASTLOSS_READ_AHEAD = saved;
+        setEnv(saved);
       }
-      const fromNpy = median(readAhead);
-      const fromNpySync = median(sync);
+      const [fromNpy, fromNpyPread, fromNpySync] = variants.map((v) => median(v.times));
       const agree = Math.abs(result - expected) <= 1e-6 * Math.abs(expected);
       for (const f of Object.values(files)) fs.rmSync(f);
       mem.length = 0;
@@ -137,7 +144,7 @@ async function runFiles(opts, log) {
       }
       const elements = w.rows * w.cols;
       rows.push({ loss: w.loss, rows: w.rows, cols: w.cols, elements, npyBytes: bytes, inMemorySeconds: inMemory,
-        npySeconds: fromNpy, ratio: fromNpy / inMemory, npySyncSeconds: fromNpySync, syncRatio: fromNpySync / inMemory, agree, parquet });
+        npySeconds: fromNpy, ratio: fromNpy / inMemory, npyPreadSeconds: fromNpyPread, preadRatio: fromNpyPread / inMemory, npySyncSeconds: fromNpySync, syncRatio: fromNpySync / inMemory, agree, parquet });
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -149,14 +156,14 @@ function printFiles(rep) {
   const lines = rep.rows.map((r) => [
     r.loss, r.cols > 1 ? `[${r.rows}, ${r.cols}]` : String(r.rows), `${(r.npyBytes / 1e9).toFixed(2)} GB`,
     sig(r.inMemorySeconds * 1e3), sig(r.npySeconds * 1e3), `${r.ratio.toFixed(2)}x${r.agree ? '' : ' (RESULT DIFFERS)'}`,
-    `${sig(r.npySyncSeconds * 1e3)} (${r.syncRatio.toFixed(2)}x)`,
+    `${sig(r.npyPreadSeconds * 1e3)} (${r.preadRatio.toFixed(2)}x)`, `${sig(r.npySyncSeconds * 1e3)} (${r.syncRatio.toFixed(2)}x)`,
     sig(r.elements / r.inMemorySeconds / 1e6), sig(r.elements / r.npySeconds / 1e6),
     r.parquet?.seconds ? sig(r.elements / r.parquet.seconds / 1e6) : (r.parquet?.error ? 'error' : '-'),
   ]);
   return `Scoring from files (page cache) against the in-memory call, ${rep.threads} threads, median of ${rep.runs}; ` +
     'goal: .npy within 1.3x\n' + table([
     { title: 'loss', align: 'l' }, { title: 'shape', align: 'l' }, { title: '.npy size' }, { title: 'memory ms' },
-    { title: '.npy ms' }, { title: '.npy / memory' }, { title: 'sync reads ms' }, { title: 'memory M el/s' }, { title: '.npy M el/s' }, { title: 'Parquet M el/s' },
+    { title: '.npy ms' }, { title: '.npy / memory' }, { title: 'pread ms' }, { title: 'sync pread ms' }, { title: 'memory M el/s' }, { title: '.npy M el/s' }, { title: 'Parquet M el/s' },
   ], lines);
 }
 

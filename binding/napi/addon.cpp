@@ -19,6 +19,9 @@
 #include "isa_built.h"
 
 namespace fastloss {
+
+void registerMapFile(Napi::Env env, Napi::Object exports);  // mapfile.cpp
+
 namespace {
 
 using runtime::Isa;
@@ -855,6 +858,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("takePeakThreads", Napi::Function::New(env, TakePeakThreads, "takePeakThreads"));
   exports.Set("setContentionBackoff", Napi::Function::New(env, SetContentionBackoff, "setContentionBackoff"));
+  registerMapFile(env, exports);
   return exports;
 }
 

@@ -78,6 +78,21 @@ export interface NativeAddon {
   takePeakThreads(): number;
   /** Testing hook: false keeps regions threaded after a stall (no contention backoff). */
   setContentionBackoff(enabled: boolean): void;
+  /**
+   * Maps bytes [offset, offset + length) of a file read-only: [the pages as an ArrayBuffer, offset's byte skew
+   * in it], or null when they cannot be mapped (not Linux, not mappable, too many mappings). With `window` (a
+   * buffer of an earlier call, large enough) the bytes replace its content in place and it is returned.
+   */
+  mapFile(fd: number, offset: number, length: number, window?: ArrayBuffer): [ArrayBuffer, number] | null;
+  /** Detaches a mapFile buffer (its pages are unmapped once no thread holds them); false if already detached. */
+  unmapFile(buffer: ArrayBuffer): boolean;
+  /**
+   * -1 if a read of a mapFile buffer's current window hit pages the file no longer backs (they read as zeros),
+   * else the size of fd's file (-2: unknown, ask fs.fstat).
+   */
+  mapCheck(buffer: ArrayBuffer, fd: number): number;
+  /** Live mapFile mappings. */
+  mappedCount(): number;
 }
 
 const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };

@@ -14,7 +14,7 @@ export interface ByteSource {
 /** Bytes [start, end) of an open file descriptor, read with pread into the caller's buffer (no copies). */
 export class FileRegion implements ByteSource {
   private pos: number;
-  constructor(private readonly fd: number, private readonly start: number, private readonly end: number) {
+  constructor(readonly fd: number, readonly start: number, readonly end: number) {
     this.pos = start;
   }
   /**

@@ -2,6 +2,7 @@
 // is checked: magic, version, header length, the dict's keys, descr (byte order and type), fortran_order,
 // shape, and the data length against the file.
 import * as fs from 'fs';
+import type { NativeAddon } from '../core/native';
 import { ByteSource, FileRegion } from './bytes';
 import {
   ArrayReader, BYTES, checkReadOptions, Chunk, convertInto, DType, ReadError, ReadOptions,
@@ -219,6 +220,10 @@ export class NpyReader implements ArrayReader {
     try {
       if ((await src.skip(start * rowBytes)) < start * rowBytes) this.truncated(start);
       const rowsMax = Math.min(per, Math.max(1, end - start));
+      if (src instanceof FileRegion && useMmap() && src.start % BYTES[this.dtype] === 0 && end > start && mappable(src.fd)) {
+        yield* this.chunksMapped(src, o.as, start, end, per, rowsMax);
+        return;
+      }
       if (src instanceof FileRegion && readAhead() > 1) {
         yield* this.chunksAhead(src, o.as, start, end, per, rowsMax);
         return;
@@ -290,6 +295,90 @@ export class NpyReader implements ArrayReader {
     }
   }
 
+  /**
+   * A plain file's chunks as views of read-only mappings (mapFile) of up to MAP_WINDOW bytes: no copy. The
+   * pass detaches a window (unmapFile) when it leaves it, so a chunk is valid until the next one is asked for,
+   * as with the ring. Pages the file loses while mapped read as zeros (the SIGBUS handler of
+   * binding/napi/mapfile.cpp): once the caller has used a chunk (at the next request or the pass's end), the
+   * window's fault flag and the file's size are checked (mapCheck), and a truncation throws the truncated row's
+   * ReadError.
+   * A window that cannot be mapped is read with pread. Same chunks, same bytes as the other paths.
+   */
+  private async *chunksMapped(src: FileRegion, as: 'float32' | 'int32', start: number, end: number, per: number, rowsMax: number): AsyncGenerator<Chunk> {
+    const addon = mapAddon();
+    const window = mapWindow();
+    const rowBytes = this.rowElements * BYTES[this.dtype];
+    const direct = this.dtype === as;
+    const out = direct ? null : as === 'float32' ? new Float32Array(rowsMax * this.rowElements) : new Int32Array(rowsMax * this.rowElements);
+    let staging: Uint8Array | null = null; // pread fallback
+    // The window: file bytes [from, to) at byte skew of buffer.
+    let buffer: ArrayBuffer | null = null;
+    let win: { skew: number; from: number; to: number } | null = null;
+    let pending: { r: number; rows: number; win: ArrayBuffer | null } | null = null;
+    const check = (): void => {
+      if (pending === null) return;
+      const { r, rows, win: w } = pending;
+      pending = null;
+      const checked = w !== null ? addon.mapCheck(w, src.fd) : -2;
+      const faulted = checked === -1;
+      const size = checked >= 0 ? checked : fs.fstatSync(src.fd).size;
+      if (faulted || size < src.start + (r + rows) * rowBytes)
+        this.truncated(Math.min(r + rows - 1, Math.max(r, Math.floor((size - src.start) / rowBytes))));
+    };
+    const release = (): void => {
+      if (buffer !== null) addon.unmapFile(buffer);
+      buffer = null;
+      win = null;
+    };
+    try {
+      for (let r = start; r < end; r += per) {
+        check();
+        const rows = Math.min(per, end - r);
+        const n = rows * this.rowElements;
+        const bytes = rows * rowBytes;
+        const at = src.start + r * rowBytes;
+        if (win === null || at + bytes > win.to) {
+          // The next window, into the same buffer (its views, the chunks before, now see the new bytes).
+          const to = Math.min(src.end, at + Math.max(window, rowsMax * rowBytes));
+          const m = addon.mapFile(src.fd, at, to - at, buffer ?? undefined);
+          if (m === null) release();
+          else {
+            buffer = m[0];
+            win = { skew: m[1], from: at, to };
+          }
+        }
+        let data: Float32Array | Int32Array;
+        if (win !== null && buffer !== null) {
+          const offset = win.skew + (at - win.from);
+          if (out) {
+            data = out.subarray(0, n);
+            convertInto(this.source, data, 0, typedView(this.dtype, buffer, bytes, offset), r, this.rowElements);
+          } else {
+            data = as === 'float32' ? new Float32Array(buffer, offset, n) : new Int32Array(buffer, offset, n);
+          }
+        } else {
+          // Not mappable (too many mappings, the file shrank): this chunk by pread, as the synchronous path.
+          const dst = out ? (staging ??= new Uint8Array(rowsMax * rowBytes)).subarray(0, bytes) : null;
+          const target = out ? out.subarray(0, n) : as === 'float32' ? new Float32Array(n) : new Int32Array(n);
+          const raw = dst ?? new Uint8Array(target.buffer, 0, bytes);
+          const got = new FileRegion(src.fd, at, src.end).fillSync(raw);
+          if (got < bytes) this.truncated(r + Math.floor(got / rowBytes));
+          if (dst) convertInto(this.source, target, 0, typedView(this.dtype, dst.buffer, bytes), r, this.rowElements);
+          data = target;
+        }
+        pending = { r, rows, win: win !== null ? buffer : null };
+        yield { data, rowStart: r, rows, shape: [rows, ...this.shape.slice(1)] };
+      }
+      check();
+    } finally {
+      try {
+        check();
+      } finally {
+        release();
+      }
+    }
+  }
+
   private truncated(row: number): never {
     throw new ReadError(this.source, `is truncated: row ${row} of ${this.rows} is incomplete (the data ends early)`, row);
   }
@@ -299,17 +388,49 @@ export class NpyReader implements ArrayReader {
   }
 }
 
-function typedView(dtype: DType, buf: ArrayBufferLike, bytes: number): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
+function typedView(dtype: DType, buf: ArrayBufferLike, bytes: number, at = 0): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
   switch (dtype) {
-    case 'float32': return new Float32Array(buf, 0, bytes / 4);
-    case 'float64': return new Float64Array(buf, 0, bytes / 8);
-    case 'int32': return new Int32Array(buf, 0, bytes / 4);
-    case 'int64': return new BigInt64Array(buf, 0, bytes / 8);
-    default: return new Uint8Array(buf, 0, bytes);
+    case 'float32': return new Float32Array(buf, at, bytes / 4);
+    case 'float64': return new Float64Array(buf, at, bytes / 8);
+    case 'int32': return new Int32Array(buf, at, bytes / 4);
+    case 'int64': return new BigInt64Array(buf, at, bytes / 8);
+    default: return new Uint8Array(buf, at, bytes);
   }
 }
 
 const RING_BYTES = 64 << 20;
+/**
+ * Bytes of a file mapped at once by chunksMapped (address space only: pages are faulted in as read); at least
+ * one chunk. FASTLOSS_MMAP_WINDOW overrides the 32 MiB (tests: many windows on small files).
+ */
+function mapWindow(): number {
+  const v = Number(process.env.FASTLOSS_MMAP_WINDOW ?? 32 << 20);
+  return Number.isSafeInteger(v) && v >= 1 ? v : 32 << 20;
+}
+
+type MapAddon = Pick<NativeAddon, 'mapFile' | 'unmapFile' | 'mapCheck'>;
+let addonForMaps: MapAddon | null = null;
+/** The addon, loaded on first use (the readers work without it through pread). */
+function mapAddon(): MapAddon {
+  return (addonForMaps ??= (require('../core/native') as { native: NativeAddon }).native);
+}
+
+/**
+ * Plain files are read through read-only mappings (zero-copy) unless FASTLOSS_MMAP=0 (pread: read ahead on
+ * the libuv pool, or synchronous with FASTLOSS_READ_AHEAD=1). Linux only.
+ */
+export function useMmap(): boolean {
+  return process.platform === 'linux' && process.env.FASTLOSS_MMAP !== '0';
+}
+
+/** A regular file (a FIFO or a device is read with pread). */
+function mappable(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Chunks of a plain .npy file read ahead at once, on the libuv pool (FASTLOSS_READ_AHEAD, default 4;

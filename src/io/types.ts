@@ -30,7 +30,11 @@ export interface ArrayHeader {
 }
 
 export interface Chunk<T extends Float32Array | Int32Array = Float32Array | Int32Array> {
-  /** rows x rowElements elements. A view over the reader's buffer, valid until the next chunk is requested. */
+  /**
+   * rows x rowElements elements. A view over the reader's buffer, valid until the next chunk is requested.
+   * From a mapped file, bytes the file loses while the chunk is in use read as zeros; the next request (or
+   * the pass's end) then throws the truncated row's ReadError.
+   */
   readonly data: T;
   /** Index of the chunk's first row in the whole array. */
   readonly rowStart: number;

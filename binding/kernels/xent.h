@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "engine.h"
+#include "lanes.h"
 #include "scalar.h"
 #include "vmath.h"
 
@@ -173,14 +174,8 @@ struct Xent {
   // scripts/mca.js), and at most kSumBlock / lanes terms per float partial. The last
   // (c1 - c0) % kLanes classes run as one vector over [c1 - kLanes, c1), counting only its new
   // lanes (the others are recomputed to the same bits): no scalar exp epilogue per row.
-  static constexpr int64_t kSumBlock = 256;
-#if defined(__AVX512F__)
-  static constexpr int64_t kLanes = 16;
-#elif defined(__AVX__)
-  static constexpr int64_t kLanes = 8;
-#else
-  static constexpr int64_t kLanes = 4;
-#endif
+  static constexpr int64_t kSumBlock = kRowSumBlock;
+  static constexpr int64_t kLanes = kRowLanes;
   template <bool Store>
   static double expSum(const float* __restrict xr, float* __restrict gr, const float sh, int64_t c0, int64_t c1) {
     const int64_t body = c1 - c0 < kLanes ? c1 : c0 + (c1 - c0) / kLanes * kLanes;

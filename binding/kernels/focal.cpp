@@ -12,6 +12,7 @@
 
 #include "axis_view.h"
 #include "engine.h"
+#include "lanes.h"
 #include "vmath.h"
 
 namespace fastloss {
@@ -34,13 +35,65 @@ struct FocalTerm {
 // Square: gamma == 2 (the default), (1 - o)^2 without exp/log.
 template <bool Square>
 FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
-  const float o = kerasClip(q);
+  const float o = kerasClipSelect(q);
   const float pass = kerasClipPass(q);
   const float y = truth * f.keep + f.add;
   const float lg = vmath::log(o), om = 1.0f - o;
   const float mod = Square ? om * om : vmath::exp(f.gamma * vmath::log(om));
   const float dmod = Square ? 2.0f * om : f.gamma * mod / om;  // d(1 - o)^gamma / d(-o)
   return {f.alpha * mod * (-y * lg), pass * f.alpha * y * (dmod * lg - mod / o)};
+}
+
+// A contiguous row of C >= kRowLanes probabilities (focalPosition's arithmetic): sums in lanes
+// (lanes.h), q = p * (1 / sum p) (within an ulp of Keras' float32 division), the last
+// C % kRowLanes classes as one vector over [C - kRowLanes, C) (its new lanes counted).
+template <bool Square, bool Grad>
+FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float* __restrict truth, const int64_t C,
+                                       const FocalParams f, float* __restrict g, const float k) {
+  const float norm = rowSum(pred, C), inv = 1.0f / norm;
+  const int64_t body = C / kRowLanes * kRowLanes;
+  double loss = 0.0, dqq = 0.0;
+  for (int64_t b = 0; b < body; b += kRowSumBlock) {
+    const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
+    float L[kRowLanes], D[kRowLanes];
+#pragma omp simd
+    for (int64_t i = 0; i < kRowLanes; ++i) L[i] = D[i] = 0.0f;
+    for (int64_t j = b; j < e; j += kRowLanes) {
+#pragma omp simd
+      for (int64_t i = 0; i < kRowLanes; ++i) {
+        const float q = pred[j + i] * inv;
+        const FocalTerm t = focalTerm<Square>(q, truth[j + i], f);
+        L[i] += t.loss;
+        if (Grad) {
+          D[i] += t.dq * q;
+          g[j + i] = t.dq;
+        }
+      }
+    }
+    if (e == body && body < C) {
+      const int64_t j = C - kRowLanes;
+#pragma omp simd
+      for (int64_t i = 0; i < kRowLanes; ++i) {
+        const float q = pred[j + i] * inv;
+        const FocalTerm t = focalTerm<Square>(q, truth[j + i], f);
+        L[i] += j + i >= body ? t.loss : 0.0f;
+        if (Grad) {
+          D[i] += j + i >= body ? t.dq * q : 0.0f;
+          g[j + i] = t.dq;
+        }
+      }
+    }
+    loss += static_cast<double>(laneSum(L));
+    if (Grad) dqq += static_cast<double>(laneSum(D));
+  }
+  if (Grad) {
+    // dl/dp = k (dq - sum dq q) / sum(p)
+    const float sum = static_cast<float>(dqq);
+    const float kn = static_cast<float>(static_cast<double>(k) / static_cast<double>(norm));
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) g[c] = (g[c] - sum) * kn;
+  }
+  return loss;
 }
 
 // One position: returns its loss; with Grad, writes k * dl/dpred at the position's classes
@@ -51,6 +104,7 @@ FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
 template <bool Logits, bool Contiguous, bool Square, bool Grad>
 double focalPosition(const float* __restrict pred, const float* __restrict truth, const int64_t C,
                      const int64_t strideArg, const FocalParams f, float* __restrict g, const float k) {
+  if (Contiguous && !Logits && C >= kRowLanes) return focalProbRow<Square, Grad>(pred, truth, C, f, g, k);
   const int64_t cs = Contiguous ? 1 : strideArg;
   float shift = 0.0f, norm;
   if (Logits) {

@@ -49,8 +49,8 @@ FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
 // C % kRowLanes classes as one vector over [C - kRowLanes, C) (its new lanes counted).
 template <bool Square, bool Grad>
 FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float* __restrict truth, const int64_t C,
-                                       const FocalParams f, float* __restrict g, const float k) {
-  const float norm = rowSum(pred, C), inv = 1.0f / norm;
+                                       const FocalParams f, float* __restrict g, const float k, const float norm) {
+  const float inv = 1.0f / norm;
   const int64_t body = C / kRowLanes * kRowLanes;
   double loss = 0.0, dqq = 0.0;
   for (int64_t b = 0; b < body; b += kRowSumBlock) {
@@ -104,7 +104,6 @@ FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float
 template <bool Logits, bool Contiguous, bool Square, bool Grad>
 double focalPosition(const float* __restrict pred, const float* __restrict truth, const int64_t C,
                      const int64_t strideArg, const FocalParams f, float* __restrict g, const float k) {
-  if (Contiguous && !Logits && C >= kRowLanes) return focalProbRow<Square, Grad>(pred, truth, C, f, g, k);
   const int64_t cs = Contiguous ? 1 : strideArg;
   float shift = 0.0f, norm;
   if (Logits) {
@@ -149,11 +148,30 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
                       const float* __restrict up, float* __restrict out, float* __restrict grad, const AxisView ax,
                       const FocalParams f, const double scale, int64_t b, int64_t e) {
   double acc = 0.0;
+  // Contiguous probability rows: focalProbRow, with the row sums a group of rows ahead (the loop
+  // over a row waits on its sum; their latencies overlap), the group within ~16 KiB.
+  constexpr int64_t kSumRows = 16;
+  const int64_t C = ax.size;
+  const bool probRows = Contiguous && !Logits && C >= kRowLanes;
+  const int64_t sumRows = C < 4096 / kSumRows ? kSumRows : (C < 4096 ? 4096 / C : 1);
+  float sums[kSumRows];
   for (int64_t pos = b; pos < e; ++pos) {
     const int64_t o = pos / ax.inner, i = pos - o * ax.inner;
     const int64_t base = o * ax.size * ax.inner + i;
     const double weight = w ? static_cast<double>(w[pos]) : 1.0;
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
+    if (probRows) {
+      const int64_t g0 = b + (pos - b) / sumRows * sumRows;
+      if (pos == g0)
+        for (int64_t r = pos; r < e && r < pos + sumRows; ++r) sums[r - pos] = rowSum(pred + r * C, C);
+      const float norm = sums[pos - g0];
+      const double l =
+          weight * (grad ? focalProbRow<Square, true>(pred + base, truth + base, C, f, grad + base, k, norm)
+                         : focalProbRow<Square, false>(pred + base, truth + base, C, f, nullptr, k, norm));
+      if (out) out[pos] = static_cast<float>(l);
+      acc += l;
+      continue;
+    }
     const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(
                                           pred + base, truth + base, ax.size, ax.inner, f, grad + base, k)
                                     : focalPosition<Logits, Contiguous, Square, false>(

@@ -17,6 +17,10 @@ const LOOPS = {
   xent: { define: 'MCA_XENT', what: 'crossEntropy long row: sum exp(x - max) (Xent::rowPart, forward)' },
   logcosh: { define: 'MCA_LOGCOSH', what: 'keras.logCosh forward (sumLoop over LogCosh::loss)' },
   bcelogits: { define: 'MCA_BCELOGITS', what: 'torch.binaryCrossEntropyWithLogits forward (sumLoop over BceWithLogits::loss)' },
+  kcat: { define: 'MCA_KCAT', what: 'keras.categoricalCrossentropy probabilities, long row forward (catLongRow)' },
+  kcatgrad: { define: 'MCA_KCATGRAD', what: 'keras.categoricalCrossentropy probabilities, long row gradient pass 1 (catLongRow)' },
+  focal: { define: 'MCA_FOCAL', what: 'keras.categoricalFocalCrossentropy probabilities, long row forward (focalProbRow)' },
+  focalgrad: { define: 'MCA_FOCALGRAD', what: 'keras.categoricalFocalCrossentropy probabilities, long row with gradient (focalProbRow)' },
 };
 
 function parseArgs(argv) {
@@ -65,11 +69,20 @@ function innerLoops(asm, fn) {
   return loops.filter((x) => !x.nested);
 }
 
-// Elements per iteration: the vector width of the widest float load (zmm 16, ymm 8, xmm 4 floats).
+// Elements per iteration: the vector width of the widest float memory operand (zmm 16, ymm 8, xmm 4
+// floats) times the distinct displacements of the most used base(index) pair (an unrolled loop).
 function elementsPerIteration(insts) {
-  const loads = insts.filter((s) => /^\tvmov\w*ps\t-?\w*\(/.test(s) || /^\tvmovups\t/.test(s));
-  const w = loads.some((s) => s.includes('%zmm')) ? 16 : loads.some((s) => s.includes('%ymm')) ? 8 : 4;
-  return w;
+  const mem = insts.filter((s) => /^\tv\w+\t-?\w*\(%\w+(,%\w+,\d)?\)/.test(s) && /%[xyz]mm/.test(s));
+  const w = mem.some((s) => s.includes('%zmm')) ? 16 : mem.some((s) => s.includes('%ymm')) ? 8 : 4;
+  const offsets = new Map();
+  for (const s of mem) {
+    const m = s.match(/\t(-?\w*)\((%\w+(?:,%\w+,\d)?)\)/);
+    if (/%r[is]p/.test(m[2])) continue; // constants and spills
+    if (!offsets.has(m[2])) offsets.set(m[2], new Set());
+    offsets.get(m[2]).add(m[1]);
+  }
+  const unroll = Math.max(1, ...[...offsets.values()].map((v) => v.size));
+  return w * unroll;
 }
 
 function summarize(out, elements) {

@@ -19,8 +19,9 @@ const MIXES = {
   'torch.sigmoidFocalLoss': { forward: ['softplus'], withGrad: ['softplus'] },
   'keras.binaryCrossentropy': { forward: ['log', 'log'], withGrad: ['log', 'log'] },
   'keras.binaryCrossentropy logits': { forward: ['softplus'], withGrad: ['softplus'] },
-  'keras.categoricalCrossentropy': { forward: ['log'], withGrad: ['log'] },
-  'keras.categoricalFocalCrossentropy': { forward: ['log'], withGrad: ['log'] },
+  // withGrad: d log(o) / do = 1 / o, a division per element (Keras' p / sum(p) is p * (1 / sum) here).
+  'keras.categoricalCrossentropy': { forward: ['log'], withGrad: ['log', 'div'] },
+  'keras.categoricalFocalCrossentropy': { forward: ['log'], withGrad: ['log', 'div'] },
   'keras.meanSquaredLogarithmicError': { forward: ['log1p', 'log1p'], withGrad: ['log1p', 'log1p'] },
   'keras.logCosh': { forward: ['softplus'], withGrad: ['softplus', 'tanh'] },
 };
@@ -34,6 +35,7 @@ const PRIMITIVE_INPUT = {
   tanh: (i) => -4 + 8 * ((i * 0.618034) % 1),
   sigmoid: (i) => -8 + 16 * ((i * 0.618034) % 1),
   softplus: (i) => -8 + 16 * ((i * 0.618034) % 1),
+  div: (i) => 0.001 + (i * 0.618034) % 1,
 };
 const PROBE_N = 1 << 14; // 64 KiB: in L1/L2 on every x86 core
 

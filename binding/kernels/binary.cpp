@@ -135,6 +135,12 @@ struct KerasBceLogits {
     return reluNanToZero(x) - x * y + vmath::log1pUnit(expNegAbs(x));
   }
   FASTLOSS_HOT float grad(float x, float t) const { return vmath::sigmoid(x) - smooth(t); }
+  // Both from one exp(-|x|): the same bits as loss and grad.
+  FASTLOSS_HOT void both(float x, float t, float& l, float& d) const {
+    const float y = smooth(t), e = expNegAbs(x);
+    l = reluNanToZero(x) - x * y + vmath::log1pUnit(e);
+    d = vmath::sigmoidOfExp(x, e) - y;
+  }
 };
 
 // keras.backend.binary_focal_crossentropy on probabilities: m = 1 - p_t with the raw p,

@@ -12,6 +12,7 @@
 
 #include "axis_view.h"
 #include "engine.h"
+#include "lanes.h"
 #include "vmath.h"
 
 namespace fastloss {
@@ -34,13 +35,65 @@ struct FocalTerm {
 // Square: gamma == 2 (the default), (1 - o)^2 without exp/log.
 template <bool Square>
 FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
-  const float o = kerasClip(q);
+  const float o = kerasClipSelect(q);
   const float pass = kerasClipPass(q);
   const float y = truth * f.keep + f.add;
   const float lg = vmath::log(o), om = 1.0f - o;
   const float mod = Square ? om * om : vmath::exp(f.gamma * vmath::log(om));
   const float dmod = Square ? 2.0f * om : f.gamma * mod / om;  // d(1 - o)^gamma / d(-o)
   return {f.alpha * mod * (-y * lg), pass * f.alpha * y * (dmod * lg - mod / o)};
+}
+
+// A contiguous row of C >= kRowLanes probabilities (focalPosition's arithmetic): sums in lanes
+// (lanes.h), q = p * (1 / sum p) (within an ulp of Keras' float32 division), the last
+// C % kRowLanes classes as one vector over [C - kRowLanes, C) (its new lanes counted).
+template <bool Square, bool Grad>
+FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float* __restrict truth, const int64_t C,
+                                       const FocalParams f, float* __restrict g, const float k, const float norm) {
+  const float inv = 1.0f / norm;
+  const int64_t body = C / kRowLanes * kRowLanes;
+  double loss = 0.0, dqq = 0.0;
+  for (int64_t b = 0; b < body; b += kRowSumBlock) {
+    const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
+    float L[kRowLanes], D[kRowLanes];
+#pragma omp simd
+    for (int64_t i = 0; i < kRowLanes; ++i) L[i] = D[i] = 0.0f;
+    for (int64_t j = b; j < e; j += kRowLanes) {
+#pragma omp simd
+      for (int64_t i = 0; i < kRowLanes; ++i) {
+        const float q = pred[j + i] * inv;
+        const FocalTerm t = focalTerm<Square>(q, truth[j + i], f);
+        L[i] += t.loss;
+        if (Grad) {
+          D[i] += t.dq * q;
+          g[j + i] = t.dq;
+        }
+      }
+    }
+    if (e == body && body < C) {
+      const int64_t j = C - kRowLanes;
+#pragma omp simd
+      for (int64_t i = 0; i < kRowLanes; ++i) {
+        const float q = pred[j + i] * inv;
+        const FocalTerm t = focalTerm<Square>(q, truth[j + i], f);
+        L[i] += j + i >= body ? t.loss : 0.0f;
+        if (Grad) {
+          D[i] += j + i >= body ? t.dq * q : 0.0f;
+          g[j + i] = t.dq;
+        }
+      }
+    }
+    loss += static_cast<double>(laneSum(L));
+    if (Grad) dqq += static_cast<double>(laneSum(D));
+  }
+  if (Grad) {
+    // dl/dp = k (dq - sum dq q) / sum(p)
+    const float sum = static_cast<float>(dqq);
+    const float kn = static_cast<float>(static_cast<double>(k) / static_cast<double>(norm));
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) g[c] = (g[c] - sum) * kn;
+  }
+  return loss;
 }
 
 // One position: returns its loss; with Grad, writes k * dl/dpred at the position's classes
@@ -95,11 +148,30 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
                       const float* __restrict up, float* __restrict out, float* __restrict grad, const AxisView ax,
                       const FocalParams f, const double scale, int64_t b, int64_t e) {
   double acc = 0.0;
+  // Contiguous probability rows: focalProbRow, with the row sums a group of rows ahead (the loop
+  // over a row waits on its sum; their latencies overlap), the group within ~16 KiB.
+  constexpr int64_t kSumRows = 16;
+  const int64_t C = ax.size;
+  const bool probRows = Contiguous && !Logits && C >= kRowLanes;
+  const int64_t sumRows = C < 4096 / kSumRows ? kSumRows : (C < 4096 ? 4096 / C : 1);
+  float sums[kSumRows];
   for (int64_t pos = b; pos < e; ++pos) {
     const int64_t o = pos / ax.inner, i = pos - o * ax.inner;
     const int64_t base = o * ax.size * ax.inner + i;
     const double weight = w ? static_cast<double>(w[pos]) : 1.0;
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
+    if (probRows) {
+      const int64_t g0 = b + (pos - b) / sumRows * sumRows;
+      if (pos == g0)
+        for (int64_t r = pos; r < e && r < pos + sumRows; ++r) sums[r - pos] = rowSum(pred + r * C, C);
+      const float norm = sums[pos - g0];
+      const double l =
+          weight * (grad ? focalProbRow<Square, true>(pred + base, truth + base, C, f, grad + base, k, norm)
+                         : focalProbRow<Square, false>(pred + base, truth + base, C, f, nullptr, k, norm));
+      if (out) out[pos] = static_cast<float>(l);
+      acc += l;
+      continue;
+    }
     const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(
                                           pred + base, truth + base, ax.size, ax.inner, f, grad + base, k)
                                     : focalPosition<Logits, Contiguous, Square, false>(

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "lanes.h"
 #include "xent.h"
 
 namespace fastloss {
@@ -97,6 +98,66 @@ struct KerasCategoricalShort {
   }
 };
 
+constexpr int64_t kSumRows = 16;
+
+// Long rows (C > kShortC) of kerasCategoricalProbs, sums in lanes (lanes.h). One class: q = p / sum(p) (as p * (1 /
+// sum): within an ulp of Keras' float32 division), c = clip(q), y = smoothed t; l = y log c, and with Grad u = [clip
+// passes] (-y / c), uq = u q.
+template <bool Grad>
+FASTLOSS_HOT void catTerm(float p, float t, float invS, float kp, float ad, float& l, float& u, float& uq) {
+  const float q = p * invS, c = kerasClipSelect(q), y = t * kp + ad;
+  l = y * vmath::log(c);
+  if (Grad) {
+    u = kerasClipPass(q) * (-y / c);
+    uq = u * q;
+  }
+}
+
+// sum_j y_j log c_j over a row of C >= kRowLanes classes; with Grad, u_j into g and sum_j u_j q_j
+// into uqOut. The last C % kRowLanes classes run as one vector over [C - kRowLanes, C), counting only
+// its new lanes (the others recomputed to the same bits): no scalar log epilogue per row.
+template <bool Grad>
+FASTLOSS_HOT double catLongRow(const float* __restrict p, const float* __restrict t, float* __restrict g,
+                               const int64_t C, const float invS, const float kp, const float ad, double& uqOut) {
+  const int64_t body = C / kRowLanes * kRowLanes;
+  double l = 0.0, uq = 0.0;
+  for (int64_t b = 0; b < body; b += kRowSumBlock) {
+    const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
+    float L[kRowLanes], U[kRowLanes];
+#pragma omp simd
+    for (int64_t k = 0; k < kRowLanes; ++k) L[k] = U[k] = 0.0f;
+    for (int64_t j = b; j < e; j += kRowLanes) {
+#pragma omp simd
+      for (int64_t k = 0; k < kRowLanes; ++k) {
+        float lj, uj = 0.0f, uqj = 0.0f;
+        catTerm<Grad>(p[j + k], t[j + k], invS, kp, ad, lj, uj, uqj);
+        L[k] += lj;
+        if (Grad) {
+          g[j + k] = uj;
+          U[k] += uqj;
+        }
+      }
+    }
+    if (e == body && body < C) {
+      const int64_t j = C - kRowLanes;
+#pragma omp simd
+      for (int64_t k = 0; k < kRowLanes; ++k) {
+        float lj, uj = 0.0f, uqj = 0.0f;
+        catTerm<Grad>(p[j + k], t[j + k], invS, kp, ad, lj, uj, uqj);
+        L[k] += j + k >= body ? lj : 0.0f;
+        if (Grad) {
+          g[j + k] = uj;
+          U[k] += j + k >= body ? uqj : 0.0f;
+        }
+      }
+    }
+    l += static_cast<double>(laneSum(L));
+    if (Grad) uq += static_cast<double>(laneSum(U));
+  }
+  uqOut = uq;
+  return l;
+}
+
 void kerasCategoricalProbs(LossArgs& a, float ls) {
   const float* pred = a.f(0);
   const float* truth = a.f(1);
@@ -116,41 +177,34 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
     finishReduction(a, Framework::Keras, total, rows);
     return;
   }
+  // Rows per group of sums: up to kSumRows, within ~16 KiB of the row (re-read from L1).
+  const int64_t sumRows = C > 0 && C < 4096 / kSumRows ? kSumRows : (C > 0 && C < 4096 ? 4096 / C : 1);
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
+    float sums[kSumRows];
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       const float* t = truth + r * C;
-      double sp = 0.0;
-#pragma omp simd reduction(+ : sp)
-      for (int64_t j = 0; j < C; ++j) sp += static_cast<double>(p[j]);
-      const float s = static_cast<float>(sp);
+      // Row sums a group ahead (their latency overlaps: the loop over the row waits on its sum).
+      const int64_t g0 = b + (r - b) / sumRows * sumRows;
+      if (r == g0)
+        for (int64_t i = r; i < e && i < r + sumRows; ++i) sums[i - r] = rowSum(pred + i * C, C);
+      const float s = sums[r - g0];
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
-      const float kp = keep, ad = add;  // locals, so the loops below vectorize
-      double l = 0.0, uq = 0.0;
-      if (wantGrad) {
-#pragma omp simd reduction(+ : l, uq)
-        for (int64_t j = 0; j < C; ++j) {
-          const float q = p[j] / s, c = kerasClip(q), y = t[j] * kp + ad;
-          l += static_cast<double>(y * vmath::log(c));
-          uq += static_cast<double>(kerasClipPass(q) * (-y / c) * q);
-        }
-      } else {
-#pragma omp simd reduction(+ : l)
-        for (int64_t j = 0; j < C; ++j) l += static_cast<double>((t[j] * kp + ad) * vmath::log(kerasClip(p[j] / s)));
-      }
+      const float invS = 1.0f / s;
+      double uq = 0.0;
+      double l = wantGrad ? catLongRow<true>(p, t, a.grad[0] + r * C, C, invS, keep, add, uq)
+                          : catLongRow<false>(p, t, nullptr, C, invS, keep, add, uq);
       l = -l * wr;
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
       acc += l;
       if (wantGrad) {
-        float* g = a.grad[0] + r * C;
-        const float k = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr);
+        // g holds u; g = k (u - sum_j u_j q_j) / sum(p).
+        float* __restrict g = a.grad[0] + r * C;
+        const float kS = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr / static_cast<double>(s));
         const float fuq = static_cast<float>(uq);
 #pragma omp simd
-        for (int64_t j = 0; j < C; ++j) {
-          const float q = p[j] / s, c = kerasClip(q), y = t[j] * kp + ad;
-          g[j] = k * (kerasClipPass(q) * (-y / c) - fuq) / s;
-        }
+        for (int64_t j = 0; j < C; ++j) g[j] = (g[j] - fuq) * kS;
       }
     }
     return acc;

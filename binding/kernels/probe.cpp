@@ -89,6 +89,10 @@ void sigmoid(LossArgs& a) {
 void softplus(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::softplus(v); });
 }
+// A float division (vdivps): the 1 / o of log's derivative in the Keras categorical gradients.
+void div(LossArgs& a) {
+  primitiveSum(a, [](float v) { return 1.0f / v; });
+}
 
 }  // namespace probe
 }  // namespace FASTLOSS_ISA_NS

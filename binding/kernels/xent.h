@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "engine.h"
+#include "lanes.h"
 #include "scalar.h"
 #include "vmath.h"
 
@@ -172,40 +173,48 @@ struct Xent {
   // conversion in the vector loop (2 + 2 uops per 16 elements on Sapphire Rapids, 8 on Zen 4:
   // scripts/mca.js), and at most kSumBlock / lanes terms per float partial. The last
   // (c1 - c0) % kLanes classes run as one vector over [c1 - kLanes, c1), counting only its new
-  // lanes (the others are recomputed to the same bits): no scalar exp epilogue per row.
-  static constexpr int64_t kSumBlock = 256;
-#if defined(__AVX512F__)
-  static constexpr int64_t kLanes = 16;
-#elif defined(__AVX__)
-  static constexpr int64_t kLanes = 8;
-#else
-  static constexpr int64_t kLanes = 4;
-#endif
+  // lanes (the others are recomputed to the same bits): no scalar exp epilogue per row. The
+  // lanes are explicit and folded by laneSum (lanes.h): `omp simd reduction` ended each block
+  // with a serial chain of kLanes scalar adds.
+  static constexpr int64_t kSumBlock = kRowSumBlock;
+  static constexpr int64_t kLanes = kRowLanes;
   template <bool Store>
   static double expSum(const float* __restrict xr, float* __restrict gr, const float sh, int64_t c0, int64_t c1) {
-    const int64_t body = c1 - c0 < kLanes ? c1 : c0 + (c1 - c0) / kLanes * kLanes;
-    double se = 0.0;
-    for (int64_t b = c0; b < body; b += kSumBlock) {
-      const int64_t e = body - b < kSumBlock ? body : b + kSumBlock;
+    if (c1 - c0 < kLanes) {
       float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-      for (int64_t c = b; c < e; ++c) {
+      for (int64_t c = c0; c < c1; ++c) {
         const float v = vmath::expNonPositive(xr[c] - sh);  // x <= max
         if (Store) gr[c] = v;
         s += v;
       }
-      se += static_cast<double>(s);
+      return static_cast<double>(s);
     }
-    if (body < c1) {
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s) simdlen(kLanes)
-      for (int64_t l = 0; l < kLanes; ++l) {
-        const int64_t c = c1 - kLanes + l;
-        const float v = vmath::expNonPositive(xr[c] - sh);
-        if (Store) gr[c] = v;
-        s += c >= body ? v : 0.0f;
+    const int64_t body = c0 + (c1 - c0) / kLanes * kLanes;
+    double se = 0.0;
+    for (int64_t b = c0; b < body; b += kSumBlock) {
+      const int64_t e = body - b < kSumBlock ? body : b + kSumBlock;
+      float S[kLanes];
+#pragma omp simd
+      for (int64_t k = 0; k < kLanes; ++k) S[k] = 0.0f;
+      for (int64_t c = b; c < e; c += kLanes) {
+#pragma omp simd
+        for (int64_t k = 0; k < kLanes; ++k) {
+          const float v = vmath::expNonPositive(xr[c + k] - sh);
+          if (Store) gr[c + k] = v;
+          S[k] += v;
+        }
       }
-      se += static_cast<double>(s);
+      if (e == body && body < c1) {
+        const int64_t c = c1 - kLanes;
+#pragma omp simd
+        for (int64_t k = 0; k < kLanes; ++k) {
+          const float v = vmath::expNonPositive(xr[c + k] - sh);
+          if (Store) gr[c + k] = v;
+          S[k] += c + k >= body ? v : 0.0f;
+        }
+      }
+      se += static_cast<double>(laneSum(S));
     }
     return se;
   }

@@ -39,6 +39,38 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* 
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
+#elif defined(MCA_KCAT) || defined(MCA_KCATGRAD)
+#include "keras_categorical.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// keras.categoricalCrossentropy on probabilities, one long row (catLongRow): forward, or the
+// gradient's first pass (u into g).
+extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t C) {
+  double uq = 0.0;
+#if defined(MCA_KCAT)
+  return catLongRow<false>(p, t, g, C, 0.01f, 1.0f, 0.0f, uq);
 #else
-#error "define MCA_XENT, MCA_LOGCOSH or MCA_BCELOGITS"
+  return catLongRow<true>(p, t, g, C, 0.01f, 1.0f, 0.0f, uq) + uq;
+#endif
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#elif defined(MCA_FOCAL) || defined(MCA_FOCALGRAD)
+#include "focal.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// keras.categoricalFocalCrossentropy on probabilities (gamma 2), one long contiguous row
+// (focalProbRow): forward, or with the gradient.
+extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t C) {
+  const FocalParams f{0.25f, 2.0f, 1.0f, 0.0f};
+#if defined(MCA_FOCAL)
+  return focalProbRow<true, false>(p, t, C, f, g, 1.0f, 100.0f);
+#else
+  return focalProbRow<true, true>(p, t, C, f, g, 1.0f, 100.0f);
+#endif
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#else
+#error "define MCA_XENT, MCA_LOGCOSH, MCA_BCELOGITS, MCA_KCAT(GRAD) or MCA_FOCAL(GRAD)"
 #endif

@@ -1,0 +1,69 @@
+// Sums inside one row (never split across calls, so float partials are allowed: docs/
+// ARCHITECTURE.md) in explicit float lanes, one vector wide. GCC's `omp simd reduction` ends each
+// loop with a serial chain of scalar adds over the lanes, which costs more per row of 100 classes
+// than the row's logs; laneSum folds the lanes in a fixed tree order instead (same bits for any
+// thread count; the bits may differ between ISA levels).
+#pragma once
+#include <cstdint>
+
+#include "scalar.h"
+
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+
+#if defined(__AVX512F__)
+constexpr int64_t kRowLanes = 16;
+#elif defined(__AVX__)
+constexpr int64_t kRowLanes = 8;
+#else
+constexpr int64_t kRowLanes = 4;
+#endif
+// Classes per float partial before it is added to a double.
+constexpr int64_t kRowSumBlock = 256;
+
+// v[0] + ... + v[kRowLanes - 1], halves added pairwise.
+template <int64_t W = kRowLanes / 2>
+FASTLOSS_HOT float laneSum(float* __restrict v) {
+#pragma omp simd
+  for (int64_t k = 0; k < W; ++k) v[k] += v[k + W];
+  if constexpr (W > 1) {
+    return laneSum<W / 2>(v);
+  } else {
+    return v[0];
+  }
+}
+
+// sum(p[0, C)) for C >= kRowLanes: lanes over blocks of kRowSumBlock, each block's lanes then
+// added to a double; the last C % kRowLanes elements as one vector over [C - kRowLanes, C),
+// counting only its new lanes.
+FASTLOSS_HOT float rowSum(const float* __restrict p, const int64_t C) {
+  const int64_t body = C / kRowLanes * kRowLanes;
+  double sp = 0.0;
+  for (int64_t b = 0; b < body; b += kRowSumBlock) {
+    const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
+    float S[kRowLanes];
+#pragma omp simd
+    for (int64_t k = 0; k < kRowLanes; ++k) S[k] = 0.0f;
+    for (int64_t j = b; j < e; j += kRowLanes) {
+#pragma omp simd
+      for (int64_t k = 0; k < kRowLanes; ++k) S[k] += p[j + k];
+    }
+    if (e == body && body < C) {
+      const int64_t j = C - kRowLanes;
+#pragma omp simd
+      for (int64_t k = 0; k < kRowLanes; ++k) S[k] += j + k >= body ? p[j + k] : 0.0f;
+    }
+    sp += static_cast<double>(laneSum(S));
+  }
+  return static_cast<float>(sp);
+}
+
+// kerasClip as bit selects: inside a loop that takes log of it, GCC folds the ternary form into
+// log's special cases (+2 to 5 uops per vector in scripts/mca.js). Same values.
+FASTLOSS_HOT float kerasClipSelect(float p) {
+  return vmath::select(p < kKerasEpsilon, kKerasEpsilon,
+                       vmath::select(p > kKerasOneMinusEpsilon, kKerasOneMinusEpsilon, p));
+}
+
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss

@@ -149,8 +149,19 @@ describe('a recorded call does not outlive what it checked', () => {
     expect(() => native.runPlan(slot, x)).toThrow(/input 1 is required/);
     expect(() => native.runPlan(4095, x, y)).toThrow(/no plan in that slot/);
     expect(() => native.setPlan(slot, new Float64Array(2), 0)).toThrow(/setPlan takes a slot/);
-    // an 8-byte element type holds the 4-byte elements read: memory-safe (the facade never passes one)
-    expect(typeof native.runPlan(slot, x, new Float64Array(8) as never)).toBe('number');
+    // any other view: its bytes read as bytes / 4 elements, inside the view (memory-safe; the facade
+    // never passes one); a length that does not fit gets run()'s full check and its message
+    expect(() => native.runPlan(slot, x, new Float64Array(8) as never)).toThrow(/input 1 has the wrong element type/);
+    expect(() => native.runPlan(slot, x, new Uint8Array(3) as never)).toThrow(/input 1 has the wrong element type/);
+    expect(typeof native.runPlan(slot, x, new Float64Array(4) as never)).toBe('number');
+    expect(typeof native.runPlan(slot, x, new Uint8Array(new ArrayBuffer(48), 16, 32) as never)).toBe('number');
+    expect(typeof native.runPlan(slot, x, new DataView(new ArrayBuffer(32)) as never)).toBe('number');
+    const shared = new Float32Array(new SharedArrayBuffer(32));
+    shared.set(y);
+    expect(native.runPlan(slot, x, shared)).toBe(torch.mseLoss(x, y));
+    const detached = new Float32Array(8);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(() => native.runPlan(slot, x, detached)).toThrow(/input 1 is backed by a detached ArrayBuffer/);
   });
 
   test('crossEntropy alternating index and probability targets of one length', () => {

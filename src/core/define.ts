@@ -142,6 +142,8 @@ interface FastPlan {
   /** Length of 'out', or -1 for none. */
   outLength: number;
   gradLengths: number[];
+  /** run()'s arguments by pick() code: the kernel inputs (argument i: i, none: 4), then out (5) and the gradients (6 + k). */
+  layout: number[];
 }
 
 interface Prepared {
@@ -443,6 +445,9 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
   if (fastPlan !== null) {
     fastPlan.image = scratch.slice();
     fastPlan.outLength = hasOut ? plan.outLength : -1;
+    fastPlan.layout = fastPlan.inputArg.map((i) => (i >= 0 ? i : 4));
+    if (hasOut) fastPlan.layout.push(5);
+    for (let k = 0; k < grads.length; k++) fastPlan.layout.push(6 + k);
   }
   return { args, tensors, logicalShape, plan, opts: values, fastPlan, out, grads, arrays, scratch };
 }
@@ -467,7 +472,7 @@ function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: F
     if (input && i < 0) return null;
     inputArg.push(i);
   }
-  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length) };
+  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length), layout: [] };
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
@@ -697,9 +702,21 @@ let fastPathOn = true;
 export function setFastPath(enabled: boolean): void {
   fastPathOn = enabled;
 }
-// run()'s arguments of a fast call, filled only after every check (no user code runs between
-// filling and the native call) and cleared after it, so no caller array is kept alive.
-const fastSlots: (AnyTypedArray | null | undefined)[] = new Array(native.maxArgs).fill(undefined);
+/** The value of run()'s argument of layout code k (FastPlan.layout): argument k, null, out or gradient k - 5. */
+function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown): AnyTypedArray | null | undefined {
+  switch (k) {
+    case 0: return x0 as AnyTypedArray;
+    case 1: return x1 as AnyTypedArray;
+    case 2: return x2 as AnyTypedArray;
+    case 3: return x3 as AnyTypedArray;
+    case 4: return null;
+    case 5: return out as Float32Array;
+    case 6: return g0 as Float32Array;
+    case 7: return g1 as Float32Array;
+    case 8: return g2 as Float32Array;
+    default: return undefined;
+  }
+}
 
 /**
  * a when it is the same kind of real typed array as the cached call's, of the same true length (its
@@ -729,24 +746,67 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   const g0 = gl.length > 0 ? new Float32Array(gl[0]) : null;
   const g1 = gl.length > 1 ? new Float32Array(gl[1]) : null;
   const g2 = gl.length > 2 ? new Float32Array(gl[2]) : null;
-  const slots = fastSlots;
-  const inputs = f.inputArg;
-  let at = 0;
-  for (; at < inputs.length; at++) {
-    const i = inputs[at];
-    slots[at] = i === 0 ? x0 : i === 1 ? x1 : i === 2 ? x2 : i === 3 ? x3 : null;
-  }
-  if (out !== null) slots[at++] = out;
-  if (g0 !== null) slots[at++] = g0;
-  if (g1 !== null) slots[at++] = g1;
-  if (g2 !== null) slots[at++] = g2;
+  // run()'s arguments, passed as exactly f.layout.length values (no argument array, no stores into
+  // one: napi copies every argument passed, and each store of a fresh array paid a write barrier).
+  const lay = f.layout;
   let value: number;
   try {
-    value = native.runPlan(f.slot, slots[0], slots[1], slots[2], slots[3], slots[4], slots[5], slots[6], slots[7], slots[8], slots[9], slots[10]);
+    switch (lay.length) {
+      case 1:
+        value = native.runPlan(f.slot,
+          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2));
+        break;
+      case 2:
+        value = native.runPlan(f.slot,
+          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2));
+        break;
+      case 3:
+        value = native.runPlan(f.slot,
+          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2));
+        break;
+      case 4:
+        value = native.runPlan(f.slot,
+          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2));
+        break;
+      case 5:
+        value = native.runPlan(f.slot,
+          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2));
+        break;
+      case 6:
+        value = native.runPlan(f.slot,
+          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2));
+        break;
+      default:
+        value = native.runPlan(f.slot,
+          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2),
+          pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2));
+    }
   } catch {
     return MISS;
-  } finally {
-    for (let k = 0; k < at; k++) slots[k] = undefined;
   }
   const loss = out ?? value;
   if (mode === Mode.Forward) return loss;

@@ -271,29 +271,45 @@ function snapshotOf(c: Compiled, mode: Mode, argc: number, rawOpts: unknown): Sn
   if (!isPlainObject(rawOpts) || Array.isArray(rawOpts))
     throw check.typeError(fn, 'opts', 'must be an options object');
   const opts = rawOpts as Record<string, unknown>;
-  const allowed = mode === Mode.Forward ? c.allowedForward : c.allowedGrad;
-  for (const key in opts) {
-    if (!allowed.has(key)) {
-      const hint = GRAD_OPTIONS.includes(key) ? ' (it applies to backward and withGrad)' : tensor.optionHint(key, allowed);
-      throw check.typeError(fn, `opts.${key}`, `is not an option of ${fn}${hint}`);
-    }
-  }
+  checkOptionNames(c, mode, opts);
   const names = c.optionNames;
   const values = new Array<unknown>(names.length);
   for (let k = 0; k < names.length; k++) values[k] = opts[names[k]];
   const rawShape = opts.shape;
   const shape = check.snapshotShape(rawShape);
+  const reduction = opts.reduction;
+  const out = opts.out;
+  const threads = opts.threads;
+  return snapshotRest(c, mode, values, shape, shape !== rawShape, reduction, out, threads, mode === Mode.Forward ? undefined : opts.gradOutput);
+}
+
+/** Refuses an option name this loss and mode do not take (the keys only: no getter runs). */
+function checkOptionNames(c: Compiled, mode: Mode, opts: Record<string, unknown>): void {
+  const allowed = mode === Mode.Forward ? c.allowedForward : c.allowedGrad;
+  for (const key in opts) {
+    if (!allowed.has(key)) {
+      const fn = c.def.name;
+      const hint = GRAD_OPTIONS.includes(key) ? ' (it applies to backward and withGrad)' : tensor.optionHint(key, allowed);
+      throw check.typeError(fn, `opts.${key}`, `is not an option of ${fn}${hint}`);
+    }
+  }
+}
+
+/** The snapshot of options read in snapshotOf's order; reads opts.out's fields for backward and withGrad. */
+function snapshotRest(c: Compiled, mode: Mode, values: unknown[], shape: unknown, shapeCopied: boolean, reduction: unknown,
+  out: unknown, threads: unknown, gradOutput: unknown): Snapshot {
+  const fn = c.def.name;
   const snap: Snapshot = {
     values,
-    reduction: opts.reduction,
+    reduction,
     shape,
-    shapeCopied: shape !== rawShape,
-    out: opts.out,
-    threads: opts.threads,
+    shapeCopied,
+    out,
+    threads,
     lossOut: undefined,
     gradOut: undefined,
     gradOutByName: null,
-    gradOutput: mode === Mode.Forward ? undefined : opts.gradOutput,
+    gradOutput,
   };
   if (mode === Mode.Forward) return snap;
   let gradOut = snap.out;
@@ -647,17 +663,79 @@ function sameOptions(key: unknown[], snap: Snapshot): boolean {
   return true;
 }
 
+// readOptions' scratch for the option values (not re-entrant: a getter that calls fastloss again
+// while it reads takes snapshotOf's path, `reading`).
+const readValues: unknown[] = [];
+let reading = false;
+
+/**
+ * snapshotOf's reads for a plain options object, in its order, each once, without allocating the
+ * snapshot: null when they equal the record's key (the fast path may run), else their snapshot.
+ */
+function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<string, unknown>): Snapshot | null {
+  checkOptionNames(c, mode, opts);
+  const names = c.optionNames;
+  const n = names.length;
+  const values = readValues;
+  let rawShape, shape, reduction, out, threads, gradOutput;
+  reading = true;
+  try {
+    for (let k = 0; k < n; k++) values[k] = opts[names[k]];
+    rawShape = opts.shape;
+    shape = check.snapshotShape(rawShape);
+    reduction = opts.reduction;
+    out = opts.out;
+    threads = opts.threads;
+    gradOutput = mode === Mode.Forward ? undefined : opts.gradOutput;
+  } finally {
+    reading = false;
+  }
+  const shapeCopied = shape !== rawShape;
+  if (out === undefined && gradOutput === undefined && (shape === undefined || shapeCopied) &&
+    Object.is(key[0], reduction) && Object.is(key[1], threads) && key[2] === (shape as unknown[] | undefined)?.length) {
+    let same = true;
+    for (let k = 0; k < n && same; k++) same = Object.is(key[k + 3], values[k]);
+    if (shape !== undefined) {
+      const dims = shape as unknown[];
+      for (let d = 0; d < dims.length && same; d++) same = Object.is(key[3 + n + d], dims[d]);
+    }
+    if (same) return null;  // values holds primitives only, the key's
+  }
+  const copy = values.slice(0, n);
+  values.fill(undefined);  // keeps no caller object alive
+  return snapshotRest(c, mode, copy, shape, shapeCopied, reduction, out, threads, gradOutput);
+}
+
+/** The snapshot of options equal to a record's key (readOptions matched them: nothing left to read). */
+function snapshotOfKey(c: Compiled, mode: Mode, key: unknown[]): Snapshot {
+  const n = c.optionNames.length;
+  const shape = key[2] === undefined ? undefined : key.slice(3 + n);
+  return snapshotRest(c, mode, key.slice(3, 3 + n), shape, shape !== undefined, key[0], undefined, key[1], undefined);
+}
+
 /**
  * A call of nArgs <= 4 arrays and an options object (a4 unused below 4 arrays): with options of the
- * recorded set, the fast path, and no argument array; else the full path.
+ * recorded set, the fast path, and no argument array, snapshot or values array; else the full path.
  */
 function runWithOptions(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): unknown {
   const nArgs = c.def.args.length;
-  const snap = snapshotOf(c, mode, nArgs + 1, nArgs === 1 ? a1 : nArgs === 2 ? a2 : nArgs === 3 ? a3 : a4);
+  const rawOpts = nArgs === 1 ? a1 : nArgs === 2 ? a2 : nArgs === 3 ? a3 : a4;
   const f = c.fastOptions[mode];
-  if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
-    const r = fastCall(c, mode, f, a0, a1, a2, a3);
-    if (r !== MISS) return r;
+  let snap: Snapshot | null;
+  if (f !== null && f.key !== null && fastPathOn && !reading && isPlainObject(rawOpts) && !Array.isArray(rawOpts)) {
+    snap = readOptions(c, mode, f.key, rawOpts);
+    if (snap === null) {
+      // a getter's own call may have replaced the record (and its native slot) meanwhile
+      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3) : MISS;
+      if (r !== MISS) return r;
+      snap = snapshotOfKey(c, mode, f.key);
+    }
+  } else {
+    snap = snapshotOf(c, mode, nArgs + 1, rawOpts);
+    if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
+      const r = fastCall(c, mode, f, a0, a1, a2, a3);
+      if (r !== MISS) return r;
+    }
   }
   const argv = [a0, a1, a2, a3, a4];
   argv.length = nArgs + 1;

@@ -827,61 +827,28 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   // run()'s arguments, passed as exactly f.layout.length values (no argument array, no stores into
   // one: napi copies every argument passed, and each store of a fresh array paid a write barrier).
   const lay = f.layout;
+  const m = lay.length;
+  const v0 = pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2);
+  const v1 = m > 1 ? pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v2 = m > 2 ? pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v3 = m > 3 ? pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v4 = m > 4 ? pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v5 = m > 5 ? pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v6 = m > 6 ? pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v7 = m > 7 ? pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
   let value: number;
   try {
-    switch (lay.length) {
-      case 1:
-        value = native.runPlan(f.slot,
-          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2));
-        break;
-      case 2:
-        value = native.runPlan(f.slot,
-          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2));
-        break;
-      case 3:
-        value = native.runPlan(f.slot,
-          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2));
-        break;
-      case 4:
-        value = native.runPlan(f.slot,
-          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2));
-        break;
-      case 5:
-        value = native.runPlan(f.slot,
-          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2));
-        break;
-      case 6:
-        value = native.runPlan(f.slot,
-          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2));
-        break;
-      default:
-        value = native.runPlan(f.slot,
-          pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2),
-          pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2));
+    switch (m) {
+      case 1: value = native.runPlan(f.slot, v0); break;
+      case 2: value = native.runPlan(f.slot, v0, v1); break;
+      case 3: value = native.runPlan(f.slot, v0, v1, v2); break;
+      case 4: value = native.runPlan(f.slot, v0, v1, v2, v3); break;
+      case 5: value = native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
+      case 6: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
+      default: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
     }
   } catch {
     return MISS;

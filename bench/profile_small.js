@@ -32,6 +32,24 @@ function makeCall(fastloss, lossName, N, mode) {
   if (lossName === 'js.mseLoss') return mode === 'withGrad' ? () => jsMseWithGrad(a, b).loss : () => jsMse(a, b);
   const [ns, name] = lossName.split('.');
   const fn = fastloss[ns][name];
+  // Calls with plain-value options (the fast path with options): GCE { q } on rows of C, dice { shape, axis: -1 }.
+  const gce = /^keras\.gce(\d+)$/.exec(lossName);
+  if (gce) {
+    const C = Number(gce[1]);
+    const fg = fastloss.keras.categoricalGeneralizedCrossEntropy;
+    const p = Float32Array.from({ length: N }, (_, i) => 0.5 + 0.4 * Math.sin(i));
+    const t = Int32Array.from({ length: N / C }, (_, i) => (i * 7) % C);
+    return mode === 'withGrad' ? () => fg.withGrad(t, p, { q: 0.7 }).loss : () => fg(t, p, { q: 0.7 });
+  }
+  const diceRows = /^keras\.dice(\d+)$/.exec(lossName);
+  if (diceRows) {
+    const C = Number(diceRows[1]);
+    const fd = fastloss.keras.dice;
+    const t = Float32Array.from({ length: N }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const p = Float32Array.from({ length: N }, (_, i) => 0.5 + 0.4 * Math.sin(i));
+    const shape = [N / C, C];
+    return mode === 'withGrad' ? () => fd.withGrad(t, p, { shape, axis: -1 }).loss : () => fd(t, p, { shape, axis: -1 });
+  }
   if (lossName === 'torch.crossEntropy') {
     const t = Int32Array.from({ length: N / 16 }, (_, i) => (i * 7) % 16);
     return mode === 'withGrad' ? () => fn.withGrad(a, t).loss : () => fn(a, t);
@@ -43,14 +61,19 @@ function nsPerCall(call, seconds) {
   let sink = 0;
   for (let k = 0; k < 20000; k++) sink += call();  // warm up (optimizing compiler)
   const samples = [];
+  const cpu = [];  // CPU time of this process (a busy machine stretches wall time, not this)
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let k = 0; k < 10000; k++) sink += call();
     samples.push(Number(process.hrtime.bigint() - t0) / 10000);
+    const c1 = process.cpuUsage(c0);
+    cpu.push(((c1.user + c1.system) * 1000) / 10000);
   }
   samples.sort((x, y) => x - y);
-  return { ns: samples[samples.length >> 1], best: samples[0], sink };
+  cpu.sort((x, y) => x - y);
+  return { ns: samples[samples.length >> 1], best: samples[0], cpu: cpu[cpu.length >> 1], sink };
 }
 
 const argv = process.argv.slice(2);
@@ -59,12 +82,14 @@ if (argv[0] === '--table') {
   const fastloss = require(distDir);
   const N = Number(nArg);
   const rows = [['torch.mseLoss', 'forward'], ['torch.mseLoss', 'withGrad'], ['torch.crossEntropy', 'forward'],
-    ['torch.crossEntropy', 'withGrad'], ['js.mseLoss', 'forward'], ['js.mseLoss', 'withGrad']];
-  console.log(`N = ${N}: ns per call (median of 10k-call batches, best batch)`);
-  for (const [loss, mode] of rows) {
-    const r = nsPerCall(makeCall(fastloss, loss, N, mode), Number(secArg));
-    const label = loss === 'torch.crossEntropy' ? `${loss} [${N / 16}, 16]` : loss;
-    console.log(`${`${label} ${mode}`.padEnd(40)} ${r.ns.toFixed(0).padStart(6)} ns  (best ${r.best.toFixed(0)})`);
+    ['torch.crossEntropy', 'withGrad'], ['js.mseLoss', 'forward'], ['js.mseLoss', 'withGrad'],
+    // with options, at about 10^3 elements whatever N: GCE { q }, dice { shape, axis: -1 }
+    ['keras.gce8', 'forward', 1000], ['keras.gce16', 'forward', 1008], ['keras.dice8', 'forward', 1000]];
+  console.log(`N = ${N}: ns per call (median of 10k-call batches, best batch; CPU-time median)`);
+  for (const [loss, mode, n = N] of rows) {
+    const r = nsPerCall(makeCall(fastloss, loss, n, mode), Number(secArg));
+    const label = loss === 'torch.crossEntropy' ? `${loss} [${n / 16}, 16]` : /\d$/.test(loss) ? `${loss} N=${n}` : loss;
+    console.log(`${`${label} ${mode}`.padEnd(40)} ${r.ns.toFixed(0).padStart(6)} ns  (best ${r.best.toFixed(0)})  cpu ${r.cpu.toFixed(0).padStart(6)} ns`);
   }
   process.exit(0);
 }

@@ -776,3 +776,35 @@ describe('12. file mappings (mapFile; issue 14): bad arguments, lost pages, fore
     expect(r.result).toBeUndefined();
   });
 });
+
+describe('13. runPlan (the fast path) given any view, directly', () => {
+  // plannedArrayArg reads an array's bytes as bytes / 4 elements: whatever the view, the kernel
+  // reads and writes inside it, or the call gets run()'s error.
+  test('views of other types, offsets, shrunk resizable buffers, shared memory: a number or an error, no crash', () => {
+    const r = run(`
+      const { native, params, setRawCall, FLAG_LOSS, FLAG_GRAD } = require(__dist.replace(/index\\.js$/, 'core/native.js'));
+      const x = new Float32Array(8).fill(1);
+      const rab = new ArrayBuffer(32, { maxByteLength: 64 });
+      const tracking = new Float32Array(rab);
+      const fixed = new Float32Array(rab, 0, 8);
+      rab.resize(16);  // fixed is out of bounds now, tracking has 4 elements
+      const views = () => ({ u8: new Uint8Array(32), u8end: new Uint8Array(new ArrayBuffer(40), 8), f64: new Float64Array(4),
+        dv: new DataView(new ArrayBuffer(32)), tracking, fixed, big: new BigInt64Array(4), sab: new Float32Array(new SharedArrayBuffer(32)),
+        atEnd: new Float32Array(new ArrayBuffer(32), 32), obj: {}, num: 5 });
+      const o = {};
+      setRawCall('torch.mseLoss', { flags: FLAG_LOSS, reduction: 1, shape: [8] });
+      native.setPlan(4091, params, 0);
+      for (const [k, v] of Object.entries(views())) o['in_' + k] = outcome(() => native.runPlan(4091, x, v));
+      setRawCall('torch.mseLoss', { flags: FLAG_GRAD, reduction: 1, shape: [8], gradCount: 1 });
+      native.setPlan(4092, params, 0);
+      for (const [k, v] of Object.entries(views())) o['grad_' + k] = outcome(() => { native.runPlan(4092, x, x.map(() => 0), v); return 0; });
+      report(o);`);
+    const o = results(r);
+    expect(Object.keys(o)).toHaveLength(22);
+    for (const [k, v] of Object.entries(o)) {
+      if (!v.ok) expect(`${k}: ${v.type}: ${v.message}`).toMatch(/: (TypeError|RangeError): (torch\.mseLoss|fastloss): /);
+    }
+    for (const k of ['u8', 'u8end', 'f64', 'dv', 'sab']) expect([k, o[`in_${k}`].ok, o[`grad_${k}`].ok]).toEqual([k, true, true]);
+    for (const k of ['tracking', 'fixed', 'atEnd', 'obj', 'num']) expect([k, o[`in_${k}`].ok]).toEqual([k, false]);
+  });
+});

@@ -126,6 +126,47 @@ describe('a recorded call does not outlive what it checked', () => {
     expect(() => torch.mseLoss(x, y, { reduction: 'sum', threads: 0 })).toThrow(RangeError);
   });
 
+  test('recorded options: the same reads in the same order, a getter calling fastloss again, a miss after matching', () => {
+    const { keras } = require('../src') as typeof import('../src');
+    const gce = keras.categoricalGeneralizedCrossEntropy;
+    const t = Int32Array.of(1, 0, 3, 2);
+    const p = Float32Array.from({ length: 16 }, (_, i) => 0.05 + ((i * 7) % 16) / 20);
+    const log: string[] = [];
+    const traced = (o: Record<string, unknown>) => new Proxy(o, {
+      ownKeys: (target) => { log.push('keys'); return Reflect.ownKeys(target); },
+      get: (target, k) => { log.push(String(k)); return Reflect.get(target, k); },
+    });
+    const want = gce(t, p, { q: 0.7, reduction: 'sum' });
+    const orders: string[] = [];
+    for (let k = 0; k < 4; k++) {
+      log.length = 0;
+      expect(gce(t, p, traced({ q: 0.7, reduction: 'sum' }))).toBe(want);
+      orders.push(log.join(' '));
+    }
+    setFastPath(false);
+    log.length = 0;
+    gce(t, p, traced({ q: 0.7, reduction: 'sum' }) as never);
+    setFastPath(true);
+    expect(new Set([...orders, log.join(' ')]).size).toBe(1);  // fast or full, first or later: one order
+    // a getter that calls the same loss while its options are read: both results right
+    const inner = gce(t, p, { q: 0.3, reduction: 'sum' });
+    let got: number | undefined;
+    const reentrant = { get q() { got = gce(t, p, { q: 0.3, reduction: 'sum' }) as number; return 0.7; }, reduction: 'sum' };
+    for (let k = 0; k < 3; k++) expect(gce(t, p, reentrant as never)).toBe(want);
+    expect(got).toBe(inner);
+    // options that match the record, arrays that do not (another length): the full path, same options
+    const t3 = Int32Array.of(1, 0, 3);
+    const p3 = p.subarray(0, 12);
+    setFastPath(false);
+    const want3 = gce.withGrad(t3, p3, { q: 0.7, reduction: 'sum' });
+    setFastPath(true);
+    gce.withGrad(t, p, { q: 0.7, reduction: 'sum' });
+    gce.withGrad(t, p, { q: 0.7, reduction: 'sum' });
+    expect(gce.withGrad(t3, p3, { q: 0.7, reduction: 'sum' })).toEqual(want3);
+    expect(() => gce(t, p, { q: 0.7, reduction: 'sum', sampleWeight: 'x' } as never)).toThrow(TypeError);
+    expect(() => gce(t, p, { q: 0.7, reduction: 'sum', bogus: 1 } as never)).toThrow(/opts\.bogus is not an option/);
+  });
+
   test('a kernel error after a recorded call names the argument (the full path reports it)', () => {
     torch.binaryCrossEntropy(x, y);
     torch.binaryCrossEntropy(x, y);
@@ -149,8 +190,19 @@ describe('a recorded call does not outlive what it checked', () => {
     expect(() => native.runPlan(slot, x)).toThrow(/input 1 is required/);
     expect(() => native.runPlan(4095, x, y)).toThrow(/no plan in that slot/);
     expect(() => native.setPlan(slot, new Float64Array(2), 0)).toThrow(/setPlan takes a slot/);
-    // an 8-byte element type holds the 4-byte elements read: memory-safe (the facade never passes one)
-    expect(typeof native.runPlan(slot, x, new Float64Array(8) as never)).toBe('number');
+    // any other view: its bytes read as bytes / 4 elements, inside the view (memory-safe; the facade
+    // never passes one); a length that does not fit gets run()'s full check and its message
+    expect(() => native.runPlan(slot, x, new Float64Array(8) as never)).toThrow(/input 1 has the wrong element type/);
+    expect(() => native.runPlan(slot, x, new Uint8Array(3) as never)).toThrow(/input 1 has the wrong element type/);
+    expect(typeof native.runPlan(slot, x, new Float64Array(4) as never)).toBe('number');
+    expect(typeof native.runPlan(slot, x, new Uint8Array(new ArrayBuffer(48), 16, 32) as never)).toBe('number');
+    expect(typeof native.runPlan(slot, x, new DataView(new ArrayBuffer(32)) as never)).toBe('number');
+    const shared = new Float32Array(new SharedArrayBuffer(32));
+    shared.set(y);
+    expect(native.runPlan(slot, x, shared)).toBe(torch.mseLoss(x, y));
+    const detached = new Float32Array(8);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(() => native.runPlan(slot, x, detached)).toThrow(/input 1 is backed by a detached ArrayBuffer/);
   });
 
   test('crossEntropy alternating index and probability targets of one length', () => {

@@ -142,6 +142,8 @@ interface FastPlan {
   /** Length of 'out', or -1 for none. */
   outLength: number;
   gradLengths: number[];
+  /** run()'s arguments by pick() code: the kernel inputs (argument i: i, none: 4), then out (5) and the gradients (6 + k). */
+  layout: number[];
 }
 
 interface Prepared {
@@ -269,29 +271,45 @@ function snapshotOf(c: Compiled, mode: Mode, argc: number, rawOpts: unknown): Sn
   if (!isPlainObject(rawOpts) || Array.isArray(rawOpts))
     throw check.typeError(fn, 'opts', 'must be an options object');
   const opts = rawOpts as Record<string, unknown>;
-  const allowed = mode === Mode.Forward ? c.allowedForward : c.allowedGrad;
-  for (const key in opts) {
-    if (!allowed.has(key)) {
-      const hint = GRAD_OPTIONS.includes(key) ? ' (it applies to backward and withGrad)' : tensor.optionHint(key, allowed);
-      throw check.typeError(fn, `opts.${key}`, `is not an option of ${fn}${hint}`);
-    }
-  }
+  checkOptionNames(c, mode, opts);
   const names = c.optionNames;
   const values = new Array<unknown>(names.length);
   for (let k = 0; k < names.length; k++) values[k] = opts[names[k]];
   const rawShape = opts.shape;
   const shape = check.snapshotShape(rawShape);
+  const reduction = opts.reduction;
+  const out = opts.out;
+  const threads = opts.threads;
+  return snapshotRest(c, mode, values, shape, shape !== rawShape, reduction, out, threads, mode === Mode.Forward ? undefined : opts.gradOutput);
+}
+
+/** Refuses an option name this loss and mode do not take (the keys only: no getter runs). */
+function checkOptionNames(c: Compiled, mode: Mode, opts: Record<string, unknown>): void {
+  const allowed = mode === Mode.Forward ? c.allowedForward : c.allowedGrad;
+  for (const key in opts) {
+    if (!allowed.has(key)) {
+      const fn = c.def.name;
+      const hint = GRAD_OPTIONS.includes(key) ? ' (it applies to backward and withGrad)' : tensor.optionHint(key, allowed);
+      throw check.typeError(fn, `opts.${key}`, `is not an option of ${fn}${hint}`);
+    }
+  }
+}
+
+/** The snapshot of options read in snapshotOf's order; reads opts.out's fields for backward and withGrad. */
+function snapshotRest(c: Compiled, mode: Mode, values: unknown[], shape: unknown, shapeCopied: boolean, reduction: unknown,
+  out: unknown, threads: unknown, gradOutput: unknown): Snapshot {
+  const fn = c.def.name;
   const snap: Snapshot = {
     values,
-    reduction: opts.reduction,
+    reduction,
     shape,
-    shapeCopied: shape !== rawShape,
-    out: opts.out,
-    threads: opts.threads,
+    shapeCopied,
+    out,
+    threads,
     lossOut: undefined,
     gradOut: undefined,
     gradOutByName: null,
-    gradOutput: mode === Mode.Forward ? undefined : opts.gradOutput,
+    gradOutput,
   };
   if (mode === Mode.Forward) return snap;
   let gradOut = snap.out;
@@ -443,6 +461,9 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
   if (fastPlan !== null) {
     fastPlan.image = scratch.slice();
     fastPlan.outLength = hasOut ? plan.outLength : -1;
+    fastPlan.layout = fastPlan.inputArg.map((i) => (i >= 0 ? i : 4));
+    if (hasOut) fastPlan.layout.push(5);
+    for (let k = 0; k < grads.length; k++) fastPlan.layout.push(6 + k);
   }
   return { args, tensors, logicalShape, plan, opts: values, fastPlan, out, grads, arrays, scratch };
 }
@@ -467,7 +488,7 @@ function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: F
     if (input && i < 0) return null;
     inputArg.push(i);
   }
-  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length) };
+  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length), layout: [] };
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
@@ -642,17 +663,79 @@ function sameOptions(key: unknown[], snap: Snapshot): boolean {
   return true;
 }
 
+// readOptions' scratch for the option values (not re-entrant: a getter that calls fastloss again
+// while it reads takes snapshotOf's path, `reading`).
+const readValues: unknown[] = [];
+let reading = false;
+
+/**
+ * snapshotOf's reads for a plain options object, in its order, each once, without allocating the
+ * snapshot: null when they equal the record's key (the fast path may run), else their snapshot.
+ */
+function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<string, unknown>): Snapshot | null {
+  checkOptionNames(c, mode, opts);
+  const names = c.optionNames;
+  const n = names.length;
+  const values = readValues;
+  let rawShape, shape, reduction, out, threads, gradOutput;
+  reading = true;
+  try {
+    for (let k = 0; k < n; k++) values[k] = opts[names[k]];
+    rawShape = opts.shape;
+    shape = check.snapshotShape(rawShape);
+    reduction = opts.reduction;
+    out = opts.out;
+    threads = opts.threads;
+    gradOutput = mode === Mode.Forward ? undefined : opts.gradOutput;
+  } finally {
+    reading = false;
+  }
+  const shapeCopied = shape !== rawShape;
+  if (out === undefined && gradOutput === undefined && (shape === undefined || shapeCopied) &&
+    Object.is(key[0], reduction) && Object.is(key[1], threads) && key[2] === (shape as unknown[] | undefined)?.length) {
+    let same = true;
+    for (let k = 0; k < n && same; k++) same = Object.is(key[k + 3], values[k]);
+    if (shape !== undefined) {
+      const dims = shape as unknown[];
+      for (let d = 0; d < dims.length && same; d++) same = Object.is(key[3 + n + d], dims[d]);
+    }
+    if (same) return null;  // values holds primitives only, the key's
+  }
+  const copy = values.slice(0, n);
+  values.fill(undefined);  // keeps no caller object alive
+  return snapshotRest(c, mode, copy, shape, shapeCopied, reduction, out, threads, gradOutput);
+}
+
+/** The snapshot of options equal to a record's key (readOptions matched them: nothing left to read). */
+function snapshotOfKey(c: Compiled, mode: Mode, key: unknown[]): Snapshot {
+  const n = c.optionNames.length;
+  const shape = key[2] === undefined ? undefined : key.slice(3 + n);
+  return snapshotRest(c, mode, key.slice(3, 3 + n), shape, shape !== undefined, key[0], undefined, key[1], undefined);
+}
+
 /**
  * A call of nArgs <= 4 arrays and an options object (a4 unused below 4 arrays): with options of the
- * recorded set, the fast path, and no argument array; else the full path.
+ * recorded set, the fast path, and no argument array, snapshot or values array; else the full path.
  */
 function runWithOptions(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: unknown, a3: unknown, a4: unknown): unknown {
   const nArgs = c.def.args.length;
-  const snap = snapshotOf(c, mode, nArgs + 1, nArgs === 1 ? a1 : nArgs === 2 ? a2 : nArgs === 3 ? a3 : a4);
+  const rawOpts = nArgs === 1 ? a1 : nArgs === 2 ? a2 : nArgs === 3 ? a3 : a4;
   const f = c.fastOptions[mode];
-  if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
-    const r = fastCall(c, mode, f, a0, a1, a2, a3);
-    if (r !== MISS) return r;
+  let snap: Snapshot | null;
+  if (f !== null && f.key !== null && fastPathOn && !reading && isPlainObject(rawOpts) && !Array.isArray(rawOpts)) {
+    snap = readOptions(c, mode, f.key, rawOpts);
+    if (snap === null) {
+      // a getter's own call may have replaced the record (and its native slot) meanwhile
+      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3) : MISS;
+      if (r !== MISS) return r;
+      snap = snapshotOfKey(c, mode, f.key);
+    }
+  } else {
+    snap = snapshotOf(c, mode, nArgs + 1, rawOpts);
+    if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
+      const r = fastCall(c, mode, f, a0, a1, a2, a3);
+      if (r !== MISS) return r;
+    }
   }
   const argv = [a0, a1, a2, a3, a4];
   argv.length = nArgs + 1;
@@ -697,9 +780,21 @@ let fastPathOn = true;
 export function setFastPath(enabled: boolean): void {
   fastPathOn = enabled;
 }
-// run()'s arguments of a fast call, filled only after every check (no user code runs between
-// filling and the native call) and cleared after it, so no caller array is kept alive.
-const fastSlots: (AnyTypedArray | null | undefined)[] = new Array(native.maxArgs).fill(undefined);
+/** The value of run()'s argument of layout code k (FastPlan.layout): argument k, null, out or gradient k - 5. */
+function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown): AnyTypedArray | null | undefined {
+  switch (k) {
+    case 0: return x0 as AnyTypedArray;
+    case 1: return x1 as AnyTypedArray;
+    case 2: return x2 as AnyTypedArray;
+    case 3: return x3 as AnyTypedArray;
+    case 4: return null;
+    case 5: return out as Float32Array;
+    case 6: return g0 as Float32Array;
+    case 7: return g1 as Float32Array;
+    case 8: return g2 as Float32Array;
+    default: return undefined;
+  }
+}
 
 /**
  * a when it is the same kind of real typed array as the cached call's, of the same true length (its
@@ -729,24 +824,34 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   const g0 = gl.length > 0 ? new Float32Array(gl[0]) : null;
   const g1 = gl.length > 1 ? new Float32Array(gl[1]) : null;
   const g2 = gl.length > 2 ? new Float32Array(gl[2]) : null;
-  const slots = fastSlots;
-  const inputs = f.inputArg;
-  let at = 0;
-  for (; at < inputs.length; at++) {
-    const i = inputs[at];
-    slots[at] = i === 0 ? x0 : i === 1 ? x1 : i === 2 ? x2 : i === 3 ? x3 : null;
-  }
-  if (out !== null) slots[at++] = out;
-  if (g0 !== null) slots[at++] = g0;
-  if (g1 !== null) slots[at++] = g1;
-  if (g2 !== null) slots[at++] = g2;
+  // run()'s arguments, passed as exactly f.layout.length values (no argument array, no stores into
+  // one: napi copies every argument passed, and each store of a fresh array paid a write barrier).
+  const lay = f.layout;
+  const m = lay.length;
+  const v0 = pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2);
+  const v1 = m > 1 ? pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v2 = m > 2 ? pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v3 = m > 3 ? pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v4 = m > 4 ? pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v5 = m > 5 ? pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v6 = m > 6 ? pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v7 = m > 7 ? pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
   let value: number;
   try {
-    value = native.runPlan(f.slot, slots[0], slots[1], slots[2], slots[3], slots[4], slots[5], slots[6], slots[7], slots[8], slots[9], slots[10]);
+    switch (m) {
+      case 1: value = native.runPlan(f.slot, v0); break;
+      case 2: value = native.runPlan(f.slot, v0, v1); break;
+      case 3: value = native.runPlan(f.slot, v0, v1, v2); break;
+      case 4: value = native.runPlan(f.slot, v0, v1, v2, v3); break;
+      case 5: value = native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
+      case 6: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
+      default: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
+    }
   } catch {
     return MISS;
-  } finally {
-    for (let k = 0; k < at; k++) slots[k] = undefined;
   }
   const loss = out ?? value;
   if (mode === Mode.Forward) return loss;

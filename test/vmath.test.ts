@@ -96,6 +96,26 @@ for (const level of isaLevels()) {
       expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.abs(want) + 1e-4);
     });
 
+    // logPositive (log for positive normal arguments, as after Keras' clip): the same bits as log
+    // over that domain, including the clip bounds and 1; NaN stays NaN.
+    test('logPositive has the bits of log on positive normal floats', () => {
+      const bounds = [1e-7, 1 - 1e-7, 1, 2 ** -126, 1.0000001, 0.99999994, 3.4028234663852886e38, 2e-7, 1.0000001e-7];
+      const x = new Float32Array(input.filter((v) => v >= 2 ** -126 && v < Infinity).length + bounds.length);
+      x.set(input.filter((v) => v >= 2 ** -126 && v < Infinity));
+      x.set(bounds, x.length - bounds.length);
+      const got = new Uint32Array(evaluate('simd.logPositive', x).buffer);
+      const want = new Uint32Array(evaluate('simd.log', x).buffer);
+      let diff = 0;
+      for (let i = 0; i < x.length; i++) if (got[i] !== want[i]) diff++;
+      expect(x.length).toBeGreaterThan(100000);
+      expect(diff).toBe(0);
+      expect(Number.isNaN(evaluate('simd.logPositive', Float32Array.from([NaN]))[0])).toBe(true);
+      setRawCall('probe.logPositive', { flags: FLAG_LOSS, reduction: 2, shape: [x.length] });
+      const sum = native.run(x) as number;
+      setRawCall('probe.log', { flags: FLAG_LOSS, reduction: 2, shape: [x.length] });
+      expect(sum).toBe(native.run(x) as number);
+    });
+
     test('exact special values', () => {
       const x = Float32Array.from([0, -0, Infinity, -Infinity, NaN, -1, -2]);
       expect(Array.from(evaluate('simd.exp', x)).slice(0, 5)).toEqual([1, 1, Infinity, 0, NaN]);

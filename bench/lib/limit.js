@@ -9,7 +9,8 @@
 
 // Per loss: the vmath primitives evaluated per element of the prediction input, forward and with
 // the gradient (softplus = exp of -|x| + log1p of a unit argument; a sigmoid or softplus computed from
-// an exp already paid for counts once; expNonPositive = exp restricted to x <= 0, as softmax uses it), and optionally in-cache shapes (default: the 10^5 case).
+// an exp already paid for counts once; expNonPositive = exp restricted to x <= 0, as softmax uses it; logPositive = log of a
+// positive normal argument, as after Keras' clip), and optionally in-cache shapes (default: the 10^5 case).
 const MIXES = {
   'torch.crossEntropy': { forward: ['expNonPositive'], withGrad: ['expNonPositive'], shapes: [[256, 1000], [64, 4000], [8, 32000]] },
   'torch.binaryCrossEntropyWithLogits': { forward: ['softplus'], withGrad: ['softplus'] },
@@ -17,11 +18,11 @@ const MIXES = {
   'torch.klDiv': { forward: ['log'], withGrad: ['log'] },
   'torch.poissonNllLoss': { forward: ['exp'], withGrad: ['exp'] },
   'torch.sigmoidFocalLoss': { forward: ['softplus'], withGrad: ['softplus'] },
-  'keras.binaryCrossentropy': { forward: ['log', 'log'], withGrad: ['log', 'log'] },
+  'keras.binaryCrossentropy': { forward: ['logPositive', 'logPositive'], withGrad: ['logPositive', 'logPositive'] },
   'keras.binaryCrossentropy logits': { forward: ['softplus'], withGrad: ['softplus'] },
   // withGrad: d log(o) / do = 1 / o, a division per element (Keras' p / sum(p) is p * (1 / sum) here).
-  'keras.categoricalCrossentropy': { forward: ['log'], withGrad: ['log', 'div'] },
-  'keras.categoricalFocalCrossentropy': { forward: ['log'], withGrad: ['log', 'div'] },
+  'keras.categoricalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
+  'keras.categoricalFocalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
   'keras.meanSquaredLogarithmicError': { forward: ['log1p', 'log1p'], withGrad: ['log1p', 'log1p'] },
   'keras.logCosh': { forward: ['softplus'], withGrad: ['softplus', 'tanh'] },
 };
@@ -31,6 +32,7 @@ const PRIMITIVE_INPUT = {
   exp: (i) => -8 + 16 * ((i * 0.618034) % 1),
   expNonPositive: (i) => -8 * ((i * 0.618034) % 1),
   log: (i) => 0.001 + (i * 0.618034) % 1,
+  logPositive: (i) => 0.001 + (i * 0.618034) % 1,
   log1p: (i) => -0.5 + 2 * ((i * 0.618034) % 1),
   tanh: (i) => -4 + 8 * ((i * 0.618034) % 1),
   sigmoid: (i) => -8 + 16 * ((i * 0.618034) % 1),

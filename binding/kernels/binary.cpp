@@ -118,7 +118,7 @@ struct KerasBce {
   BinarySmooth smooth;
   FASTLOSS_HOT float loss(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    return -(y * vmath::log(c + kKerasEpsilon) + (1.0f - y) * vmath::log(1.0f - c + kKerasEpsilon));
+    return -(y * vmath::logPositive(c + kKerasEpsilon) + (1.0f - y) * vmath::logPositive(1.0f - c + kKerasEpsilon));
   }
   FASTLOSS_HOT float grad(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
@@ -154,7 +154,8 @@ struct KerasFocal {
   FASTLOSS_HOT float weight(float y) const { return balance != 0.0f ? y * alpha + (1.0f - y) * (1.0f - alpha) : 1.0f; }
   FASTLOSS_HOT float loss(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    const float bce = -(y * vmath::log(c + kKerasEpsilon) + (1.0f - y) * vmath::log(1.0f - c + kKerasEpsilon));
+    const float bce =
+        -(y * vmath::logPositive(c + kKerasEpsilon) + (1.0f - y) * vmath::logPositive(1.0f - c + kKerasEpsilon));
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);
@@ -162,7 +163,8 @@ struct KerasFocal {
   }
   FASTLOSS_HOT float grad(float p, float t) const {
     const float y = smooth(t), c = kerasClip(p);
-    const float bce = -(y * vmath::log(c + kKerasEpsilon) + (1.0f - y) * vmath::log(1.0f - c + kKerasEpsilon));
+    const float bce =
+        -(y * vmath::logPositive(c + kKerasEpsilon) + (1.0f - y) * vmath::logPositive(1.0f - c + kKerasEpsilon));
     const float dbce = kerasClipPass(p) * ((1.0f - y) / (1.0f - c + kKerasEpsilon) - y / (c + kKerasEpsilon));
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;

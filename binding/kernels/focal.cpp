@@ -38,8 +38,8 @@ FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
   const float o = kerasClipSelect(q);
   const float pass = kerasClipPass(q);
   const float y = truth * f.keep + f.add;
-  const float lg = vmath::log(o), om = 1.0f - o;
-  const float mod = Square ? om * om : vmath::exp(f.gamma * vmath::log(om));
+  const float lg = vmath::logPositive(o), om = 1.0f - o;  // o, 1 - o in [eps, 1 - eps] (or NaN)
+  const float mod = Square ? om * om : vmath::exp(f.gamma * vmath::logPositive(om));
   const float dmod = Square ? 2.0f * om : f.gamma * mod / om;  // d(1 - o)^gamma / d(-o)
   return {f.alpha * mod * (-y * lg), pass * f.alpha * y * (dmod * lg - mod / o)};
 }

@@ -66,14 +66,14 @@ struct KerasCategoricalShort {
 #pragma omp simd
         for (int64_t j = 0; j < B; ++j) {
           const float q = pc[j] / sp[j], cl = kerasClip(q);
-          l[j] += yc[j] * vmath::log(cl);
+          l[j] += yc[j] * vmath::logPositive(cl);  // clipped: [eps, 1 - eps] or NaN
           const float uj = kerasClipPass(q) * (-yc[j] / cl);
           uq[j] += uj * q;
           pc[j] = uj;
         }
       } else {
 #pragma omp simd
-        for (int64_t j = 0; j < B; ++j) l[j] += yc[j] * vmath::log(kerasClip(pc[j] / sp[j]));
+        for (int64_t j = 0; j < B; ++j) l[j] += yc[j] * vmath::logPositive(kerasClip(pc[j] / sp[j]));
       }
     }
     float k[L];
@@ -106,7 +106,7 @@ constexpr int64_t kSumRows = 16;
 template <bool Grad>
 FASTLOSS_HOT void catTerm(float p, float t, float invS, float kp, float ad, float& l, float& u, float& uq) {
   const float q = p * invS, c = kerasClipSelect(q), y = t * kp + ad;
-  l = y * vmath::log(c);
+  l = y * vmath::logPositive(c);  // clipped: [eps, 1 - eps] or NaN
   if (Grad) {
     u = kerasClipPass(q) * (-y / c);
     uq = u * q;

@@ -39,6 +39,11 @@ FASTLOSS_MATHCHECK(log1p, ::fastloss::vmath::log1p(v), std::log1p(v))
 FASTLOSS_MATHCHECK(tanh, ::fastloss::vmath::tanh(v), std::tanh(v))
 FASTLOSS_MATHCHECK(sigmoid, ::fastloss::vmath::sigmoid(v), 1.0f / (1.0f + std::exp(-v)))
 FASTLOSS_MATHCHECK(softplus, ::fastloss::vmath::softplus(v), std::fmax(v, 0.0f) + std::log1p(std::exp(-std::fabs(v))))
+namespace simd {
+void logPositive(LossArgs& a) {
+  apply(a, [](float v) { return ::fastloss::vmath::logPositive(v); });
+}
+}  // namespace simd
 #undef FASTLOSS_MATHCHECK
 
 }  // namespace FASTLOSS_ISA_NS

@@ -77,6 +77,9 @@ void expNonPositive(LossArgs& a) {
 void log(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::log(v); });
 }
+void logPositive(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::logPositive(v); });
+}
 void log1p(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::log1p(v); });
 }

@@ -132,6 +132,15 @@ FASTLOSS_VMATH_FN float log(float x) {
   return select(x != x, quiet(x), y);
 }
 
+// log(x) for x positive and normal (or NaN), e.g. after Keras' clip to [1e-7, 1 - 1e-7]: the same
+// bits as log there without the subnormal scaling and the special-case selects; corr = x - x is +0
+// for finite x and makes a NaN x give a NaN (payload not kept).
+FASTLOSS_VMATH_FN float logPositive(float x) {
+  int32_t k;
+  const float f = detail::reduceLog(x, k);
+  return detail::logCore(f, static_cast<float>(k), x - x);
+}
+
 // log1p(x). u = 1 + x rounded, c = (1 + x) - u exactly (Fast2Sum), then
 // log1p(x) = log(u) + c/u with c/u folded into the low part of detail::logCore.
 // log1p(+-0) = +-0, log1p(-1) = -Inf, log1p(x < -1) = NaN, log1p(+Inf) = +Inf.

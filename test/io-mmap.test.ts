@@ -222,7 +222,8 @@ describe('a file truncated while mapped (child processes)', () => {
       const { writeNpy } = require(${io});
       const { main, errorLine } = require(${cli});
       const pred = path.join(${dir}, 'cli-pred.npy'), target = path.join(${dir}, 'cli-target.npy');
-      const n = 1 << 21;
+      // Long enough (8192 chunks) that the CLI's loop yields to setImmediate (every 50 ms) before it ends.
+      const n = 1 << 23;
       writeNpy(pred, new Float32Array(n).fill(0.25), [n]);
       writeNpy(target, new Float32Array(n).fill(0.5), [n]);
       setImmediate(() => fs.truncateSync(target, fs.statSync(target).size - 4 * 5000));

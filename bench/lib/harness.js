@@ -109,10 +109,24 @@ function callLatencies(variants, cfg) {
     if (variants[k].before) variants[k].before();
     for (let w = 0; w < cfg.warmups; w++) variants[k].call();
   }
+  // Each round runs the variants in a random order (seeded): with a fixed order, something periodic (a
+  // scavenge every so many result allocations, a timer) can keep landing on the same variant's call.
+  let seed = 0x9e3779b9;
+  const coin = () => {
+    seed ^= seed << 13; seed >>>= 0;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5; seed >>>= 0;
+    return seed / 4294967296;
+  };
   const start = now();
   while (times[names[0]].length < cfg.minCalls ||
     (times[names[0]].length < cfg.maxCalls && now() - start < cfg.budgetMs * 1e6)) {
-    for (const k of names) {
+    const order = [...names];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(coin() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const k of order) {
       const v = variants[k];
       if (v.before) v.before();
       for (let i = 0; i < cfg.block; i++) {

@@ -64,8 +64,12 @@ export const isIntegerType = (d: DType): boolean => d === 'int32' || d === 'int6
 
 export const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1 };
 
-/** Default chunk: 256 Ki elements per array (1 MiB of float32), small enough to stay in cache. */
-export const DEFAULT_CHUNK_ELEMENTS = 1 << 18;
+/**
+ * Default chunk: 4 Mi elements per array (16 MiB of float32). A mapped file's chunk is a view (no copy), and every
+ * chunk is one kernel call with its own fixed cost (checks, waking a helper): MSE over 2.5e8 elements from two
+ * .npy files took 60-89 ms in chunks of 2^18, 57-60 in chunks of 2^22, against 52-55 in memory (AMD EPYC, quiet).
+ */
+export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
 
 export function rowsPerChunkFor(rowElements: number, elements = DEFAULT_CHUNK_ELEMENTS): number {
   return Math.max(1, Math.floor(elements / Math.max(1, rowElements)));
@@ -94,12 +98,19 @@ export function convertInto(
   firstRow: number, rowElements: number,
 ): void {
   if (src instanceof BigInt64Array) {
+    // Read as two little-endian int32 words, value = hi * 2^32 + (lo >>> 0) (a BigInt per element cost ~30 ns):
+    // it fits int32 when hi is lo's sign; below 2^53 in magnitude the double is exact, as Number(v) is.
+    const words = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
     for (let i = 0; i < src.length; i++) {
-      const v = src[i];
-      if (dst instanceof Int32Array && (v < -2147483648n || v > 2147483647n))
-        throw new ReadError(source, `row ${firstRow + Math.floor(i / rowElements)}: int64 value ${v} does not fit in int32`,
+      const lo = words[2 * i], hi = words[2 * i + 1];
+      if (hi === lo >> 31) {
+        dst[dstAt + i] = lo;
+        continue;
+      }
+      if (dst instanceof Int32Array)
+        throw new ReadError(source, `row ${firstRow + Math.floor(i / rowElements)}: int64 value ${src[i]} does not fit in int32`,
           firstRow + Math.floor(i / rowElements));
-      dst[dstAt + i] = Number(v);
+      dst[dstAt + i] = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (lo >>> 0) : Number(src[i]);
     }
     return;
   }

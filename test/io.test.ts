@@ -208,6 +208,22 @@ describe('writeNpy', () => {
     expect(await collect(r, 'float32')).toEqual([3, -1, 2 ** 40]);
     await r.close();
   });
+
+  test('int64 across the 32-bit word boundary: Math.fround(Number(v)) as float32, v as int32 when it fits', async () => {
+    const wide = [0n, -1n, 4294967295n, 2147483648n, -2147483649n, 2n ** 40n + 1n, -(2n ** 52n) - 1n, 2n ** 53n + 1n,
+      2n ** 62n + 12345n, -(2n ** 63n), 2n ** 63n - 1n, 2147483647n, -2147483648n];
+    const fileWide = path.join(tmp, 'w3.npy');
+    writeNpy(fileWide, new BigInt64Array(wide), [wide.length]);
+    const rw = await openArray(fileWide);
+    expect(await collect(rw, 'float32', { rowsPerChunk: 5 })).toEqual(wide.map((v) => Math.fround(Number(v))));
+    await rw.close();
+    const fits = [0n, -1n, 2147483647n, -2147483648n, 123456789n, -5n, 65536n, -65537n];
+    const fileFits = path.join(tmp, 'w4.npy');
+    writeNpy(fileFits, new BigInt64Array(fits), [fits.length]);
+    const rf = await openArray(fileFits);
+    expect(await collect(rf, 'int32', { rowsPerChunk: 3 })).toEqual(fits.map(Number));
+    await rf.close();
+  });
 });
 
 describe('Arrow IPC, Parquet and CSV', () => {

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ArrayReader, Chunk } from '../io/types';
-import { ReadError, rowsPerChunkFor } from '../io/types';
+import { DEFAULT_CHUNK_ELEMENTS, ReadError, rowsPerChunkFor } from '../io/types';
 import { NpyWriter } from '../io/write';
 import { one, Parsed, parseArgs, UsageError } from './args';
 import { parseOptionValue, resolveLoss } from './losses';
@@ -256,7 +256,7 @@ export async function score(argv: string[], print: (s: string) => void): Promise
     const start = shard ? Math.floor((shard.index * rows) / shard.count) : 0;
     const end = shard ? Math.floor(((shard.index + 1) * rows) / shard.count) : rows;
     const rowElementsMax = Math.max(...inputs.map((i) => i.rowShape.reduce((a, b) => a * b, 1)));
-    const per = chunkRows ?? rowsPerChunkFor(rowElementsMax);
+    const per = chunkRows ?? rowsPerChunkFor(rowElementsMax, Math.min(...inputs.map((i) => i.reader.chunkElements ?? DEFAULT_CHUNK_ELEMENTS)));
     const progress = new Progress(end - start, !json && !p.flags.has('no-progress'));
     const t0 = process.hrtime.bigint();
     const argCount = def.args.length;

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import type { NativeAddon } from '../core/native';
 import { ByteSource, FileRegion } from './bytes';
 import {
-  ArrayReader, BYTES, checkReadOptions, Chunk, convertInto, DType, ReadError, ReadOptions,
+  ArrayReader, BYTES, checkReadOptions, Chunk, convertInto, DEFAULT_CHUNK_ELEMENTS, DType, MAPPED_CHUNK_ELEMENTS, ReadError, ReadOptions,
 } from './types';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -188,6 +188,8 @@ export class NpyReader implements ArrayReader {
     private readonly open: (dataOffset: number) => ByteSource,
     private readonly dataBytes: number | null,
     private readonly onClose: () => void = () => {},
+    /** A plain file region (a .npy file, a stored .npz member): chunks are mapped views where useMmap(). */
+    private readonly mappable = false,
   ) {
     this.dtype = header.dtype;
     this.shape = header.shape;
@@ -206,11 +208,15 @@ export class NpyReader implements ArrayReader {
   }
   private readonly dataOffset: number;
 
+  get chunkElements(): number {
+    return this.mappable && useMmap() ? MAPPED_CHUNK_ELEMENTS : DEFAULT_CHUNK_ELEMENTS;
+  }
+
   /** The same data under another C-order shape of the same element count (rows regrouped). */
   withShape(shape: readonly number[]): NpyReader {
     const n = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
     if (n(shape) !== n(this.shape)) throw new RangeError(`${this.source}: shape [${shape.join(', ')}] does not hold ${n(this.shape)} elements`);
-    return new NpyReader(this.source, { dtype: this.dtype, shape: [...shape], dataOffset: this.dataOffset }, this.open, this.dataBytes, this.onClose);
+    return new NpyReader(this.source, { dtype: this.dtype, shape: [...shape], dataOffset: this.dataOffset }, this.open, this.dataBytes, this.onClose, this.mappable);
   }
 
   async *chunks(o: ReadOptions): AsyncGenerator<Chunk> {
@@ -457,7 +463,7 @@ export async function openNpy(path: string, source = path): Promise<NpyReader> {
   try {
     const size = fs.fstatSync(fd).size;
     const header = await readNpyHeader(source, headFromFd(fd));
-    return new NpyReader(source, header, (at) => new FileRegion(fd, at, size), size - header.dataOffset, () => fs.closeSync(fd));
+    return new NpyReader(source, header, (at) => new FileRegion(fd, at, size), size - header.dataOffset, () => fs.closeSync(fd), true);
   } catch (e) {
     fs.closeSync(fd);
     throw e;

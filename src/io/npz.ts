@@ -109,7 +109,7 @@ export async function openNpz(path: string, member: string | undefined, source: 
     if (m.method === 0) {
       const header = await readNpyHeader(source, headFromFd(fd, dataStart, m.size));
       return new NpyReader(source, header, (at) => new FileRegion(fd, dataStart + at, dataStart + m.size),
-        m.size - header.dataOffset, closeFd);
+        m.size - header.dataOffset, closeFd, true);
     }
     if (m.method !== 8)
       throw new ReadError(source, `member ${m.name} uses zip compression method ${m.method}; supported: stored (0), deflate (8)`);

@@ -220,10 +220,22 @@ inline void finishReduction(LossArgs& a, Framework fw, double total, int64_t ite
   finishReduction(a, fw, total, items, static_cast<double>(items));
 }
 
+// A block's B losses copied to out + at ('none', or null) and their sum, added in a fixed lane order
+// (the blocks start at the engine's fixed row chunks: the same bits for any thread count; a serial
+// double sum would cost 4 cycles per row).
+inline double writeAndSumBlock(const float* __restrict loss, const int64_t B, float* __restrict out, const int64_t at) {
+  if (out)
+    for (int64_t j = 0; j < B; ++j) out[at + j] = loss[j];
+  double total = 0.0;
+#pragma omp simd reduction(+ : total)
+  for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
+  return total;
+}
+
 // The ending of a block of B short rows vectorized along the rows (focal.cpp, keras_categorical.cpp):
 // loss[j] (negated when Negate) times row r0 + j's weight (w, 1 without), copied to out ('none', or
 // null); with grad, k[j] = the upstream gradient (up, else the reduction's scale) times the weight.
-// Returns the block's summed loss, added in a fixed lane order (the same for any thread count).
+// Returns the block's summed loss (writeAndSumBlock).
 template <bool Negate>
 inline double finishShortRows(const int64_t r0, const int64_t B, const float* w, const float* up, const double scale,
                               const bool grad, float* out, float* __restrict loss, float* __restrict k) {
@@ -234,11 +246,7 @@ inline double finishShortRows(const int64_t r0, const int64_t B, const float* w,
   }
 #pragma omp simd
   for (int64_t j = 0; j < B; ++j) loss[j] = (Negate ? -loss[j] : loss[j]) * k[j];
-  if (out)
-    for (int64_t j = 0; j < B; ++j) out[r0 + j] = loss[j];
-  double total = 0.0;
-#pragma omp simd reduction(+ : total)
-  for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
+  const double total = writeAndSumBlock(loss, B, out, r0);
   if (!grad) return total;
   if (up) {
     for (int64_t j = 0; j < B; ++j) k[j] = up[r0 + j] * k[j];

@@ -148,12 +148,7 @@ FASTLOSS_LOOP double shortSlots(const float* __restrict pred, const float* __res
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) loss[j] *= wr[j];
   }
-  if (out)
-    for (int64_t j = 0; j < B; ++j) out[s0 + j] = loss[j];
-  // The block's sum in a fixed lane order (the same for any thread count).
-  double total = 0.0;
-#pragma omp simd reduction(+ : total)
-  for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
+  const double total = writeAndSumBlock(loss, B, out, s0);
   if (!g) return total;
   if (up && w) {
     for (int64_t j = 0; j < B; ++j) k[j] = up[s0 + j] * wr[j];

@@ -400,16 +400,10 @@ struct Xent {
     // become a masked load, and masked-off lanes at a null pointer cost a fault assist each.
     if (up) shortFactors<true>(up + r0, base, B, sh, se, u, A, xy, wy, ws, loss, fk, fc, fy);
     else shortFactors<false>(nullptr, base, B, sh, se, u, A, xy, wy, ws, loss, fk, fc, fy);
-      // Ignored rows 0, changed ones NaN. The block's sum in a fixed lane order (the same for any
-      // thread count): a serial double sum would cost 4 cycles per row.
+      // Ignored rows 0, changed ones NaN.
 #pragma omp simd
     for (int64_t j = 0; j < B; ++j) loss[j] = yb[j] >= 0 ? loss[j] : yb[j] == -1 ? 0.0f : kNaN;
-    if (none() && wantLoss)
-      for (int64_t j = 0; j < B; ++j) out[r0 + j] = loss[j];
-    double total = 0.0;
-#pragma omp simd reduction(+ : total)
-    for (int64_t j = 0; j < B; ++j) total += static_cast<double>(loss[j]);
-    return total;
+    return writeAndSumBlock(loss, B, none() && wantLoss ? out : nullptr, r0);
   }
 
   // Index targets: the target's share -fy at y; ignored rows get ignoredGrad, changed ones 0.

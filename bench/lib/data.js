@@ -5,16 +5,7 @@
 const fs = require('fs');
 const path = require('path');
 
-// mulberry32: small, fast, seedable; plenty for benchmark data.
-function rng(seed) {
-  let a = (seed * 0x9e3779b1) >>> 0;
-  return function next() {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { rng } = require('./random');
 
 // Generators by kind. Each gets (length, spec) and returns a typed array.
 const GENERATORS = {

@@ -2,6 +2,7 @@
 // Timing: calibrate a batch size so one sample lasts at least sampleMs (this is also the
 // warm-up: the first calls run the JIT and touch the pages), then take samples until the
 // budget is spent (at least minSamples) and report the median time per call.
+const { rng } = require('./random');
 
 function now() {
   return Number(process.hrtime.bigint());
@@ -111,13 +112,7 @@ function callLatencies(variants, cfg) {
   }
   // Each round runs the variants in a random order (seeded): with a fixed order, something periodic (a
   // scavenge every so many result allocations, a timer) can keep landing on the same variant's call.
-  let seed = 0x9e3779b9;
-  const coin = () => {
-    seed ^= seed << 13; seed >>>= 0;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5; seed >>>= 0;
-    return seed / 4294967296;
-  };
+  const coin = rng(0x9e3779b9);
   const start = now();
   while (times[names[0]].length < cfg.minCalls ||
     (times[names[0]].length < cfg.maxCalls && now() - start < cfg.budgetMs * 1e6)) {

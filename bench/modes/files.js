@@ -11,20 +11,9 @@ const os = require('os');
 const path = require('path');
 const { sig, table } = require('../lib/format');
 const { loadFastloss } = require('./common');
+const { fill } = require('../lib/random');
 
 const root = path.join(__dirname, '..', '..');
-
-/** A fast deterministic fill (xorshift32) into a typed array: uniform in [lo, hi) or integers in [0, k). */
-function fill(a, seed, map) {
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < a.length; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    a[i] = map(x / 4294967296);
-  }
-  return a;
-}
 
 function workloads(scale) {
   const n = (v) => Math.round(v / scale);

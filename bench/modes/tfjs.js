@@ -6,6 +6,7 @@
 const path = require('path');
 const { median, now, quantile } = require('../lib/harness');
 const { sig, ratio, table } = require('../lib/format');
+const { rng } = require('../lib/random');
 
 const root = path.join(__dirname, '..', '..');
 const IN = 8;
@@ -34,16 +35,8 @@ function lossFunction(tf, fn) {
   throw new Error(`bench --tfjs: no loss-alone form of ${fn}`);
 }
 
-function seeded(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 function makeData(tf, batch, C, target, seed) {
-  const next = seeded(seed);
+  const next = rng(seed);
   const x = tf.tensor2d(Float32Array.from({ length: batch * IN }, () => next() * 2 - 1), [batch, IN]);
   let y;
   if (target === 'onehot') {

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../kernels/extents.h"
@@ -786,6 +788,12 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), runtime::isaName(gIsa));
 }
 
+// Sets each name to its number on o (the protocol's constant tables); returns o.
+Napi::Object setNumbers(Napi::Object o, std::initializer_list<std::pair<const char*, double>> entries) {
+  for (const auto& [name, value] : entries) o.Set(name, value);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Isa wanted = static_cast<Isa>(kIsaCount - 1);
   const char* forced = std::getenv("FASTLOSS_ISA");
@@ -825,36 +833,31 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("extents", extentsByKernel);
   exports.Set("params", paramsByKernel);
   // The wire constants of the call protocol (loss_args.h), so the facade copies none of them.
-  Napi::Object flags = Napi::Object::New(env);
-  flags.Set("wantLoss", static_cast<double>(kWantLoss));
-  flags.Set("wantGrad", static_cast<double>(kWantGrad));
-  flags.Set("hasOut", static_cast<double>(kHasOut));
-  flags.Set("hasGradOut", static_cast<double>(kHasGradOut));
-  flags.Set("freshOut", static_cast<double>(kFreshOut));
-  flags.Set("reportParts", static_cast<double>(kReportParts));
-  exports.Set("flags", flags);
-  Napi::Object reductions = Napi::Object::New(env);
-  reductions.Set("none", Napi::Number::New(env, static_cast<int>(Reduction::None)));
-  reductions.Set("mean", Napi::Number::New(env, static_cast<int>(Reduction::Mean)));
-  reductions.Set("sum", Napi::Number::New(env, static_cast<int>(Reduction::Sum)));
-  reductions.Set("batchmean", Napi::Number::New(env, static_cast<int>(Reduction::BatchMean)));
-  exports.Set("reductions", reductions);
-  exports.Set("maxArgs", static_cast<double>(kMaxArgs));
-  exports.Set("maxInputs", static_cast<double>(kMaxInputs));
-  exports.Set("maxParams", static_cast<double>(kMaxParams));
-  exports.Set("paramCount", static_cast<double>(kParamCount));
-  exports.Set("maxDims", static_cast<double>(kMaxDims));
-  Napi::Object slots = Napi::Object::New(env);
-  slots.Set("kernel", static_cast<double>(kParamKernel));
-  slots.Set("flags", static_cast<double>(kParamFlags));
-  slots.Set("reduction", static_cast<double>(kParamReduction));
-  slots.Set("gradScale", static_cast<double>(kParamGradScale));
-  slots.Set("gradCount", static_cast<double>(kParamGradCount));
-  slots.Set("ndim", static_cast<double>(kParamNdim));
-  slots.Set("dims", static_cast<double>(kParamDims));
-  slots.Set("scalars", static_cast<double>(kParamScalars));
-  slots.Set("threads", static_cast<double>(kParamThreads));
-  exports.Set("paramSlots", slots);
+  exports.Set("flags", setNumbers(Napi::Object::New(env), {{"wantLoss", kWantLoss},
+                                                           {"wantGrad", kWantGrad},
+                                                           {"hasOut", kHasOut},
+                                                           {"hasGradOut", kHasGradOut},
+                                                           {"freshOut", kFreshOut},
+                                                           {"reportParts", kReportParts}}));
+  exports.Set("reductions",
+              setNumbers(Napi::Object::New(env), {{"none", static_cast<double>(Reduction::None)},
+                                                  {"mean", static_cast<double>(Reduction::Mean)},
+                                                  {"sum", static_cast<double>(Reduction::Sum)},
+                                                  {"batchmean", static_cast<double>(Reduction::BatchMean)}}));
+  setNumbers(exports, {{"maxArgs", kMaxArgs},
+                       {"maxInputs", kMaxInputs},
+                       {"maxParams", kMaxParams},
+                       {"paramCount", kParamCount},
+                       {"maxDims", kMaxDims}});
+  exports.Set("paramSlots", setNumbers(Napi::Object::New(env), {{"kernel", kParamKernel},
+                                                                {"flags", kParamFlags},
+                                                                {"reduction", kParamReduction},
+                                                                {"gradScale", kParamGradScale},
+                                                                {"gradCount", kParamGradCount},
+                                                                {"ndim", kParamNdim},
+                                                                {"dims", kParamDims},
+                                                                {"scalars", kParamScalars},
+                                                                {"threads", kParamThreads}}));
   // The hot calls take the environment's data as their callback data (no instance-data lookup).
   for (auto [name, cb] :
        {std::pair<const char*, napi_callback>{"run", Run}, {"runPlan", RunPlan}, {"setPlan", SetPlan}}) {

@@ -289,6 +289,100 @@ describe('Arrow IPC, Parquet and CSV', () => {
   });
 });
 
+describe('Arrow IPC: the row count from the batches\' metadata alone', () => {
+  const arrow = require('apache-arrow');
+  const { seededRandom } = require('./helpers/random');
+  const dir = fs.mkdtempSync(path.join(tmp, 'arrow-count-'));
+  /** The reference: apache-arrow's full read of the file (every batch, bodies included). */
+  const fullRows = (file: string): number => arrow.tableFromIPC(fs.readFileSync(file)).numRows;
+  /** A table of record batches of these sizes: float32 column x, and a dictionary column (its batches are no rows). */
+  function batched(sizes: number[]): unknown {
+    const n = sizes.reduce((a, b) => a + b, 0);
+    const x = arrow.makeVector(Float32Array.from({ length: n }, (_, i) => i));
+    const d = arrow.vectorFromArray(Array.from({ length: n }, (_, i) => ['u', 'v', 'w'][i % 3]), new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32()));
+    const all = new arrow.Table({ x, d });
+    if (sizes.length === 0) return new arrow.Table(all.schema);
+    const batches = [];
+    for (let i = 0, s = 0; i < sizes.length; s += sizes[i++]) batches.push(...all.slice(s, s + sizes[i]).batches);
+    return new arrow.Table(batches);
+  }
+  const next = seededRandom(7);
+  const layouts: Record<string, number[]> = {
+    none: [],
+    empty: [0],
+    one: [1],
+    'with an empty batch': [700, 0, 5, 1000],
+    'seeded sizes': Array.from({ length: 25 }, () => Math.floor(next() * 5000)),
+  };
+  const writers: Record<string, (t: unknown) => Uint8Array> = {
+    file: (t) => arrow.tableToIPC(t, 'file'),
+    stream: (t) => arrow.tableToIPC(t, 'stream'),
+    'stream without its end marker': (t) => arrow.tableToIPC(t, 'stream').subarray(0, -8),
+    'stream before Arrow 0.15 (no continuation marker)': (t) =>
+      new arrow.RecordBatchStreamWriter({ writeLegacyIpcFormat: true }).writeAll(t).toUint8Array(true),
+  };
+  const cases = Object.keys(layouts).flatMap((l) => Object.keys(writers).map((w) => [l, w]));
+
+  test.each(cases)('%s, %s: rows as the full read, and as many rows read', async (layout, writer) => {
+    const file = path.join(dir, `${layout}-${writer}.arrow`.replace(/[^a-z0-9.-]+/gi, '_'));
+    fs.writeFileSync(file, writers[writer](batched(layouts[layout])));
+    const want = fullRows(file);
+    expect(want).toBe(layouts[layout].reduce((a, b) => a + b, 0));
+    const r = await openArray(`${file}:x`);
+    expect(r.rows).toBe(want);
+    expect(r.shape).toEqual([want]);
+    let read = 0;
+    for await (const c of r.chunks({ as: 'float32', rowsPerChunk: 999 })) read += c.rows;
+    expect(read).toBe(want);
+    await r.close();
+  });
+
+  test('opening reads the batches\' metadata, not their bodies', async () => {
+    const file = path.join(dir, 'bodies.arrows');
+    fs.writeFileSync(file, arrow.tableToIPC(batched(Array(20).fill(50000)), 'stream'));
+    const probe = await fs.promises.open(file, 'r');
+    const proto = Object.getPrototypeOf(probe) as { read: (...a: unknown[]) => Promise<{ bytesRead: number }> };
+    await probe.close();
+    const read = proto.read;
+    let bytes = 0;
+    proto.read = async function (this: unknown, ...a: unknown[]) {
+      const r = await read.apply(this, a);
+      bytes += r.bytesRead;
+      return r;
+    };
+    try {
+      const r = await openArray(`${file}:x`);
+      expect(r.rows).toBe(1e6);
+      await r.close();
+    } finally {
+      proto.read = read;
+    }
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes).toBeLessThan(fs.statSync(file).size / 100);  // the x column alone is 4 MB
+  });
+
+  test('a stream cut inside a batch, or inside its metadata, is a ReadError naming the rows before it', async () => {
+    const three = batched([700, 700, 700]) as { batches: unknown[] };
+    const bytes = arrow.tableToIPC(three, 'stream');
+    // The third batch's message starts where a stream of the first two ends its batches (before its end marker).
+    const last = arrow.tableToIPC(new arrow.Table(three.batches.slice(0, 2)), 'stream').length - 8;
+    expect(bytes.subarray(last, last + 4)).toEqual(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    for (const [name, end] of [['body', bytes.length - 100], ['metadata', last + 12], ['prefix', last + 6]] as const) {
+      const file = path.join(dir, `cut-${name}.arrows`);
+      fs.writeFileSync(file, bytes.subarray(0, end));
+      const e = await openArray(`${file}:x`).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ReadError);
+      expect((e as ReadError).message).toMatch(/is truncated or corrupt after row 1400 /);
+    }
+    // A metadata length past the end of the file (corrupt): a ReadError, before anything that size is allocated.
+    const corrupt = Buffer.from(bytes);
+    corrupt.writeInt32LE(0x7fffffff, last + 4);
+    const file = path.join(dir, 'corrupt-length.arrows');
+    fs.writeFileSync(file, corrupt);
+    await expect(openArray(`${file}:x`)).rejects.toThrow(/is truncated or corrupt after row 1400 \(the message at byte \d+ is cut\)/);
+  });
+});
+
 describe('optional readers', () => {
   test("require('fastloss') and require('fastloss/io') load neither Arrow, DuckDB, Parquet nor the progress bar", () => {
     // The compiled entry points (npm test builds dist/ first), in a fresh process.

@@ -61,6 +61,66 @@ function flatValues(d: ArrowData, source: string, rowStart: number): { values: A
   return { values: d.values, offset: d.offset, perRow: 1 };
 }
 
+/** `length` bytes of the file from `position` (fewer at its end). */
+async function readAt(handle: fs.promises.FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
+interface IpcMessage { bodyLength: number; isRecordBatch(): boolean; header(): { length: number } }
+interface ArrowIpc { Message: { decode(b: Uint8Array): IpcMessage } }
+
+/**
+ * The IPC message at `position`, metadata only: its prefix (0xFFFFFFFF and the metadata length, or
+ * before Arrow 0.15 the length alone), its flatbuffer (apache-arrow's `Message.decode`) and where its
+ * body ends. null at the end of a stream (a zero length, or no bytes left).
+ */
+async function messageAt(arrow: ArrowIpc, handle: fs.promises.FileHandle, position: number, size: number):
+  Promise<{ message: IpcMessage; end: number } | null> {
+  const prefix = await readAt(handle, position, 8);
+  if (prefix.length < 4) return null;
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.length);
+  const continued = view.getInt32(0, true) === -1;
+  const length = continued ? (prefix.length === 8 ? view.getInt32(4, true) : -1) : view.getInt32(0, true);
+  if (length === 0) return null;
+  const start = position + (continued ? 8 : 4);
+  if (length < 0 || start + length > size) throw new Error(`the message at byte ${position} is cut`);
+  const message = arrow.Message.decode(await readAt(handle, start, length));
+  const body = message.bodyLength;
+  if (!Number.isSafeInteger(body) || body < 0) throw new Error(`the message at byte ${position} has a body of ${body} bytes`);
+  const end = start + length + body;
+  if (end > size) throw new Error(`the message at byte ${position} ends at byte ${end}, after the end of the file (${size})`);
+  return { message, end };
+}
+
+/**
+ * The row count from the record batches' metadata, without reading their bodies: a file's footer
+ * lists its batches (blocks); a stream is walked message by message, skipping each body.
+ */
+async function countRows(arrow: ArrowIpc, handle: fs.promises.FileHandle,
+  footer: { recordBatches(): Iterable<{ offset: number }> } | null, onRows: (rows: number) => void): Promise<void> {
+  const size = (await handle.stat()).size;
+  if (footer) {
+    for (const block of footer.recordBatches()) {
+      const m = await messageAt(arrow, handle, block.offset, size);
+      if (!m || !m.message.isRecordBatch()) throw new Error(`no record batch at byte ${block.offset}, where the footer has one`);
+      onRows(m.message.header().length);
+    }
+    return;
+  }
+  let m = await messageAt(arrow, handle, 0, size);
+  while (m) {
+    if (m.message.isRecordBatch()) onRows(m.message.header().length);
+    m = await messageAt(arrow, handle, m.end, size);  // m.end > its start: the walk moves on
+  }
+}
+
 export class ArrowReader extends TableReader {
   constructor(source: string, dtype: DType, shape: readonly number[], private readonly path: string, private readonly column: string) {
     super(source, dtype, shape);
@@ -148,10 +208,10 @@ export async function openArrow(path: string, column: string | undefined, source
     }
     const layout = columnLayout(field.type);
     if (typeof layout === 'string') throw new ReadError(source, `column '${field.name}' has ${layout}`);
-    // The row count: the sum of the record batches' lengths (read once).
+    // The row count: the sum of the record batches' lengths, read from their metadata alone.
     let rows = 0;
     try {
-      for await (const batch of reader) rows += batch.numRows;
+      await countRows(arrow, handle, reader.isFile() ? reader.footer : null, (n) => { rows += n; });
     } catch (e) {
       throw new ReadError(source, `is truncated or corrupt after row ${rows} (${(e as Error).message})`, rows);
     }

@@ -13,7 +13,6 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { PerformanceObserver } = require('perf_hooks');
 const { sig, table } = require('../lib/format');
 const { loadFastloss } = require('./common');
 

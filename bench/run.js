@@ -10,7 +10,8 @@
 //   --cluster [N]      N processes at once (default: one per core) vs one process alone
 //   --sweep            short rows and small class counts against plain JS, 1 thread
 //   --tfjs             ms per tfjs-layers training step, tfjs' own loss vs fastloss/tfjs, CPU and wasm backends
-//   --files [--no-parquet]  scoring .npy / Parquet files against the in-memory call (bench/modes/files.js)
+//   --files [--no-parquet] [--files-runs N] [--files-write BYTES]
+//                      scoring .npy / Parquet files against the in-memory call (bench/modes/files.js)
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -31,7 +32,7 @@ const { native, setRawCall } = require(path.join(root, 'dist', 'core', 'native')
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
   const o = { quick: false, filters: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
-    out: null, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false, files: false, parquet: true };
+    out: null, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false, files: false, parquet: true, filesRuns: null, filesWrite: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -54,11 +55,13 @@ function parseArgs(argv) {
     else if (a === '--tfjs') o.tfjsSteps = true;
     else if (a === '--files') o.files = true;
     else if (a === '--no-parquet') o.parquet = false;
+    else if (a === '--files-runs') o.filesRuns = Number(value());
+    else if (a === '--files-write') o.filesWrite = Number(value());
     else if (a === '--cluster') o.cluster = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : os.cpus().length;
     else if (a === '--help' || a === '-h') {
       console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
         '                       [--include-missing] [--wait-quiet <max seconds>] [--out <file>]\n' +
-        '                       [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs] [--files [--no-parquet]]   (modes: only their tables)');
+        '                       [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs] [--files [--no-parquet] [--files-runs N] [--files-write BYTES]]   (modes: only their tables)');
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a} (try --help)`);
   }
@@ -66,6 +69,9 @@ function parseArgs(argv) {
     throw new Error('bench: --threads needs an integer >= 1');
   if (o.hogs !== null && !(Number.isInteger(o.hogs) && o.hogs >= 0)) throw new Error('bench: --hogs needs an integer >= 0');
   if (!(Number.isInteger(o.cluster) && o.cluster >= 0)) throw new Error('bench: --cluster needs an integer >= 1');
+  if (o.filesRuns !== null && !(Number.isInteger(o.filesRuns) && o.filesRuns >= 1)) throw new Error('bench: --files-runs needs an integer >= 1');
+  if (o.filesWrite !== null && !(Number.isInteger(o.filesWrite) && o.filesWrite >= 4096 && o.filesWrite % 4096 === 0))
+    throw new Error('bench: --files-write needs a multiple of 4096 bytes');
   o.modes = o.busy || o.cluster > 0 || o.sweep || o.tfjsSteps || o.files;
   o.out = o.out ?? path.join(__dirname, 'results', o.modes ? 'modes.json' : 'latest.json');
   return o;

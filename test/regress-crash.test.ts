@@ -716,6 +716,7 @@ describe('12. file mappings (mapFile; issue 14): bad arguments, lost pages, fore
         unmapNone: outcome(() => native.unmapFile()),
         checkOther: outcome(() => native.mapCheck(new Uint8Array(8).buffer, fd)),
         badFd: outcome(() => native.mapFile(1 << 30, 0, 4096)),
+        keepType: m === null ? { ok: false, type: 'TypeError', message: 'unmapFile: keep (no mmap here)' } : outcome(() => native.unmapFile(m[0], 'yes')),
       });`);
     const o = results(r);
     expectNamedError(o.fdType, 'mapFile', 'fd');
@@ -729,6 +730,7 @@ describe('12. file mappings (mapFile; issue 14): bad arguments, lost pages, fore
     expectNamedError(o.unmapOther, 'unmapFile', 'buffer');
     expectNamedError(o.unmapNone, 'unmapFile', 'buffer');
     expectNamedError(o.checkOther, 'mapCheck', 'buffer');
+    expectNamedError(o.keepType, 'unmapFile', 'keep');
     expect(value(o.badFd)).toBeNull(); // not mappable: the caller reads instead
   });
 
@@ -757,6 +759,29 @@ describe('12. file mappings (mapFile; issue 14): bad arguments, lost pages, fore
     expect(o.again).toBe(false);
     expect(o.length).toBe(0);
     expectNamedError(o.checkDetached as Outcome, 'mapCheck', 'buffer');
+  });
+
+  onLinux('unmapFile(buffer, true) keeps the window attached: the file released, zeros, a later mapFile into it reads again', () => {
+    const r = run(`${nat}
+      const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith(file)).length;
+      const [ab, skew] = native.mapFile(fd, 4096, 8192);
+      const v = new Float32Array(ab, skew, 2048);
+      const before = [v[0], v[2047], maps()];
+      fs.truncateSync(file, 4096); // the mapped bytes are gone: a read faults (SIGBUS, zeros, the flag)
+      let s = 0; for (let i = 0; i < v.length; i += 1024) s += v[i];
+      const flagged = native.mapCheck(ab, fd);
+      const kept = native.unmapFile(ab, true);
+      const after = { length: v.length, sum: v.reduce((a, b) => a + b, 0), maps: maps(), check: native.mapCheck(ab, fd) };
+      fs.writeFileSync(file, Buffer.from(new Float32Array(1 << 12).fill(2).buffer));
+      const again = native.mapFile(fd, 4096, 4096, ab);
+      const w = new Float32Array(again[0], again[1], 1024);
+      report({ before, s, flagged, kept, after, same: again[0] === ab, first: w[0], last: w[1023], check: native.mapCheck(ab, fd),
+        released: native.unmapFile(ab), length: w.length });`);
+    expect(results(r)).toEqual({
+      before: [1, 1, 1], s: 0, flagged: -1, kept: true,
+      after: { length: 2048, sum: 0, maps: 0, check: 4096 }, // attached, zeros, no file pages, the flag cleared
+      same: true, first: 2, last: 2, check: 16384, released: true, length: 0,
+    });
   });
 
   onLinux('a buffer given to structuredClone with transfer stays readable, and unmapFile after it is harmless', () => {

@@ -1,11 +1,15 @@
-'use strict';
 // --files: scoring from files against the in-memory call on the same data (issue 14's goal: two .npy
 // files in the page cache within 1.3x of the in-memory call, at about 1 GB), Parquet beside it.
 // The files are written to os.tmpdir()/fastloss-bench-files (removed at the end) and read back warm.
 // Workloads: torch.mseLoss over 2.5e8 elements, torch.crossEntropy over [1e6, 100] (int64 targets, as
-// NumPy writes them), torch.binaryCrossEntropy over 1e8; --quick divides every size by 10. The .npy files are
-// scored mapped (the default), with pread read ahead (FASTLOSS_MMAP=0) and with synchronous pread
-// (FASTLOSS_READ_AHEAD=1 too), in turn.
+// NumPy writes them), torch.binaryCrossEntropy over 1e8; --quick divides every size by 10. Each turn runs
+// the in-memory call and the .npy files scored mapped (the default), with pread read ahead (FASTLOSS_MMAP=0)
+// and with synchronous pread (FASTLOSS_READ_AHEAD=1 too), one after the other, the order rotated each turn
+// (A/B/A/B: every variant sees the same machine); --files-runs turns (default 7, --quick 3). Per pass it
+// records minor page faults, user and system CPU and GC time: faults per GB of file say which page-cache
+// regime the run met (about 500 a GB: 2 MiB folios mapped as PMDs; 16,000: 4 KiB pages or 64 KiB folios).
+// --files-write BYTES writes the .npy files in writes of that size: the page cache then holds folios no
+// larger (4096: the small-page regime of a fragmented page cache, on purpose).
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -32,14 +36,54 @@ function workloads(scale) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function timeIt(fn, runs) {
-  const ts = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e9);
+let gcMs = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+});
+
+/** One pass of fn: wall ms, minor page faults, user and system CPU ms, GC ms. */
+async function pass(fn) {
+  await new Promise((r) => setTimeout(r, 0)); // deliver the GC entries of before
+  const g0 = gcMs;
+  const u0 = process.resourceUsage();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const u1 = process.resourceUsage();
+  await new Promise((r) => setTimeout(r, 0));
+  return { ms, faults: u1.minorPageFault - u0.minorPageFault, userMs: (u1.userCPUTime - u0.userCPUTime) / 1e3,
+    sysMs: (u1.systemCPUTime - u0.systemCPUTime) / 1e3, gcMs: gcMs - g0 };
+}
+
+/**
+ * Medians of a variant's passes; ratio: the median of its per-turn ratios to the in-memory pass of that turn,
+ * cpuRatio the same of CPU time (user + system: steadier than wall time on a busy machine).
+ */
+function summarize(passes, memPasses, bytes) {
+  const m = (k) => median(passes.map((p) => p[k]));
+  const cpu = (p) => p.userMs + p.sysMs;
+  const round = (x) => Math.round(x * 10) / 10;
+  return { ms: m('ms'), cpuMs: median(passes.map(cpu)), faultsPerGB: m('faults') / (bytes / 1e9), userMs: m('userMs'),
+    sysMs: m('sysMs'), gcMs: m('gcMs'), ratio: memPasses ? median(passes.map((p, i) => p.ms / memPasses[i].ms)) : 1,
+    cpuRatio: memPasses ? median(passes.map((p, i) => cpu(p) / cpu(memPasses[i]))) : 1,
+    passes: passes.map((p) => round(p.ms)), cpuPasses: passes.map((p) => round(cpu(p))) };
+}
+
+/** writeNpy, then (block: bytes) copied in writes of block bytes, so no page-cache folio is larger. */
+function writeNpyIn(writeNpy, file, data, shape, block) {
+  if (!block) return writeNpy(file, data, shape);
+  const tmp = `${file}.tmp`;
+  writeNpy(tmp, data, shape);
+  const buf = Buffer.alloc(block);
+  const src = fs.openSync(tmp, 'r');
+  const dst = fs.openSync(file, 'w');
+  try {
+    for (let n; (n = fs.readSync(src, buf, 0, block, null)) > 0;) fs.writeSync(dst, buf, 0, n);
+  } finally {
+    fs.closeSync(src);
+    fs.closeSync(dst);
+    fs.rmSync(tmp);
   }
-  return median(ts);
 }
 
 /** Writes the workload's Parquet file with DuckDB itself (its own random data of the same shape). */
@@ -58,7 +102,7 @@ async function runFiles(opts, log) {
   const { writeNpy } = require(path.join(root, 'dist', 'io'));
   const { main } = require(path.join(root, 'dist', 'cli'));
   const scale = opts.quick ? 10 : 1;
-  const runs = opts.quick ? 2 : 3;
+  const runs = opts.filesRuns ?? (opts.quick ? 3 : 7);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fastloss-bench-files-'));
   const rows = [];
   const score = async (args) => {
@@ -67,6 +111,7 @@ async function runFiles(opts, log) {
     if (status !== 0) throw new Error(`bench --files: fastloss score ${args.join(' ')} exited ${status}`);
     return JSON.parse(out);
   };
+  gcObserver.observe({ entryTypes: ['gc'] });
   try {
     for (const w of workloads(scale)) {
       if (opts.filters.length && !opts.filters.some((f) => w.loss.includes(f))) continue;
@@ -76,22 +121,25 @@ async function runFiles(opts, log) {
       let bytes = 0;
       for (const i of inputs) {
         files[i.name] = path.join(dir, `${w.loss}.${i.name}.npy`);
-        writeNpy(files[i.name], i.data, i.shape ?? [w.rows]);
+        writeNpyIn(writeNpy, files[i.name], i.data, i.shape ?? [w.rows], opts.filesWrite);
         bytes += i.data.byteLength;
       }
       const mem = inputs.map((i) => (i.memory === 'int32' ? Int32Array.from(i.data, Number) : i.data));
       const shape = inputs[0].shape ?? [w.rows];
       const fn = fastloss.torch[w.loss.slice(6)];
-      const inMemory = await timeIt(() => fn(mem[0], mem[1], { shape }), runs);
       const expected = fn(mem[0], mem[1], { shape });
-      log(`  --files ${w.loss}: scoring the .npy files`);
-      // Mapped (the default), pread read ahead (FASTLOSS_MMAP=0) and synchronous pread (also
-      // FASTLOSS_READ_AHEAD=1): the same chunks and bits, run by run in turn so that all see the same machine.
+      log(`  --files ${w.loss}: in memory and the .npy files, ${runs} turns`);
+      // The in-memory call; mapped (the default), pread read ahead (FASTLOSS_MMAP=0) and synchronous pread
+      // (also FASTLOSS_READ_AHEAD=1): the same chunks and bits.
       let result = NaN;
+      const fromFiles = async () => {
+        result = (await score([w.loss, '--pred', files.pred, '--target', files.target])).result;
+      };
       const variants = [
-        { env: {}, times: [] },
-        { env: { FASTLOSS_MMAP: '0' }, times: [] },
-        { env: { FASTLOSS_MMAP: '0', FASTLOSS_READ_AHEAD: '1' }, times: [] },
+        { name: 'memory', run: () => fn(mem[0], mem[1], { shape }), passes: [] },
+        { name: 'mapped', env: {}, run: fromFiles, passes: [] },
+        { name: 'pread', env: { FASTLOSS_MMAP: '0' }, run: fromFiles, passes: [] },
+        { name: 'sync', env: { FASTLOSS_MMAP: '0', FASTLOSS_READ_AHEAD: '1' }, run: fromFiles, passes: [] },
       ];
       const saved = { FASTLOSS_MMAP: process.env.FASTLOSS_MMAP, FASTLOSS_READ_AHEAD: process.env.FASTLOSS_READ_AHEAD };
       const setEnv = (env) => {
@@ -101,18 +149,19 @@ async function runFiles(opts, log) {
         }
       };
       try {
+        await fromFiles(); // warm: the first pass compiles the reader
         for (let i = 0; i < runs; i++) {
-          for (const v of variants) {
-            setEnv({ ...saved, ...v.env });
-            v.times.push(await timeIt(async () => {
-              result = (await score([w.loss, '--pred', files.pred, '--target', files.target])).result;
-            }, 1));
+          for (let j = 0; j < variants.length; j++) {
+            const v = variants[(i + j) % variants.length];
+            setEnv({ ...saved, ...(v.env ?? {}) });
+            v.passes.push(await pass(v.run));
           }
         }
       } finally {
         setEnv(saved);
       }
-      const [fromNpy, fromNpyPread, fromNpySync] = variants.map((v) => median(v.times));
+      const memPasses = variants[0].passes;
+      const [memory, mapped, pread, sync] = variants.map((v, k) => summarize(v.passes, k ? memPasses : null, bytes));
       const agree = Math.abs(result - expected) <= 1e-6 * Math.abs(expected);
       for (const f of Object.values(files)) fs.rmSync(f);
       mem.length = 0;
@@ -124,35 +173,42 @@ async function runFiles(opts, log) {
           log(`  --files ${w.loss}: writing and scoring Parquet`);
           await writeParquet(w, file);
           const pqBytes = fs.statSync(file).size;
-          const t = await timeIt(() => score([w.loss, '--pred', `${file}:pred`, '--target', `${file}:target`]), 1);
-          parquet = { seconds: t, fileBytes: pqBytes };
+          const t = await pass(() => score([w.loss, '--pred', `${file}:pred`, '--target', `${file}:target`]));
+          parquet = { seconds: t.ms / 1e3, fileBytes: pqBytes };
           fs.rmSync(file);
         } catch (e) {
           parquet = { error: e.message };
         }
       }
       const elements = w.rows * w.cols;
-      rows.push({ loss: w.loss, rows: w.rows, cols: w.cols, elements, npyBytes: bytes, inMemorySeconds: inMemory,
-        npySeconds: fromNpy, ratio: fromNpy / inMemory, npyPreadSeconds: fromNpyPread, preadRatio: fromNpyPread / inMemory, npySyncSeconds: fromNpySync, syncRatio: fromNpySync / inMemory, agree, parquet });
+      rows.push({ loss: w.loss, rows: w.rows, cols: w.cols, elements, npyBytes: bytes, memory, mapped, pread, sync,
+        inMemorySeconds: memory.ms / 1e3, npySeconds: mapped.ms / 1e3, ratio: mapped.ratio, agree, parquet });
     }
   } finally {
+    gcObserver.disconnect();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { threads: fastloss.getNumThreads(), runs, rows };
+  return { threads: fastloss.getNumThreads(), runs, writeBytes: opts.filesWrite, rows };
 }
 
 function printFiles(rep) {
+  const v = (x) => `${sig(x.ms)} (${x.ratio.toFixed(2)}x; cpu ${x.cpuRatio.toFixed(2)}x)`;
   const lines = rep.rows.map((r) => [
     r.loss, r.cols > 1 ? `[${r.rows}, ${r.cols}]` : String(r.rows), `${(r.npyBytes / 1e9).toFixed(2)} GB`,
-    sig(r.inMemorySeconds * 1e3), sig(r.npySeconds * 1e3), `${r.ratio.toFixed(2)}x${r.agree ? '' : ' (RESULT DIFFERS)'}`,
-    `${sig(r.npyPreadSeconds * 1e3)} (${r.preadRatio.toFixed(2)}x)`, `${sig(r.npySyncSeconds * 1e3)} (${r.syncRatio.toFixed(2)}x)`,
-    sig(r.elements / r.inMemorySeconds / 1e6), sig(r.elements / r.npySeconds / 1e6),
+    `${sig(r.memory.ms)} (cpu ${sig(r.memory.cpuMs)})`, `${v(r.mapped)}${r.agree ? '' : ' (RESULT DIFFERS)'}`, v(r.pread), v(r.sync),
+    `${sig(r.mapped.faultsPerGB)} / ${sig(r.pread.faultsPerGB)}`,
+    `${sig(r.memory.sysMs)} / ${sig(r.mapped.sysMs)} / ${sig(r.pread.sysMs)}`,
+    `${sig(r.memory.gcMs)} / ${sig(r.mapped.gcMs)}`,
+    sig(r.elements / r.memory.ms / 1e3), sig(r.elements / r.mapped.ms / 1e3),
     r.parquet?.seconds ? sig(r.elements / r.parquet.seconds / 1e6) : (r.parquet?.error ? 'error' : '-'),
   ]);
-  return `Scoring from files (page cache) against the in-memory call, ${rep.threads} threads, median of ${rep.runs}; ` +
-    'goal: .npy within 1.3x\n' + table([
+  return `Scoring from files (page cache) against the in-memory call, ${rep.threads} threads, ${rep.runs} turns ` +
+    `(in memory, mapped, pread, sync pread interleaved; ms: medians; ratios: medians of per-turn ratios to in memory, of wall and of CPU time)` +
+    `${rep.writeBytes ? `, files written in ${rep.writeBytes}-byte writes` : ''}; goal: .npy within 1.3x\n` + table([
     { title: 'loss', align: 'l' }, { title: 'shape', align: 'l' }, { title: '.npy size' }, { title: 'memory ms' },
-    { title: '.npy ms' }, { title: '.npy / memory' }, { title: 'pread ms' }, { title: 'sync pread ms' }, { title: 'memory M el/s' }, { title: '.npy M el/s' }, { title: 'Parquet M el/s' },
+    { title: 'mapped ms' }, { title: 'pread ms' }, { title: 'sync pread ms' }, { title: 'faults/GB map/pread' },
+    { title: 'sys ms mem/map/pread' }, { title: 'GC ms mem/map' }, { title: 'memory M el/s' }, { title: '.npy M el/s' },
+    { title: 'Parquet M el/s' },
   ], lines);
 }
 

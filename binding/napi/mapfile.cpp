@@ -281,17 +281,25 @@ int mappingOf(const Napi::CallbackInfo& info, const char* fn, bool* detached) {
   return i;
 }
 
-// unmapFile(buffer) -> whether it was still attached. Detaches it (its views become empty) and replaces its
-// pages with zero pages, so the file's pages are released now; the address range goes with the finalizer.
+// unmapFile(buffer[, keep]) -> whether it was still attached. Replaces its pages with zero pages, so the
+// file's pages are released now, and detaches it (its views become empty; the address range goes with the
+// finalizer) unless keep: then it stays a window for a later mapFile (the readers' pool: a new external
+// buffer per pass made V8 collect garbage every pass), its views reading zeros until then.
 Napi::Value UnmapFile(const Napi::CallbackInfo& info) {
   bool detached;
   const int i = mappingOf(info, "unmapFile", &detached);
   if (i < 0) return detached ? Napi::Boolean::New(info.Env(), false) : info.Env().Undefined();
+  if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsBoolean()) {
+    Napi::TypeError::New(info.Env(), "unmapFile: keep must be a boolean").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  const bool keep = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
   void* base = ab.Data();
   const size_t len = ab.ByteLength();
-  ab.Detach();
+  if (!keep) ab.Detach();
   zeroPages(base, len);
+  gSlots[i].faulted.store(0, std::memory_order_release);
   return Napi::Boolean::New(info.Env(), true);
 }
 

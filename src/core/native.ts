@@ -84,8 +84,11 @@ export interface NativeAddon {
    * buffer of an earlier call, large enough) the bytes replace its content in place and it is returned.
    */
   mapFile(fd: number, offset: number, length: number, window?: ArrayBuffer): [ArrayBuffer, number] | null;
-  /** Detaches a mapFile buffer (its pages are unmapped once no thread holds them); false if already detached. */
-  unmapFile(buffer: ArrayBuffer): boolean;
+  /**
+   * Releases a mapFile buffer's file pages (zero pages instead) and detaches it, or with `keep` leaves it attached
+   * as a window for a later mapFile; false if already detached.
+   */
+  unmapFile(buffer: ArrayBuffer, keep?: boolean): boolean;
   /**
    * -1 if a read of a mapFile buffer's current window hit pages the file no longer backs (they read as zeros),
    * else the size of fd's file (-2: unknown, ask fs.fstat).

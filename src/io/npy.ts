@@ -332,7 +332,7 @@ export class NpyReader implements ArrayReader {
         this.truncated(Math.min(r + rows - 1, Math.max(r, Math.floor((size - src.start) / rowBytes))));
     };
     const release = (): void => {
-      if (buffer !== null) addon.unmapFile(buffer);
+      if (buffer !== null) putWindow(addon, buffer);
       buffer = null;
       win = null;
     };
@@ -346,7 +346,9 @@ export class NpyReader implements ArrayReader {
         if (win === null || at + bytes > win.to) {
           // The next window, into the same buffer (its views, the chunks before, now see the new bytes).
           const to = Math.min(src.end, at + Math.max(window, rowsMax * rowBytes));
-          const m = addon.mapFile(src.fd, at, to - at, buffer ?? undefined);
+          const pooled = buffer === null ? takeWindow(to - at) : undefined;
+          let m = addon.mapFile(src.fd, at, to - at, buffer ?? pooled);
+          if (m === null && pooled !== undefined) m = addon.mapFile(src.fd, at, to - at); // detached in the pool (transferred)
           if (m === null) release();
           else {
             buffer = m[0];
@@ -412,6 +414,27 @@ const RING_BYTES = 64 << 20;
 function mapWindow(): number {
   const v = Number(process.env.FASTLOSS_MMAP_WINDOW ?? 32 << 20);
   return Number.isSafeInteger(v) && v >= 1 ? v : 32 << 20;
+}
+
+/**
+ * Windows of finished passes, attached, their pages zeros (unmapFile keep): the next passes map into them. A
+ * new external buffer per pass (2 x 34 MiB for two inputs) made V8 collect garbage ("external memory
+ * pressure": two scavenges and a mark-compact, 2-20 ms) in every pass. A chunk view kept after its pass reads
+ * zeros, then a later pass's bytes: chunks are valid until the next one is asked for.
+ */
+const windowPool: ArrayBuffer[] = [];
+const POOL_MAX = 4;
+
+/** The last pooled window that holds `length` bytes at any skew (below 2 MiB), if any. */
+function takeWindow(length: number): ArrayBuffer | undefined {
+  for (let i = windowPool.length - 1; i >= 0; i--)
+    if (windowPool[i].byteLength >= length + (2 << 20)) return windowPool.splice(i, 1)[0];
+  return undefined;
+}
+
+function putWindow(addon: MapAddon, buffer: ArrayBuffer): void {
+  const keep = windowPool.length < POOL_MAX;
+  if (addon.unmapFile(buffer, keep) && keep) windowPool.push(buffer);
 }
 
 type MapAddon = Pick<NativeAddon, 'mapFile' | 'unmapFile' | 'mapCheck'>;

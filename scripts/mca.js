@@ -15,6 +15,7 @@ const { execFileSync } = require('child_process');
 const root = path.join(__dirname, '..');
 const LOOPS = {
   xent: { define: 'MCA_XENT', what: 'crossEntropy long row: sum exp(x - max) (Xent::rowPart, forward)' },
+  xentgrad: { define: 'MCA_XENTGRAD', what: 'crossEntropy long row with gradient: sum exp(x - max), stored into g (Xent::rowPart)' },
   logcosh: { define: 'MCA_LOGCOSH', what: 'keras.logCosh forward (sumLoop over LogCosh::loss)' },
   bcelogits: { define: 'MCA_BCELOGITS', what: 'torch.binaryCrossEntropyWithLogits forward (sumLoop over BceWithLogits::loss)' },
   kcat: { define: 'MCA_KCAT', what: 'keras.categoricalCrossentropy probabilities, long row forward (catLongRow)' },

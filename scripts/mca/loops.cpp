@@ -19,6 +19,25 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, int64_t C) {
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
+#elif defined(MCA_XENTGRAD)
+#include "xent.h"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// Cross-entropy with the gradient, one long row: the sum of exp(x - max), each stored into g
+// (Xent::rowPart's first pass with wantGrad).
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, float* g, int64_t C) {
+  Xent k{};
+  k.x = x;
+  k.g = g;
+  k.N = 1;
+  k.C = C;
+  k.S = 1;
+  k.wantLoss = true;
+  k.wantGrad = true;
+  return k.rowPart(0, 0, C).se;
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
 #elif defined(MCA_LOGCOSH)
 #include "regression.cpp"
 namespace fastloss {

@@ -38,6 +38,16 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, float* g, int
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
+#elif defined(MCA_POISSONGRAD)
+#include "probabilistic.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// torch.poissonNllLoss (log input) with the gradient: the engine's fused sum and gradient loop.
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* y, float* g, int64_t n) {
+  return sumGradLoop<false, false>(PoissonLogInput<false>{}, x, y, nullptr, nullptr, 0.5f, g, 0, n);
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
 #elif defined(MCA_LOGCOSH)
 #include "regression.cpp"
 namespace fastloss {

@@ -175,11 +175,14 @@ struct Xent {
   // (c1 - c0) % kLanes classes run as one vector over [c1 - kLanes, c1), counting only its new
   // lanes (the others are recomputed to the same bits): no scalar exp epilogue per row. The
   // lanes are explicit and folded by laneSum (lanes.h): `omp simd reduction` ended each block
-  // with a serial chain of kLanes scalar adds.
+  // with a serial chain of kLanes scalar adds. ahead (an address, 0: none): the (c1 - c0) floats
+  // there are prefetched in step with the classes.
   static constexpr int64_t kSumBlock = kRowSumBlock;
   static constexpr int64_t kLanes = kRowLanes;
+  static constexpr int64_t kAhead = 4096;
   template <bool Store>
-  static double expSum(const float* __restrict xr, float* __restrict gr, const float sh, int64_t c0, int64_t c1) {
+  static double expSum(const float* __restrict xr, float* __restrict gr, const float sh, int64_t c0, int64_t c1,
+                       const uintptr_t ahead = 0) {
     if (c1 - c0 < kLanes) {
       float s = 0.0f;
 #pragma omp simd reduction(+ : s)
@@ -198,6 +201,7 @@ struct Xent {
 #pragma omp simd
       for (int64_t k = 0; k < kLanes; ++k) S[k] = 0.0f;
       for (int64_t c = b; c < e; c += kLanes) {
+        if (ahead) __builtin_prefetch(reinterpret_cast<const void*>(ahead + static_cast<uintptr_t>(c - c0) * 4));
 #pragma omp simd
         for (int64_t k = 0; k < kLanes; ++k) {
           const float v = vmath::expNonPositive(xr[c + k] - sh);
@@ -224,7 +228,12 @@ struct Xent {
     const float m = rowMax(xr, c0, c1);
     const float sh = m == -kInf ? 0.0f : m;
     Part pt{m, sh, 0.0, 0.0, 0.0};
-    pt.se = wantGrad ? expSum<true>(xr, g + r * C, sh, c0, c1) : expSum<false>(xr, nullptr, sh, c0, c1);
+    // The next row's logits (up to kAhead of them, so that they fit L1 beside this row and its
+    // gradient) are fetched during this compute-bound pass: its max pass then reads L1, not L2 or
+    // L3. withGrad [256, 1000], one AVX-512 thread: the max pass after a gradient pass took 0.075
+    // ns per element (0.026 alone); 0.332 -> 0.319 ns per element in all. Forward: no change.
+    const uintptr_t ahead = c1 - c0 <= kAhead && r + 1 < N ? reinterpret_cast<uintptr_t>(xr + C) : 0;
+    pt.se = wantGrad ? expSum<true>(xr, g + r * C, sh, c0, c1, ahead) : expSum<false>(xr, nullptr, sh, c0, c1, ahead);
     if (needU) {
       double u = 0.0, A = 0.0;
       if (idx) {

@@ -98,6 +98,37 @@ FASTLOSS_HOT float rowMax(const float* __restrict p, const int64_t c0, const int
   return laneMax(M);
 }
 
+// g[0, C) *= k.
+FASTLOSS_HOT void rowScale(float* __restrict g, const float k, const int64_t C) {
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c) g[c] *= k;
+}
+
+// rowMax(p, 0, C) for C >= kMaxLanes (the same lanes, the same value) and, in the same loop,
+// g[0, C) *= k (another row's rescale: two light streams in one loop).
+FASTLOSS_HOT float rowMaxScale(const float* __restrict p, float* __restrict g, const float k, const int64_t C) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  float M[kMaxLanes];
+#pragma omp simd
+  for (int64_t j = 0; j < kMaxLanes; ++j) M[j] = kNegInf;
+  const int64_t body = C / kMaxLanes * kMaxLanes;
+  for (int64_t c = 0; c < body; c += kMaxLanes) {
+#pragma omp simd
+    for (int64_t j = 0; j < kMaxLanes; ++j) {
+      M[j] = p[c + j] > M[j] ? p[c + j] : M[j];
+      g[c + j] *= k;
+    }
+  }
+  if (body < C) {
+    const int64_t c = C - kMaxLanes;
+#pragma omp simd
+    for (int64_t j = 0; j < kMaxLanes; ++j) M[j] = p[c + j] > M[j] ? p[c + j] : M[j];
+#pragma omp simd
+    for (int64_t i = body; i < C; ++i) g[i] *= k;
+  }
+  return laneMax(M);
+}
+
 // kerasClip as bit selects: inside a loop that takes log of it, GCC folds the ternary form into
 // log's special cases (+2 to 5 uops per vector in scripts/mca.js). Same values.
 FASTLOSS_HOT float kerasClipSelect(float p) {

@@ -223,9 +223,11 @@ struct Xent {
     return se;
   }
 
-  Part rowPart(int64_t r, int64_t c0, int64_t c1) const {
+  Part rowPart(int64_t r, int64_t c0, int64_t c1) const { return rowPartFrom(r, c0, c1, rowMax(x + r * C, c0, c1)); }
+
+  // rowPart with the max m of the range already known.
+  Part rowPartFrom(int64_t r, int64_t c0, int64_t c1, const float m) const {
     const float* xr = x + r * C;
-    const float m = rowMax(xr, c0, c1);
     const float sh = m == -kInf ? 0.0f : m;
     Part pt{m, sh, 0.0, 0.0, 0.0};
     // The next row's logits (up to kAhead of them, so that they fit L1 beside this row and its
@@ -320,15 +322,56 @@ struct Xent {
     for (int64_t c = 0; c < C; ++c) gr[c] = v;
   }
 
+  // An ignored (y == -1: loss 0) or changed (-2: NaN) row: its loss, its gradient filled.
+  double skippedRow(int64_t r, int64_t y) const {
+    const double l = y == -1 ? 0.0 : kNaN;
+    if (none() && wantLoss) out[r] = static_cast<float>(l);
+    if (wantGrad) fillSkippedRow(r, y);
+    return l;
+  }
+
+  // Rows [b, e) with the gradient of index targets without smoothing (g = k exp(x - max), then
+  // -ky at y), C >= kMaxLanes: each row's rescale runs inside the next row's max pass (rowMaxScale,
+  // one loop over two streams), the same values as row().
+  double rowsScaledAhead(int64_t b, int64_t e) const {
+    double acc = 0.0;
+    float* pg = nullptr;  // the row whose rescale is pending, its factor, target and target share
+    float pk = 0.0f, pky = 0.0f;
+    int64_t py = 0;
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t y = target(r);
+      if (y < 0) {
+        acc += skippedRow(r, y);
+        continue;
+      }
+      const float* xr = x + r * C;
+      float m;
+      if (pg) {
+        m = rowMaxScale(xr, pg, pk, C);
+        pg[py] -= pky;
+      } else {
+        m = rowMax(xr, 0, C);
+      }
+      const Part pt = rowPartFrom(r, 0, C, m);
+      const Final f = finish(r, pt.sh, pt.se, pt.u, pt.A, xr[y], y);
+      if (none() && wantLoss) out[r] = static_cast<float>(f.loss);
+      acc += f.loss;
+      pg = g + r * C;
+      pk = f.k;
+      pky = f.ky;
+      py = y;
+    }
+    if (pg) {
+      rowScale(pg, pk, C);
+      pg[py] -= pky;
+    }
+    return acc;
+  }
+
   // One row, whole: returns its (sample-weighted) loss.
   double row(int64_t r) const {
     const int64_t y = idx ? target(r) : 0;
-    if (y < 0) {  // ignored (0), or a target changed mid-call (NaN)
-      const double l = y == -1 ? 0.0 : kNaN;
-      if (none() && wantLoss) out[r] = static_cast<float>(l);
-      if (wantGrad) fillSkippedRow(r, y);
-      return l;
-    }
+    if (y < 0) return skippedRow(r, y);
     const Part pt = rowPart(r, 0, C);
     const float xy = idx ? x[r * C + y] : 0.0f;
     const Final f = finish(r, pt.sh, pt.se, pt.u, pt.A, xy, y);
@@ -845,6 +888,8 @@ struct Xent {
       else if (C == 3) total = shortRows<3>();
       else if (C == 4) total = shortRows<4>();
       else total = shortRows<0>();
+    } else if (S == 1 && wantGrad && idx && ls == 0.0f && C >= kMaxLanes) {
+      total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) { return rowsScaledAhead(b, e); });
     } else if (S == 1) {
       total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
         double acc = 0.0;

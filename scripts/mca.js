@@ -15,6 +15,8 @@ const { execFileSync } = require('child_process');
 const root = path.join(__dirname, '..');
 const LOOPS = {
   xent: { define: 'MCA_XENT', what: 'crossEntropy long row: sum exp(x - max) (Xent::rowPart, forward)' },
+  xentgrad: { define: 'MCA_XENTGRAD', what: 'crossEntropy long row with gradient: sum exp(x - max), stored into g (Xent::rowPart)' },
+  poissongrad: { define: 'MCA_POISSONGRAD', what: 'torch.poissonNllLoss with gradient (sumGradLoop over PoissonLogInput::both)' },
   logcosh: { define: 'MCA_LOGCOSH', what: 'keras.logCosh forward (sumLoop over LogCosh::loss)' },
   bcelogits: { define: 'MCA_BCELOGITS', what: 'torch.binaryCrossEntropyWithLogits forward (sumLoop over BceWithLogits::loss)' },
   kcat: { define: 'MCA_KCAT', what: 'keras.categoricalCrossentropy probabilities, long row forward (catLongRow)' },
@@ -72,11 +74,11 @@ function innerLoops(asm, fn) {
 // Elements per iteration: the vector width of the widest float memory operand (zmm 16, ymm 8, xmm 4
 // floats) times the distinct displacements of the most used base(index) pair (an unrolled loop).
 function elementsPerIteration(insts) {
-  const mem = insts.filter((s) => /^\tv\w+\t-?\w*\(%\w+(,%\w+,\d)?\)/.test(s) && /%[xyz]mm/.test(s));
+  const mem = insts.filter((s) => /^\tv\w+\t-?\w*\(%\w+(,%\w+(,\d)?)?\)/.test(s) && /%[xyz]mm/.test(s));
   const w = mem.some((s) => s.includes('%zmm')) ? 16 : mem.some((s) => s.includes('%ymm')) ? 8 : 4;
   const offsets = new Map();
   for (const s of mem) {
-    const m = s.match(/\t(-?\w*)\((%\w+(?:,%\w+,\d)?)\)/);
+    const m = s.match(/\t(-?\w*)\((%\w+(?:,%\w+(?:,\d)?)?)\)/);
     if (/%r[is]p/.test(m[2])) continue; // constants and spills
     if (!offsets.has(m[2])) offsets.set(m[2], new Set());
     offsets.get(m[2]).add(m[1]);

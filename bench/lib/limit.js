@@ -8,18 +8,21 @@
 // least disturbed by other processes, and what the core sustains.
 
 // Per loss: the vmath primitives evaluated per element of the prediction input, forward and with
-// the gradient (softplus = exp of -|x| + log1p of a unit argument; a sigmoid or softplus computed from
-// an exp already paid for counts once; expNonPositive = exp restricted to x <= 0, as softmax uses it; logPositive = log of a
-// positive normal argument, as after Keras' clip), and optionally in-cache shapes (default: the 10^5 case).
+// the gradient (softplus = exp of -|x| + log1p of a unit argument; a sigmoid computed from the exp a softplus
+// already paid for adds its division, 1 / (1 + e): div; expNonPositive = exp restricted to x <= 0, as softmax uses it;
+// logPositive = log of a positive normal argument, as after Keras' clip), and optionally in-cache shapes (default: the
+// 10^5 case).
 const MIXES = {
   'torch.crossEntropy': { forward: ['expNonPositive'], withGrad: ['expNonPositive'], shapes: [[256, 1000], [64, 4000], [8, 32000]] },
-  'torch.binaryCrossEntropyWithLogits': { forward: ['softplus'], withGrad: ['softplus'] },
+  // withGrad: d/dx = (pw y + 1 - y) sigmoid(x) - pw y.
+  'torch.binaryCrossEntropyWithLogits': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
   'torch.binaryCrossEntropy': { forward: ['log', 'log1p'], withGrad: ['log', 'log1p'] },
   'torch.klDiv': { forward: ['log'], withGrad: ['log'] },
   'torch.poissonNllLoss': { forward: ['exp'], withGrad: ['exp'] },
-  'torch.sigmoidFocalLoss': { forward: ['softplus'], withGrad: ['softplus'] },
+  // p = sigmoid(x) is in the loss itself (m = 1 - p_t).
+  'torch.sigmoidFocalLoss': { forward: ['softplus', 'div'], withGrad: ['softplus', 'div'] },
   'keras.binaryCrossentropy': { forward: ['logPositive', 'logPositive'], withGrad: ['logPositive', 'logPositive'] },
-  'keras.binaryCrossentropy logits': { forward: ['softplus'], withGrad: ['softplus'] },
+  'keras.binaryCrossentropy logits': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
   // withGrad: d log(o) / do = 1 / o, a division per element (Keras' p / sum(p) is p * (1 / sum) here).
   'keras.categoricalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
   'keras.categoricalFocalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },

@@ -34,14 +34,25 @@ FASTLOSS_HOT float stirling(float y) {
   return y > 1.0f ? s : 0.0f;
 }
 
+// l + stirling(y) with full=True; l itself otherwise (an added 0.0f is an instruction: -0 + 0 = +0).
+template <bool Full>
+FASTLOSS_HOT float withStirling(float l, float y) {
+  if constexpr (Full) {
+    return l + stirling(y);
+  } else {
+    (void)y;
+    return l;
+  }
+}
+
 // log_input: exp(x) - y x, d/dx = exp(x) - y.  torch.nn.functional.poisson_nll_loss.
 template <bool Full>
 struct PoissonLogInput {
-  FASTLOSS_HOT float loss(float x, float y) const { return vmath::exp(x) - y * x + (Full ? stirling(y) : 0.0f); }
+  FASTLOSS_HOT float loss(float x, float y) const { return withStirling<Full>(vmath::exp(x) - y * x, y); }
   FASTLOSS_HOT float grad(float x, float y) const { return vmath::exp(x) - y; }
   FASTLOSS_HOT void both(float x, float y, float& l, float& d) const {
     const float e = vmath::exp(x);
-    l = e - y * x + (Full ? stirling(y) : 0.0f);
+    l = withStirling<Full>(e - y * x, y);
     d = e - y;
   }
 };
@@ -50,7 +61,7 @@ struct PoissonLogInput {
 template <bool Full>
 struct PoissonRate {
   float eps;
-  FASTLOSS_HOT float loss(float x, float y) const { return x - y * vmath::log(x + eps) + (Full ? stirling(y) : 0.0f); }
+  FASTLOSS_HOT float loss(float x, float y) const { return withStirling<Full>(x - y * vmath::log(x + eps), y); }
   FASTLOSS_HOT float grad(float x, float y) const { return 1.0f - y / (x + eps); }
 };
 

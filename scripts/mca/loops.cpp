@@ -3,19 +3,34 @@
 // FASTLOSS_ISA_NS and the -march flags come from the script (the CMakeLists.txt flags).
 #include <cstdint>
 
-#if defined(MCA_XENT)
+#if defined(MCA_XENT) || defined(MCA_XENTGRAD)
 #include "xent.h"
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
-// Cross-entropy forward, one long row: max pass, then the sum of exp(x - max) (Xent::rowPart).
-extern "C" __attribute__((flatten)) double mcaLoop(const float* x, int64_t C) {
+// Cross-entropy, one long row: max pass, then the sum of exp(x - max) (Xent::rowPart), each
+// exp stored into g with the gradient (MCA_XENTGRAD).
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, float* g, int64_t C) {
   Xent k{};
   k.x = x;
+  k.g = g;
   k.N = 1;
   k.C = C;
   k.S = 1;
   k.wantLoss = true;
+#if defined(MCA_XENTGRAD)
+  k.wantGrad = true;
+#endif
   return k.rowPart(0, 0, C).se;
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#elif defined(MCA_POISSONGRAD)
+#include "probabilistic.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// torch.poissonNllLoss (log input) with the gradient: the engine's fused sum and gradient loop.
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* y, float* g, int64_t n) {
+  return sumGradLoop<false, false>(PoissonLogInput<false>{}, x, y, nullptr, nullptr, 0.5f, g, 0, n);
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
@@ -72,5 +87,5 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
 #else
-#error "define MCA_XENT, MCA_LOGCOSH, MCA_BCELOGITS, MCA_KCAT(GRAD) or MCA_FOCAL(GRAD)"
+#error "define MCA_XENT(GRAD), MCA_POISSONGRAD, MCA_LOGCOSH, MCA_BCELOGITS, MCA_KCAT(GRAD) or MCA_FOCAL(GRAD)"
 #endif

@@ -74,6 +74,10 @@ void selectIsa(Isa wanted) {
 // (kWantGrad, params[kParamGradCount] of them) and `gradOutput` (kHasGradOut).
 constexpr size_t kMaxArgs = kMaxInputs + 1 + kMaxGrads + 1;
 constexpr int kKnownFlags = kWantLoss | kWantGrad | kHasOut | kHasGradOut | kFreshOutputs | kReportParts;
+// The params buffer's slot after the call record, where runPlan leaves a reduced loss.
+constexpr int kResultSlot = kParamCount;
+// runPlan's arguments read first: the slot and three arrays (most losses' forward calls).
+constexpr size_t kPlanArgsFirst = 4;
 
 // A call's value: the reduced loss, or with kReportParts [total, divisor, items] (src/core/accumulate.ts).
 Napi::Value callResult(Napi::Env env, const LossArgs& a) {
@@ -91,6 +95,7 @@ struct Call;
 struct EnvData {
   napi_ref paramsRef = nullptr;
   const double* params = nullptr;
+  double* result = nullptr;  // params[kResultSlot]: runPlan's reduced loss (no number to box per call)
   // setPlan's checked call records by slot (one per loss and mode in the facade), for runPlan.
   std::vector<std::unique_ptr<Call>> plans;
 };
@@ -457,16 +462,14 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
   return error.Value();
 }
 
-// Runs a parsed call on this thread: its result, or nullptr after throwing.
-napi_value runParsed(napi_env env, Call& c) {
+// Runs a parsed call on this thread; false after throwing its kernel's error.
+bool runKernel(napi_env env, Call& c) {
   runtime::setMayWait(false);
   runtime::setCallThreads(c.a.threads);
   gKernels[c.id](c.a);
-  if (c.a.fault.kind != ErrorKind::None) {
-    napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
-    return nullptr;
-  }
-  return callResult(Napi::Env(env), c.a);
+  if (c.a.fault.kind == ErrorKind::None) return true;
+  napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
+  return false;
 }
 
 // run(arrays...): the call in the bound params (the callback data is the environment's EnvData).
@@ -477,8 +480,8 @@ napi_value Run(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   for (size_t i = argc; i < kMaxArgs; ++i) argv[i] = nullptr;
   Call c;
-  if (!parseCall(env, static_cast<EnvData*>(data), argv, false, c)) return nullptr;
-  return runParsed(env, c);
+  if (!parseCall(env, static_cast<EnvData*>(data), argv, false, c) || !runKernel(env, c)) return nullptr;
+  return callResult(Napi::Env(env), c.a);
 }
 
 // setPlan(slot, Float64Array record, intMask): checks a call record once and keeps it in `slot` for
@@ -514,23 +517,36 @@ napi_value SetPlan(napi_env env, napi_callback_info info) {
 }
 
 // runPlan(slot, arrays...): run(arrays...) with the call record setPlan kept in `slot` (the bound
-// params are not read). The arrays are checked as run() checks them.
+// params are not read). The arrays are checked as run() checks them. A reduced loss goes to
+// params[paramSlots.result] (the call returns undefined); report-parts calls return their array.
 napi_value RunPlan(napi_env env, napi_callback_info info) {
-  size_t argc = kMaxArgs + 1;
+  size_t argc = kPlanArgsFirst;  // napi copies every slot asked for: the rest only when passed
   napi_value argv[kMaxArgs + 1];
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  if (argc > kPlanArgsFirst) {
+    argc = kMaxArgs + 1;
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  }
   for (size_t i = argc; i < kMaxArgs + 1; ++i) argv[i] = nullptr;
   auto* ed = static_cast<EnvData*>(data);
   int32_t slot = -1;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &slot) != napi_ok || slot < 0 ||
-      static_cast<size_t>(slot) >= ed->plans.size() || !ed->plans[static_cast<size_t>(slot)]) {
+      static_cast<size_t>(slot) >= ed->plans.size() || !ed->plans[static_cast<size_t>(slot)] || !ed->result) {
     throwError(env, false, "fastloss: runPlan: no plan in that slot");
     return nullptr;
   }
-  Call c = *ed->plans[static_cast<size_t>(slot)];
+  // The record itself, not a copy (218 instructions a call): parseArrays rewrites every array field
+  // its flags use on every call, the kernel writes only its results (reset here), and no JS runs
+  // before the call ends. test/small-calls.test.ts checks repeated fast calls against the full path.
+  Call& c = *ed->plans[static_cast<size_t>(slot)];
+  c.a.result = c.a.divisor = c.a.items = 0.0;
+  c.a.fault = KernelError();
   if (!parseArrays(env, argv + 1, false, c)) return nullptr;
-  return runParsed(env, c);
+  if (!runKernel(env, c)) return nullptr;
+  if (c.a.flags & kReportParts) return callResult(Napi::Env(env), c.a);
+  *ed->result = c.a.result;
+  return nullptr;
 }
 
 // Memory the async call owns: copies of inputs backed by a plain ArrayBuffer (JS may detach,
@@ -703,12 +719,13 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// bindParams(Float64Array): the facade's params buffer, read by every later call.
+// bindParams(Float64Array): the facade's params buffer, read by every later call; its slot
+// paramCount (paramSlots.result) receives runPlan's reduced loss.
 Napi::Value BindParams(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kParamCount)) {
-    Napi::TypeError::New(env, "fastloss: bindParams takes a Float64Array of paramCount values")
+      info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kResultSlot + 1)) {
+    Napi::TypeError::New(env, "fastloss: bindParams takes a Float64Array of paramCount + 1 values")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -716,6 +733,7 @@ Napi::Value BindParams(const Napi::CallbackInfo& info) {
   if (ed->paramsRef) napi_delete_reference(env, ed->paramsRef);
   napi_create_reference(env, info[0], 1, &ed->paramsRef);
   ed->params = info[0].As<Napi::Float64Array>().Data();
+  ed->result = info[0].As<Napi::Float64Array>().Data() + kResultSlot;
   return env.Undefined();
 }
 
@@ -854,6 +872,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   slots.Set("dims", static_cast<double>(kParamDims));
   slots.Set("scalars", static_cast<double>(kParamScalars));
   slots.Set("threads", static_cast<double>(kParamThreads));
+  slots.Set("result", static_cast<double>(kResultSlot));
   exports.Set("paramSlots", slots);
   // The hot calls take the environment's data as their callback data (no instance-data lookup).
   for (auto [name, cb] :

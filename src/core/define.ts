@@ -87,6 +87,7 @@ const enum Mode {
 const COMMON_OPTIONS = ['reduction', 'shape', 'out', 'threads'];
 const MAX_THREADS = native.info().maxThreads;
 const GRAD_OPTIONS = ['gradOutput'];
+const RESULT = SLOT.result;
 
 // A call is prepared in a scratch copy of params, one per nesting level: a getter or `length`
 // that calls fastloss again (re-entrancy) fills its own copy. params itself is written only
@@ -839,20 +840,20 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
   const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
   const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  let value: number;
   try {
     switch (m) {
-      case 1: value = native.runPlan(f.slot, v0); break;
-      case 2: value = native.runPlan(f.slot, v0, v1); break;
-      case 3: value = native.runPlan(f.slot, v0, v1, v2); break;
-      case 4: value = native.runPlan(f.slot, v0, v1, v2, v3); break;
-      case 5: value = native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
-      case 6: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
-      default: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
+      case 1: native.runPlan(f.slot, v0); break;
+      case 2: native.runPlan(f.slot, v0, v1); break;
+      case 3: native.runPlan(f.slot, v0, v1, v2); break;
+      case 4: native.runPlan(f.slot, v0, v1, v2, v3); break;
+      case 5: native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
+      case 6: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
+      default: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
     }
   } catch {
     return MISS;
   }
+  const value = params[RESULT];  // runPlan's reduced loss (read at once: no JS ran since)
   const loss = out ?? value;
   if (mode === Mode.Forward) return loss;
   let grad: unknown = g0;

@@ -211,6 +211,15 @@ describe('a recorded call does not outlive what it checked', () => {
     const detached = new Float32Array(8);
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
     expect(() => native.runPlan(slot, x, detached)).toThrow(/input 1 is backed by a detached ArrayBuffer/);
+    // absentMask: an optional input absent in every call takes no argument (BCE's weight, slot 2)
+    const p = Float32Array.from({ length: 8 }, (_, i) => 0.1 + i / 10);
+    setRawCall('torch.binaryCrossEntropy', { flags: 1, reduction: 1, shape: [8] });
+    native.setPlan(slot, params, 0, 0b100);
+    expect(planned(p, y)).toBe(torch.binaryCrossEntropy(p, y, {}));
+    expect(() => native.runPlan(slot, p)).toThrow(/input 1 is required/);
+    expect(planned(p, y, x)).toBe(torch.binaryCrossEntropy(p, y, {}));  // an extra argument is not read
+    for (const [ints, absent] of [[0, 0b1], [0, 0b1000], [0b100, 0b100], [0, -1], [0, 1 << native.maxInputs]])
+      expect(() => native.setPlan(slot, params, ints, absent)).toThrow(/^fastloss: setPlan/);
   });
 
   test('crossEntropy alternating index and probability targets of one length', () => {

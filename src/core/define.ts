@@ -143,7 +143,7 @@ interface FastPlan {
   /** Length of 'out', or -1 for none. */
   outLength: number;
   gradLengths: number[];
-  /** run()'s arguments by pick() code: the kernel inputs (argument i: i, none: 4), then out (5) and the gradients (6 + k). */
+  /** runPlan's arguments by pick() code: the present kernel inputs (argument i: i), then out (5) and the gradients (6 + k). */
   layout: number[];
 }
 
@@ -462,7 +462,7 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
   if (fastPlan !== null) {
     fastPlan.image = scratch.slice();
     fastPlan.outLength = hasOut ? plan.outLength : -1;
-    fastPlan.layout = fastPlan.inputArg.map((i) => (i >= 0 ? i : 4));
+    fastPlan.layout = fastPlan.inputArg.filter((i) => i >= 0);  // absent inputs: setPlan's absentMask, no argument
     if (hasOut) fastPlan.layout.push(5);
     for (let k = 0; k < grads.length; k++) fastPlan.layout.push(6 + k);
   }
@@ -768,7 +768,8 @@ function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown
   const f = p.fastPlan;
   if (f !== null) {
     f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
-    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0));
+    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0),
+      f.inputArg.reduce((mask, i, s) => (i < 0 ? mask | (1 << s) : mask), 0));
     (f.key === null ? c.fast : c.fastOptions)[mode] = f;
   }
   return result(c, mode, p, value);
@@ -781,14 +782,13 @@ let fastPathOn = true;
 export function setFastPath(enabled: boolean): void {
   fastPathOn = enabled;
 }
-/** The value of run()'s argument of layout code k (FastPlan.layout): argument k, null, out or gradient k - 5. */
+/** The value of runPlan's argument of layout code k (FastPlan.layout): argument k, out (5) or gradient k - 6. */
 function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown): AnyTypedArray | null | undefined {
   switch (k) {
     case 0: return x0 as AnyTypedArray;
     case 1: return x1 as AnyTypedArray;
     case 2: return x2 as AnyTypedArray;
     case 3: return x3 as AnyTypedArray;
-    case 4: return null;
     case 5: return out as Float32Array;
     case 6: return g0 as Float32Array;
     case 7: return g1 as Float32Array;

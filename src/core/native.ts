@@ -66,8 +66,11 @@ export interface NativeAddon {
   /** Arguments: the kernel's inputs in slot order, then out, the gradients, gradOutput (as flagged). */
   run(...arrays: Slot[]): number;
   runAsync(...arrays: Slot[]): Promise<number>;
-  /** Checks a call record (params' layout) once and keeps it in `slot` for runPlan; bit s of intMask: input s is an Int32Array. */
-  setPlan(slot: number, record: Float64Array, intMask: number): void;
+  /**
+   * Checks a call record (params' layout) once and keeps it in `slot` for runPlan; bit s of intMask: input s is an
+   * Int32Array; bit s of absentMask: optional input s is absent (runPlan takes no argument for it).
+   */
+  setPlan(slot: number, record: Float64Array, intMask: number, absentMask?: number): void;
   /**
    * run() with the record kept in `slot` (params are not read). Each array's length is checked against
    * the shape and its ArrayBuffer as run() does, but its element type is the record's (the facade checks brands).

@@ -90,6 +90,17 @@ function measureQuiet(fn, cfg) {
   return best;
 }
 
+/** A seeded xorshift32 generator of numbers in [0, 1). */
+function xorshift(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
 /** The q-quantile (0..1) of xs, nearest rank. */
 function quantile(xs, q) {
   const s = [...xs].sort((a, b) => a - b);
@@ -111,13 +122,7 @@ function callLatencies(variants, cfg) {
   }
   // Each round runs the variants in a random order (seeded): with a fixed order, something periodic (a
   // scavenge every so many result allocations, a timer) can keep landing on the same variant's call.
-  let seed = 0x9e3779b9;
-  const coin = () => {
-    seed ^= seed << 13; seed >>>= 0;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5; seed >>>= 0;
-    return seed / 4294967296;
-  };
+  const coin = xorshift(0x9e3779b9);
   const start = now();
   while (times[names[0]].length < cfg.minCalls ||
     (times[names[0]].length < cfg.maxCalls && now() - start < cfg.budgetMs * 1e6)) {
@@ -154,13 +159,7 @@ function ratioInterval(a, b, q, reps = 200) {
   if (n < 20) return [NaN, NaN];
   const len = Math.max(1, Math.floor(n / 20));
   const blocks = Math.ceil(n / len);
-  let seed = 0x2545f491;
-  const rand = () => {
-    seed ^= seed << 13; seed >>>= 0;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5; seed >>>= 0;
-    return seed / 4294967296;
-  };
+  const rand = xorshift(0x2545f491);
   const ra = new Float64Array(blocks * len);
   const rb = new Float64Array(blocks * len);
   const ratios = [];

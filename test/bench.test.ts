@@ -78,7 +78,7 @@ describe('bench probe kernel', () => {
 // ---------------------------------------------------------------- --busy, --cluster, --sweep plumbing
 
 const hogs = require('../bench/lib/hogs');
-const { callLatencies } = require('../bench/lib/harness');
+const { callLatencies, ratioInterval } = require('../bench/lib/harness');
 const { busySpecs, SIZES: BUSY_SIZES } = require('../bench/modes/busy');
 const { runCluster } = require('../bench/modes/cluster');
 const { sweepSeries, sweepCall, ROW_LENGTHS, CLASS_COUNTS, BATCH_LOSSES } = require('../bench/modes/sweep');
@@ -128,6 +128,21 @@ describe('bench modes', () => {
     for (const k of ['a', 'b']) for (const f of ['median', 'p99', 'max']) expect(r[k][f]).toBeGreaterThanOrEqual(0);
     // one round: a's block and b's (its before() first), in the round's seeded order
     expect([['a', 'a', 'a', 'b0', 'b', 'b', 'b'], ['b0', 'b', 'b', 'b', 'a', 'a', 'a']]).toContainEqual(seen.slice(-7));
+  });
+
+  test('ratioInterval: the bootstrap interval of a quantile ratio, paired by round', () => {
+    const b = Array.from({ length: 400 }, (_, i) => 1 + ((i * 37) % 101));
+    expect(ratioInterval(b, b, 0.99)).toEqual([1, 1]);
+    expect(ratioInterval(b.map((x) => 2 * x), b, 0.5)).toEqual([2, 2]);
+    // a variant slower in 3 % of its rounds: its p99 interval lies above 1, its median's is [1, 1]
+    const slow = b.map((x, i) => (i % 33 === 0 ? 1000 : x));
+    const [lo, hi] = ratioInterval(slow, b, 0.99);
+    expect(lo).toBeGreaterThan(1);
+    expect(hi).toBeGreaterThanOrEqual(lo);
+    expect(ratioInterval(slow, b, 0.5)[0]).toBeLessThanOrEqual(1);
+    expect(ratioInterval([1, 2], [1, 2], 0.99)).toEqual([NaN, NaN]);  // too few rounds to resample
+    const r = callLatencies({ a: { call: () => 0 } }, { warmups: 0, block: 1, minCalls: 5, maxCalls: 5, budgetMs: 0, keepTimes: true });
+    expect(r.a.times).toHaveLength(5);
   });
 
   test('--sweep: every Keras loss over every row length, crossEntropy over every class count; JS loops match fastloss', () => {

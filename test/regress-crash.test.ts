@@ -570,6 +570,8 @@ describe('11. the native fast path (setPlan / runPlan) called directly with bad 
       const { native, params, setRawCall, FLAG_LOSS, FLAG_GRAD, FLAG_HAS_OUT, FLAG_HAS_GRAD_OUT } =
         require(require('path').join(__dist, '..', 'core', 'native.js'));
       const R = native.reductions;
+      // runPlan leaves a reduced loss in params[paramSlots.result] and returns undefined
+      const runPlan = (...a) => { const r = native.runPlan(...a); return r === undefined ? params[native.paramSlots.result] : r; };
       const x = Float32Array.from({ length: 8 }, (_, i) => i / 4), y = new Float32Array(8).fill(0.5);
       const out = new Float32Array(8).fill(7), g = new Float32Array(8).fill(7), pair = new Float32Array(16).fill(7);
       const watched = [x, y, out, g, pair];
@@ -587,7 +589,7 @@ describe('11. the native fast path (setPlan / runPlan) called directly with bad 
       const shared = new Float32Array(sab, 0, 8).fill(0.5), sharedAlias = new Float32Array(sab, 16, 8);
       const o = {};
       setRawCall('torch.mseLoss', { flags: FLAG_LOSS, reduction: R.mean, shape: [8] });
-      o.mean = outcome(() => { native.setPlan(10, params, 0); return native.runPlan(10, x, y); });
+      o.mean = outcome(() => { native.setPlan(10, params, 0); return runPlan(10, x, y); });
       // setPlan
       o.setNoArgs = check(() => native.setPlan());
       o.setTwoArgs = check(() => native.setPlan(12, params));
@@ -596,55 +598,55 @@ describe('11. the native fast path (setPlan / runPlan) called directly with bad 
       o.setSlotNegative = check(() => native.setPlan(-1, params, 0));
       o.setFloat32Record = check(() => native.setPlan(12, new Float32Array(params.length), 0));
       o.setArrayRecord = check(() => native.setPlan(12, Array.from(params), 0));
-      o.setShortRecord = check(() => native.setPlan(12, params.subarray(0, params.length - 1), 0));
+      o.setShortRecord = check(() => native.setPlan(12, params.subarray(0, native.paramCount - 1), 0));
       o.setMaskNegative = check(() => native.setPlan(12, params, -1));
       o.setMaskHigh = check(() => native.setPlan(12, params, 1 << native.maxInputs));
       o.setBadKernel = check(() => { const p = Float64Array.from(params); p[0] = 1e9; native.setPlan(10, p, 0); });
       o.setNaNFlags = check(() => { const p = Float64Array.from(params); p[1] = NaN; native.setPlan(10, p, 0); });
-      o.keptAfterFailedSet = check(() => native.runPlan(10, x, y));
-      o.neverSet = check(() => native.runPlan(12, x, y));
+      o.keptAfterFailedSet = check(() => runPlan(10, x, y));
+      o.neverSet = check(() => runPlan(12, x, y));
       // runPlan: the slot
-      o.runNoArgs = check(() => native.runPlan());
-      o.runSlotString = check(() => native.runPlan('10', x, y));
-      o.runSlotNaN = check(() => native.runPlan(NaN, x, y));
-      o.runSlotNegative = check(() => native.runPlan(-1, x, y));
-      o.runSlotHuge = check(() => native.runPlan(2 ** 40, x, y));
-      o.runSlotUnset = check(() => native.runPlan(4096, x, y));
+      o.runNoArgs = check(() => runPlan());
+      o.runSlotString = check(() => runPlan('10', x, y));
+      o.runSlotNaN = check(() => runPlan(NaN, x, y));
+      o.runSlotNegative = check(() => runPlan(-1, x, y));
+      o.runSlotHuge = check(() => runPlan(2 ** 40, x, y));
+      o.runSlotUnset = check(() => runPlan(4096, x, y));
       // runPlan: the arrays
-      o.tooManyArgs = check(() => native.runPlan(10, x, y, x, y, x, y, x, y, x, y, x, y, x, y, x, y));
-      o.missing = check(() => native.runPlan(10, x));
-      o.short = check(() => native.runPlan(10, x, y.subarray(1)));
-      o.long = check(() => native.runPlan(10, x, new Float32Array(9)));
-      o.detached = check(() => native.runPlan(10, x, detached()));
-      o.resizedTracking = check(() => native.runPlan(10, x, tracking));
-      o.resizedOutOfBounds = check(() => native.runPlan(10, x, fixed));
-      o.shared = check(() => native.runPlan(10, x, shared));
-      o.float64 = check(() => native.runPlan(10, x, new Float64Array(8)));
-      o.float64Short = check(() => native.runPlan(10, x, new Float64Array(3)));
-      o.uint8 = check(() => native.runPlan(10, x, new Uint8Array(32)));
-      o.dataView = check(() => native.runPlan(10, x, new DataView(new ArrayBuffer(32))));
-      o.number = check(() => native.runPlan(10, x, 3));
+      o.tooManyArgs = check(() => runPlan(10, x, y, x, y, x, y, x, y, x, y, x, y, x, y, x, y));
+      o.missing = check(() => runPlan(10, x));
+      o.short = check(() => runPlan(10, x, y.subarray(1)));
+      o.long = check(() => runPlan(10, x, new Float32Array(9)));
+      o.detached = check(() => runPlan(10, x, detached()));
+      o.resizedTracking = check(() => runPlan(10, x, tracking));
+      o.resizedOutOfBounds = check(() => runPlan(10, x, fixed));
+      o.shared = check(() => runPlan(10, x, shared));
+      o.float64 = check(() => runPlan(10, x, new Float64Array(8)));
+      o.float64Short = check(() => runPlan(10, x, new Float64Array(3)));
+      o.uint8 = check(() => runPlan(10, x, new Uint8Array(32)));
+      o.dataView = check(() => runPlan(10, x, new DataView(new ArrayBuffer(32))));
+      o.number = check(() => runPlan(10, x, 3));
       // 'none' with out and grad; gradOutput
       setRawCall('torch.mseLoss', { flags: FLAG_LOSS | FLAG_GRAD | FLAG_HAS_OUT, reduction: R.none, shape: [8], gradCount: 1 });
       native.setPlan(20, params, 0);
-      o.outsOverlap = check(() => native.runPlan(20, x, y, pair.subarray(0, 8), pair.subarray(4, 12)));
-      o.outOverlapsInput = check(() => native.runPlan(20, x, y, x, g));
-      o.sharedOutsOverlap = check(() => native.runPlan(20, x, y, shared, sharedAlias));
-      o.gradMissing = check(() => native.runPlan(20, x, y, out));
-      o.outShort = check(() => native.runPlan(20, x, y, new Float32Array(7), g));
-      o.outDetached = check(() => native.runPlan(20, x, y, detached(), g));
-      o.outFloat64 = check(() => native.runPlan(20, x, y, new Float64Array(8), new Float32Array(8)));
+      o.outsOverlap = check(() => runPlan(20, x, y, pair.subarray(0, 8), pair.subarray(4, 12)));
+      o.outOverlapsInput = check(() => runPlan(20, x, y, x, g));
+      o.sharedOutsOverlap = check(() => runPlan(20, x, y, shared, sharedAlias));
+      o.gradMissing = check(() => runPlan(20, x, y, out));
+      o.outShort = check(() => runPlan(20, x, y, new Float32Array(7), g));
+      o.outDetached = check(() => runPlan(20, x, y, detached(), g));
+      o.outFloat64 = check(() => runPlan(20, x, y, new Float64Array(8), new Float32Array(8)));
       setRawCall('torch.mseLoss', { flags: FLAG_GRAD | FLAG_HAS_GRAD_OUT, reduction: R.none, shape: [8], gradCount: 1 });
       native.setPlan(21, params, 0);
-      o.gradOutputDetached = check(() => native.runPlan(21, x, y, g, detached()));
-      o.gradOutputShort = check(() => native.runPlan(21, x, y, g, new Float32Array(3)));
-      o.gradOutputOverlaps = check(() => native.runPlan(21, x, y, g, g));
+      o.gradOutputDetached = check(() => runPlan(21, x, y, g, detached()));
+      o.gradOutputShort = check(() => runPlan(21, x, y, g, new Float32Array(3)));
+      o.gradOutputOverlaps = check(() => runPlan(21, x, y, g, g));
       // nllLoss: the mask says the target is an Int32Array, the call passes a Float32Array (and the reverse)
       setRawCall('torch.nllLoss', { flags: FLAG_LOSS, reduction: R.mean, shape: [4, 2], scalars: [-100] });
       native.setPlan(30, params, 2);
       native.setPlan(31, params, 0);
-      o.maskIntGotFloat = check(() => native.runPlan(30, new Float32Array(8), Float32Array.of(1e30, -1e30, 3, 0.5)));
-      o.maskFloatGotInt = outcome(() => native.runPlan(31, new Float32Array(8), Int32Array.of(0, 1, 0, 1)));
+      o.maskIntGotFloat = check(() => runPlan(30, new Float32Array(8), Float32Array.of(1e30, -1e30, 3, 0.5)));
+      o.maskFloatGotInt = outcome(() => runPlan(31, new Float32Array(8), Int32Array.of(0, 1, 0, 1)));
       report(o);`);
     const o = results(r) as Record<string, Outcome & { untouched?: boolean }>;
     const mean = 3.75 / 8;  // mean over i < 8 of (i / 4 - 1 / 2)^2, exact in float32

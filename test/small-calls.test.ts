@@ -180,10 +180,18 @@ describe('a recorded call does not outlive what it checked', () => {
     torch.mseLoss(x, y);
     torch.mseLoss(x, y);
     const slot = 4090;
-    const { params, setRawCall } = require('../src/core/native');
+    const { params, setRawCall, SLOT } = require('../src/core/native');
     setRawCall('torch.mseLoss', { flags: 1, reduction: 1, shape: [8] });
     native.setPlan(slot, params, 0);
-    expect(native.runPlan(slot, x, y)).toBe(torch.mseLoss(x, y));
+    // a reduced loss comes back in params[SLOT.result], not as the call's value
+    const planned = (...arrays: unknown[]): number => {
+      params[SLOT.result] = NaN;
+      expect((native.runPlan as (...a: unknown[]) => unknown)(slot, ...arrays)).toBeUndefined();
+      return params[SLOT.result];
+    };
+    expect(SLOT.result).toBe(native.paramCount);
+    expect(planned(x, y)).toBe(torch.mseLoss(x, y, {}));
+    expect(planned(x, y)).toBe(torch.mseLoss(x, y, {}));
     expect(() => native.runPlan(slot, x, y.subarray(1))).toThrow(/torch\.mseLoss: input 1 has length 7; shape \[8\] needs 8/);
     expect(() => native.runPlan(slot, x, new Uint8Array(8) as never)).toThrow(/input 1 has the wrong element type/);
     expect(() => native.runPlan(slot, x, [1, 2] as never)).toThrow(/input 1 must be a typed array/);
@@ -194,15 +202,24 @@ describe('a recorded call does not outlive what it checked', () => {
     // never passes one); a length that does not fit gets run()'s full check and its message
     expect(() => native.runPlan(slot, x, new Float64Array(8) as never)).toThrow(/input 1 has the wrong element type/);
     expect(() => native.runPlan(slot, x, new Uint8Array(3) as never)).toThrow(/input 1 has the wrong element type/);
-    expect(typeof native.runPlan(slot, x, new Float64Array(4) as never)).toBe('number');
-    expect(typeof native.runPlan(slot, x, new Uint8Array(new ArrayBuffer(48), 16, 32) as never)).toBe('number');
-    expect(typeof native.runPlan(slot, x, new DataView(new ArrayBuffer(32)) as never)).toBe('number');
+    expect(planned(x, new Float64Array(4))).toBe(torch.mseLoss(x, new Float32Array(8), {}));
+    expect(planned(x, new Uint8Array(new ArrayBuffer(48), 16, 32))).toBe(torch.mseLoss(x, new Float32Array(8), {}));
+    expect(planned(x, new DataView(new ArrayBuffer(32)))).toBe(torch.mseLoss(x, new Float32Array(8), {}));
     const shared = new Float32Array(new SharedArrayBuffer(32));
     shared.set(y);
-    expect(native.runPlan(slot, x, shared)).toBe(torch.mseLoss(x, y));
+    expect(planned(x, shared)).toBe(torch.mseLoss(x, y, {}));
     const detached = new Float32Array(8);
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
     expect(() => native.runPlan(slot, x, detached)).toThrow(/input 1 is backed by a detached ArrayBuffer/);
+    // absentMask: an optional input absent in every call takes no argument (BCE's weight, slot 2)
+    const p = Float32Array.from({ length: 8 }, (_, i) => 0.1 + i / 10);
+    setRawCall('torch.binaryCrossEntropy', { flags: 1, reduction: 1, shape: [8] });
+    native.setPlan(slot, params, 0, 0b100);
+    expect(planned(p, y)).toBe(torch.binaryCrossEntropy(p, y, {}));
+    expect(() => native.runPlan(slot, p)).toThrow(/input 1 is required/);
+    expect(planned(p, y, x)).toBe(torch.binaryCrossEntropy(p, y, {}));  // an extra argument is not read
+    for (const [ints, absent] of [[0, 0b1], [0, 0b1000], [0b100, 0b100], [0, -1], [0, 1 << native.maxInputs]])
+      expect(() => native.setPlan(slot, params, ints, absent)).toThrow(/^fastloss: setPlan/);
   });
 
   test('crossEntropy alternating index and probability targets of one length', () => {

@@ -131,9 +131,42 @@ function callLatencies(variants, cfg) {
       }
     }
   }
-  return Object.fromEntries(names.map((k) => [k, {
+  const out = Object.fromEntries(names.map((k) => [k, {
     median: median(times[k]), p99: quantile(times[k], 0.99), max: Math.max(...times[k]), calls: times[k].length,
   }]));
+  if (cfg.keepTimes) for (const k of names) out[k].times = times[k];
+  return out;
 }
 
-module.exports = { measure, measureQuiet, median, quantile, callLatencies, now };
+/**
+ * Interval of a / b for the q-quantiles of two variants timed by callLatencies (block 1: a[i] and b[i] come
+ * from the same round): the 5th-95th percentile of the ratio over `reps` moving-block bootstrap resamples of
+ * the rounds (blocks of about 1/20 of the run keep the machine's slow stretches together). A ratio whose
+ * interval covers 1 is within this run's noise.
+ */
+function ratioInterval(a, b, q, reps = 200) {
+  const n = Math.min(a.length, b.length);
+  if (n < 20) return [NaN, NaN];
+  const len = Math.max(1, Math.floor(n / 20));
+  const blocks = Math.ceil(n / len);
+  const rand = rng(0x2545f491);
+  const ra = new Float64Array(blocks * len);
+  const rb = new Float64Array(blocks * len);
+  const ratios = [];
+  for (let r = 0; r < reps; r++) {
+    for (let k = 0; k < blocks; k++) {
+      const s = Math.floor(rand() * (n - len + 1));
+      ra.set(a.slice(s, s + len), k * len);
+      rb.set(b.slice(s, s + len), k * len);
+    }
+    ratios.push(sortedQuantile(ra.sort(), q) / sortedQuantile(rb.sort(), q));
+  }
+  ratios.sort((x, y) => x - y);
+  return [sortedQuantile(ratios, 0.05), sortedQuantile(ratios, 0.95)];
+}
+
+function sortedQuantile(s, q) {
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+module.exports = { measure, measureQuiet, median, quantile, callLatencies, ratioInterval, now };

@@ -76,6 +76,10 @@ void selectIsa(Isa wanted) {
 // (kWantGrad, params[kParamGradCount] of them) and `gradOutput` (kHasGradOut).
 constexpr size_t kMaxArgs = kMaxInputs + 1 + kMaxGrads + 1;
 constexpr int kKnownFlags = kWantLoss | kWantGrad | kHasOut | kHasGradOut | kFreshOutputs | kReportParts;
+// The params buffer's slot after the call record, where runPlan leaves a reduced loss.
+constexpr int kResultSlot = kParamCount;
+// runPlan's arguments read first: the slot and three arrays (most losses' forward calls).
+constexpr size_t kPlanArgsFirst = 4;
 
 // A call's value: the reduced loss, or with kReportParts [total, divisor, items] (src/core/accumulate.ts).
 Napi::Value callResult(Napi::Env env, const LossArgs& a) {
@@ -93,6 +97,7 @@ struct Call;
 struct EnvData {
   napi_ref paramsRef = nullptr;
   const double* params = nullptr;
+  double* result = nullptr;  // params[kResultSlot]: runPlan's reduced loss (no number to box per call)
   // setPlan's checked call records by slot (one per loss and mode in the facade), for runPlan.
   std::vector<std::unique_ptr<Call>> plans;
 };
@@ -224,6 +229,10 @@ struct Call {
   // A setPlan record: bit s set when kernel input s is an Int32Array (the facade checked the
   // arrays' brands); -1 for run() and async calls, whose arrays are checked in full.
   int plannedInts = -1;
+  // A setPlan record: bit s set when optional input s is absent in every call (runPlan then takes
+  // no argument for it: a null costs napi_typeof and a failed typed array query, ~180 instructions).
+  int plannedAbsent = 0;
+  int inputs = 0;  // the signature's length
 };
 
 void deleteEnvData(napi_env env, void* data, void*) {
@@ -317,6 +326,7 @@ bool parseParams(napi_env env, const double* p, Call& c) {
     return false;
   }
   c.id = static_cast<int>(idRaw);
+  c.inputs = static_cast<int>(std::strlen(kKernelInfo[c.id].signature));
   const char* fn = kKernelInfo[c.id].name;
   a.flags = static_cast<int>(flagsRaw);
   a.reduction = static_cast<Reduction>(static_cast<int>(reductionRaw));
@@ -359,23 +369,29 @@ bool parseArrays(napi_env env, napi_value* argv, bool async, Call& c) {
   const bool hasOut = a.flags & kHasOut, hasGradOut = a.flags & kHasGradOut;
   const int gradCount = c.gradCount;
   const char* sig = kKernelInfo[c.id].signature;
-  const int nIn = static_cast<int>(std::strlen(sig));
   size_t at = 0;
   int64_t expected;
-  for (int s = 0; s < nIn; ++s, ++at) {
+  for (int s = 0; s < c.inputs; ++s) {
     char ch = sig[s];
     bool optional = ch >= 'A' && ch <= 'Z';
     char kind = optional ? static_cast<char>(ch - 'A' + 'a') : ch;
     ArrayArg& in = c.in[s];
-    if (c.plannedInts >= 0
-            ? !plannedArrayArg(env, fn, argv[at], kind, (c.plannedInts >> s) & 1, optional, {"input", s}, &in)
-            : !typedArrayArg(env, fn, argv[at], kind, optional, {"input", s}, async, &in))
+    if ((c.plannedAbsent >> s) & 1) {  // no argument: absent, as a null would be
+      in = ArrayArg();
+      a.in[s] = nullptr;
+      a.inLen[s] = 0;
+      a.inIsInt[s] = false;
+      continue;
+    }
+    napi_value v = argv[at++];
+    if (c.plannedInts >= 0 ? !plannedArrayArg(env, fn, v, kind, (c.plannedInts >> s) & 1, optional, {"input", s}, &in)
+                           : !typedArrayArg(env, fn, v, kind, optional, {"input", s}, async, &in))
       return false;
     a.in[s] = in.data;
     a.inLen[s] = in.length;
     a.inIsInt[s] = in.isInt;
     if (in.value && s < ext.inputs && !extents::holds(ext.in[s], counts, a.inLen, in.isInt, in.length, &expected))
-      return arrayLengthError(env, c, argv[at], kind, {"input", s}, in.length, expected);
+      return arrayLengthError(env, c, v, kind, {"input", s}, in.length, expected);
   }
   if (ext.outs) extents::holds(ext.out, counts, a.inLen, false, -1, &c.outLength);
   if (c.outLength < 0) c.outLength = 0;
@@ -459,16 +475,14 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
   return error.Value();
 }
 
-// Runs a parsed call on this thread: its result, or nullptr after throwing.
-napi_value runParsed(napi_env env, Call& c) {
+// Runs a parsed call on this thread; false after throwing its kernel's error.
+bool runKernel(napi_env env, Call& c) {
   runtime::setMayWait(false);
   runtime::setCallThreads(c.a.threads);
   gKernels[c.id](c.a);
-  if (c.a.fault.kind != ErrorKind::None) {
-    napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
-    return nullptr;
-  }
-  return callResult(Napi::Env(env), c.a);
+  if (c.a.fault.kind == ErrorKind::None) return true;
+  napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
+  return false;
 }
 
 // run(arrays...): the call in the bound params (the callback data is the environment's EnvData).
@@ -479,60 +493,83 @@ napi_value Run(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   for (size_t i = argc; i < kMaxArgs; ++i) argv[i] = nullptr;
   Call c;
-  if (!parseCall(env, static_cast<EnvData*>(data), argv, false, c)) return nullptr;
-  return runParsed(env, c);
+  if (!parseCall(env, static_cast<EnvData*>(data), argv, false, c) || !runKernel(env, c)) return nullptr;
+  return callResult(Napi::Env(env), c.a);
 }
 
-// setPlan(slot, Float64Array record, intMask): checks a call record once and keeps it in `slot` for
-// runPlan, the facade's repeated calls of one loss with the same shape and options; bit s of
-// intMask: kernel input s is an Int32Array (the facade checks each call's arrays' brands).
+// setPlan(slot, Float64Array record, intMask[, absentMask]): checks a call record once and keeps it in
+// `slot` for runPlan, the facade's repeated calls of one loss with the same shape and options; bit s
+// of intMask: kernel input s is an Int32Array (the facade checks each call's arrays' brands); bit s
+// of absentMask: optional input s is absent and runPlan takes no argument for it.
 napi_value SetPlan(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   auto* ed = static_cast<EnvData*>(data);
-  int32_t slot = -1, ints = -1;
+  int32_t slot = -1, ints = -1, absent = 0;
   napi_typedarray_type type;
   size_t len = 0;
   void* raw = nullptr;
   if (argc < 3 || napi_get_value_int32(env, argv[0], &slot) != napi_ok || slot < 0 || slot > 4096 ||
       napi_get_value_int32(env, argv[2], &ints) != napi_ok || ints < 0 || ints >= (1 << kMaxInputs) ||
+      (argc > 3 && (napi_get_value_int32(env, argv[3], &absent) != napi_ok || absent < 0 ||
+                    absent >= (1 << kMaxInputs) || (absent & ints))) ||
       napi_get_typedarray_info(env, argv[1], &type, &len, &raw, nullptr, nullptr) != napi_ok ||
       type != napi_float64_array || len < static_cast<size_t>(kParamCount)) {
     throwError(env, true,
-               "fastloss: setPlan takes a slot from 0 to 4096, a Float64Array of paramCount values and a mask of "
-               "Int32Array inputs");
+               "fastloss: setPlan takes a slot from 0 to 4096, a Float64Array of paramCount values, a mask of "
+               "Int32Array inputs and optionally a mask of absent optional inputs");
     return nullptr;
   }
   double p[kParamCount];
   std::memcpy(p, raw, sizeof(p));
   auto c = std::make_unique<Call>();
   if (!parseParams(env, p, *c)) return nullptr;
+  const char* sig = kKernelInfo[c->id].signature;
+  for (int s = 0; s < kMaxInputs; ++s)
+    if (((absent >> s) & 1) && (s >= c->inputs || !(sig[s] >= 'A' && sig[s] <= 'Z'))) {
+      throwError(env, true, "fastloss: setPlan: only optional inputs may be absent");
+      return nullptr;
+    }
   c->plannedInts = ints;
+  c->plannedAbsent = absent;
   if (ed->plans.size() <= static_cast<size_t>(slot)) ed->plans.resize(static_cast<size_t>(slot) + 1);
   ed->plans[static_cast<size_t>(slot)] = std::move(c);
   return nullptr;
 }
 
 // runPlan(slot, arrays...): run(arrays...) with the call record setPlan kept in `slot` (the bound
-// params are not read). The arrays are checked as run() checks them.
+// params are not read). The arrays are checked as run() checks them. A reduced loss goes to
+// params[paramSlots.result] (the call returns undefined); report-parts calls return their array.
 napi_value RunPlan(napi_env env, napi_callback_info info) {
-  size_t argc = kMaxArgs + 1;
+  size_t argc = kPlanArgsFirst;  // napi copies every slot asked for: the rest only when passed
   napi_value argv[kMaxArgs + 1];
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  if (argc > kPlanArgsFirst) {
+    argc = kMaxArgs + 1;
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  }
   for (size_t i = argc; i < kMaxArgs + 1; ++i) argv[i] = nullptr;
   auto* ed = static_cast<EnvData*>(data);
   int32_t slot = -1;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &slot) != napi_ok || slot < 0 ||
-      static_cast<size_t>(slot) >= ed->plans.size() || !ed->plans[static_cast<size_t>(slot)]) {
+      static_cast<size_t>(slot) >= ed->plans.size() || !ed->plans[static_cast<size_t>(slot)] || !ed->result) {
     throwError(env, false, "fastloss: runPlan: no plan in that slot");
     return nullptr;
   }
-  Call c = *ed->plans[static_cast<size_t>(slot)];
+  // The record itself, not a copy (218 instructions a call): parseArrays rewrites every array field
+  // its flags use on every call, the kernel writes only its results (reset here), and no JS runs
+  // before the call ends. test/small-calls.test.ts checks repeated fast calls against the full path.
+  Call& c = *ed->plans[static_cast<size_t>(slot)];
+  c.a.result = c.a.divisor = c.a.items = 0.0;
+  c.a.fault = KernelError();
   if (!parseArrays(env, argv + 1, false, c)) return nullptr;
-  return runParsed(env, c);
+  if (!runKernel(env, c)) return nullptr;
+  if (c.a.flags & kReportParts) return callResult(Napi::Env(env), c.a);
+  *ed->result = c.a.result;
+  return nullptr;
 }
 
 // Memory the async call owns: copies of inputs backed by a plain ArrayBuffer (JS may detach,
@@ -705,12 +742,13 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// bindParams(Float64Array): the facade's params buffer, read by every later call.
+// bindParams(Float64Array): the facade's params buffer, read by every later call; its slot
+// paramCount (paramSlots.result) receives runPlan's reduced loss.
 Napi::Value BindParams(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kParamCount)) {
-    Napi::TypeError::New(env, "fastloss: bindParams takes a Float64Array of paramCount values")
+      info[0].As<Napi::Float64Array>().ElementLength() < static_cast<size_t>(kResultSlot + 1)) {
+    Napi::TypeError::New(env, "fastloss: bindParams takes a Float64Array of paramCount + 1 values")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -718,6 +756,7 @@ Napi::Value BindParams(const Napi::CallbackInfo& info) {
   if (ed->paramsRef) napi_delete_reference(env, ed->paramsRef);
   napi_create_reference(env, info[0], 1, &ed->paramsRef);
   ed->params = info[0].As<Napi::Float64Array>().Data();
+  ed->result = info[0].As<Napi::Float64Array>().Data() + kResultSlot;
   return env.Undefined();
 }
 
@@ -857,7 +896,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                                                                 {"ndim", kParamNdim},
                                                                 {"dims", kParamDims},
                                                                 {"scalars", kParamScalars},
-                                                                {"threads", kParamThreads}}));
+                                                                {"threads", kParamThreads},
+                                                                {"result", kResultSlot}}));
   // The hot calls take the environment's data as their callback data (no instance-data lookup).
   for (auto [name, cb] :
        {std::pair<const char*, napi_callback>{"run", Run}, {"runPlan", RunPlan}, {"setPlan", SetPlan}}) {

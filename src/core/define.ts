@@ -87,6 +87,7 @@ const enum Mode {
 const COMMON_OPTIONS = ['reduction', 'shape', 'out', 'threads'];
 const MAX_THREADS = native.info().maxThreads;
 const GRAD_OPTIONS = ['gradOutput'];
+const RESULT = SLOT.result;
 
 // A call is prepared in a scratch copy of params, one per nesting level: a getter or `length`
 // that calls fastloss again (re-entrancy) fills its own copy. params itself is written only
@@ -142,7 +143,7 @@ interface FastPlan {
   /** Length of 'out', or -1 for none. */
   outLength: number;
   gradLengths: number[];
-  /** run()'s arguments by pick() code: the kernel inputs (argument i: i, none: 4), then out (5) and the gradients (6 + k). */
+  /** runPlan's arguments by pick() code: the present kernel inputs (argument i: i), then out (5) and the gradients (6 + k). */
   layout: number[];
 }
 
@@ -461,7 +462,7 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
   if (fastPlan !== null) {
     fastPlan.image = scratch.slice();
     fastPlan.outLength = hasOut ? plan.outLength : -1;
-    fastPlan.layout = fastPlan.inputArg.map((i) => (i >= 0 ? i : 4));
+    fastPlan.layout = fastPlan.inputArg.filter((i) => i >= 0);  // absent inputs: setPlan's absentMask, no argument
     if (hasOut) fastPlan.layout.push(5);
     for (let k = 0; k < grads.length; k++) fastPlan.layout.push(6 + k);
   }
@@ -767,7 +768,8 @@ function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown
   const f = p.fastPlan;
   if (f !== null) {
     f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
-    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0));
+    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0),
+      f.inputArg.reduce((mask, i, s) => (i < 0 ? mask | (1 << s) : mask), 0));
     (f.key === null ? c.fast : c.fastOptions)[mode] = f;
   }
   return result(c, mode, p, value);
@@ -780,14 +782,13 @@ let fastPathOn = true;
 export function setFastPath(enabled: boolean): void {
   fastPathOn = enabled;
 }
-/** The value of run()'s argument of layout code k (FastPlan.layout): argument k, null, out or gradient k - 5. */
+/** The value of runPlan's argument of layout code k (FastPlan.layout): argument k, out (5) or gradient k - 6. */
 function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown): AnyTypedArray | null | undefined {
   switch (k) {
     case 0: return x0 as AnyTypedArray;
     case 1: return x1 as AnyTypedArray;
     case 2: return x2 as AnyTypedArray;
     case 3: return x3 as AnyTypedArray;
-    case 4: return null;
     case 5: return out as Float32Array;
     case 6: return g0 as Float32Array;
     case 7: return g1 as Float32Array;
@@ -839,20 +840,20 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
   const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
   const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  let value: number;
   try {
     switch (m) {
-      case 1: value = native.runPlan(f.slot, v0); break;
-      case 2: value = native.runPlan(f.slot, v0, v1); break;
-      case 3: value = native.runPlan(f.slot, v0, v1, v2); break;
-      case 4: value = native.runPlan(f.slot, v0, v1, v2, v3); break;
-      case 5: value = native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
-      case 6: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
-      default: value = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
+      case 1: native.runPlan(f.slot, v0); break;
+      case 2: native.runPlan(f.slot, v0, v1); break;
+      case 3: native.runPlan(f.slot, v0, v1, v2); break;
+      case 4: native.runPlan(f.slot, v0, v1, v2, v3); break;
+      case 5: native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
+      case 6: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
+      default: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
     }
   } catch {
     return MISS;
   }
+  const value = params[RESULT];  // runPlan's reduced loss (read at once: no JS ran since)
   const loss = out ?? value;
   if (mode === Mode.Forward) return loss;
   let grad: unknown = g0;

@@ -16,6 +16,8 @@ export interface ParamSlots {
   scalars: number;
   /** The call's thread count (0: the default). */
   threads: number;
+  /** After the call record (= paramCount): where runPlan leaves a reduced loss. */
+  result: number;
 }
 
 export interface NativeInfo {
@@ -59,18 +61,22 @@ export interface NativeAddon {
   paramCount: number;
   maxDims: number;
   paramSlots: ParamSlots;
-  /** Binds the Float64Array every later run() reads its kernel, flags, shape and scalars from. */
+  /** Binds the Float64Array (paramCount + 1 values) every later run() reads its kernel, flags, shape and scalars from. */
   bindParams(params: Float64Array): void;
   /** Arguments: the kernel's inputs in slot order, then out, the gradients, gradOutput (as flagged). */
   run(...arrays: Slot[]): number;
   runAsync(...arrays: Slot[]): Promise<number>;
-  /** Checks a call record (params' layout) once and keeps it in `slot` for runPlan; bit s of intMask: input s is an Int32Array. */
-  setPlan(slot: number, record: Float64Array, intMask: number): void;
+  /**
+   * Checks a call record (params' layout) once and keeps it in `slot` for runPlan; bit s of intMask: input s is an
+   * Int32Array; bit s of absentMask: optional input s is absent (runPlan takes no argument for it).
+   */
+  setPlan(slot: number, record: Float64Array, intMask: number, absentMask?: number): void;
   /**
    * run() with the record kept in `slot` (params are not read). Each array's length is checked against
    * the shape and its ArrayBuffer as run() does, but its element type is the record's (the facade checks brands).
+   * A reduced loss goes to params[paramSlots.result] (returns undefined: no number boxed per call).
    */
-  runPlan(slot: number, ...arrays: Slot[]): number;
+  runPlan(slot: number, ...arrays: Slot[]): undefined;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   info(): NativeInfo;
@@ -178,10 +184,13 @@ function loadAddon(): NativeAddon {
   }
 }
 
-export const native: NativeAddon = loadAddon();
+// A plain-object copy: the addon's exports object is in dictionary mode (27 properties set one by
+// one), so every `native.runPlan` load was a LoadIC call (~80 instructions a small call); the copy
+// has fast properties, and tests may still replace a function on it.
+export const native: NativeAddon = { ...loadAddon() };
 
-/** The one params buffer of this environment (layout: binding/kernels/loss_args.h). */
-export const params: Float64Array = new Float64Array(native.paramCount);
+/** The one params buffer of this environment (layout: binding/kernels/loss_args.h), and runPlan's result slot. */
+export const params: Float64Array = new Float64Array(native.paramCount + 1);
 native.bindParams(params);
 export const SLOT = native.paramSlots;
 

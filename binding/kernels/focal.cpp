@@ -64,16 +64,14 @@ FASTLOSS_FOCAL_HOT void focalVector(const float* __restrict pred, const float* _
 // focalProbRow's gradient for a vector whose y are all +-0, in a row where no q is NaN, alpha finite
 // and gamma >= 0 finite: o in [eps, 1 - eps], (1 - o)^gamma in [0, 1], dl/dq = [pass] alpha y (dmod
 // log o - mod / o) with the bracket finite and of sign bit set (dmod log o <= 0, mod / o >= 0), so
-// dl/dq = -([pass] alpha y), no log, no division. Its dq q (+-0, or NaN where q is infinite) go to
-// D0 when zero (and i >= from).
+// dl/dq = -([pass] alpha y), no log, no division.
 FASTLOSS_FOCAL_HOT void focalZeroVector(const float* __restrict pred, const float* __restrict truth, const float inv,
-                                        const FocalParams f, float* __restrict g, const bool zero, const int64_t from,
-                                        float* D0) {
+                                        const FocalParams f, float* __restrict g, const int64_t from, float* D) {
 #pragma omp simd
   for (int64_t i = 0; i < kRowLanes; ++i) {
     const float q = pred[i] * inv, dq = negate(kerasClipPass(q) * f.alpha * (truth[i] * f.keep + f.add));
     g[i] = dq;
-    D0[i] += zero && i >= from ? dq * q : 0.0f;
+    D[i] += i >= from ? dq * q : 0.0f;
   }
 }
 
@@ -83,29 +81,24 @@ FASTLOSS_FOCAL_HOT void focalZeroVector(const float* __restrict pred, const floa
 // Sparse (lanes.h rowVectors; y = t, no q NaN, alpha finite, gamma >= 0 finite): a class with y =
 // +-0 has loss +-0 (alpha mod finite, log o finite), a no-op on a lane sum; only vectors with a
 // non-zero y take the logs (focalZeroVector for the others' gradient). The same bits as without
-// Sparse (a NaN's sign aside); dense: see rowVectors.
+// Sparse (a NaN's sign aside).
 template <bool Square, bool Grad, bool Sparse>
 FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float* __restrict truth, const int64_t C,
-                                       const FocalParams f, float* __restrict g, const float k, const float norm,
-                                       bool& dense) {
+                                       const FocalParams f, float* __restrict g, const float k, const float norm) {
   const float inv = 1.0f / norm;
   const int64_t body = C / kRowLanes * kRowLanes, tailAt = C - kRowLanes;
   double loss = 0.0, dqq = 0.0;
   for (int64_t b = 0; b < body; b += kRowSumBlock) {
     const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
-    float L[kRowLanes], D[kRowLanes], D0[kRowLanes];
+    float L[kRowLanes], D[kRowLanes];
 #pragma omp simd
-    for (int64_t i = 0; i < kRowLanes; ++i) L[i] = D[i] = D0[i] = 0.0f;
-    dense |= rowVectors<Sparse>(
+    for (int64_t i = 0; i < kRowLanes; ++i) L[i] = D[i] = 0.0f;
+    rowVectors<Sparse>(
         truth, b, e, e == body && body < C, tailAt, body,
         [&](int64_t j, int64_t from) { focalVector<Square, Grad>(pred + j, truth + j, inv, f, g + j, from, L, D); },
-        [&](int64_t j, bool zero, int64_t from) {
-          if (Grad) focalZeroVector(pred + j, truth + j, inv, f, g + j, zero, from, D0);
+        [&](int64_t j, int64_t from) {
+          if (Grad) focalZeroVector(pred + j, truth + j, inv, f, g + j, from, D);
         });
-    if (Sparse && Grad) {
-#pragma omp simd
-      for (int64_t i = 0; i < kRowLanes; ++i) D[i] += D0[i];
-    }
     loss += static_cast<double>(laneSum(L));
     if (Grad) dqq += static_cast<double>(laneSum(D));
   }
@@ -179,10 +172,8 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
   const int64_t sumRows = C < 4096 / kSumRows ? kSumRows : (C < 4096 ? 4096 / C : 1);
   float sums[kSumRows];
   // Sparse rows (focalProbRow): labels not smoothed, alpha finite, gamma >= 0 finite.
-  constexpr int64_t kDenseRows = 16;
   const bool plain = f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f &&
                      f.gamma >= 0.0f;
-  int64_t denseRows = 0;
   for (int64_t pos = b; pos < e; ++pos) {
     const int64_t o = pos / ax.inner, i = pos - o * ax.inner;
     const int64_t base = o * ax.size * ax.inner + i;
@@ -193,20 +184,16 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
       if (pos == g0)
         for (int64_t r = pos; r < e && r < pos + sumRows; ++r) sums[r - pos] = rowSum(pred + r * C, C);
       const float norm = sums[pos - g0], inv = 1.0f / norm;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row, the next
-      // kDenseRows rows skip the test for zero vectors (either way the same bits).
-      const bool sparse = plain && denseRows == 0 && norm - norm == 0.0f && inv - inv == 0.0f;
-      denseRows -= denseRows > 0;
-      bool dense = false;
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
+      const bool sparse = plain && norm - norm == 0.0f && inv - inv == 0.0f;
       float* gr = grad ? grad + base : nullptr;
       const float* pr = pred + base;
       const float* tr = truth + base;
       const double l =
-          weight * (grad ? (sparse ? focalProbRow<Square, true, true>(pr, tr, C, f, gr, k, norm, dense)
-                                   : focalProbRow<Square, true, false>(pr, tr, C, f, gr, k, norm, dense))
-                         : (sparse ? focalProbRow<Square, false, true>(pr, tr, C, f, gr, k, norm, dense)
-                                   : focalProbRow<Square, false, false>(pr, tr, C, f, gr, k, norm, dense)));
-      if (dense) denseRows = kDenseRows;
+          weight * (grad ? (sparse ? focalProbRow<Square, true, true>(pr, tr, C, f, gr, k, norm)
+                                   : focalProbRow<Square, true, false>(pr, tr, C, f, gr, k, norm))
+                         : (sparse ? focalProbRow<Square, false, true>(pr, tr, C, f, gr, k, norm)
+                                   : focalProbRow<Square, false, false>(pr, tr, C, f, gr, k, norm)));
       if (out) out[pos] = static_cast<float>(l);
       acc += l;
       continue;

@@ -99,7 +99,6 @@ struct KerasCategoricalShort {
 };
 
 constexpr int64_t kSumRows = 16;
-constexpr int64_t kDenseRows = 16;
 
 // Long rows (C > kShortC) of kerasCategoricalProbs, sums in lanes (lanes.h). One class: q = p / sum(p) (as p * (1 /
 // sum): within an ulp of Keras' float32 division), c = clip(q), y = smoothed t; l = y log c, and with Grad u = [clip
@@ -132,17 +131,15 @@ FASTLOSS_HOT void catVector(const float* __restrict p, const float* __restrict t
 }
 
 // catLongRow's gradient for a vector whose y are all +-0, in a row where no q is NaN: every c is
-// in [eps, 1 - eps], so u = [pass] (-y / c) = [pass] (-y), no division. Its u q (+-0, or NaN
-// where q is infinite) go to U0 when zero (and k >= from).
+// in [eps, 1 - eps], so u = [pass] (-y / c) = [pass] (-y), no division.
 FASTLOSS_HOT void catZeroVector(const float* __restrict p, const float* __restrict t, float* __restrict g,
-                                const float invS, const float kp, const float ad, const bool zero, const int64_t from,
-                                float* U0) {
+                                const float invS, const float kp, const float ad, const int64_t from, float* U) {
 #pragma omp simd
   for (int64_t k = 0; k < kRowLanes; ++k) {
     // -y as a sign flip: -(t kp + ad) may become fnmsub, whose zero has the other sign.
     const float q = p[k] * invS, u = kerasClipPass(q) * negate(t[k] * kp + ad);
     g[k] = u;
-    U0[k] += zero && k >= from ? u * q : 0.0f;
+    U[k] += k >= from ? u * q : 0.0f;
   }
 }
 
@@ -153,28 +150,23 @@ FASTLOSS_HOT void catZeroVector(const float* __restrict p, const float* __restri
 // and 1 / sum). Then every c is in [eps, 1 - eps] and a class with y = +-0 adds y log c = +-0 (a
 // no-op on a lane sum, never -0): only vectors with a non-zero y (one per one-hot row) take the
 // log; the others' u need no division (catZeroVector). The same bits as without Sparse (a NaN's
-// sign aside, which follows the compiler's operand order); dense: see rowVectors.
+// sign aside, which follows the compiler's operand order).
 template <bool Grad, bool Sparse>
 FASTLOSS_HOT double catLongRow(const float* __restrict p, const float* __restrict t, float* __restrict g,
-                               const int64_t C, const float invS, const float kp, const float ad, double& uqOut,
-                               bool& dense) {
+                               const int64_t C, const float invS, const float kp, const float ad, double& uqOut) {
   const int64_t body = C / kRowLanes * kRowLanes, tailAt = C - kRowLanes;
   double l = 0.0, uq = 0.0;
   for (int64_t b = 0; b < body; b += kRowSumBlock) {
     const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
-    float L[kRowLanes], U[kRowLanes], U0[kRowLanes];
+    float L[kRowLanes], U[kRowLanes];
 #pragma omp simd
-    for (int64_t k = 0; k < kRowLanes; ++k) L[k] = U[k] = U0[k] = 0.0f;
-    dense |= rowVectors<Sparse>(
+    for (int64_t k = 0; k < kRowLanes; ++k) L[k] = U[k] = 0.0f;
+    rowVectors<Sparse>(
         t, b, e, e == body && body < C, tailAt, body,
         [&](int64_t j, int64_t from) { catVector<Grad>(p + j, t + j, g + j, invS, kp, ad, from, L, U); },
-        [&](int64_t j, bool zero, int64_t from) {
-          if (Grad) catZeroVector(p + j, t + j, g + j, invS, kp, ad, zero, from, U0);
+        [&](int64_t j, int64_t from) {
+          if (Grad) catZeroVector(p + j, t + j, g + j, invS, kp, ad, from, U);
         });
-    if (Sparse && Grad) {
-#pragma omp simd
-      for (int64_t k = 0; k < kRowLanes; ++k) U[k] += U0[k];
-    }
     l += static_cast<double>(laneSum(L));
     if (Grad) uq += static_cast<double>(laneSum(U));
   }
@@ -207,7 +199,6 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
     float sums[kSumRows];
-    int64_t denseRows = 0;
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       const float* t = truth + r * C;
@@ -219,17 +210,13 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
       const float invS = 1.0f / s;
       double uq = 0.0;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row, the
-      // next kDenseRows rows skip the test for zero vectors (either way the same bits).
-      const bool sparse = plain && denseRows == 0 && s - s == 0.0f && invS - invS == 0.0f;
-      denseRows -= denseRows > 0;
-      bool dense = false;
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
+      const bool sparse = plain && s - s == 0.0f && invS - invS == 0.0f;
       float* g = wantGrad ? a.grad[0] + r * C : nullptr;
-      double l = wantGrad ? (sparse ? catLongRow<true, true>(p, t, g, C, invS, keep, add, uq, dense)
-                                    : catLongRow<true, false>(p, t, g, C, invS, keep, add, uq, dense))
-                          : (sparse ? catLongRow<false, true>(p, t, g, C, invS, keep, add, uq, dense)
-                                    : catLongRow<false, false>(p, t, g, C, invS, keep, add, uq, dense));
-      if (dense) denseRows = kDenseRows;
+      double l = wantGrad ? (sparse ? catLongRow<true, true>(p, t, g, C, invS, keep, add, uq)
+                                    : catLongRow<true, false>(p, t, g, C, invS, keep, add, uq))
+                          : (sparse ? catLongRow<false, true>(p, t, g, C, invS, keep, add, uq)
+                                    : catLongRow<false, false>(p, t, g, C, invS, keep, add, uq));
       l = -l * wr;
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
       acc += l;

@@ -164,26 +164,20 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
                       const float* __restrict up, float* __restrict out, float* __restrict grad, const AxisView ax,
                       const FocalParams f, const double scale, int64_t b, int64_t e) {
   double acc = 0.0;
-  // Contiguous probability rows: focalProbRow, with the row sums a group of rows ahead (the loop
-  // over a row waits on its sum; their latencies overlap), the group within ~16 KiB.
-  constexpr int64_t kSumRows = 16;
+  // Contiguous probability rows: focalProbRow, with the row sums a group of rows ahead.
   const int64_t C = ax.size;
   const bool probRows = Contiguous && !Logits && C >= kRowLanes;
-  const int64_t sumRows = C < 4096 / kSumRows ? kSumRows : (C < 4096 ? 4096 / C : 1);
-  float sums[kSumRows];
+  RowSumsAhead sums(pred, C, b, e);
   // Sparse rows (focalProbRow): labels not smoothed, alpha finite, gamma >= 0 finite.
   const bool plain = f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f &&
                      f.gamma >= 0.0f;
   for (int64_t pos = b; pos < e; ++pos) {
-    const int64_t o = pos / ax.inner, i = pos - o * ax.inner;
+    const int64_t o = Contiguous ? pos : pos / ax.inner, i = pos - o * ax.inner;  // Contiguous: inner 1
     const int64_t base = o * ax.size * ax.inner + i;
     const double weight = w ? static_cast<double>(w[pos]) : 1.0;
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
     if (probRows) {
-      const int64_t g0 = b + (pos - b) / sumRows * sumRows;
-      if (pos == g0)
-        for (int64_t r = pos; r < e && r < pos + sumRows; ++r) sums[r - pos] = rowSum(pred + r * C, C);
-      const float norm = sums[pos - g0], inv = 1.0f / norm;
+      const float norm = sums.at(pos), inv = 1.0f / norm;
       // x - x == 0: x finite (a non-finite p makes the sum non-finite).
       const bool sparse = plain && norm - norm == 0.0f && inv - inv == 0.0f;
       float* gr = grad ? grad + base : nullptr;

@@ -98,7 +98,6 @@ struct KerasCategoricalShort {
   }
 };
 
-constexpr int64_t kSumRows = 16;
 
 // Long rows (C > kShortC) of kerasCategoricalProbs, sums in lanes (lanes.h). One class: q = p / sum(p) (as p * (1 /
 // sum): within an ulp of Keras' float32 division), c = clip(q), y = smoothed t; l = y log c, and with Grad u = [clip
@@ -194,19 +193,13 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
     return;
   }
   const bool plain = keep == 1.0f && add == 0.0f;  // y = t (+ +-0)
-  // Rows per group of sums: up to kSumRows, within ~16 KiB of the row (re-read from L1).
-  const int64_t sumRows = C > 0 && C < 4096 / kSumRows ? kSumRows : (C > 0 && C < 4096 ? 4096 / C : 1);
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
-    float sums[kSumRows];
+    RowSumsAhead sums(pred, C, b, e);
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       const float* t = truth + r * C;
-      // Row sums a group ahead (their latency overlaps: the loop over the row waits on its sum).
-      const int64_t g0 = b + (r - b) / sumRows * sumRows;
-      if (r == g0)
-        for (int64_t i = r; i < e && i < r + sumRows; ++i) sums[i - r] = rowSum(pred + i * C, C);
-      const float s = sums[r - g0];
+      const float s = sums.at(r);
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
       const float invS = 1.0f / s;
       double uq = 0.0;

@@ -99,6 +99,25 @@ FASTLOSS_HOT void rowVectors(const float* __restrict t, const int64_t b, const i
   else full(tailAt, body - tailAt);
 }
 
+// Row sums (rowSum) of rows [r, e) of C classes, a group of rows ahead: the loop over a row waits
+// on its sum, and the sums' latencies overlap. at(r) for r = b, b + 1, ... in turn. A group is up
+// to kGroup rows, within ~16 KiB (re-read from L1); no division per row.
+struct RowSumsAhead {
+  static constexpr int64_t kGroup = 16;
+  const float* p;
+  int64_t C, e, group, g0;
+  float sums[kGroup];
+  RowSumsAhead(const float* pred, int64_t C_, int64_t b, int64_t e_)
+      : p(pred), C(C_), e(e_), group(C_ < 4096 / kGroup ? kGroup : (C_ < 4096 ? 4096 / C_ : 1)), g0(b - group) {}
+  FASTLOSS_HOT float at(const int64_t r) {
+    if (r == g0 + group) {
+      g0 = r;
+      for (int64_t i = r; i < e && i < r + group; ++i) sums[i - r] = rowSum(p + i * C, C);
+    }
+    return sums[r - g0];
+  }
+};
+
 // kerasClip as bit selects: inside a loop that takes log of it, GCC folds the ternary form into
 // log's special cases (+2 to 5 uops per vector in scripts/mca.js). Same values.
 FASTLOSS_HOT float kerasClipSelect(float p) {

@@ -81,10 +81,11 @@ FASTLOSS_FOCAL_HOT void focalZeroVector(const float* __restrict pred, const floa
 // Sparse (lanes.h rowVectors; y = t, no q NaN, alpha finite, gamma >= 0 finite): a class with y =
 // +-0 has loss +-0 (alpha mod finite, log o finite), a no-op on a lane sum; only vectors with a
 // non-zero y take the logs (focalZeroVector for the others' gradient). The same bits as without
-// Sparse (a NaN's sign aside).
+// Sparse (a NaN's sign aside); dense: see rowVectors.
 template <bool Square, bool Grad, bool Sparse>
 FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float* __restrict truth, const int64_t C,
-                                       const FocalParams f, float* __restrict g, const float k, const float norm) {
+                                       const FocalParams f, float* __restrict g, const float k, const float norm,
+                                       bool& dense) {
   const float inv = 1.0f / norm;
   const int64_t body = C / kRowLanes * kRowLanes, tailAt = C - kRowLanes;
   double loss = 0.0, dqq = 0.0;
@@ -93,7 +94,7 @@ FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float
     float L[kRowLanes], D[kRowLanes];
 #pragma omp simd
     for (int64_t i = 0; i < kRowLanes; ++i) L[i] = D[i] = 0.0f;
-    rowVectors<Sparse>(
+    dense |= rowVectors<Sparse>(
         truth, b, e, e == body && body < C, tailAt, body,
         [&](int64_t j, int64_t from) { focalVector<Square, Grad>(pred + j, truth + j, inv, f, g + j, from, L, D); },
         [&](int64_t j, int64_t from) {
@@ -169,8 +170,9 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
   const bool probRows = Contiguous && !Logits && C >= kRowLanes;
   RowSumsAhead sums(pred, C, b, e);
   // Sparse rows (focalProbRow): labels not smoothed, alpha finite, gamma >= 0 finite.
-  const bool plain = f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f &&
-                     f.gamma >= 0.0f;
+  const bool plain =
+      f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f && f.gamma >= 0.0f;
+  int64_t denseRows = 0;
   for (int64_t pos = b; pos < e; ++pos) {
     const int64_t o = Contiguous ? pos : pos / ax.inner, i = pos - o * ax.inner;  // Contiguous: inner 1
     const int64_t base = o * ax.size * ax.inner + i;
@@ -178,16 +180,20 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
     if (probRows) {
       const float norm = sums.at(pos), inv = 1.0f / norm;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
-      const bool sparse = plain && norm - norm == 0.0f && inv - inv == 0.0f;
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row the next
+      // kDenseRows rows run without the zero-vector test (the same bits either way).
+      const bool sparse = plain && denseRows == 0 && norm - norm == 0.0f && inv - inv == 0.0f;
+      denseRows -= denseRows > 0;
+      bool dense = false;
       float* gr = grad ? grad + base : nullptr;
       const float* pr = pred + base;
       const float* tr = truth + base;
       const double l =
-          weight * (grad ? (sparse ? focalProbRow<Square, true, true>(pr, tr, C, f, gr, k, norm)
-                                   : focalProbRow<Square, true, false>(pr, tr, C, f, gr, k, norm))
-                         : (sparse ? focalProbRow<Square, false, true>(pr, tr, C, f, gr, k, norm)
-                                   : focalProbRow<Square, false, false>(pr, tr, C, f, gr, k, norm)));
+          weight * (grad ? (sparse ? focalProbRow<Square, true, true>(pr, tr, C, f, gr, k, norm, dense)
+                                   : focalProbRow<Square, true, false>(pr, tr, C, f, gr, k, norm, dense))
+                         : (sparse ? focalProbRow<Square, false, true>(pr, tr, C, f, gr, k, norm, dense)
+                                   : focalProbRow<Square, false, false>(pr, tr, C, f, gr, k, norm, dense)));
+      if (dense) denseRows = kDenseRows;
       if (out) out[pos] = static_cast<float>(l);
       acc += l;
       continue;

@@ -98,7 +98,6 @@ struct KerasCategoricalShort {
   }
 };
 
-
 // Long rows (C > kShortC) of kerasCategoricalProbs, sums in lanes (lanes.h). One class: q = p / sum(p) (as p * (1 /
 // sum): within an ulp of Keras' float32 division), c = clip(q), y = smoothed t; l = y log c, and with Grad u = [clip
 // passes] (-y / c), uq = u q.
@@ -115,8 +114,8 @@ FASTLOSS_HOT void catTerm(float p, float t, float invS, float kp, float ad, floa
 // One vector of classes [j, j + kRowLanes) (pointers at j): y log c into L, with Grad u into g and
 // u q into U; only lanes k >= from counted (a row's tail vector overlaps the body).
 template <bool Grad>
-FASTLOSS_HOT void catVector(const float* __restrict p, const float* __restrict t, float* __restrict g,
-                            const float invS, const float kp, const float ad, const int64_t from, float* L, float* U) {
+FASTLOSS_HOT void catVector(const float* __restrict p, const float* __restrict t, float* __restrict g, const float invS,
+                            const float kp, const float ad, const int64_t from, float* L, float* U) {
 #pragma omp simd
   for (int64_t k = 0; k < kRowLanes; ++k) {
     float lj, uj = 0.0f, uqj = 0.0f;
@@ -149,10 +148,11 @@ FASTLOSS_HOT void catZeroVector(const float* __restrict p, const float* __restri
 // and 1 / sum). Then every c is in [eps, 1 - eps] and a class with y = +-0 adds y log c = +-0 (a
 // no-op on a lane sum, never -0): only vectors with a non-zero y (one per one-hot row) take the
 // log; the others' u need no division (catZeroVector). The same bits as without Sparse (a NaN's
-// sign aside, which follows the compiler's operand order).
+// sign aside, which follows the compiler's operand order). dense: see rowVectors.
 template <bool Grad, bool Sparse>
 FASTLOSS_HOT double catLongRow(const float* __restrict p, const float* __restrict t, float* __restrict g,
-                               const int64_t C, const float invS, const float kp, const float ad, double& uqOut) {
+                               const int64_t C, const float invS, const float kp, const float ad, double& uqOut,
+                               bool& dense) {
   const int64_t body = C / kRowLanes * kRowLanes, tailAt = C - kRowLanes;
   double l = 0.0, uq = 0.0;
   for (int64_t b = 0; b < body; b += kRowSumBlock) {
@@ -160,7 +160,7 @@ FASTLOSS_HOT double catLongRow(const float* __restrict p, const float* __restric
     float L[kRowLanes], U[kRowLanes];
 #pragma omp simd
     for (int64_t k = 0; k < kRowLanes; ++k) L[k] = U[k] = 0.0f;
-    rowVectors<Sparse>(
+    dense |= rowVectors<Sparse>(
         t, b, e, e == body && body < C, tailAt, body,
         [&](int64_t j, int64_t from) { catVector<Grad>(p + j, t + j, g + j, invS, kp, ad, from, L, U); },
         [&](int64_t j, int64_t from) {
@@ -196,6 +196,7 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
     RowSumsAhead sums(pred, C, b, e);
+    int64_t denseRows = 0;
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       const float* t = truth + r * C;
@@ -203,13 +204,17 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
       const float invS = 1.0f / s;
       double uq = 0.0;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
-      const bool sparse = plain && s - s == 0.0f && invS - invS == 0.0f;
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row the next
+      // kDenseRows rows run without the zero-vector test (the same bits either way).
+      const bool sparse = plain && denseRows == 0 && s - s == 0.0f && invS - invS == 0.0f;
+      denseRows -= denseRows > 0;
+      bool dense = false;
       float* g = wantGrad ? a.grad[0] + r * C : nullptr;
-      double l = wantGrad ? (sparse ? catLongRow<true, true>(p, t, g, C, invS, keep, add, uq)
-                                    : catLongRow<true, false>(p, t, g, C, invS, keep, add, uq))
-                          : (sparse ? catLongRow<false, true>(p, t, g, C, invS, keep, add, uq)
-                                    : catLongRow<false, false>(p, t, g, C, invS, keep, add, uq));
+      double l = wantGrad ? (sparse ? catLongRow<true, true>(p, t, g, C, invS, keep, add, uq, dense)
+                                    : catLongRow<true, false>(p, t, g, C, invS, keep, add, uq, dense))
+                          : (sparse ? catLongRow<false, true>(p, t, g, C, invS, keep, add, uq, dense)
+                                    : catLongRow<false, false>(p, t, g, C, invS, keep, add, uq, dense));
+      if (dense) denseRows = kDenseRows;
       l = -l * wr;
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
       acc += l;

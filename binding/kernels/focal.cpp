@@ -44,45 +44,62 @@ FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
   return {f.alpha * mod * (-y * lg), pass * f.alpha * y * (dmod * lg - mod / o)};
 }
 
+// One vector of classes of focalProbRow (pointers at it): the loss into L, with Grad dl/dq into g
+// and dl/dq q into D; only lanes k >= from counted (a row's tail vector overlaps the body).
+template <bool Square, bool Grad>
+FASTLOSS_FOCAL_HOT void focalVector(const float* __restrict pred, const float* __restrict truth, const float inv,
+                                    const FocalParams f, float* __restrict g, const int64_t from, float* L, float* D) {
+#pragma omp simd
+  for (int64_t i = 0; i < kRowLanes; ++i) {
+    const float q = pred[i] * inv;
+    const FocalTerm t = focalTerm<Square>(q, truth[i], f);
+    L[i] += i >= from ? t.loss : 0.0f;
+    if (Grad) {
+      D[i] += i >= from ? t.dq * q : 0.0f;
+      g[i] = t.dq;
+    }
+  }
+}
+
+// focalProbRow's gradient for a vector whose y are all +-0, in a row where no q is NaN, alpha finite
+// and gamma >= 0 finite: o in [eps, 1 - eps], (1 - o)^gamma in [0, 1], dl/dq = [pass] alpha y (dmod
+// log o - mod / o) with the bracket finite and of sign bit set (dmod log o <= 0, mod / o >= 0), so
+// dl/dq = -([pass] alpha y), no log, no division.
+FASTLOSS_FOCAL_HOT void focalZeroVector(const float* __restrict pred, const float* __restrict truth, const float inv,
+                                        const FocalParams f, float* __restrict g, const int64_t from, float* D) {
+#pragma omp simd
+  for (int64_t i = 0; i < kRowLanes; ++i) {
+    const float q = pred[i] * inv, dq = negate(kerasClipPass(q) * f.alpha * (truth[i] * f.keep + f.add));
+    g[i] = dq;
+    D[i] += i >= from ? dq * q : 0.0f;
+  }
+}
+
 // A contiguous row of C >= kRowLanes probabilities (focalPosition's arithmetic): sums in lanes
 // (lanes.h), q = p * (1 / sum p) (within an ulp of Keras' float32 division), the last
 // C % kRowLanes classes as one vector over [C - kRowLanes, C) (its new lanes counted).
-template <bool Square, bool Grad>
+// Sparse (lanes.h rowVectors; y = t, no q NaN, alpha finite, gamma >= 0 finite): a class with y =
+// +-0 has loss +-0 (alpha mod finite, log o finite), a no-op on a lane sum; only vectors with a
+// non-zero y take the logs (focalZeroVector for the others' gradient). The same bits as without
+// Sparse (a NaN's sign aside); dense: see rowVectors.
+template <bool Square, bool Grad, bool Sparse>
 FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float* __restrict truth, const int64_t C,
-                                       const FocalParams f, float* __restrict g, const float k, const float norm) {
+                                       const FocalParams f, float* __restrict g, const float k, const float norm,
+                                       bool& dense) {
   const float inv = 1.0f / norm;
-  const int64_t body = C / kRowLanes * kRowLanes;
+  const int64_t body = C / kRowLanes * kRowLanes, tailAt = C - kRowLanes;
   double loss = 0.0, dqq = 0.0;
   for (int64_t b = 0; b < body; b += kRowSumBlock) {
     const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
     float L[kRowLanes], D[kRowLanes];
 #pragma omp simd
     for (int64_t i = 0; i < kRowLanes; ++i) L[i] = D[i] = 0.0f;
-    for (int64_t j = b; j < e; j += kRowLanes) {
-#pragma omp simd
-      for (int64_t i = 0; i < kRowLanes; ++i) {
-        const float q = pred[j + i] * inv;
-        const FocalTerm t = focalTerm<Square>(q, truth[j + i], f);
-        L[i] += t.loss;
-        if (Grad) {
-          D[i] += t.dq * q;
-          g[j + i] = t.dq;
-        }
-      }
-    }
-    if (e == body && body < C) {
-      const int64_t j = C - kRowLanes;
-#pragma omp simd
-      for (int64_t i = 0; i < kRowLanes; ++i) {
-        const float q = pred[j + i] * inv;
-        const FocalTerm t = focalTerm<Square>(q, truth[j + i], f);
-        L[i] += j + i >= body ? t.loss : 0.0f;
-        if (Grad) {
-          D[i] += j + i >= body ? t.dq * q : 0.0f;
-          g[j + i] = t.dq;
-        }
-      }
-    }
+    dense |= rowVectors<Sparse>(
+        truth, b, e, e == body && body < C, tailAt, body,
+        [&](int64_t j, int64_t from) { focalVector<Square, Grad>(pred + j, truth + j, inv, f, g + j, from, L, D); },
+        [&](int64_t j, int64_t from) {
+          if (Grad) focalZeroVector(pred + j, truth + j, inv, f, g + j, from, D);
+        });
     loss += static_cast<double>(laneSum(L));
     if (Grad) dqq += static_cast<double>(laneSum(D));
   }
@@ -148,26 +165,35 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
                       const float* __restrict up, float* __restrict out, float* __restrict grad, const AxisView ax,
                       const FocalParams f, const double scale, int64_t b, int64_t e) {
   double acc = 0.0;
-  // Contiguous probability rows: focalProbRow, with the row sums a group of rows ahead (the loop
-  // over a row waits on its sum; their latencies overlap), the group within ~16 KiB.
-  constexpr int64_t kSumRows = 16;
+  // Contiguous probability rows: focalProbRow, with the row sums a group of rows ahead.
   const int64_t C = ax.size;
   const bool probRows = Contiguous && !Logits && C >= kRowLanes;
-  const int64_t sumRows = C < 4096 / kSumRows ? kSumRows : (C < 4096 ? 4096 / C : 1);
-  float sums[kSumRows];
+  RowSumsAhead sums(pred, C, b, e);
+  // Sparse rows (focalProbRow): labels not smoothed, alpha finite, gamma >= 0 finite.
+  const bool plain =
+      f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f && f.gamma >= 0.0f;
+  int64_t denseRows = 0;
   for (int64_t pos = b; pos < e; ++pos) {
-    const int64_t o = pos / ax.inner, i = pos - o * ax.inner;
+    const int64_t o = Contiguous ? pos : pos / ax.inner, i = pos - o * ax.inner;  // Contiguous: inner 1
     const int64_t base = o * ax.size * ax.inner + i;
     const double weight = w ? static_cast<double>(w[pos]) : 1.0;
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
     if (probRows) {
-      const int64_t g0 = b + (pos - b) / sumRows * sumRows;
-      if (pos == g0)
-        for (int64_t r = pos; r < e && r < pos + sumRows; ++r) sums[r - pos] = rowSum(pred + r * C, C);
-      const float norm = sums[pos - g0];
+      const float norm = sums.at(pos), inv = 1.0f / norm;
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row the next
+      // kDenseRows rows run without the zero-vector test (the same bits either way).
+      const bool sparse = plain && denseRows == 0 && norm - norm == 0.0f && inv - inv == 0.0f;
+      denseRows -= denseRows > 0;
+      bool dense = false;
+      float* gr = grad ? grad + base : nullptr;
+      const float* pr = pred + base;
+      const float* tr = truth + base;
       const double l =
-          weight * (grad ? focalProbRow<Square, true>(pred + base, truth + base, C, f, grad + base, k, norm)
-                         : focalProbRow<Square, false>(pred + base, truth + base, C, f, nullptr, k, norm));
+          weight * (grad ? (sparse ? focalProbRow<Square, true, true>(pr, tr, C, f, gr, k, norm, dense)
+                                   : focalProbRow<Square, true, false>(pr, tr, C, f, gr, k, norm, dense))
+                         : (sparse ? focalProbRow<Square, false, true>(pr, tr, C, f, gr, k, norm, dense)
+                                   : focalProbRow<Square, false, false>(pr, tr, C, f, gr, k, norm, dense)));
+      if (dense) denseRows = kDenseRows;
       if (out) out[pos] = static_cast<float>(l);
       acc += l;
       continue;

@@ -98,8 +98,6 @@ struct KerasCategoricalShort {
   }
 };
 
-constexpr int64_t kSumRows = 16;
-
 // Long rows (C > kShortC) of kerasCategoricalProbs, sums in lanes (lanes.h). One class: q = p / sum(p) (as p * (1 /
 // sum): within an ulp of Keras' float32 division), c = clip(q), y = smoothed t; l = y log c, and with Grad u = [clip
 // passes] (-y / c), uq = u q.
@@ -113,44 +111,61 @@ FASTLOSS_HOT void catTerm(float p, float t, float invS, float kp, float ad, floa
   }
 }
 
+// One vector of classes [j, j + kRowLanes) (pointers at j): y log c into L, with Grad u into g and
+// u q into U; only lanes k >= from counted (a row's tail vector overlaps the body).
+template <bool Grad>
+FASTLOSS_HOT void catVector(const float* __restrict p, const float* __restrict t, float* __restrict g, const float invS,
+                            const float kp, const float ad, const int64_t from, float* L, float* U) {
+#pragma omp simd
+  for (int64_t k = 0; k < kRowLanes; ++k) {
+    float lj, uj = 0.0f, uqj = 0.0f;
+    catTerm<Grad>(p[k], t[k], invS, kp, ad, lj, uj, uqj);
+    L[k] += k >= from ? lj : 0.0f;
+    if (Grad) {
+      g[k] = uj;
+      U[k] += k >= from ? uqj : 0.0f;
+    }
+  }
+}
+
+// catLongRow's gradient for a vector whose y are all +-0, in a row where no q is NaN: every c is
+// in [eps, 1 - eps], so u = [pass] (-y / c) = [pass] (-y), no division.
+FASTLOSS_HOT void catZeroVector(const float* __restrict p, const float* __restrict t, float* __restrict g,
+                                const float invS, const float kp, const float ad, const int64_t from, float* U) {
+#pragma omp simd
+  for (int64_t k = 0; k < kRowLanes; ++k) {
+    // -y as a sign flip: -(t kp + ad) may become fnmsub, whose zero has the other sign.
+    const float q = p[k] * invS, u = kerasClipPass(q) * negate(t[k] * kp + ad);
+    g[k] = u;
+    U[k] += k >= from ? u * q : 0.0f;
+  }
+}
+
 // sum_j y_j log c_j over a row of C >= kRowLanes classes; with Grad, u_j into g and sum_j u_j q_j
 // into uqOut. The last C % kRowLanes classes run as one vector over [C - kRowLanes, C), counting only
 // its new lanes (the others recomputed to the same bits): no scalar log epilogue per row.
-template <bool Grad>
+// Sparse (lanes.h rowVectors): labels not smoothed (y = t) and no q of the row NaN (finite p, sum
+// and 1 / sum). Then every c is in [eps, 1 - eps] and a class with y = +-0 adds y log c = +-0 (a
+// no-op on a lane sum, never -0): only vectors with a non-zero y (one per one-hot row) take the
+// log; the others' u need no division (catZeroVector). The same bits as without Sparse (a NaN's
+// sign aside, which follows the compiler's operand order). dense: see rowVectors.
+template <bool Grad, bool Sparse>
 FASTLOSS_HOT double catLongRow(const float* __restrict p, const float* __restrict t, float* __restrict g,
-                               const int64_t C, const float invS, const float kp, const float ad, double& uqOut) {
-  const int64_t body = C / kRowLanes * kRowLanes;
+                               const int64_t C, const float invS, const float kp, const float ad, double& uqOut,
+                               bool& dense) {
+  const int64_t body = C / kRowLanes * kRowLanes, tailAt = C - kRowLanes;
   double l = 0.0, uq = 0.0;
   for (int64_t b = 0; b < body; b += kRowSumBlock) {
     const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
     float L[kRowLanes], U[kRowLanes];
 #pragma omp simd
     for (int64_t k = 0; k < kRowLanes; ++k) L[k] = U[k] = 0.0f;
-    for (int64_t j = b; j < e; j += kRowLanes) {
-#pragma omp simd
-      for (int64_t k = 0; k < kRowLanes; ++k) {
-        float lj, uj = 0.0f, uqj = 0.0f;
-        catTerm<Grad>(p[j + k], t[j + k], invS, kp, ad, lj, uj, uqj);
-        L[k] += lj;
-        if (Grad) {
-          g[j + k] = uj;
-          U[k] += uqj;
-        }
-      }
-    }
-    if (e == body && body < C) {
-      const int64_t j = C - kRowLanes;
-#pragma omp simd
-      for (int64_t k = 0; k < kRowLanes; ++k) {
-        float lj, uj = 0.0f, uqj = 0.0f;
-        catTerm<Grad>(p[j + k], t[j + k], invS, kp, ad, lj, uj, uqj);
-        L[k] += j + k >= body ? lj : 0.0f;
-        if (Grad) {
-          g[j + k] = uj;
-          U[k] += j + k >= body ? uqj : 0.0f;
-        }
-      }
-    }
+    dense |= rowVectors<Sparse>(
+        t, b, e, e == body && body < C, tailAt, body,
+        [&](int64_t j, int64_t from) { catVector<Grad>(p + j, t + j, g + j, invS, kp, ad, from, L, U); },
+        [&](int64_t j, int64_t from) {
+          if (Grad) catZeroVector(p + j, t + j, g + j, invS, kp, ad, from, U);
+        });
     l += static_cast<double>(laneSum(L));
     if (Grad) uq += static_cast<double>(laneSum(U));
   }
@@ -177,30 +192,34 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
     finishReduction(a, Framework::Keras, total, rows);
     return;
   }
-  // Rows per group of sums: up to kSumRows, within ~16 KiB of the row (re-read from L1).
-  const int64_t sumRows = C > 0 && C < 4096 / kSumRows ? kSumRows : (C > 0 && C < 4096 ? 4096 / C : 1);
+  const bool plain = keep == 1.0f && add == 0.0f;  // y = t (+ +-0)
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
-    float sums[kSumRows];
+    RowSumsAhead sums(pred, C, b, e);
+    int64_t denseRows = 0;
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       const float* t = truth + r * C;
-      // Row sums a group ahead (their latency overlaps: the loop over the row waits on its sum).
-      const int64_t g0 = b + (r - b) / sumRows * sumRows;
-      if (r == g0)
-        for (int64_t i = r; i < e && i < r + sumRows; ++i) sums[i - r] = rowSum(pred + i * C, C);
-      const float s = sums[r - g0];
+      const float s = sums.at(r);
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
       const float invS = 1.0f / s;
       double uq = 0.0;
-      double l = wantGrad ? catLongRow<true>(p, t, a.grad[0] + r * C, C, invS, keep, add, uq)
-                          : catLongRow<false>(p, t, nullptr, C, invS, keep, add, uq);
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row the next
+      // kDenseRows rows run without the zero-vector test (the same bits either way).
+      const bool sparse = plain && denseRows == 0 && s - s == 0.0f && invS - invS == 0.0f;
+      denseRows -= denseRows > 0;
+      bool dense = false;
+      float* g = wantGrad ? a.grad[0] + r * C : nullptr;
+      double l = wantGrad ? (sparse ? catLongRow<true, true>(p, t, g, C, invS, keep, add, uq, dense)
+                                    : catLongRow<true, false>(p, t, g, C, invS, keep, add, uq, dense))
+                          : (sparse ? catLongRow<false, true>(p, t, g, C, invS, keep, add, uq, dense)
+                                    : catLongRow<false, false>(p, t, g, C, invS, keep, add, uq, dense));
+      if (dense) denseRows = kDenseRows;
       l = -l * wr;
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
       acc += l;
       if (wantGrad) {
         // g holds u; g = k (u - sum_j u_j q_j) / sum(p).
-        float* __restrict g = a.grad[0] + r * C;
         const float kS = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr / static_cast<double>(s));
         const float fuq = static_cast<float>(uq);
 #pragma omp simd

@@ -62,10 +62,11 @@ namespace FASTLOSS_ISA_NS {
 // gradient's first pass (u into g).
 extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t C) {
   double uq = 0.0;
+  bool dense = false;
 #if defined(MCA_KCAT)
-  return catLongRow<false>(p, t, g, C, 0.01f, 1.0f, 0.0f, uq);
+  return catLongRow<false, false>(p, t, g, C, 0.01f, 1.0f, 0.0f, uq, dense);
 #else
-  return catLongRow<true>(p, t, g, C, 0.01f, 1.0f, 0.0f, uq) + uq;
+  return catLongRow<true, false>(p, t, g, C, 0.01f, 1.0f, 0.0f, uq, dense) + uq;
 #endif
 }
 }  // namespace FASTLOSS_ISA_NS
@@ -78,10 +79,11 @@ namespace FASTLOSS_ISA_NS {
 // (focalProbRow): forward, or with the gradient.
 extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t C) {
   const FocalParams f{0.25f, 2.0f, 1.0f, 0.0f};
+  bool dense = false;
 #if defined(MCA_FOCAL)
-  return focalProbRow<true, false>(p, t, C, f, g, 1.0f, 100.0f);
+  return focalProbRow<true, false, false>(p, t, C, f, g, 1.0f, 100.0f, dense);
 #else
-  return focalProbRow<true, true>(p, t, C, f, g, 1.0f, 100.0f);
+  return focalProbRow<true, true, false>(p, t, C, f, g, 1.0f, 100.0f, dense);
 #endif
 }
 }  // namespace FASTLOSS_ISA_NS

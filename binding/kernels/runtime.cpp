@@ -258,12 +258,13 @@ void helperMain() {
 // Asks `count` helpers to join the slot's region, starting helpers while fewer are idle than asked
 // (at most maxThreads() - 1 in all). A helper that cannot be started only means fewer threads, and
 // so does a pool lock held elsewhere (by a helper the OS may have just descheduled): the caller
-// never waits for it.
-void wakeHelpers(int slot, uint32_t ticket, int count) {
+// never waits for it. Returns whether it started a helper thread.
+bool wakeHelpers(int slot, uint32_t ticket, int count) {
   Pool& p = pool();
+  bool startedOne = false;
   {
     std::unique_lock<std::mutex> lock(p.mutex, std::try_to_lock);
-    if (!lock.owns_lock()) return;
+    if (!lock.owns_lock()) return false;
     for (int k = 0; k < count; ++k) p.requests.push_back({slot, ticket});
     int missing = static_cast<int>(p.requests.size()) - p.idle;
     for (; missing > 0 && p.started < maxThreads() - 1; --missing) {
@@ -271,10 +272,12 @@ void wakeHelpers(int slot, uint32_t ticket, int count) {
         std::thread(helperMain).detach();
       } catch (const std::system_error&) { break; }
       ++p.started;
+      startedOne = true;
     }
   }
   if (count == 1) p.wake.notify_one();
   else p.wake.notify_all();
+  return startedOne;
 }
 
 // Drops the requests of a finished region no helper has taken yet (when the lock is free: a
@@ -348,7 +351,7 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
   s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
   const int64_t startNs = nowNs();
-  wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
+  const bool startedThread = wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
   int64_t fastestNs = 0;
   const int64_t ran = workOn(s, ticket, &fastestNs);
   const int64_t workedNs = nowNs();
@@ -362,8 +365,11 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   const int64_t endNs = nowNs();
   // A stall: the caller waited for a helper's chunk longer than 4 of its own chunks take, or the
   // region took over twice what the caller alone would have (waking a helper can preempt the
-  // caller on its own core, behind another process).
-  if (ran > 0) {
+  // caller on its own core, behind another process). Not when this region started a helper
+  // thread: creating it and its first wake-up can outlast a 10^5-element region, and counting that
+  // put the first parallel call of a process into a backoff (its next 20 ms on one thread; seen in
+  // 5 of 11 fresh processes at 10^5 elements, busy AMD EPYC).
+  if (ran > 0 && !startedThread) {
     const int64_t spinNs = std::chrono::nanoseconds(kSpin).count();
     const bool waitedLong = endNs - workedNs > std::max<int64_t>(4 * fastestNs, spinNs);
     const bool slowRegion = endNs - startNs > 2 * chunks * fastestNs + spinNs;

@@ -107,13 +107,18 @@ thread_local int tlsCallThreads = 0;
 // claim word holds (ticket << 32 | next chunk); a claim is a compare-and-swap that succeeds only
 // for the region's own ticket, so a helper woken for a region that has already ended claims
 // nothing and touches nothing of the caller's. A claimed chunk keeps its region (and the caller's
-// task and ctx) alive: the caller returns only once `finished` reaches `chunks`.
+// task and ctx) alive: the caller returns only once `finished` reaches the region's chunk count.
+// That count is read from `bound`, (ticket << 32 | chunks), never alone: a helper late for a
+// region that has just ended could otherwise read the next region's larger count while the claim
+// word still holds the old ticket, claim the old region's one-past-the-end chunk, run it with the
+// next region's task, and count it into the next region's `finished` (which then passed its count:
+// its caller waited forever; seen once in bench --busy --hogs 0, AMD EPYC).
 constexpr int kSlots = 64;
 constexpr int64_t kMaxRegionChunks = int64_t{1} << 31;  // the claim word's chunk field
 
 struct Slot {
   std::atomic<uint64_t> claim{0};
-  std::atomic<int64_t> chunks{0};
+  std::atomic<uint64_t> bound{0};
   std::atomic<int64_t> finished{0};
   std::atomic<bool> busy{false};
   ChunkTask task = nullptr;  // written before the ticket is published, read after a claim
@@ -216,10 +221,14 @@ int64_t workOn(Slot& s, uint32_t ticket, int64_t* fastestNs = nullptr) {
   for (int64_t ran = 0;; ++ran) {
     uint64_t word = s.claim.load(std::memory_order_acquire);
     int64_t chunk;
+    int64_t chunks;
     for (;;) {
       if (static_cast<uint32_t>(word >> 32) != ticket) return ran;
+      const uint64_t bound = s.bound.load(std::memory_order_acquire);
+      if (static_cast<uint32_t>(bound >> 32) != ticket) return ran;  // a later region's count
+      chunks = static_cast<int64_t>(bound & 0xffffffffu);
       chunk = static_cast<int64_t>(word & 0xffffffffu);
-      if (chunk >= s.chunks.load(std::memory_order_relaxed)) return ran;
+      if (chunk >= chunks) return ran;
       if (s.claim.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
     }
     if (fastestNs && ran < kTimedChunks) {
@@ -230,7 +239,6 @@ int64_t workOn(Slot& s, uint32_t ticket, int64_t* fastestNs = nullptr) {
     } else {
       s.task(s.ctx, chunk);
     }
-    const int64_t chunks = s.chunks.load(std::memory_order_relaxed);
     if (s.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
       { std::lock_guard<std::mutex> lock(s.doneMutex); }  // the owner is either not waiting yet or woken
       s.done.notify_all();
@@ -346,9 +354,9 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   Slot& s = p.slots[slot];
   s.task = task;
   s.ctx = ctx;
-  s.chunks.store(chunks, std::memory_order_relaxed);
   s.finished.store(0, std::memory_order_relaxed);
   const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
+  s.bound.store(static_cast<uint64_t>(ticket) << 32 | static_cast<uint64_t>(chunks), std::memory_order_release);
   s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
   const int64_t startNs = nowNs();
   const bool startedThread = wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));

@@ -299,6 +299,32 @@ describe('threads', () => {
     expect(out.trim()).toBe('3');
   });
 
+  test('new large outputs (their pages faulted in before the region) hold what reused buffers get', async () => {
+    // 2^19 elements: 2 MiB outputs, over the 1 MiB from which new pages are faulted in first (runtime.h).
+    const n = 1 << 19;
+    const x = random(n, 21);
+    const y = random(n, 22);
+    const p = Float32Array.from(x, (v) => 0.02 + 0.96 * (v + 2) / 4);
+    const t = Float32Array.from(y, (v) => (v > 0 ? 1 : 0));
+    const reused = new Float32Array(n).fill(1);
+    const reusedGrad = new Float32Array(n).fill(1);
+    for (const threads of [1, 2]) {
+      const want = torch.binaryCrossEntropy(p, t, { reduction: 'none', out: reused, threads });
+      const wantGrad = torch.mseLoss.backward(x, y, { out: reusedGrad, threads });
+      expect(torch.binaryCrossEntropy(p, t, { reduction: 'none', threads })).toEqual(want);
+      expect(await torch.binaryCrossEntropy.async(p, t, { reduction: 'none', threads })).toEqual(want);
+      expect(torch.mseLoss.backward(x, y, { threads })).toEqual(wantGrad);
+      const shared = new Float32Array(new SharedArrayBuffer(4 * n));
+      expect(torch.binaryCrossEntropy(p, t, { reduction: 'none', out: shared, threads })).toEqual(want);
+    }
+    // The values themselves, against float64 (PyTorch's formula; its log is clamped at -100).
+    for (let i = 0; i < n; i += 4099) {
+      const ref = -(t[i] * Math.log(p[i]) + (1 - t[i]) * Math.log(1 - p[i]));
+      expect(Math.abs(reused[i] - ref)).toBeLessThanOrEqual(1e-6 * Math.max(1, ref));
+      expect(Math.abs(reusedGrad[i] - 2 * (x[i] - y[i]) / n)).toBeLessThanOrEqual(1e-6 * Math.abs(2 * (x[i] - y[i]) / n) + 1e-30);
+    }
+  });
+
   test('starting the first helper thread is not counted as a contention stall', () => {
     // A fresh process (contention backoff on, as for users): its first parallel region starts the
     // pool's helper thread, whose creation can outlast the region. Counted as a stall, it ran the

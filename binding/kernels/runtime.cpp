@@ -17,6 +17,8 @@
 #if defined(__linux__)
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 #ifdef _OPENMP
@@ -436,6 +438,24 @@ void setContentionBackoff(bool enabled) {
   gSerialUntilNs.store(0, std::memory_order_relaxed);
   gBackoffNs.store(0, std::memory_order_relaxed);
   gLastStallNs.store(0, std::memory_order_relaxed);
+}
+
+void faultInNewPages(void* data, int64_t bytes) {
+#if defined(__linux__)
+  if (bytes < kFaultInBytes) return;
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t end = begin + static_cast<uintptr_t>(bytes);
+  unsigned char resident = 0;
+  const uintptr_t middle = (begin + static_cast<uintptr_t>(bytes) / 2) & ~(page - 1);
+  if (mincore(reinterpret_cast<void*>(middle), page, &resident) != 0 || (resident & 1)) return;
+  // Float32 outputs: every address touched is 4-byte aligned and inside [begin, end).
+  for (uintptr_t at = begin; at + sizeof(uint32_t) <= end; at = (at | (page - 1)) + 1)
+    __atomic_fetch_or(reinterpret_cast<uint32_t*>(at), 0u, __ATOMIC_RELAXED);
+#else
+  (void)data;
+  (void)bytes;
+#endif
 }
 
 int64_t poolHelperChunks() { return gHelperChunks.load(std::memory_order_relaxed); }

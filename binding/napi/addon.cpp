@@ -475,11 +475,20 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
   return error.Value();
 }
 
+// Runs kernel `id` on this thread, sync (the JS thread: never waits for a core) or on the libuv
+// pool (mayWait). New output pages are faulted in first (runtime.h: faultInNewPages).
+void execute(int id, LossArgs& a, bool mayWait) {
+  runtime::setMayWait(mayWait);
+  runtime::setCallThreads(a.threads);
+  if (a.out) runtime::faultInNewPages(a.out, a.outLen * static_cast<int64_t>(sizeof(float)));
+  for (int g = 0; g < kMaxGrads; ++g)
+    if (a.grad[g]) runtime::faultInNewPages(a.grad[g], a.gradLen[g] * static_cast<int64_t>(sizeof(float)));
+  gKernels[id](a);
+}
+
 // Runs a parsed call on this thread; false after throwing its kernel's error.
 bool runKernel(napi_env env, Call& c) {
-  runtime::setMayWait(false);
-  runtime::setCallThreads(c.a.threads);
-  gKernels[c.id](c.a);
+  execute(c.id, c.a, false);
   if (c.a.fault.kind == ErrorKind::None) return true;
   napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
   return false;
@@ -631,9 +640,7 @@ class LossWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    runtime::setMayWait(true);
-    runtime::setCallThreads(call_.a.threads);
-    gKernels[call_.id](call_.a);
+    execute(call_.id, call_.a, true);
   }
 
   void OnOK() override {

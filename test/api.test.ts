@@ -13,6 +13,9 @@ function mse64(x: Float32Array, y: Float32Array): number {
   return s / x.length;
 }
 
+// A Float32Array's bytes, for bitwise comparisons (toEqual walks large arrays element by element).
+const bits = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+
 // n values uniform in [-2, 2).
 const random = (n: number, seed: number) => uniformF32(n, seed, -2, 2);
 
@@ -195,7 +198,6 @@ describe('threads', () => {
     setNumThreads(2);
     const a = random(300_003, 11);
     const b = random(300_003, 12);
-    const bits = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
     const want = torch.huberLoss.withGrad(a, b);
     const wantGrad = bits(want.grad);
     const wantNone = bits(keras.logCosh(b, a, { shape: [300_003, 1], reduction: 'none' }));
@@ -300,7 +302,7 @@ describe('threads', () => {
   });
 
   test('new large outputs (their pages faulted in before the region) hold what reused buffers get', async () => {
-    // 2^19 elements: 2 MiB outputs, over the 1 MiB from which new pages are faulted in first (runtime.h).
+    // 2^19 elements: 2 MiB outputs, over the 256 KiB from which a threaded call faults in new pages first (runtime.h).
     const n = 1 << 19;
     const x = random(n, 21);
     const y = random(n, 22);
@@ -309,13 +311,13 @@ describe('threads', () => {
     const reused = new Float32Array(n).fill(1);
     const reusedGrad = new Float32Array(n).fill(1);
     for (const threads of [1, 2]) {
-      const want = torch.binaryCrossEntropy(p, t, { reduction: 'none', out: reused, threads });
-      const wantGrad = torch.mseLoss.backward(x, y, { out: reusedGrad, threads });
-      expect(torch.binaryCrossEntropy(p, t, { reduction: 'none', threads })).toEqual(want);
-      expect(await torch.binaryCrossEntropy.async(p, t, { reduction: 'none', threads })).toEqual(want);
-      expect(torch.mseLoss.backward(x, y, { threads })).toEqual(wantGrad);
+      const want = bits(torch.binaryCrossEntropy(p, t, { reduction: 'none', out: reused, threads }));
+      const wantGrad = bits(torch.mseLoss.backward(x, y, { out: reusedGrad, threads }));
+      expect(bits(torch.binaryCrossEntropy(p, t, { reduction: 'none', threads }))).toBe(want);
+      expect(bits(await torch.binaryCrossEntropy.async(p, t, { reduction: 'none', threads }))).toBe(want);
+      expect(bits(torch.mseLoss.backward(x, y, { threads }))).toBe(wantGrad);
       const shared = new Float32Array(new SharedArrayBuffer(4 * n));
-      expect(torch.binaryCrossEntropy(p, t, { reduction: 'none', out: shared, threads })).toEqual(want);
+      expect(bits(torch.binaryCrossEntropy(p, t, { reduction: 'none', out: shared, threads }))).toBe(want);
     }
     // The values themselves, against float64 (PyTorch's formula; its log is clamped at -100).
     for (let i = 0; i < n; i += 4099) {

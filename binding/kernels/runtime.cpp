@@ -103,6 +103,8 @@ Budget& budget() {
 
 thread_local bool tlsMayWait = false;
 thread_local int tlsCallThreads = 0;
+thread_local const OutputBytes* tlsOutputs = nullptr;
+thread_local int tlsOutputCount = 0;
 
 // ---- The helper pool ----
 // A region lives in one of kSlots slots (more concurrent regions than that run serially). Its
@@ -333,6 +335,26 @@ void noteStall(int64_t endNs) {
   gStalls.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Faults in the pages of an output of at least kFaultInBytes whose middle page is not yet in
+// memory (runtime.h: setCallOutputs).
+void faultInNewPages(void* data, int64_t bytes) {
+#if defined(__linux__)
+  if (bytes < kFaultInBytes) return;
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t end = begin + static_cast<uintptr_t>(bytes);
+  unsigned char resident = 0;
+  const uintptr_t middle = (begin + static_cast<uintptr_t>(bytes) / 2) & ~(page - 1);
+  if (mincore(reinterpret_cast<void*>(middle), page, &resident) != 0 || (resident & 1)) return;
+  // Float32 outputs: every address touched is 4-byte aligned and inside [begin, end).
+  for (uintptr_t at = begin; at + sizeof(uint32_t) <= end; at = (at | (page - 1)) + 1)
+    __atomic_fetch_or(reinterpret_cast<uint32_t*>(at), 0u, __ATOMIC_RELAXED);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
 // One region of at most kMaxRegionChunks chunks, starting at chunk `first` of the caller's task.
 struct Window {
   ChunkTask task;
@@ -360,6 +382,7 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
   s.bound.store(static_cast<uint64_t>(ticket) << 32 | static_cast<uint64_t>(chunks), std::memory_order_release);
   s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
+  for (; tlsOutputCount > 0; --tlsOutputCount, ++tlsOutputs) faultInNewPages(tlsOutputs->data, tlsOutputs->bytes);
   const int64_t startNs = nowNs();
   const bool startedThread = wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
   int64_t fastestNs = 0;
@@ -420,6 +443,11 @@ void setMayWait(bool mayWait) { tlsMayWait = mayWait; }
 
 void setCallThreads(int n) { tlsCallThreads = n; }
 
+void setCallOutputs(const OutputBytes* outputs, int count) {
+  tlsOutputs = outputs;
+  tlsOutputCount = count;
+}
+
 void runChunks(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   if (chunks <= 0) return;
   if (threads <= 1 || chunks == 1) {
@@ -438,24 +466,6 @@ void setContentionBackoff(bool enabled) {
   gSerialUntilNs.store(0, std::memory_order_relaxed);
   gBackoffNs.store(0, std::memory_order_relaxed);
   gLastStallNs.store(0, std::memory_order_relaxed);
-}
-
-void faultInNewPages(void* data, int64_t bytes) {
-#if defined(__linux__)
-  if (bytes < kFaultInBytes) return;
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
-  const uintptr_t end = begin + static_cast<uintptr_t>(bytes);
-  unsigned char resident = 0;
-  const uintptr_t middle = (begin + static_cast<uintptr_t>(bytes) / 2) & ~(page - 1);
-  if (mincore(reinterpret_cast<void*>(middle), page, &resident) != 0 || (resident & 1)) return;
-  // Float32 outputs: every address touched is 4-byte aligned and inside [begin, end).
-  for (uintptr_t at = begin; at + sizeof(uint32_t) <= end; at = (at | (page - 1)) + 1)
-    __atomic_fetch_or(reinterpret_cast<uint32_t*>(at), 0u, __ATOMIC_RELAXED);
-#else
-  (void)data;
-  (void)bytes;
-#endif
 }
 
 int64_t poolHelperChunks() { return gHelperChunks.load(std::memory_order_relaxed); }

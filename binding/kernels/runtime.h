@@ -56,13 +56,20 @@ void setCallThreads(int n);
 using ChunkTask = void (*)(void* ctx, int64_t chunk);
 void runChunks(int64_t chunks, int threads, ChunkTask task, void* ctx);
 
-// Faults in the pages of an output the kernel is about to write, on the calling thread, when it
-// is large (>= kFaultInBytes) and new (its middle page not yet in memory: a fresh allocation).
-// Each page gets an atomic OR with 0 (its content is kept). Why: first-touch faults from two
-// threads at once took 3-4x the time of the same faults on one thread (AMD EPYC VM, 4 MiB), so a
-// parallel region writing a new 10^6-element 'none' output ran slower than one thread.
-constexpr int64_t kFaultInBytes = int64_t{1} << 20;
-void faultInNewPages(void* data, int64_t bytes);
+// The output buffers of the call this thread makes next (null, 0: none; the caller keeps the
+// array alive until the call returns and then clears it). The call's first region that wakes
+// helpers first faults in, on the calling thread, the pages of each output of at least
+// kFaultInBytes that is new (its middle page not yet in memory, as after a fresh allocation):
+// an atomic OR with 0 per page, which keeps the content. Why: first-touch faults taken by two
+// threads at once cost 3-4x the same faults on one (AMD EPYC VM, 4 MiB), so a parallel region
+// writing a new 10^6-element 'none' output ran slower than one thread. Calls on one thread take
+// their faults as they write, as before.
+struct OutputBytes {
+  void* data;
+  int64_t bytes;
+};
+constexpr int64_t kFaultInBytes = int64_t{1} << 18;
+void setCallOutputs(const OutputBytes* outputs, int count);
 
 // Pool helper threads started so far (they are started on demand and never stop).
 int poolThreads();

@@ -476,14 +476,18 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
 }
 
 // Runs kernel `id` on this thread, sync (the JS thread: never waits for a core) or on the libuv
-// pool (mayWait). New output pages are faulted in first (runtime.h: faultInNewPages).
+// pool (mayWait), with the call's thread count and its outputs (runtime.h: setCallOutputs).
 void execute(int id, LossArgs& a, bool mayWait) {
+  runtime::OutputBytes outputs[1 + kMaxGrads];
+  int count = 0;
+  if (a.out) outputs[count++] = {a.out, a.outLen * static_cast<int64_t>(sizeof(float))};
+  for (int g = 0; g < kMaxGrads; ++g)
+    if (a.grad[g]) outputs[count++] = {a.grad[g], a.gradLen[g] * static_cast<int64_t>(sizeof(float))};
   runtime::setMayWait(mayWait);
   runtime::setCallThreads(a.threads);
-  if (a.out) runtime::faultInNewPages(a.out, a.outLen * static_cast<int64_t>(sizeof(float)));
-  for (int g = 0; g < kMaxGrads; ++g)
-    if (a.grad[g]) runtime::faultInNewPages(a.grad[g], a.gradLen[g] * static_cast<int64_t>(sizeof(float)));
+  runtime::setCallOutputs(outputs, count);
   gKernels[id](a);
+  runtime::setCallOutputs(nullptr, 0);
 }
 
 // Runs a parsed call on this thread; false after throwing its kernel's error.

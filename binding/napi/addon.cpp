@@ -643,9 +643,7 @@ class LossWorker : public Napi::AsyncWorker {
   }
 
  protected:
-  void Execute() override {
-    execute(call_.id, call_.a, true);
-  }
+  void Execute() override { execute(call_.id, call_.a, true); }
 
   void OnOK() override {
     Napi::Env env = Env();

@@ -138,12 +138,15 @@ interface FastPlan {
   lengths: number[];
   /** params as prepare() wrote them. */
   image: Float64Array;
-  /** Per kernel input: the argument it is, or -1 for none. */
+  /** Per kernel input: the argument it is, OPTION_INPUT + k for option value k, or -1 for none. */
   inputArg: number[];
+  /** setPlan's masks: kernel inputs that are Int32Arrays, optional ones absent. */
+  intMask: number;
+  absentMask: number;
   /** Length of 'out', or -1 for none. */
   outLength: number;
   gradLengths: number[];
-  /** runPlan's arguments by pick() code: the present kernel inputs (argument i: i), then out (5) and the gradients (6 + k). */
+  /** runPlan's arguments by pick() code: the present kernel inputs (argument i: i, option value k: OPTION_INPUT + k), then out (5) and the gradients (6 + k). */
   layout: number[];
 }
 
@@ -446,8 +449,8 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
     if ((c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[k]) === undefined) freshBits |= FLAG_FRESH_OUT << (1 + k);
   if (plan.inputs.length !== c.inputCount)
     throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
-  const key = snap === c.noOptions ? null : optionKey(snap);
-  const fastPlan = tensors === null && (snap === c.noOptions || key !== null) ? fastPlanOf(argv, args, plan, grads) : null;
+  const key = snap === c.noOptions ? null : optionKey(c, mode, snap);
+  const fastPlan = tensors === null && (snap === c.noOptions || key !== null) ? fastPlanOf(c, mode, argv, args, plan, out, grads, snap) : null;
   if (fastPlan !== null) fastPlan.key = key;
   // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
   const hasOut = out !== null;
@@ -471,10 +474,12 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
 
 /**
  * The record later calls with these argument lengths and types may reuse, or null when this call
- * cannot give one: every argument a real non-empty typed array used as given, and every kernel
- * input one of them or none (a plan that derives an array from them is not reused).
+ * cannot give one: every argument a real non-empty typed array used as given, every kernel input
+ * one of them, an array option as given or none (a plan that derives an array is not reused), and
+ * every caller output used as given. The plan may read arrays' lengths, never their elements.
  */
-function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: Float32Array[]): FastPlan | null {
+function fastPlanOf(c: Compiled, mode: Mode, argv: unknown[], args: AnyTypedArray[], plan: Plan, out: Float32Array | null,
+  grads: Float32Array[], snap: Snapshot): FastPlan | null {
   const tags: string[] = [];
   const lengths: number[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -483,13 +488,27 @@ function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: F
     tags.push(check.isInt32Array(a) ? 'Int32Array' : 'Float32Array');
     lengths.push(a.length);
   }
+  const values = snap.values;
   const inputArg: number[] = [];
-  for (const input of plan.inputs) {
-    const i = input ? args.indexOf(input) : -1;
+  let intMask = 0;
+  let absentMask = 0;
+  for (let s = 0; s < plan.inputs.length; s++) {
+    const input = plan.inputs[s];
+    let i = input ? args.indexOf(input) : -1;
+    if (input && i < 0 && (i = values.indexOf(input)) >= 0) i += OPTION_INPUT;
     if (input && i < 0) return null;
     inputArg.push(i);
+    if (i < 0) absentMask |= 1 << s;
+    else if (check.isInt32Array(input)) intMask |= 1 << s;
   }
-  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length), layout: [] };
+  // an array option reaches the kernel as given (its elements are the kernel's to read)
+  for (let k = 0; k < values.length; k++) if (ArrayBuffer.isView(values[k]) && !inputArg.includes(OPTION_INPUT + k)) return null;
+  for (let j = 0; j <= grads.length; j++) {
+    const given = outputGiven(c, mode, snap, j);
+    if (given !== undefined && given !== (j === 0 ? out : grads[j - 1])) return null;
+  }
+  return { slot: -1, key: null, tags, lengths, image: params, inputArg, intMask, absentMask, outLength: -1,
+    gradLengths: grads.map((g) => g.length), layout: [] };
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
@@ -637,41 +656,69 @@ function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
   return mode === Mode.Backward ? grad : { loss, grad };
 }
 
+/** A typed array in a record's key: a call matches it with any real typed array of that type and true length. */
+class ArrayKey {
+  constructor(readonly tag: string, readonly length: number) {}
+}
+
+/** Whether a call's value v matches a record's key entry k. */
+function matches(k: unknown, v: unknown): boolean {
+  return k instanceof ArrayKey ? check.typedArrayTag(v) === k.tag && check.lengthOf(v as AnyTypedArray) === k.length : Object.is(k, v);
+}
+
+/** The caller's output j of this call: 0 the 'none' loss (out / out.loss), 1 + k gradient k; undefined when not given. */
+function outputGiven(c: Compiled, mode: Mode, snap: Snapshot, j: number): unknown {
+  if (j === 0) return mode === Mode.Forward ? snap.out : snap.lossOut;
+  if (mode === Mode.Forward) return undefined;
+  return c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[j - 1];
+}
+
 /**
- * The options of a call that may be recorded: plain values only (reduction, threads, numbers, booleans,
- * strings, null) and opts.shape's entries, in a fixed order; null when it has arrays or objects (out,
- * weights, gradOutput). The key: [reduction, threads, shape length (undefined: no shape), ...values, ...shape].
+ * The options of a call that may be recorded, in a fixed order; null when one is an object other
+ * than a typed array (or gradOutput an array, whose elements a reduced call reads). The key:
+ * [reduction, threads, shape length (undefined: no shape), gradOutput, ...values, ...shape, ...outputs
+ * (outputGiven)], typed arrays as their ArrayKey: the record takes any arrays of their types and lengths.
  */
-function optionKey(snap: Snapshot): unknown[] | null {
-  if (snap.out !== undefined || snap.gradOutput !== undefined) return null;
+function optionKey(c: Compiled, mode: Mode, snap: Snapshot): unknown[] | null {
+  if (snap.gradOutput !== undefined && typeof snap.gradOutput !== 'number') return null;
   if (snap.shape !== undefined && !snap.shapeCopied) return null;
   const shape = snap.shape as unknown[] | undefined;
-  const key = [snap.reduction, snap.threads, shape?.length, ...snap.values];
-  for (const v of key) if ((typeof v === 'object' && v !== null) || typeof v === 'function') return null;
-  if (shape !== undefined) for (const d of shape) if (typeof d !== 'number') return null;
-  if (shape !== undefined) key.push(...shape);
+  const key = [snap.reduction, snap.threads, shape?.length, snap.gradOutput, ...snap.values];
+  if (shape !== undefined) for (const d of shape) if (typeof d === 'number') key.push(d); else return null;
+  for (let j = 0; j <= c.gradArgs.length; j++) key.push(outputGiven(c, mode, snap, j));
+  for (let k = 0; k < key.length; k++) {
+    const v = key[k];
+    if (typeof v === 'function') return null;
+    if (typeof v !== 'object' || v === null) continue;
+    const tag = check.typedArrayTag(v);
+    if (tag !== 'Float32Array' && tag !== 'Int32Array') return null;
+    key[k] = new ArrayKey(tag, check.lengthOf(v as AnyTypedArray));
+  }
   return key;
 }
 
-function sameOptions(key: unknown[], snap: Snapshot): boolean {
-  if (snap.out !== undefined || snap.gradOutput !== undefined) return false;
+function sameOptions(c: Compiled, mode: Mode, key: unknown[], snap: Snapshot): boolean {
   if (snap.shape !== undefined && !snap.shapeCopied) return false;
   const shape = snap.shape as unknown[] | undefined;
-  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads) || key[2] !== shape?.length) return false;
+  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads) || key[2] !== shape?.length ||
+    !Object.is(key[3], snap.gradOutput)) return false;
   const values = snap.values;
-  for (let k = 0; k < values.length; k++) if (!Object.is(key[k + 3], values[k])) return false;
-  if (shape !== undefined) for (let d = 0, at = 3 + values.length; d < shape.length; d++) if (!Object.is(key[at + d], shape[d])) return false;
+  for (let k = 0; k < values.length; k++) if (!matches(key[k + 4], values[k])) return false;
+  let at = 4 + values.length;
+  if (shape !== undefined) for (let d = 0; d < shape.length; d++, at++) if (!Object.is(key[at], shape[d])) return false;
+  for (let j = 0; j <= c.gradArgs.length; j++, at++) if (!matches(key[at], outputGiven(c, mode, snap, j))) return false;
   return true;
 }
 
 // readOptions' scratch for the option values (not re-entrant: a getter that calls fastloss again
-// while it reads takes snapshotOf's path, `reading`).
+// while it reads takes snapshotOf's path, `reading`). Emptied after each use: it keeps no caller array alive.
 const readValues: unknown[] = [];
 let reading = false;
 
 /**
  * snapshotOf's reads for a plain options object, in its order, each once, without allocating the
- * snapshot: null when they equal the record's key (the fast path may run), else their snapshot.
+ * snapshot: null when they match the record's key and give no output (the fast path may run with
+ * readValues), else their snapshot.
  */
 function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<string, unknown>): Snapshot | null {
   checkOptionNames(c, mode, opts);
@@ -692,26 +739,30 @@ function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<strin
     reading = false;
   }
   const shapeCopied = shape !== rawShape;
-  if (out === undefined && gradOutput === undefined && (shape === undefined || shapeCopied) &&
-    Object.is(key[0], reduction) && Object.is(key[1], threads) && key[2] === (shape as unknown[] | undefined)?.length) {
+  if (out === undefined && (shape === undefined || shapeCopied) && Object.is(key[0], reduction) && Object.is(key[1], threads) &&
+    key[2] === (shape as unknown[] | undefined)?.length && Object.is(key[3], gradOutput)) {
     let same = true;
-    for (let k = 0; k < n && same; k++) same = Object.is(key[k + 3], values[k]);
+    for (let k = 0; k < n && same; k++) same = matches(key[k + 4], values[k]);
+    let at = 4 + n;
     if (shape !== undefined) {
       const dims = shape as unknown[];
-      for (let d = 0; d < dims.length && same; d++) same = Object.is(key[3 + n + d], dims[d]);
+      for (let d = 0; d < dims.length && same; d++, at++) same = Object.is(key[at], dims[d]);
     }
-    if (same) return null;  // values holds primitives only, the key's
+    for (let j = 0; j <= c.gradArgs.length && same; j++) same = key[at + j] === undefined;
+    if (same) return null;
   }
   const copy = values.slice(0, n);
-  values.fill(undefined);  // keeps no caller object alive
+  values.fill(undefined);
   return snapshotRest(c, mode, copy, shape, shapeCopied, reduction, out, threads, gradOutput);
 }
 
-/** The snapshot of options equal to a record's key (readOptions matched them: nothing left to read). */
+/** The snapshot of options that matched a record's key in readOptions (the values are readValues'; nothing left to read). */
 function snapshotOfKey(c: Compiled, mode: Mode, key: unknown[]): Snapshot {
   const n = c.optionNames.length;
-  const shape = key[2] === undefined ? undefined : key.slice(3 + n);
-  return snapshotRest(c, mode, key.slice(3, 3 + n), shape, shape !== undefined, key[0], undefined, key[1], undefined);
+  const shape = key[2] === undefined ? undefined : key.slice(4 + n, 4 + n + (key[2] as number));
+  const values = readValues.slice(0, n);
+  readValues.fill(undefined);
+  return snapshotRest(c, mode, values, shape, shape !== undefined, key[0], undefined, key[1], key[3]);
 }
 
 /**
@@ -727,14 +778,20 @@ function runWithOptions(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: u
     snap = readOptions(c, mode, f.key, rawOpts);
     if (snap === null) {
       // a getter's own call may have replaced the record (and its native slot) meanwhile
-      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3) : MISS;
-      if (r !== MISS) return r;
+      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3, readValues, null) : MISS;
+      if (r !== MISS) {
+        readValues.fill(undefined);
+        return r;
+      }
       snap = snapshotOfKey(c, mode, f.key);
+    } else if (c.fastOptions[mode] === f && sameOptions(c, mode, f.key, snap)) {  // outputs given
+      const r = fastCall(c, mode, f, a0, a1, a2, a3, snap.values, snap);
+      if (r !== MISS) return r;
     }
   } else {
     snap = snapshotOf(c, mode, nArgs + 1, rawOpts);
-    if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
-      const r = fastCall(c, mode, f, a0, a1, a2, a3);
+    if (f !== null && f.key !== null && sameOptions(c, mode, f.key, snap)) {
+      const r = fastCall(c, mode, f, a0, a1, a2, a3, snap.values, snap);
       if (r !== MISS) return r;
     }
   }
@@ -748,8 +805,8 @@ function runGeneral(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   if (argv.length !== c.def.args.length + 1) return run(c, mode, argv);
   const snap = snapshot(c, mode, argv);  // every option read here, once
   const f = c.fastOptions[mode];
-  if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
-    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3]);
+  if (f !== null && f.key !== null && sameOptions(c, mode, f.key, snap)) {
+    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3], snap.values, snap);
     if (r !== MISS) return r;
   }
   return run(c, mode, argv, snap);
@@ -768,22 +825,25 @@ function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown
   const f = p.fastPlan;
   if (f !== null) {
     f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
-    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0),
-      f.inputArg.reduce((mask, i, s) => (i < 0 ? mask | (1 << s) : mask), 0));
+    native.setPlan(f.slot, f.image, f.intMask, f.absentMask);
     (f.key === null ? c.fast : c.fastOptions)[mode] = f;
   }
   return result(c, mode, p, value);
 }
 
 const MISS = Symbol('fastloss: not a fast call');
+const NO_VALUES: unknown[] = [];
+/** FastPlan.inputArg / layout code of option value k: OPTION_INPUT + k. */
+const OPTION_INPUT = 16;
 let fastPathOn = true;
 
 /** Testing hook (test/small-calls.test.ts): false sends every call through the full path. */
 export function setFastPath(enabled: boolean): void {
   fastPathOn = enabled;
 }
-/** The value of runPlan's argument of layout code k (FastPlan.layout): argument k, out (5) or gradient k - 6. */
-function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown): AnyTypedArray | null | undefined {
+/** The value of runPlan's argument of layout code k (FastPlan.layout): argument k, out (5), gradient k - 6 or option value k - OPTION_INPUT. */
+function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown,
+  vals: unknown[]): AnyTypedArray | null | undefined {
   switch (k) {
     case 0: return x0 as AnyTypedArray;
     case 1: return x1 as AnyTypedArray;
@@ -793,7 +853,7 @@ function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out
     case 6: return g0 as Float32Array;
     case 7: return g1 as Float32Array;
     case 8: return g2 as Float32Array;
-    default: return undefined;
+    default: return k >= OPTION_INPUT ? vals[k - OPTION_INPUT] as AnyTypedArray : undefined;
   }
 }
 
@@ -811,7 +871,8 @@ function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undef
  * checks, plan and params are reused, nothing is allocated but the results. MISS otherwise (and
  * for any error, which the full path then reports with its names).
  */
-function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: unknown, a2: unknown, a3: unknown): unknown {
+function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: unknown, a2: unknown, a3: unknown,
+  vals: unknown[] = NO_VALUES, snap: Snapshot | null = null): unknown {
   if (f === null || !fastPathOn) return MISS;
   const n = f.tags.length;
   const x0 = fastArg(f.tags[0], f.lengths[0], a0);
@@ -820,26 +881,27 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   if (n > 1 && (x1 = fastArg(f.tags[1], f.lengths[1], a1)) === undefined) return MISS;
   if (n > 2 && (x2 = fastArg(f.tags[2], f.lengths[2], a2)) === undefined) return MISS;
   if (n > 3 && (x3 = fastArg(f.tags[3], f.lengths[3], a3)) === undefined) return MISS;
-  const out = f.outLength >= 0 ? new Float32Array(f.outLength) : null;
+  // the caller's outputs (snap: the record's key matched them, type and length), else new ones
+  const out = f.outLength < 0 ? null : (snap && outputGiven(c, mode, snap, 0) as Float32Array | undefined) || new Float32Array(f.outLength);
   const gl = f.gradLengths;
-  const g0 = gl.length > 0 ? new Float32Array(gl[0]) : null;
-  const g1 = gl.length > 1 ? new Float32Array(gl[1]) : null;
-  const g2 = gl.length > 2 ? new Float32Array(gl[2]) : null;
+  const g0 = gl.length > 0 ? (snap && outputGiven(c, mode, snap, 1) as Float32Array | undefined) || new Float32Array(gl[0]) : null;
+  const g1 = gl.length > 1 ? (snap && outputGiven(c, mode, snap, 2) as Float32Array | undefined) || new Float32Array(gl[1]) : null;
+  const g2 = gl.length > 2 ? (snap && outputGiven(c, mode, snap, 3) as Float32Array | undefined) || new Float32Array(gl[2]) : null;
   // run()'s arguments, passed as exactly f.layout.length values (no argument array, no stores into
   // one: napi copies every argument passed, and each store of a fresh array paid a write barrier).
   const lay = f.layout;
   const m = lay.length;
-  const v0 = pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2);
-  const v1 = m > 1 ? pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v2 = m > 2 ? pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v3 = m > 3 ? pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v4 = m > 4 ? pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v5 = m > 5 ? pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v6 = m > 6 ? pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v7 = m > 7 ? pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v0 = pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2, vals);
+  const v1 = m > 1 ? pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v2 = m > 2 ? pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v3 = m > 3 ? pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v4 = m > 4 ? pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v5 = m > 5 ? pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v6 = m > 6 ? pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v7 = m > 7 ? pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
   try {
     switch (m) {
       case 1: native.runPlan(f.slot, v0); break;

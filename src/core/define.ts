@@ -284,7 +284,10 @@ function snapshotOf(c: Compiled, mode: Mode, argc: number, rawOpts: unknown): Sn
   const reduction = opts.reduction;
   const out = opts.out;
   const threads = opts.threads;
-  return snapshotRest(c, mode, values, shape, shape !== rawShape, reduction, out, threads, mode === Mode.Forward ? undefined : opts.gradOutput);
+  const gradOutput = mode === Mode.Forward ? undefined : opts.gradOutput;
+  const outs: unknown[] = [];
+  readOutputs(c, mode, out, outs);
+  return snapshotRest(c, mode, values, shape, shape !== rawShape, reduction, out, threads, gradOutput, outs);
 }
 
 /** Refuses an option name this loss and mode do not take (the keys only: no getter runs). */
@@ -299,39 +302,47 @@ function checkOptionNames(c: Compiled, mode: Mode, opts: Record<string, unknown>
   }
 }
 
-/** The snapshot of options read in snapshotOf's order; reads opts.out's fields for backward and withGrad. */
-function snapshotRest(c: Compiled, mode: Mode, values: unknown[], shape: unknown, shapeCopied: boolean, reduction: unknown,
-  out: unknown, threads: unknown, gradOutput: unknown): Snapshot {
+/**
+ * Reads the caller's outputs from opts.out, in the snapshot's order, into outs (outputGiven's
+ * order: the 'none' loss, then each gradient; undefined where not given).
+ */
+function readOutputs(c: Compiled, mode: Mode, out: unknown, outs: unknown[]): void {
   const fn = c.def.name;
-  const snap: Snapshot = {
+  const m = c.gradArgs.length;
+  outs[0] = mode === Mode.Forward ? out : undefined;
+  for (let j = 1; j <= m; j++) outs[j] = undefined;
+  if (mode === Mode.Forward) return;
+  let gradOut = out;
+  if (mode === Mode.WithGrad) {
+    if (out !== undefined && !isPlainObject(out)) throw check.typeError(fn, 'opts.out', 'must be { loss?, grad? } for withGrad');
+    const o = out as { loss?: unknown; grad?: unknown } | undefined;
+    outs[0] = o?.loss;
+    gradOut = o?.grad;
+  }
+  if (m === 1) outs[1] = gradOut;
+  else if (gradOut !== undefined) {
+    if (!isPlainObject(gradOut))
+      throw check.typeError(fn, mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out', `must be an object keyed by ${c.gradArgs.join(', ')}`);
+    for (let k = 0; k < m; k++) outs[1 + k] = (gradOut as Record<string, unknown>)[c.gradArgs[k]];
+  }
+}
+
+/** The snapshot of options read in snapshotOf's order; outs: opts.out's fields as readOutputs gave them. */
+function snapshotRest(c: Compiled, mode: Mode, values: unknown[], shape: unknown, shapeCopied: boolean, reduction: unknown,
+  out: unknown, threads: unknown, gradOutput: unknown, outs: unknown[]): Snapshot {
+  const m = c.gradArgs.length;
+  return {
     values,
     reduction,
     shape,
     shapeCopied,
     out,
     threads,
-    lossOut: undefined,
-    gradOut: undefined,
-    gradOutByName: null,
+    lossOut: mode === Mode.WithGrad ? outs[0] : undefined,
+    gradOut: mode === Mode.Forward ? undefined : outs[1],
+    gradOutByName: mode !== Mode.Forward && m > 1 ? outs.slice(1, 1 + m) : null,
     gradOutput,
   };
-  if (mode === Mode.Forward) return snap;
-  let gradOut = snap.out;
-  if (mode === Mode.WithGrad) {
-    if (snap.out !== undefined && !isPlainObject(snap.out))
-      throw check.typeError(fn, 'opts.out', 'must be { loss?, grad? } for withGrad');
-    const o = snap.out as { loss?: unknown; grad?: unknown } | undefined;
-    snap.lossOut = o?.loss;
-    gradOut = o?.grad;
-  }
-  snap.gradOut = gradOut;
-  if (c.gradArgs.length > 1 && gradOut !== undefined) {
-    if (!isPlainObject(gradOut))
-      throw check.typeError(fn, mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out', `must be an object keyed by ${c.gradArgs.join(', ')}`);
-    const byName = gradOut as Record<string, unknown>;
-    snap.gradOutByName = c.gradArgs.map((name) => byName[name]);
-  }
-  return snap;
 }
 
 function prepare(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): Prepared {
@@ -710,15 +721,22 @@ function sameOptions(c: Compiled, mode: Mode, key: unknown[], snap: Snapshot): b
   return true;
 }
 
-// readOptions' scratch for the option values (not re-entrant: a getter that calls fastloss again
-// while it reads takes snapshotOf's path, `reading`). Emptied after each use: it keeps no caller array alive.
+// readOptions' scratch for the option values and the caller's outputs (not re-entrant: a getter that
+// calls fastloss again while it reads takes snapshotOf's path, `reading`). Emptied after each use:
+// they keep no caller array alive.
 const readValues: unknown[] = [];
+const readOuts: unknown[] = [];
 let reading = false;
+
+function clearScratch(): void {
+  for (let k = 0; k < readValues.length; k++) readValues[k] = undefined;
+  for (let j = 0; j < readOuts.length; j++) readOuts[j] = undefined;
+}
 
 /**
  * snapshotOf's reads for a plain options object, in its order, each once, without allocating the
- * snapshot: null when they match the record's key and give no output (the fast path may run with
- * readValues), else their snapshot.
+ * snapshot: null when they match the record's key (the fast path may run with readValues and
+ * readOuts), else their snapshot.
  */
 function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<string, unknown>): Snapshot | null {
   checkOptionNames(c, mode, opts);
@@ -735,11 +753,15 @@ function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<strin
     out = opts.out;
     threads = opts.threads;
     gradOutput = mode === Mode.Forward ? undefined : opts.gradOutput;
+    readOutputs(c, mode, out, readOuts);
+  } catch (e) {
+    clearScratch();
+    throw e;
   } finally {
     reading = false;
   }
   const shapeCopied = shape !== rawShape;
-  if (out === undefined && (shape === undefined || shapeCopied) && Object.is(key[0], reduction) && Object.is(key[1], threads) &&
+  if ((shape === undefined || shapeCopied) && Object.is(key[0], reduction) && Object.is(key[1], threads) &&
     key[2] === (shape as unknown[] | undefined)?.length && Object.is(key[3], gradOutput)) {
     let same = true;
     for (let k = 0; k < n && same; k++) same = matches(key[k + 4], values[k]);
@@ -748,21 +770,30 @@ function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<strin
       const dims = shape as unknown[];
       for (let d = 0; d < dims.length && same; d++, at++) same = Object.is(key[at], dims[d]);
     }
-    for (let j = 0; j <= c.gradArgs.length && same; j++) same = key[at + j] === undefined;
+    for (let j = 0; j <= c.gradArgs.length && same; j++) same = matches(key[at + j], readOuts[j]);
     if (same) return null;
   }
-  const copy = values.slice(0, n);
-  values.fill(undefined);
-  return snapshotRest(c, mode, copy, shape, shapeCopied, reduction, out, threads, gradOutput);
+  const snap = snapshotRest(c, mode, values.slice(0, n), shape, shapeCopied, reduction, out, threads, gradOutput, readOuts.slice());
+  clearScratch();
+  return snap;
 }
 
-/** The snapshot of options that matched a record's key in readOptions (the values are readValues'; nothing left to read). */
+/** The snapshot of the options readOptions matched with a record's key (nothing left to read); empties the scratch. */
 function snapshotOfKey(c: Compiled, mode: Mode, key: unknown[]): Snapshot {
   const n = c.optionNames.length;
   const shape = key[2] === undefined ? undefined : key.slice(4 + n, 4 + n + (key[2] as number));
-  const values = readValues.slice(0, n);
-  readValues.fill(undefined);
-  return snapshotRest(c, mode, values, shape, shape !== undefined, key[0], undefined, key[1], key[3]);
+  // opts.out itself matters to a forward call only (backward and withGrad read its fields, in readOuts)
+  const out = mode === Mode.Forward ? readOuts[0] : undefined;
+  const snap = snapshotRest(c, mode, readValues.slice(0, n), shape, shape !== undefined, key[0], out, key[1], key[3], readOuts.slice());
+  clearScratch();
+  return snap;
+}
+
+/** A snapshot's caller outputs in outputGiven's order (the fast path's outs). */
+function outputsOf(c: Compiled, mode: Mode, snap: Snapshot): unknown[] {
+  const outs: unknown[] = [];
+  for (let j = 0; j <= c.gradArgs.length; j++) outs.push(outputGiven(c, mode, snap, j));
+  return outs;
 }
 
 /**
@@ -778,20 +809,17 @@ function runWithOptions(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: u
     snap = readOptions(c, mode, f.key, rawOpts);
     if (snap === null) {
       // a getter's own call may have replaced the record (and its native slot) meanwhile
-      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3, readValues, null) : MISS;
+      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3, readValues, readOuts) : MISS;
       if (r !== MISS) {
-        readValues.fill(undefined);
+        clearScratch();
         return r;
       }
       snap = snapshotOfKey(c, mode, f.key);
-    } else if (c.fastOptions[mode] === f && sameOptions(c, mode, f.key, snap)) {  // outputs given
-      const r = fastCall(c, mode, f, a0, a1, a2, a3, snap.values, snap);
-      if (r !== MISS) return r;
     }
   } else {
     snap = snapshotOf(c, mode, nArgs + 1, rawOpts);
     if (f !== null && f.key !== null && sameOptions(c, mode, f.key, snap)) {
-      const r = fastCall(c, mode, f, a0, a1, a2, a3, snap.values, snap);
+      const r = fastCall(c, mode, f, a0, a1, a2, a3, snap.values, outputsOf(c, mode, snap));
       if (r !== MISS) return r;
     }
   }
@@ -806,7 +834,7 @@ function runGeneral(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   const snap = snapshot(c, mode, argv);  // every option read here, once
   const f = c.fastOptions[mode];
   if (f !== null && f.key !== null && sameOptions(c, mode, f.key, snap)) {
-    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3], snap.values, snap);
+    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3], snap.values, outputsOf(c, mode, snap));
     if (r !== MISS) return r;
   }
   return run(c, mode, argv, snap);
@@ -872,7 +900,7 @@ function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undef
  * for any error, which the full path then reports with its names).
  */
 function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: unknown, a2: unknown, a3: unknown,
-  vals: unknown[] = NO_VALUES, snap: Snapshot | null = null): unknown {
+  vals: unknown[] = NO_VALUES, outs: unknown[] = NO_VALUES): unknown {
   if (f === null || !fastPathOn) return MISS;
   const n = f.tags.length;
   const x0 = fastArg(f.tags[0], f.lengths[0], a0);
@@ -881,12 +909,12 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   if (n > 1 && (x1 = fastArg(f.tags[1], f.lengths[1], a1)) === undefined) return MISS;
   if (n > 2 && (x2 = fastArg(f.tags[2], f.lengths[2], a2)) === undefined) return MISS;
   if (n > 3 && (x3 = fastArg(f.tags[3], f.lengths[3], a3)) === undefined) return MISS;
-  // the caller's outputs (snap: the record's key matched them, type and length), else new ones
-  const out = f.outLength < 0 ? null : (snap && outputGiven(c, mode, snap, 0) as Float32Array | undefined) || new Float32Array(f.outLength);
+  // the caller's outputs (outs, outputGiven's order: the record's key matched their types and lengths), else new ones
+  const out = f.outLength < 0 ? null : (outs[0] as Float32Array | undefined) ?? new Float32Array(f.outLength);
   const gl = f.gradLengths;
-  const g0 = gl.length > 0 ? (snap && outputGiven(c, mode, snap, 1) as Float32Array | undefined) || new Float32Array(gl[0]) : null;
-  const g1 = gl.length > 1 ? (snap && outputGiven(c, mode, snap, 2) as Float32Array | undefined) || new Float32Array(gl[1]) : null;
-  const g2 = gl.length > 2 ? (snap && outputGiven(c, mode, snap, 3) as Float32Array | undefined) || new Float32Array(gl[2]) : null;
+  const g0 = gl.length > 0 ? (outs[1] as Float32Array | undefined) ?? new Float32Array(gl[0]) : null;
+  const g1 = gl.length > 1 ? (outs[2] as Float32Array | undefined) ?? new Float32Array(gl[1]) : null;
+  const g2 = gl.length > 2 ? (outs[3] as Float32Array | undefined) ?? new Float32Array(gl[2]) : null;
   // run()'s arguments, passed as exactly f.layout.length values (no argument array, no stores into
   // one: napi copies every argument passed, and each store of a fresh array paid a write barrier).
   const lay = f.layout;

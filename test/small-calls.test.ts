@@ -288,6 +288,17 @@ describe('a recorded call does not outlive what it checked', () => {
     const detached = new Float32Array(8);
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
     expect(() => native.runPlan(slot, x, detached)).toThrow(/input 1 is backed by a detached ArrayBuffer/);
+    // lengths: another element count than the record's is a miss (false, nothing run), not an error
+    native.setPlan(slot, params, 0, 0, [8, 8]);
+    expect(planned(x, y)).toBe(torch.mseLoss(x, y, {}));
+    params[SLOT.result] = 12345;
+    expect((native.runPlan as (...a: unknown[]) => unknown)(slot, x.subarray(1), y.subarray(1))).toBe(false);
+    expect(params[SLOT.result]).toBe(12345);
+    expect(() => native.runPlan(slot, x, new Uint8Array(3) as never)).toThrow(/input 1 has the wrong element type/);
+    for (const lengths of [[8, 8, 8, 8, 8, 8, 8], [-2], ['8']])
+      expect(() => native.setPlan(slot, params, 0, 0, lengths as never)).toThrow(/^fastloss: setPlan: lengths/);
+    setRawCall('torch.mseLoss', { flags: 1, reduction: 1, shape: [8] });
+    native.setPlan(slot, params, 0);
     // absentMask: an optional input absent in every call takes no argument (BCE's weight, slot 2)
     const p = Float32Array.from({ length: 8 }, (_, i) => 0.1 + i / 10);
     setRawCall('torch.binaryCrossEntropy', { flags: 1, reduction: 1, shape: [8] });

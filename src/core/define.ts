@@ -135,7 +135,10 @@ interface FastPlan {
   /** The options it was made with (optionKey), null for none. */
   key: unknown[] | null;
   tags: string[];
+  /** Per argument: its true length, or -1 for a kernel input (runPlan checks its length: setPlan's inputLengths). */
   lengths: number[];
+  /** Per kernel input: its element count in every call (setPlan's lengths), -1 when absent. */
+  inputLengths: number[];
   /** params as prepare() wrote them. */
   image: Float64Array;
   /** Per kernel input: the argument it is, OPTION_INPUT + k for option value k, or -1 for none. */
@@ -501,6 +504,7 @@ function fastPlanOf(c: Compiled, mode: Mode, argv: unknown[], args: AnyTypedArra
   }
   const values = snap.values;
   const inputArg: number[] = [];
+  const inputLengths: number[] = [];
   let intMask = 0;
   let absentMask = 0;
   for (let s = 0; s < plan.inputs.length; s++) {
@@ -509,8 +513,10 @@ function fastPlanOf(c: Compiled, mode: Mode, argv: unknown[], args: AnyTypedArra
     if (input && i < 0 && (i = values.indexOf(input)) >= 0) i += OPTION_INPUT;
     if (input && i < 0) return null;
     inputArg.push(i);
+    inputLengths.push(input ? input.length : -1);
     if (i < 0) absentMask |= 1 << s;
     else if (check.isInt32Array(input)) intMask |= 1 << s;
+    if (i >= 0 && i < OPTION_INPUT) lengths[i] = -1;  // runPlan checks it
   }
   // an array option reaches the kernel as given (its elements are the kernel's to read)
   for (let k = 0; k < values.length; k++) if (ArrayBuffer.isView(values[k]) && !inputArg.includes(OPTION_INPUT + k)) return null;
@@ -518,7 +524,7 @@ function fastPlanOf(c: Compiled, mode: Mode, argv: unknown[], args: AnyTypedArra
     const given = outputGiven(c, mode, snap, j);
     if (given !== undefined && given !== (j === 0 ? out : grads[j - 1])) return null;
   }
-  return { slot: -1, key: null, tags, lengths, image: params, inputArg, intMask, absentMask, outLength: -1,
+  return { slot: -1, key: null, tags, lengths, inputLengths, image: params, inputArg, intMask, absentMask, outLength: -1,
     gradLengths: grads.map((g) => g.length), layout: [] };
 }
 
@@ -667,14 +673,18 @@ function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
   return mode === Mode.Backward ? grad : { loss, grad };
 }
 
-/** A typed array in a record's key: a call matches it with any real typed array of that type and true length. */
+/**
+ * A typed array in a record's key: a call matches it with any real typed array of that type. Its
+ * length is runPlan's to check: an array option is a kernel input (setPlan's lengths), an output
+ * has the length the record's shape gives (another one: runPlan's error, the full path's message).
+ */
 class ArrayKey {
-  constructor(readonly tag: string, readonly length: number) {}
+  constructor(readonly tag: string) {}
 }
 
 /** Whether a call's value v matches a record's key entry k. */
 function matches(k: unknown, v: unknown): boolean {
-  return k instanceof ArrayKey ? check.typedArrayTag(v) === k.tag && check.lengthOf(v as AnyTypedArray) === k.length : Object.is(k, v);
+  return k instanceof ArrayKey ? check.typedArrayTag(v) === k.tag : Object.is(k, v);
 }
 
 /** The caller's output j of this call: 0 the 'none' loss (out / out.loss), 1 + k gradient k; undefined when not given. */
@@ -703,7 +713,7 @@ function optionKey(c: Compiled, mode: Mode, snap: Snapshot): unknown[] | null {
     if (typeof v !== 'object' || v === null) continue;
     const tag = check.typedArrayTag(v);
     if (tag !== 'Float32Array' && tag !== 'Int32Array') return null;
-    key[k] = new ArrayKey(tag, check.lengthOf(v as AnyTypedArray));
+    key[k] = new ArrayKey(tag);
   }
   return key;
 }
@@ -853,7 +863,7 @@ function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown
   const f = p.fastPlan;
   if (f !== null) {
     f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
-    native.setPlan(f.slot, f.image, f.intMask, f.absentMask);
+    native.setPlan(f.slot, f.image, f.intMask, f.absentMask, f.inputLengths);
     (f.key === null ? c.fast : c.fastOptions)[mode] = f;
   }
   return result(c, mode, p, value);
@@ -886,12 +896,12 @@ function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out
 }
 
 /**
- * a when it is the same kind of real typed array as the cached call's, of the same true length (its
- * own `length` is not read: the plan and the native layer use the true one).
+ * a when it is the same kind of real typed array as the cached call's, of the same true length
+ * (length -1: a kernel input, whose length runPlan checks; its own `length` is never read).
  */
 function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undefined {
   if (check.typedArrayTag(a) !== tag) return undefined;
-  return check.lengthOf(a as AnyTypedArray) === length ? a as AnyTypedArray : undefined;
+  return length < 0 || check.lengthOf(a as AnyTypedArray) === length ? a as AnyTypedArray : undefined;
 }
 
 /**
@@ -930,19 +940,21 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
   const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
   const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  let missed;  // false: an input of another length than the record's (runPlan ran nothing)
   try {
     switch (m) {
-      case 1: native.runPlan(f.slot, v0); break;
-      case 2: native.runPlan(f.slot, v0, v1); break;
-      case 3: native.runPlan(f.slot, v0, v1, v2); break;
-      case 4: native.runPlan(f.slot, v0, v1, v2, v3); break;
-      case 5: native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
-      case 6: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
-      default: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
+      case 1: missed = native.runPlan(f.slot, v0); break;
+      case 2: missed = native.runPlan(f.slot, v0, v1); break;
+      case 3: missed = native.runPlan(f.slot, v0, v1, v2); break;
+      case 4: missed = native.runPlan(f.slot, v0, v1, v2, v3); break;
+      case 5: missed = native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
+      case 6: missed = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
+      default: missed = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
     }
   } catch {
     return MISS;
   }
+  if (missed === false) return MISS;
   const value = params[RESULT];  // runPlan's reduced loss (read at once: no JS ran since)
   const loss = out ?? value;
   if (mode === Mode.Forward) return loss;

@@ -99,8 +99,12 @@ Budget& budget() {
   return *b;
 }
 
-thread_local bool tlsMayWait = false;
-thread_local int tlsCallThreads = 0;
+// The calling thread's next calls (setCall): one thread-local record, one TLS access per call.
+struct CallSettings {
+  int threads = 0;
+  bool mayWait = false;
+};
+thread_local CallSettings tlsCall;
 
 // ---- The helper pool ----
 // A region lives in one of kSlots slots (more concurrent regions than that run serially). Its
@@ -414,9 +418,7 @@ bool setNumThreads(int n) {
   return true;
 }
 
-void setMayWait(bool mayWait) { tlsMayWait = mayWait; }
-
-void setCallThreads(int n) { tlsCallThreads = n; }
+void setCall(int threads, bool mayWait) { tlsCall = CallSettings{threads, mayWait}; }
 
 void runChunks(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   if (chunks <= 0) return;
@@ -460,18 +462,18 @@ const char* openmpRuntime() {
 
 ThreadLease::ThreadLease(int64_t work) : threads_(1), extra_(0) {
   // The calling thread alone, no lease taken: small work, one thread asked, or a contention backoff.
-  if (work < kGrainWork || tlsCallThreads == 1 || inBackoff()) return;
+  if (work < kGrainWork || tlsCall.threads == 1 || inBackoff()) return;
   int64_t wanted64 = (work + kGrainWork - 1) / kGrainWork;
   Budget& b = budget();
   std::unique_lock<std::mutex> lock(b.mutex);
-  // b.total and tlsCallThreads are at most maxThreads() (setNumThreads, the default and the
+  // b.total and tlsCall.threads are at most maxThreads() (setNumThreads, the default and the
   // call's parameter check all enforce it). A call asking for more than the default may use
   // that many cores of the budget.
-  const int limit = std::min(std::max(b.total, tlsCallThreads), maxThreads());
-  const int asked = tlsCallThreads > 0 ? tlsCallThreads : b.total;
+  const int limit = std::min(std::max(b.total, tlsCall.threads), maxThreads());
+  const int asked = tlsCall.threads > 0 ? tlsCall.threads : b.total;
   int wanted = static_cast<int>(std::min<int64_t>(wanted64, std::min(asked, maxThreads())));
   // Pool workers wait for a free core; the JS thread never blocks and runs on itself.
-  if (tlsMayWait) b.freed.wait(lock, [&] { return b.inUse < limit; });
+  if (tlsCall.mayWait) b.freed.wait(lock, [&] { return b.inUse < limit; });
   int granted = std::max(0, std::min(wanted, limit - b.inUse));
   b.inUse += granted;
   if (b.inUse > b.peak) b.peak = b.inUse;

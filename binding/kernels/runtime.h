@@ -19,7 +19,7 @@ int maxThreads();
 const char* threadsWarning();
 const char* openmpRuntime();
 
-// Threads granted to one parallel region: at most the call's thread count (setCallThreads, else
+// Threads granted to one parallel region: at most the call's thread count (setCall, else
 // numThreads()), shared between all concurrent calls so that N calls on k cores keep about k
 // threads busy.
 class ThreadLease {
@@ -41,12 +41,10 @@ class ThreadLease {
 // 5 us on one AVX-512 thread) it costs more than it saves.
 constexpr int64_t kGrainWork = 1 << 16;
 
-// Pool workers (async calls) wait for a free core instead of oversubscribing.
-void setMayWait(bool mayWait);
-
-// The thread count of the calls this thread makes next (the per-call `threads` option);
-// 0: numThreads(). A call may take more than numThreads() this way, never more than maxThreads().
-void setCallThreads(int n);
+// The calls this thread makes next: their thread count (the per-call `threads` option; 0:
+// numThreads(); a call may take more than numThreads() this way, never more than maxThreads()),
+// and whether they wait for a free core instead of oversubscribing (pool workers: async calls).
+void setCall(int threads, bool mayWait);
 
 // One parallel region: task(ctx, k) for every chunk k in [0, chunks), each exactly once, on the
 // calling thread and up to threads - 1 helpers of a persistent pool. Chunks are claimed one at a

@@ -488,8 +488,7 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
 
 // Runs a parsed call on this thread; false after throwing its kernel's error.
 bool runKernel(napi_env env, Call& c) {
-  runtime::setMayWait(false);
-  runtime::setCallThreads(c.a.threads);
+  runtime::setCall(c.a.threads, false);
   gKernels[c.id](c.a);
   if (c.a.fault.kind == ErrorKind::None) return true;
   napi_throw(env, kernelError(Napi::Env(env), c.id, c.a.fault));
@@ -547,7 +546,8 @@ napi_value SetPlan(napi_env env, napi_callback_info info) {
   c->plannedInts = ints;
   c->plannedAbsent = absent;
   uint32_t count = 0;
-  if (argc > 4 && (napi_get_array_length(env, argv[4], &count) != napi_ok || count > static_cast<uint32_t>(kMaxInputs))) {
+  if (argc > 4 &&
+      (napi_get_array_length(env, argv[4], &count) != napi_ok || count > static_cast<uint32_t>(kMaxInputs))) {
     throwError(env, true, "fastloss: setPlan: lengths must be an array of at most maxInputs counts");
     return nullptr;
   }
@@ -663,8 +663,7 @@ class LossWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    runtime::setMayWait(true);
-    runtime::setCallThreads(call_.a.threads);
+    runtime::setCall(call_.a.threads, true);
     gKernels[call_.id](call_.a);
   }
 

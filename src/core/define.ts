@@ -509,9 +509,8 @@ function fastPlanOf(c: Compiled, mode: Mode, argv: unknown[], args: AnyTypedArra
   let absentMask = 0;
   for (let s = 0; s < plan.inputs.length; s++) {
     const input = plan.inputs[s];
-    let i = input ? args.indexOf(input) : -1;
-    if (input && i < 0 && (i = values.indexOf(input)) >= 0) i += OPTION_INPUT;
-    if (input && i < 0) return null;
+    const i = input ? sourceOf(input, args, values) : -1;
+    if (i === -2) return null;
     inputArg.push(i);
     inputLengths.push(input ? input.length : -1);
     if (i < 0) absentMask |= 1 << s;
@@ -526,6 +525,17 @@ function fastPlanOf(c: Compiled, mode: Mode, argv: unknown[], args: AnyTypedArra
   }
   return { slot: -1, key: null, tags, lengths, inputLengths, image: params, inputArg, intMask, absentMask, outLength: -1,
     gradLengths: grads.map((g) => g.length), layout: [] };
+}
+
+/**
+ * The one argument (i) or option value (OPTION_INPUT + k) a kernel input is, else -2: none, or
+ * several (loss(x, x): a later loss(x, y) would pass x twice).
+ */
+function sourceOf(input: AnyTypedArray, args: AnyTypedArray[], values: unknown[]): number {
+  const i = args.indexOf(input);
+  const k = values.indexOf(input);
+  if (i >= 0) return args.lastIndexOf(input) === i && k < 0 ? i : -2;
+  return k >= 0 && values.lastIndexOf(input) === k ? OPTION_INPUT + k : -2;
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {

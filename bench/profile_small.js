@@ -25,6 +25,58 @@ function jsMseWithGrad(x, y) {
   return { loss: jsMseLoops.withGrad([x, y], [grad]), grad };
 }
 
+// The calls of the small-call matrix (issue 11): loss (at about 256 elements), mode, and the options
+// beside the arrays. withGrad and backward allocate their gradient unless the variant is 'out'.
+const MATRIX_LOSSES = ['torch.mseLoss', 'torch.binaryCrossEntropy', 'torch.crossEntropy', 'keras.meanSquaredError'];
+const MATRIX_MODES = ['forward', 'backward', 'withGrad'];
+const MATRIX_VARIANTS = ['', 'reduction', 'out', 'threads', 'weight'];
+
+/** The plain JS loop doing what `mode` does (forward + gradient for withGrad and backward). */
+function jsCall(lossName, N, mode, variant) {
+  const w = require('./workloads').loadWorkloads().find((x) => x.name === lossName);
+  const shape = lossName === 'torch.crossEntropy' ? [N / 16, 16] : lossName.startsWith('keras.') ? [N, 1] : [N];
+  const c = { n: N, shape };
+  const data = new (require('./lib/data').DataCache)();
+  const args = w.inputs(c).map((s) => data.get(s.gen, s.length));
+  if (mode === 'forward') return () => w.js.forward(args, c);
+  const g = new Float32Array(N);
+  if (variant === 'out') return () => w.js.withGrad(args, [g], c);
+  return () => w.js.withGrad(args, [new Float32Array(N)], c);
+}
+
+/** One call of the matrix: `loss(arrays, opts)` for the mode and variant, as a no-argument closure. */
+function matrixCall(fastloss, lossName, N, mode, variant) {
+  if (lossName.startsWith('js.')) return jsCall(lossName.slice(3), N, mode, variant);
+  const [ns, name] = lossName.split('.');
+  const fn = fastloss[ns][name];
+  const keras = ns === 'keras';
+  const ce = lossName === 'torch.crossEntropy';
+  const a = Float32Array.from({ length: N }, (_, i) => 0.5 + 0.4 * Math.sin(i));  // probabilities for BCE
+  const b = Float32Array.from({ length: N }, (_, i) => 0.5 + 0.4 * Math.cos(i));
+  const args = ce ? [a, Int32Array.from({ length: N / 16 }, (_, i) => (i * 7) % 16)] : [a, b];
+  const base = keras ? { shape: [N, 1] } : {};
+  const g = new Float32Array(N);
+  const none = new Float32Array(ce ? N / 16 : N);
+  let opts;
+  switch (variant) {
+    case '': opts = keras ? base : undefined; break;
+    case 'reduction': opts = { ...base, reduction: 'sum' }; break;
+    case 'threads': opts = { ...base, threads: 1 }; break;
+    case 'weight':
+      if (lossName === 'torch.mseLoss') return null;  // no weight option
+      opts = { ...base, [keras ? 'sampleWeight' : 'weight']: Float32Array.from({ length: ce ? 16 : N }, (_, i) => 0.5 + (i % 3) / 4) };
+      break;
+    case 'out':
+      opts = mode === 'forward' ? { ...base, reduction: 'none', out: none } : mode === 'backward' ? { ...base, out: g } : { ...base, out: { grad: g } };
+      break;
+    default: throw new Error(`profile_small: unknown variant ${variant}`);
+  }
+  const [x, y] = args;
+  const f = mode === 'forward' ? fn : fn[mode];
+  const pickNumber = mode === 'forward' ? (r) => (typeof r === 'number' ? r : r[0]) : mode === 'backward' ? (r) => r[0] : (r) => r.grad[0];
+  return opts === undefined ? () => pickNumber(f(x, y)) : () => pickNumber(f(x, y, opts));
+}
+
 /** A no-argument closure making one call of `lossName` on N elements. */
 function makeCall(fastloss, lossName, N, mode) {
   const a = Float32Array.from({ length: N }, (_, i) => Math.sin(i));
@@ -93,10 +145,73 @@ if (argv[0] === '--table') {
   }
   process.exit(0);
 }
-if (argv[0] === '--calls') {
-  const [, kArg, lossName = 'torch.mseLoss', nArg = '256', mode = 'forward'] = argv;
+// --matrix [seconds=0.3] [filter]: ns per call of every matrix cell beside the plain JS loop, as JSON
+// with --json; --ab OTHER_DIST [rounds=5] [seconds=0.3] [filter]: this dist and OTHER_DIST in
+// alternating child processes, median per cell (interleaved A/B on a busy machine).
+function runMatrix(seconds, filter) {
   const fastloss = require(distDir);
-  const call = makeCall(fastloss, lossName, Number(nArg), mode);
+  const rows = [];
+  for (const loss of MATRIX_LOSSES) {
+    const N = 256;
+    for (const mode of MATRIX_MODES) {
+      for (const variant of MATRIX_VARIANTS) {
+        const label = `${loss} ${mode}${variant ? ` {${variant}}` : ''}`;
+        if (filter && !label.includes(filter)) continue;
+        const call = matrixCall(fastloss, loss, N, mode, variant);
+        if (call === null) continue;
+        const js = jsCall(loss, N, mode, variant);
+        const r = nsPerCall(call, seconds);
+        const j = nsPerCall(js, seconds);
+        rows.push({ label, ns: r.ns, js: j.ns });
+      }
+    }
+  }
+  return rows;
+}
+const printMatrix = (rows, title) => {
+  console.log(title);
+  console.log(`${'call'.padEnd(48)} ${'fastloss'.padStart(9)} ${'plain JS'.padStart(9)}  JS/fl`);
+  for (const r of rows)
+    console.log(`${r.label.padEnd(48)} ${r.ns.toFixed(0).padStart(6)} ns ${r.js.toFixed(0).padStart(6)} ns  ${(r.js / r.ns).toFixed(2)}${r.ns > r.js ? '  slower' : ''}`);
+};
+if (argv[0] === '--matrix') {
+  const json = argv.includes('--json');
+  const [, secArg = '0.3', filter = ''] = argv.filter((a) => a !== '--json');
+  const rows = runMatrix(Number(secArg), filter);
+  if (json) console.log(JSON.stringify(rows));
+  else printMatrix(rows, `ns per call (${os.cpus()[0].model}; median of 10k-call batches)`);
+  process.exit(0);
+}
+if (argv[0] === '--ab') {
+  const [, other, roundsArg = '5', secArg = '0.3', filter = ''] = argv;
+  const dists = { A: path.resolve(other), B: distDir };
+  const got = { A: [], B: [] };
+  for (let k = 0; k < Number(roundsArg); k++) {
+    for (const which of k % 2 ? ['B', 'A'] : ['A', 'B']) {
+      const r = spawnSync(process.execPath, [__filename, '--matrix', secArg, filter, '--json'], {
+        encoding: 'utf8', env: { ...process.env, FASTLOSS_DIST: dists[which], FASTLOSS_ADDON: which === 'A' ? process.env.FASTLOSS_ADDON_A || '' : process.env.FASTLOSS_ADDON || '' },
+      });
+      if (r.status !== 0) throw new Error(r.stderr);
+      got[which].push(JSON.parse(r.stdout.trim().split('\n').pop()));
+    }
+  }
+  const med = (xs) => xs.slice().sort((x, y) => x - y)[xs.length >> 1];
+  console.log(`interleaved A/B, ${roundsArg} rounds each, median ns per call (${os.cpus()[0].model}); A = ${dists.A}, B = ${dists.B}`);
+  console.log(`${'call'.padEnd(48)} ${'A'.padStart(7)} ${'B'.padStart(7)} ${'JS'.padStart(7)}  JS/B`);
+  got.B[0].forEach((row, i) => {
+    const a = med(got.A.map((r) => r[i].ns));
+    const b = med(got.B.map((r) => r[i].ns));
+    const js = med([...got.A, ...got.B].map((r) => r[i].js));
+    console.log(`${row.label.padEnd(48)} ${a.toFixed(0).padStart(7)} ${b.toFixed(0).padStart(7)} ${js.toFixed(0).padStart(7)}  ${(js / b).toFixed(2)}${b > js ? '  slower' : ''}`);
+  });
+  process.exit(0);
+}
+if (argv[0] === '--calls') {
+  // --calls K loss N mode [variant]: a variant ('' | reduction | out | threads | weight, or 'plain') takes the matrix's call
+  const [, kArg, lossName = 'torch.mseLoss', nArg = '256', mode = 'forward', variant] = argv;
+  const fastloss = require(distDir);
+  const call = variant === undefined ? makeCall(fastloss, lossName, Number(nArg), mode)
+    : matrixCall(fastloss, lossName, Number(nArg), mode, variant === 'plain' ? '' : variant);
   // in a function, count hoisted: the loop itself gets optimized (top-level code ran in the baseline
   // compiler and converted kArg every iteration: ~250 instructions a call on top of the call's own)
   const loop = (k) => {

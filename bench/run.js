@@ -12,6 +12,7 @@
 //   --tfjs             ms per tfjs-layers training step, tfjs' own loss vs fastloss/tfjs, CPU and wasm backends
 //   --files [--no-parquet] [--files-runs N] [--files-write BYTES]
 //                      scoring .npy / Parquet files against the in-memory call (bench/modes/files.js)
+//   --small            the fixed per-call cost table alone (forward, withGrad and backward at small N)
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -32,7 +33,7 @@ const { native, setRawCall } = require(path.join(root, 'dist', 'core', 'native')
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
   const o = { quick: false, filters: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
-    out: null, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false, files: false, parquet: true, filesRuns: null, filesWrite: null };
+    out: null, small: false, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false, files: false, parquet: true, filesRuns: null, filesWrite: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -50,6 +51,7 @@ function parseArgs(argv) {
     else if (a === '--wait-quiet') o.waitQuiet = Number(value());
     else if (a === '--out') o.out = path.resolve(value());
     else if (a === '--busy') o.busy = true;
+    else if (a === '--small') o.small = true;
     else if (a === '--hogs') o.hogs = Number(value());
     else if (a === '--sweep') o.sweep = true;
     else if (a === '--tfjs') o.tfjsSteps = true;
@@ -61,7 +63,7 @@ function parseArgs(argv) {
     else if (a === '--help' || a === '-h') {
       console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
         '                       [--include-missing] [--wait-quiet <max seconds>] [--out <file>]\n' +
-        '                       [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs] [--files [--no-parquet] [--files-runs N] [--files-write BYTES]]   (modes: only their tables)');
+        '                       [--small] [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs] [--files [--no-parquet] [--files-runs N] [--files-write BYTES]]   (modes: only their tables)');
       process.exit(0);
     } else throw new Error(`bench: unknown option ${a} (try --help)`);
   }
@@ -73,7 +75,7 @@ function parseArgs(argv) {
   if (o.filesWrite !== null && !(Number.isInteger(o.filesWrite) && o.filesWrite >= 4096 && o.filesWrite % 4096 === 0))
     throw new Error('bench: --files-write needs a multiple of 4096 bytes');
   o.modes = o.busy || o.cluster > 0 || o.sweep || o.tfjsSteps || o.files;
-  o.out = o.out ?? path.join(__dirname, 'results', o.modes ? 'modes.json' : 'latest.json');
+  o.out = o.out ?? path.join(__dirname, 'results', o.modes ? 'modes.json' : o.small ? 'small.json' : 'latest.json');
   return o;
 }
 
@@ -336,6 +338,10 @@ function smallN(w, fn, data) {
         native: (rawForward(), measure(() => { sink += native.run(slots[0], slots[1], slots[2]); }, TIMING)),
         js: measure(() => { sink += w.js.forward(args, c); }, TIMING),
       },
+      backward: {
+        fastloss: measure(() => { sink += fn.backward(a0, a1)[0]; }, TIMING),
+        fastlossOut: measure(() => { sink += fn.backward(a0, a1, { out: g })[0]; }, TIMING),
+      },
       withGrad: {
         fastloss: measure(() => { sink += fn.withGrad(a0, a1).loss; }, TIMING),
         fastlossOut: measure(() => { sink += fn.withGrad(a0, a1, { out: { grad: g } }).loss; }, TIMING),
@@ -345,7 +351,7 @@ function smallN(w, fn, data) {
       },
     };
     const ns = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.ns]));
-    rows.push({ loss: w.name, N, inputs, forward: ns(m.forward), withGrad: ns(m.withGrad) });
+    rows.push({ loss: w.name, N, inputs, forward: ns(m.forward), withGrad: ns(m.withGrad), backward: ns(m.backward) });
   }
   return rows;
 }
@@ -441,8 +447,43 @@ async function runModes() {
   console.log(`\nwrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
 }
 
+// --small: the fixed per-call cost table alone.
+function runSmall() {
+  const data = new DataCache();
+  const all = loadWorkloads();
+  const smallN = smallRows(all, data);
+  const report = { date: new Date().toISOString(), machine: machineInfo(), config: { quick: opts.quick, filters: opts.filters, threads },
+    smallN, otherLoad: stopLoad(), contention };
+  const m = report.machine;
+  const out = [`fastloss bench --small  ${report.date}${opts.quick ? '  (--quick)' : ''}`,
+    `machine   ${m.cpu}, ${m.cores} cores, node ${m.node}; fastloss ISA ${m.fastloss.isa}, ${threads} threads`, ''];
+  printSmall(report, out);
+  console.log(out.join('\n'));
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, `${JSON.stringify(report, null, 1)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
+  data.cleanup();
+  if (sink === 0.123456789) console.log(''); // keep sink observable
+}
+
+/** smallN() of every SMALL_LOSSES workload the filters take. */
+function smallRows(all, data, onRow = () => {}) {
+  const small = [];
+  for (const name of SMALL_LOSSES) {
+    const w = all.find((x) => x.name === name);
+    const fn = w && lookup(name);
+    if (!w || !fn || !matches(name)) continue;
+    log(`  small N: ${name}`);
+    const rows = smallN(w, fn, data);
+    small.push(...rows);
+    onRow(name, w, rows);
+  }
+  return small;
+}
+
 async function main() {
   if (opts.modes) return runModes();
+  if (opts.small) return runSmall();
   if (opts.waitQuiet > 0) {
     await waitQuiet(opts.waitQuiet);
     t0 = now();
@@ -495,18 +536,11 @@ async function main() {
   const limit = runLimit({ fastloss, native, setRawCall, measure, timing: TIMING, sink: (v) => { sink += v; }, lookup, data,
     workloads, log });
 
-  const small = [];
-  for (const name of SMALL_LOSSES) {
-    const w = all.find((x) => x.name === name);
-    const fn = w && lookup(name);
-    if (!w || !fn || !matches(name)) continue;
-    log(`  small N: ${name}`);
-    const rows = smallN(w, fn, data);
-    small.push(...rows);
+  const small = smallRows(all, data, (name, w, rows) => {
     if (torchCheck.ok && w.torch)
       for (const row of rows)
         torchCases.push({ id: `${name}|small${row.N}`, torch: w.torch, keras: name.startsWith('keras.'), inputs: row.inputs });
-  }
+  });
 
   let torchInfo = { available: false, note: torchCheck.note };
   if (torchCheck.ok && torchCases.length) {
@@ -584,6 +618,48 @@ async function main() {
 }
 
 // ---------------------------------------------------------------- printing
+// The fixed per-call cost tables (forward, withGrad, backward) into `out`.
+function printSmall(rep, out) {
+  if (!rep.smallN.length) return;
+  const ns = (v) => (v ? sig(v) : '-');
+  out.push('Fixed per-call cost: ns per call (1-D input of N elements, default options); JS/fl = plain JS time / fastloss time (above 1: fastloss faster)');
+  out.push('forward: fastloss = loss(a, b); native.run = the addon call with prepared params (no facade)');
+  out.push(table(
+    [{ title: 'loss', align: 'l' }, { title: 'N' }, { title: 'fastloss' }, { title: 'native.run' }, { title: 'plain JS' }, { title: 'JS/fl' }, { title: 'torch' }],
+    rep.smallN.map((s) => [s.loss, s.N, ns(s.forward.fastloss), ns(s.forward.native), ns(s.forward.js),
+      ratio(s.forward.js, s.forward.fastloss), ns(s.forward.torch)])));
+  out.push('withGrad: fastloss = new gradient array each call, fl(out) = into opts.out.grad; plain JS (loss and gradient) the same two ways');
+  out.push(table(
+    [{ title: 'loss', align: 'l' }, { title: 'N' }, { title: 'fastloss' }, { title: 'plain JS' }, { title: 'JS/fl' },
+      { title: 'fl(out)' }, { title: 'native.run' }, { title: 'JS(out)' }, { title: 'JS/fl(out)' }, { title: 'torch' }],
+    rep.smallN.map((s) => [s.loss, s.N, ns(s.withGrad.fastloss), ns(s.withGrad.js), ratio(s.withGrad.js, s.withGrad.fastloss),
+      ns(s.withGrad.fastlossOut), ns(s.withGrad.native), ns(s.withGrad.jsOut), ratio(s.withGrad.jsOut, s.withGrad.fastlossOut),
+      ns(s.withGrad.torch)])));
+  out.push('backward: fastloss = new gradient array each call, fl(out) = into opts.out; against the same plain JS loops as withGrad');
+  out.push(table(
+    [{ title: 'loss', align: 'l' }, { title: 'N' }, { title: 'fastloss' }, { title: 'plain JS' }, { title: 'JS/fl' },
+      { title: 'fl(out)' }, { title: 'JS(out)' }, { title: 'JS/fl(out)' }],
+    rep.smallN.map((s) => [s.loss, s.N, ns(s.backward?.fastloss), ns(s.withGrad.js), ratio(s.withGrad.js, s.backward?.fastloss),
+      ns(s.backward?.fastlossOut), ns(s.withGrad.jsOut), ratio(s.withGrad.jsOut, s.backward?.fastlossOut)])));
+  out.push('');
+  const slower = smallSlower(rep.smallN);
+  if (rep.throughput === undefined) out.push(slower.length ? `fastloss slower than plain JS:\n  ${slower.join('\n  ')}` : 'fastloss slower than plain JS: nowhere');
+}
+
+/** The fixed-cost rows where fastloss took longer than the plain JS loop doing the same. */
+function smallSlower(rows) {
+  const slower = [];
+  const row = (s, what, fl, js) => { if (fl && js && fl > js) slower.push(`${s.loss} N=${s.N} ${what}: ${sig(fl)} ns vs plain JS ${sig(js)} ns`); };
+  for (const s of rows) {
+    row(s, 'forward', s.forward.fastloss, s.forward.js);
+    row(s, 'withGrad', s.withGrad.fastloss, s.withGrad.js);
+    row(s, 'withGrad into out', s.withGrad.fastlossOut, s.withGrad.jsOut);
+    row(s, 'backward', s.backward?.fastloss, s.withGrad.js);
+    row(s, 'backward into out', s.backward?.fastlossOut, s.withGrad.jsOut);
+  }
+  return slower;
+}
+
 function print(rep) {
   const m = rep.machine;
   const fl = m.fastloss;
@@ -649,23 +725,7 @@ function print(rep) {
     out.push('');
   }
 
-  if (rep.smallN.length) {
-    const ns = (v) => (v ? sig(v) : '-');
-    out.push('Fixed per-call cost: ns per call (1-D input of N elements, default options); JS/fl = plain JS time / fastloss time (above 1: fastloss faster)');
-    out.push('forward: fastloss = loss(a, b); native.run = the addon call with prepared params (no facade)');
-    out.push(table(
-      [{ title: 'loss', align: 'l' }, { title: 'N' }, { title: 'fastloss' }, { title: 'native.run' }, { title: 'plain JS' }, { title: 'JS/fl' }, { title: 'torch' }],
-      rep.smallN.map((s) => [s.loss, s.N, ns(s.forward.fastloss), ns(s.forward.native), ns(s.forward.js),
-        ratio(s.forward.js, s.forward.fastloss), ns(s.forward.torch)])));
-    out.push('withGrad: fastloss = new gradient array each call, fl(out) = into opts.out.grad; plain JS the same two ways');
-    out.push(table(
-      [{ title: 'loss', align: 'l' }, { title: 'N' }, { title: 'fastloss' }, { title: 'plain JS' }, { title: 'JS/fl' },
-        { title: 'fl(out)' }, { title: 'native.run' }, { title: 'JS(out)' }, { title: 'JS/fl(out)' }, { title: 'torch' }],
-      rep.smallN.map((s) => [s.loss, s.N, ns(s.withGrad.fastloss), ns(s.withGrad.js), ratio(s.withGrad.js, s.withGrad.fastloss),
-        ns(s.withGrad.fastlossOut), ns(s.withGrad.native), ns(s.withGrad.jsOut), ratio(s.withGrad.jsOut, s.withGrad.fastlossOut),
-        ns(s.withGrad.torch)])));
-    out.push('');
-  }
+  printSmall(rep, out);
 
   if (rep.skipped.length) {
     out.push('Skipped:');
@@ -678,8 +738,7 @@ function print(rep) {
       const d = r[mode];
       if (d.fastloss && d.js && d.fastloss.MeS < d.js.MeS) slower.push(`${r.loss} ${r.case} ${mode}: ${ratio(d.fastloss.MeS, d.js.MeS)} vs plain JS`);
     }
-  for (const s of rep.smallN)
-    if (s.forward.fastloss > s.forward.js) slower.push(`${s.loss} N=${s.N} forward: ${sig(s.forward.fastloss)} ns vs plain JS ${sig(s.forward.js)} ns`);
+  slower.push(...smallSlower(rep.smallN));
   out.push(slower.length ? `fastloss slower than plain JS:\n  ${slower.join('\n  ')}` : 'fastloss slower than plain JS: nowhere');
   const ol = rep.otherLoad;
   if (ol && ol.otherCores !== null)

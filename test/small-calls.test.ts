@@ -50,8 +50,23 @@ describe('fast path = full path, bit for bit (or the same error), every loss', (
       const cases = SHAPES[spec.shapes].map((shape, k) => spec.build(shape, makeData(11 + k)).arrays);
       // the full path: the same call with the fast path off
       const full = (f: () => unknown) => { setFastPath(false); try { return outcome(f); } finally { setFastPath(true); } };
-      // 'shape': the case's own opts.shape (recorded with its entries), fresh each call
-      const optionSets: (Record<string, unknown> | 'shape' | undefined)[] = [undefined, {}, { reduction: 'sum' }, { reduction: 'none' }, { threads: 1 }, 'shape'];
+      // 'shape': the case's own opts.shape (recorded with its entries), fresh each call; 'out': new
+      // caller outputs each call (forward: with reduction 'none'), as long as the full path's results
+      const optionSets: (Record<string, unknown> | 'shape' | 'out' | undefined)[] = [undefined, {}, { reduction: 'sum' }, { reduction: 'none' }, { threads: 1 }, 'shape', 'out'];
+      const like = (v: unknown): unknown => (v instanceof Float32Array ? new Float32Array(v.length).fill(7)
+        : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, like(x)])) : undefined);
+      const outOpts = (mode: typeof MODES[number], args: unknown[]): Record<string, unknown> => {
+        setFastPath(false);
+        try {
+          if (mode === 'forward') return { reduction: 'none', out: like(fn(mode)(...args, { reduction: 'none' })) };
+          const r = fn(mode)(...args) as { grad: unknown };
+          return { out: mode === 'backward' ? like(r) : { grad: like(r.grad) } };
+        } catch {
+          return {};
+        } finally {
+          setFastPath(true);
+        }
+      };
       let checked = 0;
       let succeeded = 0;
       const before = fastCalls;
@@ -60,9 +75,10 @@ describe('fast path = full path, bit for bit (or the same error), every loss', (
       for (const mode of MODES) {
         for (const opts of optionSets) {
           for (const k of order) {
-            const args = opts === undefined ? cases[k] : [...cases[k], opts === 'shape' ? { shape: [...SHAPES[spec.shapes][k]] } : opts];
-            const got = outcome(() => fn(mode)(...args));
-            expect(got).toEqual(full(() => fn(mode)(...args)));
+            const optsOf = () => (opts === 'shape' ? { shape: [...SHAPES[spec.shapes][k]] } : opts === 'out' ? outOpts(mode, cases[k]) : opts);
+            const argsOf = () => (opts === undefined ? cases[k] : [...cases[k], optsOf()]);
+            const got = outcome(() => fn(mode)(...argsOf()));
+            expect(got).toEqual(full(() => fn(mode)(...argsOf())));
             checked++;
             if ('ok' in (got as object)) succeeded++;
           }
@@ -167,6 +183,78 @@ describe('a recorded call does not outlive what it checked', () => {
     expect(() => gce(t, p, { q: 0.7, reduction: 'sum', bogus: 1 } as never)).toThrow(/opts\.bogus is not an option/);
   });
 
+  test('caller outputs, array options and a gradOutput number are recorded by type and length', () => {
+    const { keras } = require('../src') as typeof import('../src');
+    const full = <T>(f: () => T): T => { setFastPath(false); try { return f(); } finally { setFastPath(true); } };
+    const p = Float32Array.from({ length: 8 }, (_, i) => 0.05 + i / 9);
+    const fastBy = (f: () => void, calls: number) => { const before = fastCalls; f(); return fastCalls - before >= calls; };
+    // withGrad into out: the caller's buffer, every call, whichever buffer of that length
+    const wants = full(() => torch.mseLoss.withGrad(x, y));
+    expect(fastBy(() => {
+      for (let k = 0; k < 4; k++) {
+        const g = new Float32Array(8);
+        const r = torch.mseLoss.withGrad(x, y, { out: { grad: g } });
+        expect(r.grad).toBe(g);
+        expect(r.loss).toBe(wants.loss);
+        expect(g).toEqual(wants.grad);
+      }
+    }, 3)).toBe(true);
+    // a wrong length, an overlap, another type: the full path's named error, nothing written
+    const short = new Float32Array(7).fill(5);
+    expect(() => torch.mseLoss.withGrad(x, y, { out: { grad: short } })).toThrow(new RangeError('torch.mseLoss: opts.out.grad has length 7; expected 8'));
+    expect(short.every((v) => v === 5)).toBe(true);
+    const xc = x.slice();
+    expect(() => torch.mseLoss.withGrad(xc, y, { out: { grad: xc } })).toThrow(/^torch\.mseLoss: opts\.out .*overlaps input/);
+    expect(xc).toEqual(x);
+    expect(() => torch.mseLoss.withGrad(x, y, { out: { grad: new Int32Array(8) } })).toThrow(/opts\.out\.grad must be a Float32Array/);
+    // forward into out ('none') and backward into out
+    const none = new Float32Array(8);
+    expect(fastBy(() => { for (let k = 0; k < 3; k++) expect(torch.mseLoss(x, y, { reduction: 'none', out: none })).toBe(none); }, 2)).toBe(true);
+    expect(none).toEqual(full(() => torch.mseLoss(x, y, { reduction: 'none' })));
+    const gb = new Float32Array(8);
+    expect(fastBy(() => { for (let k = 0; k < 3; k++) expect(torch.mseLoss.backward(x, y, { out: gb, gradOutput: 2 })).toBe(gb); }, 2)).toBe(true);
+    expect(gb).toEqual(full(() => torch.mseLoss.backward(x, y, { gradOutput: 2 })));
+    expect(torch.mseLoss.backward(x, y, { out: gb, gradOutput: 3 })).toEqual(full(() => torch.mseLoss.backward(x, y, { gradOutput: 3 })));
+    // a gradOutput array is never recorded (a reduced call reads its element)
+    expect(torch.mseLoss.backward(x, y, { out: gb, gradOutput: Float32Array.of(3) })).toEqual(full(() => torch.mseLoss.backward(x, y, { gradOutput: 3 })));
+    // array options: any array of the recorded type and length, its own elements
+    const w1 = Float32Array.from({ length: 8 }, (_, i) => i / 4);
+    const w2 = Float32Array.from({ length: 8 }, (_, i) => 2 - i / 5);
+    expect(fastBy(() => {
+      for (const w of [w1, w1, w2, w1, w2]) expect(torch.binaryCrossEntropy.withGrad(p, y, { weight: w })).toEqual(full(() => torch.binaryCrossEntropy.withGrad(p, y, { weight: w })));
+    }, 3)).toBe(true);
+    expect(() => torch.binaryCrossEntropy(p, y, { weight: w1.subarray(1) })).toThrow(new RangeError("torch.binaryCrossEntropy: opts.weight has length 7; expected 8 (the input's length)"));
+    expect(() => torch.binaryCrossEntropy(p, y, { weight: new Int32Array(8) })).toThrow(/opts\.weight must be a Float32Array/);
+    const cw = Float32Array.of(1, 2, 0.5, 3);
+    const t = Int32Array.of(3, 0);
+    const cw2 = Float32Array.of(2, 1, 1, 0.25);
+    expect(fastBy(() => {
+      for (const w of [cw, cw, cw2, cw]) expect(torch.crossEntropy(x, t, { weight: w })).toBe(full(() => torch.crossEntropy(x, t, { weight: w })));
+    }, 2)).toBe(true);
+    // Keras: sampleWeight an array (recorded) or a number (the plan derives an array: never recorded, still right)
+    const sw = Float32Array.from({ length: 8 }, (_, i) => (i % 3) / 2);
+    const sw2 = sw.slice().reverse();
+    expect(fastBy(() => {
+      for (const s of [sw, sw, sw2, sw]) {
+        const o = { shape: [8, 1], sampleWeight: s };
+        expect(keras.meanSquaredError.withGrad(y, x, o)).toEqual(full(() => keras.meanSquaredError.withGrad(y, x, o)));
+      }
+    }, 2)).toBe(true);
+    for (let k = 0; k < 3; k++)
+      expect(keras.meanSquaredError(y, x, { shape: [8, 1], sampleWeight: 0.5 + k })).toBe(full(() => keras.meanSquaredError(y, x, { shape: [8, 1], sampleWeight: 0.5 + k })));
+  });
+
+  test('one array passed as two arguments (or options) is not recorded: a later call with two arrays gets its own', () => {
+    const full = <T>(f: () => T): T => { setFastPath(false); try { return f(); } finally { setFastPath(true); } };
+    for (let k = 0; k < 3; k++) expect(torch.mseLoss(x, x)).toBe(0);
+    expect(torch.mseLoss(x, y)).toBe(full(() => torch.mseLoss(x, y)));
+    const w = Float32Array.from({ length: 8 }, (_, i) => 1 + i / 8);
+    const w2 = w.slice().reverse();
+    const bce = torch.binaryCrossEntropyWithLogits;
+    for (let k = 0; k < 3; k++) bce(x, y, { weight: w, posWeight: w });
+    expect(bce(x, y, { weight: w, posWeight: w2 })).toBe(full(() => bce(x, y, { weight: w, posWeight: w2 })));
+  });
+
   test('a kernel error after a recorded call names the argument (the full path reports it)', () => {
     torch.binaryCrossEntropy(x, y);
     torch.binaryCrossEntropy(x, y);
@@ -211,6 +299,17 @@ describe('a recorded call does not outlive what it checked', () => {
     const detached = new Float32Array(8);
     structuredClone(detached.buffer, { transfer: [detached.buffer] });
     expect(() => native.runPlan(slot, x, detached)).toThrow(/input 1 is backed by a detached ArrayBuffer/);
+    // lengths: another element count than the record's is a miss (false, nothing run), not an error
+    native.setPlan(slot, params, 0, 0, [8, 8]);
+    expect(planned(x, y)).toBe(torch.mseLoss(x, y, {}));
+    params[SLOT.result] = 12345;
+    expect((native.runPlan as (...a: unknown[]) => unknown)(slot, x.subarray(1), y.subarray(1))).toBe(false);
+    expect(params[SLOT.result]).toBe(12345);
+    expect(() => native.runPlan(slot, x, new Uint8Array(3) as never)).toThrow(/input 1 has the wrong element type/);
+    for (const lengths of [[8, 8, 8, 8, 8, 8, 8], [-2], ['8']])
+      expect(() => native.setPlan(slot, params, 0, 0, lengths as never)).toThrow(/^fastloss: setPlan: lengths/);
+    setRawCall('torch.mseLoss', { flags: 1, reduction: 1, shape: [8] });
+    native.setPlan(slot, params, 0);
     // absentMask: an optional input absent in every call takes no argument (BCE's weight, slot 2)
     const p = Float32Array.from({ length: 8 }, (_, i) => 0.1 + i / 10);
     setRawCall('torch.binaryCrossEntropy', { flags: 1, reduction: 1, shape: [8] });

@@ -101,10 +101,14 @@ Budget& budget() {
   return *b;
 }
 
-thread_local bool tlsMayWait = false;
-thread_local int tlsCallThreads = 0;
-thread_local const OutputBytes* tlsOutputs = nullptr;
-thread_local int tlsOutputCount = 0;
+// The calling thread's next calls (setCall): one thread-local record, one TLS access per call.
+struct CallSettings {
+  int threads = 0;
+  bool mayWait = false;
+  const OutputBytes* outputs = nullptr;  // not yet faulted in
+  int outputCount = 0;
+};
+thread_local CallSettings tlsCall;
 
 // ---- The helper pool ----
 // A region lives in one of kSlots slots (more concurrent regions than that run serially). Its
@@ -336,7 +340,7 @@ void noteStall(int64_t endNs) {
 }
 
 // Faults in the pages of an output of at least kFaultInBytes whose middle page is not yet in
-// memory (runtime.h: setCallOutputs).
+// memory (runtime.h: setCall).
 void faultInNewPages(void* data, int64_t bytes) {
 #if defined(__linux__)
   if (bytes < kFaultInBytes) return;
@@ -382,7 +386,8 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
   s.bound.store(static_cast<uint64_t>(ticket) << 32 | static_cast<uint64_t>(chunks), std::memory_order_release);
   s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
-  for (; tlsOutputCount > 0; --tlsOutputCount, ++tlsOutputs) faultInNewPages(tlsOutputs->data, tlsOutputs->bytes);
+  for (CallSettings& call = tlsCall; call.outputCount > 0; --call.outputCount, ++call.outputs)
+    faultInNewPages(call.outputs->data, call.outputs->bytes);
   const int64_t startNs = nowNs();
   const bool startedThread = wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
   int64_t fastestNs = 0;
@@ -439,14 +444,11 @@ bool setNumThreads(int n) {
   return true;
 }
 
-void setMayWait(bool mayWait) { tlsMayWait = mayWait; }
-
-void setCallThreads(int n) { tlsCallThreads = n; }
-
-void setCallOutputs(const OutputBytes* outputs, int count) {
-  tlsOutputs = outputs;
-  tlsOutputCount = count;
+void setCall(int threads, bool mayWait, const OutputBytes* outputs, int outputCount) {
+  tlsCall = CallSettings{threads, mayWait, outputs, outputCount};
 }
+
+void endCall() { tlsCall.outputCount = 0; }
 
 void runChunks(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   if (chunks <= 0) return;
@@ -490,18 +492,18 @@ const char* openmpRuntime() {
 
 ThreadLease::ThreadLease(int64_t work) : threads_(1), extra_(0) {
   // The calling thread alone, no lease taken: small work, one thread asked, or a contention backoff.
-  if (work < kGrainWork || tlsCallThreads == 1 || inBackoff()) return;
+  if (work < kGrainWork || tlsCall.threads == 1 || inBackoff()) return;
   int64_t wanted64 = (work + kGrainWork - 1) / kGrainWork;
   Budget& b = budget();
   std::unique_lock<std::mutex> lock(b.mutex);
-  // b.total and tlsCallThreads are at most maxThreads() (setNumThreads, the default and the
+  // b.total and tlsCall.threads are at most maxThreads() (setNumThreads, the default and the
   // call's parameter check all enforce it). A call asking for more than the default may use
   // that many cores of the budget.
-  const int limit = std::min(std::max(b.total, tlsCallThreads), maxThreads());
-  const int asked = tlsCallThreads > 0 ? tlsCallThreads : b.total;
+  const int limit = std::min(std::max(b.total, tlsCall.threads), maxThreads());
+  const int asked = tlsCall.threads > 0 ? tlsCall.threads : b.total;
   int wanted = static_cast<int>(std::min<int64_t>(wanted64, std::min(asked, maxThreads())));
   // Pool workers wait for a free core; the JS thread never blocks and runs on itself.
-  if (tlsMayWait) b.freed.wait(lock, [&] { return b.inUse < limit; });
+  if (tlsCall.mayWait) b.freed.wait(lock, [&] { return b.inUse < limit; });
   int granted = std::max(0, std::min(wanted, limit - b.inUse));
   b.inUse += granted;
   if (b.inUse > b.peak) b.peak = b.inUse;

@@ -19,7 +19,7 @@ int maxThreads();
 const char* threadsWarning();
 const char* openmpRuntime();
 
-// Threads granted to one parallel region: at most the call's thread count (setCallThreads, else
+// Threads granted to one parallel region: at most the call's thread count (setCall, else
 // numThreads()), shared between all concurrent calls so that N calls on k cores keep about k
 // threads busy.
 class ThreadLease {
@@ -41,13 +41,6 @@ class ThreadLease {
 // 5 us on one AVX-512 thread) it costs more than it saves.
 constexpr int64_t kGrainWork = 1 << 16;
 
-// Pool workers (async calls) wait for a free core instead of oversubscribing.
-void setMayWait(bool mayWait);
-
-// The thread count of the calls this thread makes next (the per-call `threads` option);
-// 0: numThreads(). A call may take more than numThreads() this way, never more than maxThreads().
-void setCallThreads(int n);
-
 // One parallel region: task(ctx, k) for every chunk k in [0, chunks), each exactly once, on the
 // calling thread and up to threads - 1 helpers of a persistent pool. Chunks are claimed one at a
 // time from a shared counter; the caller claims too, so a helper that starts late finds nothing
@@ -56,20 +49,26 @@ void setCallThreads(int n);
 using ChunkTask = void (*)(void* ctx, int64_t chunk);
 void runChunks(int64_t chunks, int threads, ChunkTask task, void* ctx);
 
-// The output buffers of the call this thread makes next (null, 0: none; the caller keeps the
-// array alive until the call returns and then clears it). The call's first region that wakes
+// An output buffer of a call, in bytes.
+struct OutputBytes {
+  void* data;
+  int64_t bytes;
+};
+constexpr int64_t kFaultInBytes = int64_t{1} << 18;
+
+// The call this thread makes next: its thread count (the per-call `threads` option; 0:
+// numThreads(); a call may take more than numThreads() this way, never more than maxThreads()),
+// whether it waits for a free core instead of oversubscribing (pool workers: async calls), and
+// its outputs (kept alive by the caller until endCall()). The call's first region that wakes
 // helpers first faults in, on the calling thread, the pages of each output of at least
 // kFaultInBytes that is new (its middle page not yet in memory, as after a fresh allocation):
 // an atomic OR with 0 per page, which keeps the content. Why: first-touch faults taken by two
 // threads at once cost 3-4x the same faults on one (AMD EPYC VM, 4 MiB), so a parallel region
 // writing a new 10^6-element 'none' output ran slower than one thread. Calls on one thread take
 // their faults as they write, as before.
-struct OutputBytes {
-  void* data;
-  int64_t bytes;
-};
-constexpr int64_t kFaultInBytes = int64_t{1} << 18;
-void setCallOutputs(const OutputBytes* outputs, int count);
+void setCall(int threads, bool mayWait, const OutputBytes* outputs = nullptr, int outputCount = 0);
+// The call's end: its outputs are forgotten.
+void endCall();
 
 // Pool helper threads started so far (they are started on demand and never stop).
 int poolThreads();

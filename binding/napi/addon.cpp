@@ -5,10 +5,12 @@
 #include <sys/mman.h>
 #endif
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <string>
@@ -216,6 +218,7 @@ bool plannedArrayArg(napi_env env, const char* fn, napi_value v, char kind, bool
 
 // One parsed call: the kernel's record plus the arrays it came from.
 struct Call {
+  Call() { std::fill(std::begin(plannedLength), std::end(plannedLength), int64_t{-1}); }
   int id = 0;
   LossArgs a;
   ArrayArg in[kMaxInputs];
@@ -232,6 +235,10 @@ struct Call {
   // A setPlan record: bit s set when optional input s is absent in every call (runPlan then takes
   // no argument for it: a null costs napi_typeof and a failed typed array query, ~180 instructions).
   int plannedAbsent = 0;
+  // A setPlan record: each input's exact element count in the recorded call (-1: any the extents
+  // take). Another count is a miss (lengthMiss), not an error: the facade then takes the full path.
+  int64_t plannedLength[kMaxInputs];
+  bool lengthMiss = false;
   int inputs = 0;  // the signature's length
 };
 
@@ -387,6 +394,10 @@ bool parseArrays(napi_env env, napi_value* argv, bool async, Call& c) {
     if (c.plannedInts >= 0 ? !plannedArrayArg(env, fn, v, kind, (c.plannedInts >> s) & 1, optional, {"input", s}, &in)
                            : !typedArrayArg(env, fn, v, kind, optional, {"input", s}, async, &in))
       return false;
+    if (c.plannedInts >= 0 && c.plannedLength[s] >= 0 && in.length != c.plannedLength[s]) {
+      c.lengthMiss = true;
+      return false;
+    }
     a.in[s] = in.data;
     a.inLen[s] = in.length;
     a.inIsInt[s] = in.isInt;
@@ -476,18 +487,16 @@ Napi::Value kernelError(Napi::Env env, int id, const KernelError& e) {
 }
 
 // Runs kernel `id` on this thread, sync (the JS thread: never waits for a core) or on the libuv
-// pool (mayWait), with the call's thread count and its outputs (runtime.h: setCallOutputs).
+// pool (mayWait), with the call's thread count and its outputs (runtime.h: setCall).
 void execute(int id, LossArgs& a, bool mayWait) {
   runtime::OutputBytes outputs[1 + kMaxGrads];
   int count = 0;
   if (a.out) outputs[count++] = {a.out, a.outLen * static_cast<int64_t>(sizeof(float))};
   for (int g = 0; g < kMaxGrads; ++g)
     if (a.grad[g]) outputs[count++] = {a.grad[g], a.gradLen[g] * static_cast<int64_t>(sizeof(float))};
-  runtime::setMayWait(mayWait);
-  runtime::setCallThreads(a.threads);
-  runtime::setCallOutputs(outputs, count);
+  runtime::setCall(a.threads, mayWait, outputs, count);
   gKernels[id](a);
-  runtime::setCallOutputs(nullptr, 0);
+  runtime::endCall();
 }
 
 // Runs a parsed call on this thread; false after throwing its kernel's error.
@@ -510,13 +519,14 @@ napi_value Run(napi_env env, napi_callback_info info) {
   return callResult(Napi::Env(env), c.a);
 }
 
-// setPlan(slot, Float64Array record, intMask[, absentMask]): checks a call record once and keeps it in
-// `slot` for runPlan, the facade's repeated calls of one loss with the same shape and options; bit s
-// of intMask: kernel input s is an Int32Array (the facade checks each call's arrays' brands); bit s
-// of absentMask: optional input s is absent and runPlan takes no argument for it.
+// setPlan(slot, Float64Array record, intMask[, absentMask[, lengths]]): checks a call record once and
+// keeps it in `slot` for runPlan, the facade's repeated calls of one loss with the same shape and
+// options; bit s of intMask: kernel input s is an Int32Array (the facade checks each call's arrays'
+// brands); bit s of absentMask: optional input s is absent and runPlan takes no argument for it;
+// lengths[s]: input s's element count in every call (another count: runPlan returns false).
 napi_value SetPlan(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   void* data = nullptr;
   napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
   auto* ed = static_cast<EnvData*>(data);
@@ -547,6 +557,21 @@ napi_value SetPlan(napi_env env, napi_callback_info info) {
     }
   c->plannedInts = ints;
   c->plannedAbsent = absent;
+  uint32_t count = 0;
+  if (argc > 4 &&
+      (napi_get_array_length(env, argv[4], &count) != napi_ok || count > static_cast<uint32_t>(kMaxInputs))) {
+    throwError(env, true, "fastloss: setPlan: lengths must be an array of at most maxInputs counts");
+    return nullptr;
+  }
+  for (uint32_t s = 0; s < count; ++s) {
+    napi_value v;
+    int64_t n = -1;
+    if (napi_get_element(env, argv[4], s, &v) != napi_ok || napi_get_value_int64(env, v, &n) != napi_ok || n < -1) {
+      throwError(env, true, "fastloss: setPlan: lengths must be element counts (or -1)");
+      return nullptr;
+    }
+    c->plannedLength[s] = n;
+  }
   if (ed->plans.size() <= static_cast<size_t>(slot)) ed->plans.resize(static_cast<size_t>(slot) + 1);
   ed->plans[static_cast<size_t>(slot)] = std::move(c);
   return nullptr;
@@ -554,7 +579,8 @@ napi_value SetPlan(napi_env env, napi_callback_info info) {
 
 // runPlan(slot, arrays...): run(arrays...) with the call record setPlan kept in `slot` (the bound
 // params are not read). The arrays are checked as run() checks them. A reduced loss goes to
-// params[paramSlots.result] (the call returns undefined); report-parts calls return their array.
+// params[paramSlots.result] (the call returns undefined); report-parts calls return their array; an
+// input of another element count than setPlan's lengths returns false (nothing run or thrown).
 napi_value RunPlan(napi_env env, napi_callback_info info) {
   size_t argc = kPlanArgsFirst;  // napi copies every slot asked for: the rest only when passed
   napi_value argv[kMaxArgs + 1];
@@ -578,7 +604,12 @@ napi_value RunPlan(napi_env env, napi_callback_info info) {
   Call& c = *ed->plans[static_cast<size_t>(slot)];
   c.a.result = c.a.divisor = c.a.items = 0.0;
   c.a.fault = KernelError();
-  if (!parseArrays(env, argv + 1, false, c)) return nullptr;
+  c.lengthMiss = false;
+  if (!parseArrays(env, argv + 1, false, c)) {
+    napi_value miss = nullptr;
+    if (c.lengthMiss) napi_get_boolean(env, false, &miss);
+    return miss;
+  }
   if (!runKernel(env, c)) return nullptr;
   if (c.a.flags & kReportParts) return callResult(Napi::Env(env), c.a);
   *ed->result = c.a.result;

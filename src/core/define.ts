@@ -135,15 +135,21 @@ interface FastPlan {
   /** The options it was made with (optionKey), null for none. */
   key: unknown[] | null;
   tags: string[];
+  /** Per argument: its true length, or -1 for a kernel input (runPlan checks its length: setPlan's inputLengths). */
   lengths: number[];
+  /** Per kernel input: its element count in every call (setPlan's lengths), -1 when absent. */
+  inputLengths: number[];
   /** params as prepare() wrote them. */
   image: Float64Array;
-  /** Per kernel input: the argument it is, or -1 for none. */
+  /** Per kernel input: the argument it is, OPTION_INPUT + k for option value k, or -1 for none. */
   inputArg: number[];
+  /** setPlan's masks: kernel inputs that are Int32Arrays, optional ones absent. */
+  intMask: number;
+  absentMask: number;
   /** Length of 'out', or -1 for none. */
   outLength: number;
   gradLengths: number[];
-  /** runPlan's arguments by pick() code: the present kernel inputs (argument i: i), then out (5) and the gradients (6 + k). */
+  /** runPlan's arguments by pick() code: the present kernel inputs (argument i: i, option value k: OPTION_INPUT + k), then out (5) and the gradients (6 + k). */
   layout: number[];
 }
 
@@ -281,7 +287,10 @@ function snapshotOf(c: Compiled, mode: Mode, argc: number, rawOpts: unknown): Sn
   const reduction = opts.reduction;
   const out = opts.out;
   const threads = opts.threads;
-  return snapshotRest(c, mode, values, shape, shape !== rawShape, reduction, out, threads, mode === Mode.Forward ? undefined : opts.gradOutput);
+  const gradOutput = mode === Mode.Forward ? undefined : opts.gradOutput;
+  const outs: unknown[] = [];
+  readOutputs(c, mode, out, outs);
+  return snapshotRest(c, mode, values, shape, shape !== rawShape, reduction, out, threads, gradOutput, outs);
 }
 
 /** Refuses an option name this loss and mode do not take (the keys only: no getter runs). */
@@ -296,39 +305,47 @@ function checkOptionNames(c: Compiled, mode: Mode, opts: Record<string, unknown>
   }
 }
 
-/** The snapshot of options read in snapshotOf's order; reads opts.out's fields for backward and withGrad. */
-function snapshotRest(c: Compiled, mode: Mode, values: unknown[], shape: unknown, shapeCopied: boolean, reduction: unknown,
-  out: unknown, threads: unknown, gradOutput: unknown): Snapshot {
+/**
+ * Reads the caller's outputs from opts.out, in the snapshot's order, into outs (outputGiven's
+ * order: the 'none' loss, then each gradient; undefined where not given).
+ */
+function readOutputs(c: Compiled, mode: Mode, out: unknown, outs: unknown[]): void {
   const fn = c.def.name;
-  const snap: Snapshot = {
+  const m = c.gradArgs.length;
+  outs[0] = mode === Mode.Forward ? out : undefined;
+  for (let j = 1; j <= m; j++) outs[j] = undefined;
+  if (mode === Mode.Forward) return;
+  let gradOut = out;
+  if (mode === Mode.WithGrad) {
+    if (out !== undefined && !isPlainObject(out)) throw check.typeError(fn, 'opts.out', 'must be { loss?, grad? } for withGrad');
+    const o = out as { loss?: unknown; grad?: unknown } | undefined;
+    outs[0] = o?.loss;
+    gradOut = o?.grad;
+  }
+  if (m === 1) outs[1] = gradOut;
+  else if (gradOut !== undefined) {
+    if (!isPlainObject(gradOut))
+      throw check.typeError(fn, mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out', `must be an object keyed by ${c.gradArgs.join(', ')}`);
+    for (let k = 0; k < m; k++) outs[1 + k] = (gradOut as Record<string, unknown>)[c.gradArgs[k]];
+  }
+}
+
+/** The snapshot of options read in snapshotOf's order; outs: opts.out's fields as readOutputs gave them. */
+function snapshotRest(c: Compiled, mode: Mode, values: unknown[], shape: unknown, shapeCopied: boolean, reduction: unknown,
+  out: unknown, threads: unknown, gradOutput: unknown, outs: unknown[]): Snapshot {
+  const m = c.gradArgs.length;
+  return {
     values,
     reduction,
     shape,
     shapeCopied,
     out,
     threads,
-    lossOut: undefined,
-    gradOut: undefined,
-    gradOutByName: null,
+    lossOut: mode === Mode.WithGrad ? outs[0] : undefined,
+    gradOut: mode === Mode.Forward ? undefined : outs[1],
+    gradOutByName: mode !== Mode.Forward && m > 1 ? outs.slice(1, 1 + m) : null,
     gradOutput,
   };
-  if (mode === Mode.Forward) return snap;
-  let gradOut = snap.out;
-  if (mode === Mode.WithGrad) {
-    if (snap.out !== undefined && !isPlainObject(snap.out))
-      throw check.typeError(fn, 'opts.out', 'must be { loss?, grad? } for withGrad');
-    const o = snap.out as { loss?: unknown; grad?: unknown } | undefined;
-    snap.lossOut = o?.loss;
-    gradOut = o?.grad;
-  }
-  snap.gradOut = gradOut;
-  if (c.gradArgs.length > 1 && gradOut !== undefined) {
-    if (!isPlainObject(gradOut))
-      throw check.typeError(fn, mode === Mode.WithGrad ? 'opts.out.grad' : 'opts.out', `must be an object keyed by ${c.gradArgs.join(', ')}`);
-    const byName = gradOut as Record<string, unknown>;
-    snap.gradOutByName = c.gradArgs.map((name) => byName[name]);
-  }
-  return snap;
 }
 
 function prepare(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): Prepared {
@@ -446,8 +463,8 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
     if ((c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[k]) === undefined) freshBits |= FLAG_FRESH_OUT << (1 + k);
   if (plan.inputs.length !== c.inputCount)
     throw new Error(`fastloss: internal: ${fn} planned ${plan.inputs.length} kernel inputs, the kernel takes ${c.inputCount}`);
-  const key = snap === c.noOptions ? null : optionKey(snap);
-  const fastPlan = tensors === null && (snap === c.noOptions || key !== null) ? fastPlanOf(argv, args, plan, grads) : null;
+  const key = snap === c.noOptions ? null : optionKey(c, mode, snap);
+  const fastPlan = tensors === null && (snap === c.noOptions || key !== null) ? fastPlanOf(c, mode, argv, args, plan, out, grads, snap) : null;
   if (fastPlan !== null) fastPlan.key = key;
   // The call record the kernel reads (binding/kernels/loss_args.h), and its arrays in order.
   const hasOut = out !== null;
@@ -471,10 +488,12 @@ function prepareAt(c: Compiled, mode: Mode, argv: unknown[], level: number, give
 
 /**
  * The record later calls with these argument lengths and types may reuse, or null when this call
- * cannot give one: every argument a real non-empty typed array used as given, and every kernel
- * input one of them or none (a plan that derives an array from them is not reused).
+ * cannot give one: every argument a real non-empty typed array used as given, every kernel input
+ * one of them, an array option as given or none (a plan that derives an array is not reused), and
+ * every caller output used as given. The plan may read arrays' lengths, never their elements.
  */
-function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: Float32Array[]): FastPlan | null {
+function fastPlanOf(c: Compiled, mode: Mode, argv: unknown[], args: AnyTypedArray[], plan: Plan, out: Float32Array | null,
+  grads: Float32Array[], snap: Snapshot): FastPlan | null {
   const tags: string[] = [];
   const lengths: number[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -483,13 +502,40 @@ function fastPlanOf(argv: unknown[], args: AnyTypedArray[], plan: Plan, grads: F
     tags.push(check.isInt32Array(a) ? 'Int32Array' : 'Float32Array');
     lengths.push(a.length);
   }
+  const values = snap.values;
   const inputArg: number[] = [];
-  for (const input of plan.inputs) {
-    const i = input ? args.indexOf(input) : -1;
-    if (input && i < 0) return null;
+  const inputLengths: number[] = [];
+  let intMask = 0;
+  let absentMask = 0;
+  for (let s = 0; s < plan.inputs.length; s++) {
+    const input = plan.inputs[s];
+    const i = input ? sourceOf(input, args, values) : -1;
+    if (i === -2) return null;
     inputArg.push(i);
+    inputLengths.push(input ? input.length : -1);
+    if (i < 0) absentMask |= 1 << s;
+    else if (check.isInt32Array(input)) intMask |= 1 << s;
+    if (i >= 0 && i < OPTION_INPUT) lengths[i] = -1;  // runPlan checks it
   }
-  return { slot: -1, key: null, tags, lengths, image: params, inputArg, outLength: -1, gradLengths: grads.map((g) => g.length), layout: [] };
+  // an array option reaches the kernel as given (its elements are the kernel's to read)
+  for (let k = 0; k < values.length; k++) if (ArrayBuffer.isView(values[k]) && !inputArg.includes(OPTION_INPUT + k)) return null;
+  for (let j = 0; j <= grads.length; j++) {
+    const given = outputGiven(c, mode, snap, j);
+    if (given !== undefined && given !== (j === 0 ? out : grads[j - 1])) return null;
+  }
+  return { slot: -1, key: null, tags, lengths, inputLengths, image: params, inputArg, intMask, absentMask, outLength: -1,
+    gradLengths: grads.map((g) => g.length), layout: [] };
+}
+
+/**
+ * The one argument (i) or option value (OPTION_INPUT + k) a kernel input is, else -2: none, or
+ * several (loss(x, x): a later loss(x, y) would pass x twice).
+ */
+function sourceOf(input: AnyTypedArray, args: AnyTypedArray[], values: unknown[]): number {
+  const i = args.indexOf(input);
+  const k = values.indexOf(input);
+  if (i >= 0) return args.lastIndexOf(input) === i && k < 0 ? i : -2;
+  return k >= 0 && values.lastIndexOf(input) === k ? OPTION_INPUT + k : -2;
 }
 
 function outputOverlap(c: Compiled, k: number, first: number, what: string): RangeError {
@@ -638,40 +684,79 @@ function result(c: Compiled, mode: Mode, p: Prepared, value: number): unknown {
 }
 
 /**
- * The options of a call that may be recorded: plain values only (reduction, threads, numbers, booleans,
- * strings, null) and opts.shape's entries, in a fixed order; null when it has arrays or objects (out,
- * weights, gradOutput). The key: [reduction, threads, shape length (undefined: no shape), ...values, ...shape].
+ * A typed array in a record's key: a call matches it with any real typed array of that type. Its
+ * length is runPlan's to check: an array option is a kernel input (setPlan's lengths), an output
+ * has the length the record's shape gives (another one: runPlan's error, the full path's message).
  */
-function optionKey(snap: Snapshot): unknown[] | null {
-  if (snap.out !== undefined || snap.gradOutput !== undefined) return null;
+class ArrayKey {
+  constructor(readonly tag: string) {}
+}
+
+/** Whether a call's value v matches a record's key entry k. */
+function matches(k: unknown, v: unknown): boolean {
+  return k instanceof ArrayKey ? check.typedArrayTag(v) === k.tag : Object.is(k, v);
+}
+
+/** The caller's output j of this call: 0 the 'none' loss (out / out.loss), 1 + k gradient k; undefined when not given. */
+function outputGiven(c: Compiled, mode: Mode, snap: Snapshot, j: number): unknown {
+  if (j === 0) return mode === Mode.Forward ? snap.out : snap.lossOut;
+  if (mode === Mode.Forward) return undefined;
+  return c.gradArgs.length === 1 ? snap.gradOut : snap.gradOutByName?.[j - 1];
+}
+
+/**
+ * The options of a call that may be recorded, in a fixed order; null when one is an object other
+ * than a typed array (or gradOutput an array, whose elements a reduced call reads). The key:
+ * [reduction, threads, shape length (undefined: no shape), gradOutput, ...values, ...shape, ...outputs
+ * (outputGiven)], typed arrays as their ArrayKey: the record takes any arrays of their types and lengths.
+ */
+function optionKey(c: Compiled, mode: Mode, snap: Snapshot): unknown[] | null {
+  if (snap.gradOutput !== undefined && typeof snap.gradOutput !== 'number') return null;
   if (snap.shape !== undefined && !snap.shapeCopied) return null;
   const shape = snap.shape as unknown[] | undefined;
-  const key = [snap.reduction, snap.threads, shape?.length, ...snap.values];
-  for (const v of key) if ((typeof v === 'object' && v !== null) || typeof v === 'function') return null;
-  if (shape !== undefined) for (const d of shape) if (typeof d !== 'number') return null;
-  if (shape !== undefined) key.push(...shape);
+  const key = [snap.reduction, snap.threads, shape?.length, snap.gradOutput, ...snap.values];
+  if (shape !== undefined) for (const d of shape) if (typeof d === 'number') key.push(d); else return null;
+  for (let j = 0; j <= c.gradArgs.length; j++) key.push(outputGiven(c, mode, snap, j));
+  for (let k = 0; k < key.length; k++) {
+    const v = key[k];
+    if (typeof v === 'function') return null;
+    if (typeof v !== 'object' || v === null) continue;
+    const tag = check.typedArrayTag(v);
+    if (tag !== 'Float32Array' && tag !== 'Int32Array') return null;
+    key[k] = new ArrayKey(tag);
+  }
   return key;
 }
 
-function sameOptions(key: unknown[], snap: Snapshot): boolean {
-  if (snap.out !== undefined || snap.gradOutput !== undefined) return false;
+function sameOptions(c: Compiled, mode: Mode, key: unknown[], snap: Snapshot): boolean {
   if (snap.shape !== undefined && !snap.shapeCopied) return false;
   const shape = snap.shape as unknown[] | undefined;
-  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads) || key[2] !== shape?.length) return false;
+  if (!Object.is(key[0], snap.reduction) || !Object.is(key[1], snap.threads) || key[2] !== shape?.length ||
+    !Object.is(key[3], snap.gradOutput)) return false;
   const values = snap.values;
-  for (let k = 0; k < values.length; k++) if (!Object.is(key[k + 3], values[k])) return false;
-  if (shape !== undefined) for (let d = 0, at = 3 + values.length; d < shape.length; d++) if (!Object.is(key[at + d], shape[d])) return false;
+  for (let k = 0; k < values.length; k++) if (!matches(key[k + 4], values[k])) return false;
+  let at = 4 + values.length;
+  if (shape !== undefined) for (let d = 0; d < shape.length; d++, at++) if (!Object.is(key[at], shape[d])) return false;
+  for (let j = 0; j <= c.gradArgs.length; j++, at++) if (!matches(key[at], outputGiven(c, mode, snap, j))) return false;
   return true;
 }
 
-// readOptions' scratch for the option values (not re-entrant: a getter that calls fastloss again
-// while it reads takes snapshotOf's path, `reading`).
+// readOptions' scratch for the option values and the caller's outputs (not re-entrant: a getter that
+// calls fastloss again while it reads takes snapshotOf's path, `reading`). Emptied after each use:
+// they keep no caller array alive.
 const readValues: unknown[] = [];
+const readOuts: unknown[] = [];
 let reading = false;
+
+function clearScratch(): void {
+  for (let k = 0; k < readValues.length; k++) readValues[k] = undefined;
+  for (let j = 0; j < readOuts.length; j++) readOuts[j] = undefined;
+}
 
 /**
  * snapshotOf's reads for a plain options object, in its order, each once, without allocating the
- * snapshot: null when they equal the record's key (the fast path may run), else their snapshot.
+ * snapshot: null when they match the record's key (the fast path may run with readValues and
+ * readOuts), else their snapshot.
  */
 function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<string, unknown>): Snapshot | null {
   checkOptionNames(c, mode, opts);
@@ -688,30 +773,47 @@ function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<strin
     out = opts.out;
     threads = opts.threads;
     gradOutput = mode === Mode.Forward ? undefined : opts.gradOutput;
+    readOutputs(c, mode, out, readOuts);
+  } catch (e) {
+    clearScratch();
+    throw e;
   } finally {
     reading = false;
   }
   const shapeCopied = shape !== rawShape;
-  if (out === undefined && gradOutput === undefined && (shape === undefined || shapeCopied) &&
-    Object.is(key[0], reduction) && Object.is(key[1], threads) && key[2] === (shape as unknown[] | undefined)?.length) {
+  if ((shape === undefined || shapeCopied) && Object.is(key[0], reduction) && Object.is(key[1], threads) &&
+    key[2] === (shape as unknown[] | undefined)?.length && Object.is(key[3], gradOutput)) {
     let same = true;
-    for (let k = 0; k < n && same; k++) same = Object.is(key[k + 3], values[k]);
+    for (let k = 0; k < n && same; k++) same = matches(key[k + 4], values[k]);
+    let at = 4 + n;
     if (shape !== undefined) {
       const dims = shape as unknown[];
-      for (let d = 0; d < dims.length && same; d++) same = Object.is(key[3 + n + d], dims[d]);
+      for (let d = 0; d < dims.length && same; d++, at++) same = Object.is(key[at], dims[d]);
     }
-    if (same) return null;  // values holds primitives only, the key's
+    for (let j = 0; j <= c.gradArgs.length && same; j++) same = matches(key[at + j], readOuts[j]);
+    if (same) return null;
   }
-  const copy = values.slice(0, n);
-  values.fill(undefined);  // keeps no caller object alive
-  return snapshotRest(c, mode, copy, shape, shapeCopied, reduction, out, threads, gradOutput);
+  const snap = snapshotRest(c, mode, values.slice(0, n), shape, shapeCopied, reduction, out, threads, gradOutput, readOuts.slice());
+  clearScratch();
+  return snap;
 }
 
-/** The snapshot of options equal to a record's key (readOptions matched them: nothing left to read). */
+/** The snapshot of the options readOptions matched with a record's key (nothing left to read); empties the scratch. */
 function snapshotOfKey(c: Compiled, mode: Mode, key: unknown[]): Snapshot {
   const n = c.optionNames.length;
-  const shape = key[2] === undefined ? undefined : key.slice(3 + n);
-  return snapshotRest(c, mode, key.slice(3, 3 + n), shape, shape !== undefined, key[0], undefined, key[1], undefined);
+  const shape = key[2] === undefined ? undefined : key.slice(4 + n, 4 + n + (key[2] as number));
+  // opts.out itself matters to a forward call only (backward and withGrad read its fields, in readOuts)
+  const out = mode === Mode.Forward ? readOuts[0] : undefined;
+  const snap = snapshotRest(c, mode, readValues.slice(0, n), shape, shape !== undefined, key[0], out, key[1], key[3], readOuts.slice());
+  clearScratch();
+  return snap;
+}
+
+/** A snapshot's caller outputs in outputGiven's order (the fast path's outs). */
+function outputsOf(c: Compiled, mode: Mode, snap: Snapshot): unknown[] {
+  const outs: unknown[] = [];
+  for (let j = 0; j <= c.gradArgs.length; j++) outs.push(outputGiven(c, mode, snap, j));
+  return outs;
 }
 
 /**
@@ -727,14 +829,17 @@ function runWithOptions(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: u
     snap = readOptions(c, mode, f.key, rawOpts);
     if (snap === null) {
       // a getter's own call may have replaced the record (and its native slot) meanwhile
-      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3) : MISS;
-      if (r !== MISS) return r;
+      const r = c.fastOptions[mode] === f ? fastCall(c, mode, f, a0, a1, a2, a3, readValues, readOuts) : MISS;
+      if (r !== MISS) {
+        clearScratch();
+        return r;
+      }
       snap = snapshotOfKey(c, mode, f.key);
     }
   } else {
     snap = snapshotOf(c, mode, nArgs + 1, rawOpts);
-    if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
-      const r = fastCall(c, mode, f, a0, a1, a2, a3);
+    if (f !== null && f.key !== null && sameOptions(c, mode, f.key, snap)) {
+      const r = fastCall(c, mode, f, a0, a1, a2, a3, snap.values, outputsOf(c, mode, snap));
       if (r !== MISS) return r;
     }
   }
@@ -748,8 +853,8 @@ function runGeneral(c: Compiled, mode: Mode, argv: unknown[]): unknown {
   if (argv.length !== c.def.args.length + 1) return run(c, mode, argv);
   const snap = snapshot(c, mode, argv);  // every option read here, once
   const f = c.fastOptions[mode];
-  if (f !== null && f.key !== null && sameOptions(f.key, snap)) {
-    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3]);
+  if (f !== null && f.key !== null && sameOptions(c, mode, f.key, snap)) {
+    const r = fastCall(c, mode, f, argv[0], argv[1], argv[2], argv[3], snap.values, outputsOf(c, mode, snap));
     if (r !== MISS) return r;
   }
   return run(c, mode, argv, snap);
@@ -768,22 +873,25 @@ function run(c: Compiled, mode: Mode, argv: unknown[], snap?: Snapshot): unknown
   const f = p.fastPlan;
   if (f !== null) {
     f.slot = c.planBase + (f.key === null ? 0 : 4) + mode;
-    native.setPlan(f.slot, f.image, f.inputArg.reduce((mask, i, s) => (i >= 0 && f.tags[i] === 'Int32Array' ? mask | (1 << s) : mask), 0),
-      f.inputArg.reduce((mask, i, s) => (i < 0 ? mask | (1 << s) : mask), 0));
+    native.setPlan(f.slot, f.image, f.intMask, f.absentMask, f.inputLengths);
     (f.key === null ? c.fast : c.fastOptions)[mode] = f;
   }
   return result(c, mode, p, value);
 }
 
 const MISS = Symbol('fastloss: not a fast call');
+const NO_VALUES: unknown[] = [];
+/** FastPlan.inputArg / layout code of option value k: OPTION_INPUT + k. */
+const OPTION_INPUT = 16;
 let fastPathOn = true;
 
 /** Testing hook (test/small-calls.test.ts): false sends every call through the full path. */
 export function setFastPath(enabled: boolean): void {
   fastPathOn = enabled;
 }
-/** The value of runPlan's argument of layout code k (FastPlan.layout): argument k, out (5) or gradient k - 6. */
-function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown): AnyTypedArray | null | undefined {
+/** The value of runPlan's argument of layout code k (FastPlan.layout): argument k, out (5), gradient k - 6 or option value k - OPTION_INPUT. */
+function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out: unknown, g0: unknown, g1: unknown, g2: unknown,
+  vals: unknown[]): AnyTypedArray | null | undefined {
   switch (k) {
     case 0: return x0 as AnyTypedArray;
     case 1: return x1 as AnyTypedArray;
@@ -793,17 +901,17 @@ function pick(k: number, x0: unknown, x1: unknown, x2: unknown, x3: unknown, out
     case 6: return g0 as Float32Array;
     case 7: return g1 as Float32Array;
     case 8: return g2 as Float32Array;
-    default: return undefined;
+    default: return k >= OPTION_INPUT ? vals[k - OPTION_INPUT] as AnyTypedArray : undefined;
   }
 }
 
 /**
- * a when it is the same kind of real typed array as the cached call's, of the same true length (its
- * own `length` is not read: the plan and the native layer use the true one).
+ * a when it is the same kind of real typed array as the cached call's, of the same true length
+ * (length -1: a kernel input, whose length runPlan checks; its own `length` is never read).
  */
 function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undefined {
   if (check.typedArrayTag(a) !== tag) return undefined;
-  return check.lengthOf(a as AnyTypedArray) === length ? a as AnyTypedArray : undefined;
+  return length < 0 || check.lengthOf(a as AnyTypedArray) === length ? a as AnyTypedArray : undefined;
 }
 
 /**
@@ -811,7 +919,8 @@ function fastArg(tag: string, length: number, a: unknown): AnyTypedArray | undef
  * checks, plan and params are reused, nothing is allocated but the results. MISS otherwise (and
  * for any error, which the full path then reports with its names).
  */
-function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: unknown, a2: unknown, a3: unknown): unknown {
+function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: unknown, a2: unknown, a3: unknown,
+  vals: unknown[] = NO_VALUES, outs: unknown[] = NO_VALUES): unknown {
   if (f === null || !fastPathOn) return MISS;
   const n = f.tags.length;
   const x0 = fastArg(f.tags[0], f.lengths[0], a0);
@@ -820,39 +929,42 @@ function fastCall(c: Compiled, mode: Mode, f: FastPlan | null, a0: unknown, a1: 
   if (n > 1 && (x1 = fastArg(f.tags[1], f.lengths[1], a1)) === undefined) return MISS;
   if (n > 2 && (x2 = fastArg(f.tags[2], f.lengths[2], a2)) === undefined) return MISS;
   if (n > 3 && (x3 = fastArg(f.tags[3], f.lengths[3], a3)) === undefined) return MISS;
-  const out = f.outLength >= 0 ? new Float32Array(f.outLength) : null;
+  // the caller's outputs (outs, outputGiven's order: the record's key matched their types and lengths), else new ones
+  const out = f.outLength < 0 ? null : (outs[0] as Float32Array | undefined) ?? new Float32Array(f.outLength);
   const gl = f.gradLengths;
-  const g0 = gl.length > 0 ? new Float32Array(gl[0]) : null;
-  const g1 = gl.length > 1 ? new Float32Array(gl[1]) : null;
-  const g2 = gl.length > 2 ? new Float32Array(gl[2]) : null;
+  const g0 = gl.length > 0 ? (outs[1] as Float32Array | undefined) ?? new Float32Array(gl[0]) : null;
+  const g1 = gl.length > 1 ? (outs[2] as Float32Array | undefined) ?? new Float32Array(gl[1]) : null;
+  const g2 = gl.length > 2 ? (outs[3] as Float32Array | undefined) ?? new Float32Array(gl[2]) : null;
   // run()'s arguments, passed as exactly f.layout.length values (no argument array, no stores into
   // one: napi copies every argument passed, and each store of a fresh array paid a write barrier).
   const lay = f.layout;
   const m = lay.length;
-  const v0 = pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2);
-  const v1 = m > 1 ? pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v2 = m > 2 ? pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v3 = m > 3 ? pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v4 = m > 4 ? pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v5 = m > 5 ? pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v6 = m > 6 ? pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v7 = m > 7 ? pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
-  const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2) : undefined;
+  const v0 = pick(lay[0], x0, x1, x2, x3, out, g0, g1, g2, vals);
+  const v1 = m > 1 ? pick(lay[1], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v2 = m > 2 ? pick(lay[2], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v3 = m > 3 ? pick(lay[3], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v4 = m > 4 ? pick(lay[4], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v5 = m > 5 ? pick(lay[5], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v6 = m > 6 ? pick(lay[6], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v7 = m > 7 ? pick(lay[7], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v8 = m > 8 ? pick(lay[8], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v9 = m > 9 ? pick(lay[9], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  const v10 = m > 10 ? pick(lay[10], x0, x1, x2, x3, out, g0, g1, g2, vals) : undefined;
+  let missed;  // false: an input of another length than the record's (runPlan ran nothing)
   try {
     switch (m) {
-      case 1: native.runPlan(f.slot, v0); break;
-      case 2: native.runPlan(f.slot, v0, v1); break;
-      case 3: native.runPlan(f.slot, v0, v1, v2); break;
-      case 4: native.runPlan(f.slot, v0, v1, v2, v3); break;
-      case 5: native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
-      case 6: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
-      default: native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
+      case 1: missed = native.runPlan(f.slot, v0); break;
+      case 2: missed = native.runPlan(f.slot, v0, v1); break;
+      case 3: missed = native.runPlan(f.slot, v0, v1, v2); break;
+      case 4: missed = native.runPlan(f.slot, v0, v1, v2, v3); break;
+      case 5: missed = native.runPlan(f.slot, v0, v1, v2, v3, v4); break;
+      case 6: missed = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5); break;
+      default: missed = native.runPlan(f.slot, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10);
     }
   } catch {
     return MISS;
   }
+  if (missed === false) return MISS;
   const value = params[RESULT];  // runPlan's reduced loss (read at once: no JS ran since)
   const loss = out ?? value;
   if (mode === Mode.Forward) return loss;

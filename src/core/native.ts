@@ -68,15 +68,17 @@ export interface NativeAddon {
   runAsync(...arrays: Slot[]): Promise<number>;
   /**
    * Checks a call record (params' layout) once and keeps it in `slot` for runPlan; bit s of intMask: input s is an
-   * Int32Array; bit s of absentMask: optional input s is absent (runPlan takes no argument for it).
+   * Int32Array; bit s of absentMask: optional input s is absent (runPlan takes no argument for it); lengths[s]:
+   * input s's element count in every call (-1: any the shape takes).
    */
-  setPlan(slot: number, record: Float64Array, intMask: number, absentMask?: number): void;
+  setPlan(slot: number, record: Float64Array, intMask: number, absentMask?: number, lengths?: number[]): void;
   /**
    * run() with the record kept in `slot` (params are not read). Each array's length is checked against
    * the shape and its ArrayBuffer as run() does, but its element type is the record's (the facade checks brands).
-   * A reduced loss goes to params[paramSlots.result] (returns undefined: no number boxed per call).
+   * A reduced loss goes to params[paramSlots.result] (returns undefined: no number boxed per call); an input
+   * of another element count than setPlan's lengths returns false, nothing run (the caller's miss).
    */
-  runPlan(slot: number, ...arrays: Slot[]): undefined;
+  runPlan(slot: number, ...arrays: Slot[]): undefined | false;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   info(): NativeInfo;

@@ -21,7 +21,7 @@ const { DataCache } = require('./lib/data');
 const { measureQuiet, median, now } = require('./lib/harness');
 const { sig, ratio, pct, table } = require('./lib/format');
 const { loadTfjs } = require('./lib/tfjs');
-const { runLimit, printLimit } = require('./lib/limit');
+const { runLimit, printLimit, bytesPerElement, l2Cache } = require('./lib/limit');
 const cpuLoad = require('./lib/load');
 const { startTorch, localSide, peerSide, interleave } = require('./lib/peer');
 const { loadWorkloads } = require('./workloads');
@@ -114,6 +114,7 @@ const matches = (name) => opts.filters.length === 0 || opts.filters.some((f) => 
 function machineInfo() {
   let cpu = os.cpus()[0] ? os.cpus()[0].model : 'unknown';
   let l3 = null;
+  const l2 = l2Cache();
   try {
     const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m);
     if (m) cpu = m[1].trim();
@@ -124,6 +125,7 @@ function machineInfo() {
   return {
     cpu,
     cores: os.cpus().length,
+    l2: l2 && `${l2.bytes / 1024}K`,
     l3,
     memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     platform: `${process.platform}-${process.arch}`,
@@ -197,12 +199,6 @@ function rooflineOf(args, inBytes, wgBytes, forward, withGrad) {
 }
 
 // ---------------------------------------------------------------- throughput
-function bytesPerElement(inputs, c) {
-  const inBytes = inputs.reduce((s, i) => s + 4 * i.length, 0);
-  const gradBytes = inputs.filter((i) => i.grad).reduce((s, i) => s + 4 * i.length, 0);
-  return { forward: inBytes / c.n, withGrad: (inBytes + gradBytes) / c.n };
-}
-
 function relDiff(a, b) {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-30);
 }
@@ -260,7 +256,7 @@ function runCase(w, c, fn, data, tf, checks) {
   const wgOpts = { ...callOpts, out: { grad: outGrad } };
   const tag = `${w.name} ${c.label}`;
   const r = { loss: w.name, family: w.family, bound: w.bound, case: c.label, n: c.n, shape: c.shape,
-    bytesPerElement: bytesPerElement(inputs, c), forward: {}, withGrad: {}, values: {} };
+    bytesPerElement: bytesPerElement(inputs, c.n), forward: {}, withGrad: {}, values: {} };
   const rate = (m) => ({ MeS: c.n / m.ns * 1e3, nsPerCall: m.ns, samples: m.samples, inner: m.inner });
 
   // values first (also a warm-up), then the timings
@@ -518,7 +514,7 @@ async function main() {
     }
   }
 
-  log('limit: compute-bound losses against their primitive mix, 1 thread, in cache');
+  log('limit: compute-bound losses against their primitive mix, 1 thread, in L2');
   const limit = runLimit({ fastloss, native, setRawCall, measure, timing: TIMING, sink: (v) => { sink += v; }, lookup, data,
     workloads, log });
 
@@ -596,7 +592,7 @@ function print(rep) {
   const fl = m.fastloss;
   const out = [];
   out.push(`fastloss benchmark  ${rep.date}${rep.config.quick ? '  (--quick)' : ''}`);
-  out.push(`machine   ${m.cpu}, ${m.cores} cores${m.l3 ? `, L3 ${m.l3}` : ''}, ${m.memoryGiB} GiB, ${m.platform}, node ${m.node}`);
+  out.push(`machine   ${m.cpu}, ${m.cores} cores${m.l2 ? `, L2 ${m.l2}` : ''}${m.l3 ? `, L3 ${m.l3}` : ''}, ${m.memoryGiB} GiB, ${m.platform}, node ${m.node}`);
   out.push(`fastloss  ISA ${fl.isa} (built ${fl.builtIsa.join('/')}), ${rep.config.threads} threads (${fl.openmp})`);
   out.push(`plain JS  straightforward loops, 1 thread (double accumulators)`);
   out.push(rep.tfjs.available

@@ -88,7 +88,7 @@ def load_case(case):
     closures, and its forward value in float64."""
     key = case['torch']
     if key not in TORCH_LOSSES:
-        raise KeyError(f"no torch equivalent '{key}' in bench/torch_bench.py")
+        raise ValueError(f"no torch equivalent '{key}' in bench/torch_bench.py")
     fn = TORCH_LOSSES[key]
     if case.get('keras') and key in SWAP_FOR_KERAS:
         base = fn

@@ -273,10 +273,11 @@ function runCase(w, c, fn, data, tf, checks) {
     if (relDiff(wg.loss, r.values.fastloss) > 1e-6) checks.push(`${tag}: withGrad loss ${wg.loss} != forward ${r.values.fastloss}`);
   }
 
+  const jsCalls = { forward: () => { sink += w.js.forward(args, c); }, withGrad: () => { sink += w.js.withGrad(args, jsGrads, c); } };
   // what the PyTorch rounds interleave with: fastloss, or the plain loop for a loss fastloss lacks
   const calls = fn
     ? { forward: () => { sink += fn(...args, callOpts); }, withGrad: () => { sink += fn.withGrad(...args, wgOpts).loss; } }
-    : { forward: () => { sink += w.js.forward(args, c); }, withGrad: () => { sink += w.js.withGrad(args, jsGrads, c); } };
+    : jsCalls;
   if (fn) {
     log(`  ${tag}: fastloss`);
     r.forward.fastloss = rate(measure(calls.forward, TIMING));
@@ -288,8 +289,8 @@ function runCase(w, c, fn, data, tf, checks) {
     }
   }
   log(`  ${tag}: plain JS`);
-  r.forward.js = rate(measure(fn ? () => { sink += w.js.forward(args, c); } : calls.forward, TIMING));
-  r.withGrad.js = rate(measure(fn ? () => { sink += w.js.withGrad(args, jsGrads, c); } : calls.withGrad, TIMING));
+  r.forward.js = rate(measure(jsCalls.forward, TIMING));
+  r.withGrad.js = rate(measure(jsCalls.withGrad, TIMING));
 
   if (tf && w.tfjs) {
     log(`  ${tag}: tfjs`);

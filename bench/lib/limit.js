@@ -159,7 +159,8 @@ function runLimit(env) {
         const mix = mixOf({ loss: w.name, case: base.label });
         if (!fn || !mix) continue;
         const fixed = fixedCases(w, mix).map((c) => ({ ...c, label: c.label.replace(/ logits$/, '') }));
-        const cases = fixed.flatMap((c) => (workingSet(w, c).withGrad > budget ? [fitCase(w, c, budget), c] : [fitCase(w, c, budget)]));
+        // each in-L2 case, then the fixed one it was sized from when that one is past the budget
+        const cases = fixed.flatMap((c) => [fitCase(w, c, budget), ...(workingSet(w, c).withGrad > budget ? [c] : [])]);
         for (const c0 of cases) {
           const c = { ...c0, label: base.label.endsWith(' logits') ? `${c0.label} logits` : c0.label };
           log(`  limit: ${w.name} ${c.label}`);

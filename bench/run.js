@@ -3,7 +3,7 @@
 // npm run bench: throughput of every loss (fastloss, a plain-JS loop, TensorFlow.js on WASM,
 // PyTorch 1.13), fixed per-call cost at small N, and a roofline against the measured read
 // bandwidth. Tables on stdout, progress on stderr, all figures in bench/results/latest.json.
-// Options: --quick, --filter <substring>, --threads N, --no-tfjs, --no-torch,
+// Options: --quick, --filter <substring>, --case <substring>, --threads N, --no-tfjs, --no-torch,
 //          --include-missing, --out <file>. See the Benchmark section of README.md.
 // Modes that run instead of the throughput tables (any combination; bench/modes/):
 //   --busy [--hogs N]  per-call median and p99, default threads vs 1, beside N CPU-bound processes
@@ -32,7 +32,7 @@ const { native, setRawCall } = require(path.join(root, 'dist', 'core', 'native')
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, filters: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
+  const o = { quick: false, filters: [], cases: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
     out: null, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false, files: false, parquet: true, filesRuns: null, filesWrite: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -43,6 +43,8 @@ function parseArgs(argv) {
     if (a === '--quick') o.quick = true;
     else if (a === '--filter') o.filters.push(value());
     else if (a.startsWith('--filter=')) o.filters.push(a.slice(9));
+    else if (a === '--case') o.cases.push(value());
+    else if (a.startsWith('--case=')) o.cases.push(a.slice(7));
     else if (a === '--threads') o.threads = Number(value());
     else if (a.startsWith('--threads=')) o.threads = Number(a.slice(10));
     else if (a === '--no-tfjs') o.tfjs = false;
@@ -60,7 +62,7 @@ function parseArgs(argv) {
     else if (a === '--files-write') o.filesWrite = Number(value());
     else if (a === '--cluster') o.cluster = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : os.cpus().length;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
+      console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--case <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
         '                       [--include-missing] [--wait-quiet <max seconds>] [--out <file>]\n' +
         '                       [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs] [--files [--no-parquet] [--files-runs N] [--files-write BYTES]]   (modes: only their tables)');
       process.exit(0);
@@ -109,6 +111,7 @@ let sink = 0; // results land here so no call can be optimized away
 if (opts.threads !== null) fastloss.setNumThreads(opts.threads);
 const threads = fastloss.getNumThreads();
 const matches = (name) => opts.filters.length === 0 || opts.filters.some((f) => name.includes(f));
+const caseMatches = (label) => opts.cases.length === 0 || opts.cases.some((f) => label.includes(f));
 
 // ---------------------------------------------------------------- machine
 function machineInfo() {
@@ -492,7 +495,7 @@ async function main() {
       }
       skipped.push({ loss: w.name, note: `${note}: other columns only (--include-missing)` });
     }
-    for (const c of w.cases) {
+    for (const c of w.cases.filter((k) => caseMatches(k.label))) {
       const { result: r, inputs, calls } = runCase(w, c, fn, data, tf, checks);
       results.push(r);
       if (!peer || !w.torch) continue;
@@ -563,7 +566,7 @@ async function main() {
   const report = {
     date: new Date().toISOString(),
     machine,
-    config: { quick: opts.quick, filters: opts.filters, threads, timing: TIMING, includeMissing: opts.includeMissing },
+    config: { quick: opts.quick, filters: opts.filters, cases: opts.cases, threads, timing: TIMING, includeMissing: opts.includeMissing },
     tfjs: tfjsInfo,
     torch: torchInfo.available
       ? { ...torchInfo, rounds: TIMING.torchRounds } : { available: false, note: torchInfo.note },

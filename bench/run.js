@@ -3,7 +3,7 @@
 // npm run bench: throughput of every loss (fastloss, a plain-JS loop, TensorFlow.js on WASM,
 // PyTorch 1.13), fixed per-call cost at small N, and a roofline against the measured read
 // bandwidth. Tables on stdout, progress on stderr, all figures in bench/results/latest.json.
-// Options: --quick, --filter <substring>, --threads N, --no-tfjs, --no-torch,
+// Options: --quick, --filter <substring>, --case <substring>, --threads N, --no-tfjs, --no-torch,
 //          --include-missing, --out <file>. See the Benchmark section of README.md.
 // Modes that run instead of the throughput tables (any combination; bench/modes/):
 //   --busy [--hogs N]  per-call median and p99, default threads vs 1, beside N CPU-bound processes
@@ -22,8 +22,9 @@ const { DataCache } = require('./lib/data');
 const { measureQuiet, median, now } = require('./lib/harness');
 const { sig, ratio, pct, table } = require('./lib/format');
 const { loadTfjs } = require('./lib/tfjs');
-const { runLimit, printLimit } = require('./lib/limit');
+const { runLimit, printLimit, bytesPerElement, l2Cache } = require('./lib/limit');
 const cpuLoad = require('./lib/load');
+const { startTorch, localSide, peerSide, interleave } = require('./lib/peer');
 const { loadWorkloads } = require('./workloads');
 
 const root = path.join(__dirname, '..');
@@ -32,7 +33,7 @@ const { native, setRawCall } = require(path.join(root, 'dist', 'core', 'native')
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { quick: false, filters: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
+  const o = { quick: false, filters: [], cases: [], threads: null, tfjs: true, torch: true, includeMissing: false, waitQuiet: 0,
     out: null, small: false, busy: false, hogs: null, cluster: 0, sweep: false, tfjsSteps: false, files: false, parquet: true, filesRuns: null, filesWrite: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -43,6 +44,8 @@ function parseArgs(argv) {
     if (a === '--quick') o.quick = true;
     else if (a === '--filter') o.filters.push(value());
     else if (a.startsWith('--filter=')) o.filters.push(a.slice(9));
+    else if (a === '--case') o.cases.push(value());
+    else if (a.startsWith('--case=')) o.cases.push(a.slice(7));
     else if (a === '--threads') o.threads = Number(value());
     else if (a.startsWith('--threads=')) o.threads = Number(a.slice(10));
     else if (a === '--no-tfjs') o.tfjs = false;
@@ -61,7 +64,7 @@ function parseArgs(argv) {
     else if (a === '--files-write') o.filesWrite = Number(value());
     else if (a === '--cluster') o.cluster = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[++i]) : os.cpus().length;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
+      console.log('usage: npm run bench -- [--quick] [--filter <substring>]... [--case <substring>]... [--threads N] [--no-tfjs] [--no-torch]\n' +
         '                       [--include-missing] [--wait-quiet <max seconds>] [--out <file>]\n' +
         '                       [--small] [--busy [--hogs N]] [--cluster [N]] [--sweep] [--tfjs] [--files [--no-parquet] [--files-runs N] [--files-write BYTES]]   (modes: only their tables)');
       process.exit(0);
@@ -84,10 +87,13 @@ const opts = parseArgs(process.argv.slice(2));
 // until budgetMs is spent (at most maxSamples).
 // A figure measured while other processes used more than maxOtherCores is measured again (up to
 // `retries` times, after waiting up to quietWaitMs for a quiet moment); the report counts the rest.
+// The PyTorch comparison takes torchRounds interleaved rounds per figure (bench/lib/peer.js; odd: a middle
+// round is the median; at least 20 for the bootstrap interval).
 const TIMING = opts.quick
-  ? { sampleMs: 1, budgetMs: 40, minSamples: 3, maxSamples: 15, warmups: 1, retries: 0, maxOtherCores: 0.25, quietWaitMs: 0 }
+  ? { sampleMs: 1, budgetMs: 40, minSamples: 3, maxSamples: 15, warmups: 1, retries: 0, maxOtherCores: 0.25, quietWaitMs: 0,
+    torchRounds: 21 }
   : { sampleMs: 2, budgetMs: 250, minSamples: 5, maxSamples: 40, warmups: 2, retries: 3, maxOtherCores: 0.25, quietWaitMs: 20000,
-    waitBudget: { ms: 180000 } };
+    waitBudget: { ms: 180000 }, torchRounds: 31 };
 const contention = { figures: 0, contended: 0, retried: 0 };
 function measure(fn, cfg) {
   const m = measureQuiet(fn, cfg);
@@ -107,11 +113,13 @@ let sink = 0; // results land here so no call can be optimized away
 if (opts.threads !== null) fastloss.setNumThreads(opts.threads);
 const threads = fastloss.getNumThreads();
 const matches = (name) => opts.filters.length === 0 || opts.filters.some((f) => name.includes(f));
+const caseMatches = (label) => opts.cases.length === 0 || opts.cases.some((f) => label.includes(f));
 
 // ---------------------------------------------------------------- machine
 function machineInfo() {
   let cpu = os.cpus()[0] ? os.cpus()[0].model : 'unknown';
   let l3 = null;
+  const l2 = l2Cache();
   try {
     const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m);
     if (m) cpu = m[1].trim();
@@ -122,6 +130,7 @@ function machineInfo() {
   return {
     cpu,
     cores: os.cpus().length,
+    l2: l2 && `${l2.bytes / 1024}K`,
     l3,
     memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     platform: `${process.platform}-${process.arch}`,
@@ -195,12 +204,6 @@ function rooflineOf(args, inBytes, wgBytes, forward, withGrad) {
 }
 
 // ---------------------------------------------------------------- throughput
-function bytesPerElement(inputs, c) {
-  const inBytes = inputs.reduce((s, i) => s + 4 * i.length, 0);
-  const gradBytes = inputs.filter((i) => i.grad).reduce((s, i) => s + 4 * i.length, 0);
-  return { forward: inBytes / c.n, withGrad: (inBytes + gradBytes) / c.n };
-}
-
 function relDiff(a, b) {
   return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-30);
 }
@@ -258,7 +261,7 @@ function runCase(w, c, fn, data, tf, checks) {
   const wgOpts = { ...callOpts, out: { grad: outGrad } };
   const tag = `${w.name} ${c.label}`;
   const r = { loss: w.name, family: w.family, bound: w.bound, case: c.label, n: c.n, shape: c.shape,
-    bytesPerElement: bytesPerElement(inputs, c), forward: {}, withGrad: {}, values: {} };
+    bytesPerElement: bytesPerElement(inputs, c.n), forward: {}, withGrad: {}, values: {} };
   const rate = (m) => ({ MeS: c.n / m.ns * 1e3, nsPerCall: m.ns, samples: m.samples, inner: m.inner });
 
   // values first (also a warm-up), then the timings
@@ -275,20 +278,24 @@ function runCase(w, c, fn, data, tf, checks) {
     if (relDiff(wg.loss, r.values.fastloss) > 1e-6) checks.push(`${tag}: withGrad loss ${wg.loss} != forward ${r.values.fastloss}`);
   }
 
+  const jsCalls = { forward: () => { sink += w.js.forward(args, c); }, withGrad: () => { sink += w.js.withGrad(args, jsGrads, c); } };
+  // what the PyTorch rounds interleave with: fastloss, or the plain loop for a loss fastloss lacks
+  const calls = fn
+    ? { forward: () => { sink += fn(...args, callOpts); }, withGrad: () => { sink += fn.withGrad(...args, wgOpts).loss; } }
+    : jsCalls;
   if (fn) {
     log(`  ${tag}: fastloss`);
-    r.forward.fastloss = rate(measure(() => { sink += fn(...args, callOpts); }, TIMING));
-    r.withGrad.fastloss = rate(measure(() => { sink += fn.withGrad(...args, wgOpts).loss; }, TIMING));
+    r.forward.fastloss = rate(measure(calls.forward, TIMING));
+    r.withGrad.fastloss = rate(measure(calls.withGrad, TIMING));
     r.withGrad.fastlossAlloc = rate(measure(() => { sink += fn.withGrad(...args, callOpts).loss; }, TIMING));
     if (c.n === Math.max(...w.cases.map((k) => k.n))) {
       const inBytes = r.bytesPerElement.forward * c.n;
-      r.roofline = rooflineOf(args, inBytes, r.bytesPerElement.withGrad * c.n,
-        () => { sink += fn(...args, callOpts); }, () => { sink += fn.withGrad(...args, wgOpts).loss; });
+      r.roofline = rooflineOf(args, inBytes, r.bytesPerElement.withGrad * c.n, calls.forward, calls.withGrad);
     }
   }
   log(`  ${tag}: plain JS`);
-  r.forward.js = rate(measure(() => { sink += w.js.forward(args, c); }, TIMING));
-  r.withGrad.js = rate(measure(() => { sink += w.js.withGrad(args, jsGrads, c); }, TIMING));
+  r.forward.js = rate(measure(jsCalls.forward, TIMING));
+  r.withGrad.js = rate(measure(jsCalls.withGrad, TIMING));
 
   if (tf && w.tfjs) {
     log(`  ${tag}: tfjs`);
@@ -312,7 +319,7 @@ function runCase(w, c, fn, data, tf, checks) {
     const leaked = tf.memory().numTensors - before;
     if (leaked) checks.push(`${tag}: tfjs leaked ${leaked} tensors`);
   }
-  return { result: r, inputs };
+  return { result: r, inputs, calls };
 }
 
 // ---------------------------------------------------------------- small-N fixed cost
@@ -351,7 +358,8 @@ function smallN(w, fn, data) {
       },
     };
     const ns = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.ns]));
-    rows.push({ loss: w.name, N, inputs, forward: ns(m.forward), withGrad: ns(m.withGrad), backward: ns(m.backward) });
+    const calls = { forward: () => { sink += fn(a0, a1); }, withGrad: () => { sink += fn.withGrad(a0, a1).loss; } };
+    rows.push({ loss: w.name, N, inputs, calls, forward: ns(m.forward), withGrad: ns(m.withGrad), backward: ns(m.backward) });
   }
   return rows;
 }
@@ -364,35 +372,40 @@ function torchAvailable() {
   return { ok: true };
 }
 
-function runTorch(cases, data) {
-  const spec = {
-    threads,
-    timing: { ...TIMING, waitBudget: undefined, waitBudgetMs: 120000 },
-    cases: cases.map((k) => ({
-      id: k.id,
-      torch: k.torch,
-      keras: k.keras,
-      modes: ['forward', 'withGrad'],
-      inputs: k.inputs.map((s) => ({
-        file: data.file(s.gen, s.length),
-        dtype: isInt(data.get(s.gen, s.length)) ? 'i32' : 'f32',
-        shape: s.shape,
-        grad: !!s.grad,
-      })),
-    })),
-  };
-  const specFile = path.join(data.dir, 'spec.json'); // data.file() made the folder
-  fs.writeFileSync(specFile, JSON.stringify(spec));
-  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, 'torch_bench.py'), specFile], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20,
-    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
-  });
-  if (r.status !== 0) return { available: false, note: `torch_bench.py failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''})` };
+// The PyTorch server (bench/lib/peer.js) on fastloss's thread count: { peer, info } or { info } with a note.
+async function openTorch() {
+  const check = torchAvailable();
+  if (!check.ok) return { info: { available: false, note: check.note } };
+  const peer = startTorch(threads);
   try {
-    return { available: true, ...JSON.parse(r.stdout) };
+    const hello = await peer.hello;
+    return { peer, info: { available: true, version: hello.version, threads: hello.threads, parallel: hello.parallel,
+      cpuCapability: hello.cpuCapability, python: '/usr/bin/python3' } };
   } catch (e) {
-    return { available: false, note: `torch_bench.py printed no JSON: ${e.message}` };
+    return { info: { available: false, note: `bench/torch_bench.py did not start: ${e.message}` } };
   }
+}
+
+// One case in PyTorch, interleaved with `calls` (fastloss's forward / withGrad): { value, forward, withGrad },
+// each mode { ratio (x torch), interval, rounds, flNs, otherNs (PyTorch ns per call), otherCores } (peer.js).
+const torchContention = { figures: 0, contended: 0 };
+async function compareTorch(peer, w, inputs, calls, data) {
+  const { value } = await peer.request({ op: 'load', case: {
+    torch: w.torch,
+    keras: w.name.startsWith('keras.'),
+    inputs: inputs.map((s) => ({ file: data.file(s.gen, s.length), dtype: isInt(data.get(s.gen, s.length)) ? 'i32' : 'f32',
+      shape: s.shape, grad: !!s.grad })),
+  } });
+  const out = { value };
+  for (const mode of ['forward', 'withGrad']) {
+    const stop = cpuLoad.start([peer.proc.pid]); // the server's CPU time is not "other processes"
+    const cmp = await interleave(localSide(calls[mode], TIMING.sampleMs), peerSide(peer, mode, TIMING.sampleMs), TIMING.torchRounds);
+    const { otherCores } = stop();
+    torchContention.figures++;
+    if (otherCores !== null && otherCores > TIMING.maxOtherCores) torchContention.contended++;
+    out[mode] = { ...cmp, otherCores };
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- main
@@ -467,7 +480,7 @@ function runSmall() {
 }
 
 /** smallN() of every SMALL_LOSSES workload the filters take. */
-function smallRows(all, data, onRow = () => {}) {
+function smallRows(all, data) {
   const small = [];
   for (const name of SMALL_LOSSES) {
     const w = all.find((x) => x.name === name);
@@ -476,7 +489,6 @@ function smallRows(all, data, onRow = () => {}) {
     log(`  small N: ${name}`);
     const rows = smallN(w, fn, data);
     small.push(...rows);
-    onRow(name, w, rows);
   }
   return small;
 }
@@ -502,8 +514,8 @@ async function main() {
     tf = t.tf;
     tfjsInfo = t.info;
   }
-  const torchCheck = opts.torch ? torchAvailable() : { ok: false, note: 'disabled (--no-torch)' };
-  if (!torchCheck.ok) log(`PyTorch skipped: ${torchCheck.note}`);
+  const { peer, info: torchInfo } = opts.torch ? await openTorch() : { info: { available: false, note: 'disabled (--no-torch)' } };
+  if (!peer) log(`PyTorch skipped: ${torchInfo.note}`);
 
   log('bandwidth probe');
   const bw = bandwidth();
@@ -512,7 +524,6 @@ async function main() {
   const checks = [];
   const skipped = [];
   const results = [];
-  const torchCases = [];
   for (const w of workloads) {
     const fn = lookup(w.name);
     if (!fn) {
@@ -524,53 +535,51 @@ async function main() {
       }
       skipped.push({ loss: w.name, note: `${note}: other columns only (--include-missing)` });
     }
-    for (const c of w.cases) {
-      const { result, inputs } = runCase(w, c, fn, data, tf, checks);
-      results.push(result);
-      if (torchCheck.ok && w.torch)
-        torchCases.push({ id: `${w.name}|${c.label}`, torch: w.torch, keras: w.name.startsWith('keras.'), inputs });
+    for (const c of w.cases.filter((k) => caseMatches(k.label))) {
+      const { result: r, inputs, calls } = runCase(w, c, fn, data, tf, checks);
+      results.push(r);
+      if (!peer || !w.torch) continue;
+      log(`  ${w.name} ${c.label}: torch, ${TIMING.torchRounds} rounds interleaved with ${fn ? 'fastloss' : 'plain JS'}`);
+      try {
+        const t = await compareTorch(peer, w, inputs, calls, data);
+        r.values.torch = t.value;
+        const ref = r.values.fastloss ?? r.values.js;
+        const d = relDiff(t.value, ref);
+        if (!(d < 1e-3)) checks.push(`${r.loss} ${r.case}: torch ${t.value} vs ${ref} (rel ${d.toExponential(1)})`);
+        for (const mode of ['forward', 'withGrad']) {
+          const m = t[mode];
+          r[mode].torch = { MeS: r.n / m.otherNs * 1e3, nsPerCall: m.otherNs, samples: m.rounds, otherCores: m.otherCores,
+            // x torch: median of the per-round ratios against fastloss (none when the partner was plain JS)
+            ...(fn ? { ratio: m.ratio, interval: m.interval, fastlossNs: m.flNs } : {}), times: m.otherTimes, partnerTimes: m.flTimes };
+        }
+      } catch (e) {
+        checks.push(`${r.loss} ${r.case}: torch: ${e.message}`);
+      }
     }
   }
 
-  log('limit: compute-bound losses against their primitive mix, 1 thread, in cache');
+  log('limit: compute-bound losses against their primitive mix, 1 thread, in L2');
   const limit = runLimit({ fastloss, native, setRawCall, measure, timing: TIMING, sink: (v) => { sink += v; }, lookup, data,
     workloads, log });
 
-  const small = smallRows(all, data, (name, w, rows) => {
-    if (torchCheck.ok && w.torch)
-      for (const row of rows)
-        torchCases.push({ id: `${name}|small${row.N}`, torch: w.torch, keras: name.startsWith('keras.'), inputs: row.inputs });
-  });
-
-  let torchInfo = { available: false, note: torchCheck.note };
-  if (torchCheck.ok && torchCases.length) {
-    log(`PyTorch: ${torchCases.length} cases`);
-    torchInfo = runTorch(torchCases, data);
+  const small = smallRows(all, data);
+  for (const s of peer ? small : []) {
+    const w = all.find((x) => x.name === s.loss);
+    if (!w.torch) continue;
+    try {
+      const t = await compareTorch(peer, w, s.inputs, s.calls, data);
+      s.forward.torch = t.forward.otherNs;
+      s.withGrad.torch = t.withGrad.otherNs;
+    } catch (e) {
+      checks.push(`${s.loss} N=${s.N}: torch: ${e.message}`);
+    }
   }
+  if (peer) await peer.close();
   data.cleanup();
-
-  // merge torch numbers
-  if (torchInfo.available) {
-    for (const r of results) {
-      const t = torchInfo.cases[`${r.loss}|${r.case}`];
-      const err = torchInfo.errors[`${r.loss}|${r.case}`];
-      if (err) checks.push(`${r.loss} ${r.case}: torch: ${err}`);
-      if (!t) continue;
-      r.values.torch = t.value;
-      const ref = r.values.fastloss ?? r.values.js;
-      const d = relDiff(t.value, ref);
-      if (!(d < 1e-3)) checks.push(`${r.loss} ${r.case}: torch ${t.value} vs ${ref} (rel ${d.toExponential(1)})`);
-      if (t.forward) r.forward.torch = { MeS: r.n / t.forward.ns * 1e3, nsPerCall: t.forward.ns, samples: t.forward.samples };
-      if (t.withGrad) r.withGrad.torch = { MeS: r.n / t.withGrad.ns * 1e3, nsPerCall: t.withGrad.ns, samples: t.withGrad.samples };
-    }
-    for (const s of small) {
-      const t = torchInfo.cases[`${s.loss}|small${s.N}`];
-      if (!t) continue;
-      s.forward.torch = t.forward && t.forward.ns;
-      s.withGrad.torch = t.withGrad && t.withGrad.ns;
-    }
+  for (const s of small) {
+    delete s.inputs;
+    delete s.calls;
   }
-  for (const s of small) delete s.inputs;
 
   // roofline at the largest case of each loss
   const roofline = [];
@@ -591,15 +600,13 @@ async function main() {
   const report = {
     date: new Date().toISOString(),
     machine,
-    config: { quick: opts.quick, filters: opts.filters, threads, timing: TIMING, includeMissing: opts.includeMissing },
+    config: { quick: opts.quick, filters: opts.filters, cases: opts.cases, threads, timing: TIMING, includeMissing: opts.includeMissing },
     tfjs: tfjsInfo,
     torch: torchInfo.available
-      ? { available: true, version: torchInfo.version, threads: torchInfo.threads, parallel: torchInfo.parallel,
-        cpuCapability: torchInfo.cpuCapability, python: '/usr/bin/python3' }
-      : { available: false, note: torchInfo.note },
+      ? { ...torchInfo, rounds: TIMING.torchRounds } : { available: false, note: torchInfo.note },
     bandwidth: bw.available ? { kernel: bw.kernel, bytes: bw.bytes, GBps: bw.GBps,
       runs: bw.runs.map((r) => ({ threads: r.threads, GBps: r.GBps, samples: r.samples })) } : bw,
-    torchContention: torchInfo.contention,
+    torchContention: torchInfo.available ? torchContention : undefined,
     throughput: results,
     roofline,
     limit,
@@ -665,14 +672,15 @@ function print(rep) {
   const fl = m.fastloss;
   const out = [];
   out.push(`fastloss benchmark  ${rep.date}${rep.config.quick ? '  (--quick)' : ''}`);
-  out.push(`machine   ${m.cpu}, ${m.cores} cores${m.l3 ? `, L3 ${m.l3}` : ''}, ${m.memoryGiB} GiB, ${m.platform}, node ${m.node}`);
+  out.push(`machine   ${m.cpu}, ${m.cores} cores${m.l2 ? `, L2 ${m.l2}` : ''}${m.l3 ? `, L3 ${m.l3}` : ''}, ${m.memoryGiB} GiB, ${m.platform}, node ${m.node}`);
   out.push(`fastloss  ISA ${fl.isa} (built ${fl.builtIsa.join('/')}), ${rep.config.threads} threads (${fl.openmp})`);
   out.push(`plain JS  straightforward loops, 1 thread (double accumulators)`);
   out.push(rep.tfjs.available
     ? `tfjs      ${rep.tfjs.version} backend ${rep.tfjs.backend}, ${rep.tfjs.wasmFile} (${rep.tfjs.flavour}), ${rep.tfjs.threads} thread${rep.tfjs.threads > 1 ? 's' : ''}${rep.tfjs.note ? `: ${rep.tfjs.note}` : ''}`
     : `tfjs      skipped: ${rep.tfjs.note}`);
   out.push(rep.torch.available
-    ? `torch     PyTorch ${rep.torch.version}, ${rep.torch.threads} threads (${rep.torch.parallel})`
+    ? `torch     PyTorch ${rep.torch.version}, ${rep.torch.threads} threads (${rep.torch.parallel}); ${rep.torch.rounds} rounds per figure, ` +
+      'each a sample of fastloss and one of PyTorch in turn (x torch: median of the per-round ratios)'
     : `torch     skipped: ${rep.torch.note}`);
   const t = rep.config.timing;
   out.push(`method    median of >= ${t.minSamples} samples of >= ${t.sampleMs} ms each (batched calls) after warm-up; budget ${t.budgetMs} ms per figure`);
@@ -685,10 +693,12 @@ function print(rep) {
 
   const speed = 'x = fastloss throughput / other (above 1: fastloss faster)';
   const tput = (mode, title) => {
-    out.push(`${title}: million elements/s (elements of the prediction input); ${speed}`);
+    out.push(`${title}: million elements/s (elements of the prediction input); ${speed};`);
+    out.push('x torch = median over the interleaved rounds of PyTorch\'s time / fastloss\'s, x torch 90% = its bootstrap interval');
     const cols = [{ title: 'loss', align: 'l' }, { title: 'case', align: 'l' }, { title: 'fastloss' }];
     if (mode === 'withGrad') cols.push({ title: 'fl(alloc)' });
-    cols.push({ title: 'plain JS' }, { title: 'x JS' }, { title: 'tfjs' }, { title: 'x tfjs' }, { title: 'torch' }, { title: 'x torch' });
+    cols.push({ title: 'plain JS' }, { title: 'x JS' }, { title: 'tfjs' }, { title: 'x tfjs' }, { title: 'torch' }, { title: 'x torch' },
+      { title: 'x torch 90%', align: 'l' });
     const rows = rep.throughput.map((r) => {
       const d = r[mode];
       const f = d.fastloss && d.fastloss.MeS;
@@ -697,7 +707,9 @@ function print(rep) {
       const js = d.js && d.js.MeS;
       const tj = d.tfjs && d.tfjs.MeS;
       const th = d.torch && d.torch.MeS;
-      row.push(sig(js), ratio(f, js), sig(tj), ratio(f, tj), sig(th), ratio(f, th));
+      const iv = d.torch && d.torch.interval;
+      row.push(sig(js), ratio(f, js), sig(tj), ratio(f, tj), sig(th), d.torch && d.torch.ratio ? `${sig(d.torch.ratio)}x` : '-',
+        iv && Number.isFinite(iv[0]) ? `${sig(iv[0])}-${sig(iv[1])}` : '-');
       return row;
     });
     out.push(table(cols, rows));
@@ -748,7 +760,8 @@ function print(rep) {
     const c = rep.contention;
     out.push(`Figures: ${c.figures} measured, ${c.retried} re-measured because other processes took CPU meanwhile, ` +
       `${c.contended} still taken with more than ${rep.config.timing.maxOtherCores} cores busy elsewhere` +
-      (rep.torchContention ? `; PyTorch: ${rep.torchContention.retried} re-measured, ${rep.torchContention.contended} contended` : ''));
+      (rep.torchContention ? `; PyTorch comparisons: ${rep.torchContention.contended} of ${rep.torchContention.figures} with more ` +
+        `than ${rep.config.timing.maxOtherCores} cores busy elsewhere (both sides alike: interleaved)` : ''));
   }
   out.push(rep.checks.length ? `Checks (value agreement between implementations):\n  ${rep.checks.join('\n  ')}` : 'Checks: all implementations agree on every loss value (and fastloss/JS gradients)');
   console.log(out.join('\n'));

@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
-"""PyTorch side of `npm run bench` (bench/run.js spawns it once).
+"""PyTorch side of `npm run bench`: a server bench/run.js starts once (bench/lib/peer.js) and asks, per case,
+for timing rounds taken in turn with its own, so both sides see the same machine (see serve()).
 
-Reads a JSON spec (path in argv[1]): thread count, timing budget and the cases, each with its
-PyTorch loss key (TORCH_LOSSES below) and its inputs as raw little-endian files written by
-run.js, so torch sees exactly the numbers fastloss saw. For every case it times forward
-(no_grad) and forward + backward (torch.autograd.grad w.r.t. the inputs marked grad) with the
-same method as run.js (calibrated batches, warm-up, median), and prints one JSON object on
-stdout: ns per call, samples and the forward value. Progress goes to stderr.
+`--threads N` sets torch.set_num_threads. Each case names its PyTorch loss key (TORCH_LOSSES below) and its
+inputs as raw little-endian files written by run.js, so torch sees exactly the numbers fastloss saw. Forward
+runs under no_grad, forward + backward with torch.autograd.grad w.r.t. the inputs marked grad.
 """
 import json
 import math
@@ -55,87 +53,25 @@ TORCH_LOSSES = {
 SWAP_FOR_KERAS = {'F.mse_loss', 'F.l1_loss', 'F.huber_loss'}
 
 
-def median(xs):
-    s = sorted(xs)
-    m = len(s) // 2
-    return s[m] if len(s) % 2 else 0.5 * (s[m - 1] + s[m])
-
-
 def time_batch(fn, inner):
+    """ns per call of `inner` calls in a row."""
     t0 = time.perf_counter_ns()
     for _ in range(inner):
         fn()
-    return time.perf_counter_ns() - t0
+    return (time.perf_counter_ns() - t0) / inner
 
 
-def measure(fn, cfg):
-    target = cfg['sampleMs'] * 1e6
+def calibrate(fn, sample_ms):
+    """Calls per sample so that one sample lasts at least sample_ms (bench/lib/harness.js calibrate(), the
+    warm-up too: first calls, allocator, thread start)."""
+    target = sample_ms * 1e6
     inner = 1
     t = time_batch(fn, inner)
-    while t < target and inner < (1 << 24):
-        grow = math.ceil(inner * target * 1.1 / t) if t > 0 else inner * 16
+    while t * inner < target and inner < (1 << 24):
+        grow = math.ceil(inner * target * 1.1 / (t * inner)) if t > 0 else inner * 16
         inner = min(inner * 16, max(inner * 2, grow))
         t = time_batch(fn, inner)
-    samples = []
-    start = time.perf_counter_ns()
-    budget = cfg['budgetMs'] * 1e6
-    while len(samples) < cfg['minSamples'] or (
-            len(samples) < cfg['maxSamples'] and time.perf_counter_ns() - start < budget):
-        samples.append(time_batch(fn, inner) / inner)
-    return {'ns': median(samples), 'min': min(samples), 'samples': len(samples), 'inner': inner}
-
-
-def cpu_ticks():
-    """(busy jiffies of the machine, CPU seconds of this process and its children) or None."""
-    try:
-        with open('/proc/stat') as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
-        t = os.times()
-        return busy / os.sysconf('SC_CLK_TCK'), t.user + t.system + t.children_user + t.children_system, time.time()
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def other_cores(a, b):
-    if a is None or b is None or b[2] <= a[2]:
-        return None
-    return max(0.0, (b[0] - a[0]) - (b[1] - a[1])) / (b[2] - a[2])
-
-
-STATS = {'figures': 0, 'retried': 0, 'contended': 0}
-WAIT = {'s': 0.0}  # total waiting left for quiet moments (seconds), set from the spec
-
-
-def measure_quiet(fn, cfg):
-    """measure(), again (up to cfg['retries'] times) when other processes took CPU meanwhile."""
-    limit = cfg.get('maxOtherCores', 0.25)
-    best = None
-    for attempt in range(cfg.get('retries', 0) + 1):
-        if attempt:
-            if WAIT['s'] <= 0:
-                break
-            started = time.time()
-            deadline = started + min(cfg.get('quietWaitMs', 20000) / 1000, WAIT['s'])
-            while time.time() < deadline:
-                a = cpu_ticks()
-                time.sleep(0.5)
-                o = other_cores(a, cpu_ticks())
-                if o is None or o <= limit:
-                    break
-            WAIT['s'] -= time.time() - started
-        a = cpu_ticks()
-        m = measure(fn, cfg)
-        m['otherCores'] = other_cores(a, cpu_ticks())
-        m['attempts'] = attempt + 1
-        if best is None or (m['otherCores'] or 0) < (best['otherCores'] or 0):
-            best = m
-        if m['otherCores'] is None or m['otherCores'] <= limit:
-            break
-    STATS['figures'] += 1
-    STATS['retried'] += best['attempts'] > 1
-    STATS['contended'] += (best['otherCores'] or 0) > limit
-    return best
+    return inner
 
 
 def load_input(spec):
@@ -147,61 +83,85 @@ def load_input(spec):
     return t
 
 
-def run_case(case, cfg):
+def load_case(case):
+    """The case's forward (no_grad) and forward + backward (torch.autograd.grad w.r.t. the inputs marked grad)
+    closures, and its forward value in float64."""
     key = case['torch']
+    if key not in TORCH_LOSSES:
+        raise ValueError(f"no torch equivalent '{key}' in bench/torch_bench.py")
     fn = TORCH_LOSSES[key]
     if case.get('keras') and key in SWAP_FOR_KERAS:
         base = fn
         fn = lambda t, p: base(p, t)  # noqa: E731
     tensors = [load_input(s) for s in case['inputs']]
-    out = {}
     with torch.no_grad():
-        out['value'] = float(fn(*tensors).double())
+        value = float(fn(*tensors).double())
 
     def forward():
         with torch.no_grad():
             fn(*tensors)
 
-    if 'forward' in case['modes']:
-        out['forward'] = measure_quiet(forward, cfg)
-    if 'withGrad' in case['modes']:
-        leaves = [t.detach().clone().requires_grad_(s['grad']) if s['grad'] else t
-                  for t, s in zip(tensors, case['inputs'])]
-        diff = [t for t, s in zip(leaves, case['inputs']) if s['grad']]
+    leaves = [t.detach().clone().requires_grad_(True) if s['grad'] else t for t, s in zip(tensors, case['inputs'])]
+    diff = [t for t, s in zip(leaves, case['inputs']) if s['grad']]
 
-        def with_grad():
-            loss = fn(*leaves)
-            torch.autograd.grad(loss, diff)
+    def with_grad():
+        torch.autograd.grad(fn(*leaves), diff)
 
-        out['withGrad'] = measure_quiet(with_grad, cfg)
-    return out
+    return {'forward': forward, 'withGrad': with_grad}, value
 
 
-def main():
-    with open(sys.argv[1]) as f:
-        spec = json.load(f)
-    torch.set_num_threads(int(spec['threads']))
-    cfg = spec['timing']
-    WAIT['s'] = cfg.get('waitBudgetMs', 0) / 1000
-    result = {
+def serve(inp, out):
+    """JSON lines: one request per line on stdin, one reply per line on stdout (bench/lib/peer.js).
+    Hello: {ok, version, threads, parallel, cpuCapability}. Requests:
+      {op: 'load', case: {torch, keras, inputs}}  -> {ok, value}     (replaces the loaded case)
+      {op: 'calibrate', mode, sampleMs}           -> {ok, inner}     (calls per sample; warms up)
+      {op: 'time', mode, inner}                   -> {ok, ns}        (ns per call over `inner` calls)
+      {op: 'quit'}                                -> exits
+    A failing request replies {ok: false, error} and the server keeps going."""
+    def reply(obj):
+        out.write(json.dumps(obj) + '\n')
+        out.flush()
+
+    reply({
+        'ok': True,
         'version': torch.__version__,
         'threads': torch.get_num_threads(),
         'parallel': torch.__config__.parallel_info().splitlines()[-1].strip(),
         'cpuCapability': getattr(getattr(torch.backends, 'cpu', None), 'get_cpu_capability', lambda: None)(),
-        'cases': {},
-        'errors': {},
-    }
-    for case in spec['cases']:
-        if case['torch'] not in TORCH_LOSSES:
-            result['errors'][case['id']] = f"no torch equivalent '{case['torch']}' in bench/torch_bench.py"
+    })
+    fns = {}
+
+    def loaded(mode):
+        if mode not in fns:
+            raise ValueError(f'no case loaded for mode {mode!r}')
+        return fns[mode]
+
+    for line in inp:
+        if not line.strip():
             continue
-        print(f"  torch {case['id']}", file=sys.stderr, flush=True)
         try:
-            result['cases'][case['id']] = run_case(case, cfg)
-        except Exception as e:  # report, keep going
-            result['errors'][case['id']] = f'{type(e).__name__}: {e}'
-    result['contention'] = STATS
-    json.dump(result, sys.stdout)
+            req = json.loads(line)
+            op = req.get('op')
+            if op == 'quit':
+                return
+            if op == 'load':
+                fns = {}  # drop the previous case's tensors first
+                fns, value = load_case(req['case'])
+                reply({'ok': True, 'value': value})
+            elif op == 'calibrate':
+                reply({'ok': True, 'inner': calibrate(loaded(req['mode']), float(req['sampleMs']))})
+            elif op == 'time':
+                reply({'ok': True, 'ns': time_batch(loaded(req['mode']), int(req['inner']))})
+            else:
+                raise ValueError(f'unknown op {op!r}')
+        except Exception as e:  # report, keep serving
+            reply({'ok': False, 'error': f'{type(e).__name__}: {e}'})
+
+
+def main():
+    threads = int(sys.argv[sys.argv.index('--threads') + 1]) if '--threads' in sys.argv else 1
+    torch.set_num_threads(threads)
+    serve(sys.stdin, sys.stdout)
 
 
 if __name__ == '__main__':

@@ -20,12 +20,9 @@ function median(xs) {
   return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
 }
 
-/**
- * ns per call of fn, median over samples.
- * cfg: { sampleMs, budgetMs, minSamples, maxSamples, warmups }
- */
-function measure(fn, cfg) {
-  const target = cfg.sampleMs * 1e6;
+/** Calls per sample so that one sample of fn lasts at least sampleMs (bench/torch_bench.py's calibrate() too). */
+function calibrate(fn, sampleMs) {
+  const target = sampleMs * 1e6;
   let inner = 1;
   let t = timeBatch(fn, inner);
   while (t < target && inner < 1 << 24) {
@@ -33,6 +30,15 @@ function measure(fn, cfg) {
     inner = Math.min(inner * 16, Math.max(inner * 2, grow));
     t = timeBatch(fn, inner);
   }
+  return inner;
+}
+
+/**
+ * ns per call of fn, median over samples.
+ * cfg: { sampleMs, budgetMs, minSamples, maxSamples, warmups }
+ */
+function measure(fn, cfg) {
+  const inner = calibrate(fn, cfg.sampleMs);
   for (let w = 1; w < (cfg.warmups ?? 1); w++) timeBatch(fn, inner);
   const samples = [];
   const start = now();
@@ -169,4 +175,4 @@ function sortedQuantile(s, q) {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
-module.exports = { measure, measureQuiet, median, quantile, callLatencies, ratioInterval, now };
+module.exports = { measure, calibrate, timeBatch, measureQuiet, median, quantile, callLatencies, ratioInterval, now };

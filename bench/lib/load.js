@@ -5,7 +5,18 @@
 // whole region for a time slice), so the report says how busy it was.
 const fs = require('fs');
 
-function read() {
+// CPU ticks (utime + stime) of a process that is ours but not waited for (the PyTorch server), 0 once gone.
+function ticksOf(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number);
+    return f[11] + f[12];
+  } catch {
+    return 0;
+  }
+}
+
+function read(pids) {
   try {
     const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal
@@ -13,19 +24,22 @@ function read() {
     const self = fs.readFileSync('/proc/self/stat', 'utf8');
     const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
     // fields after the name: state(0) ... utime(11) stime(12) cutime(13) cstime(14)
-    const own = f[11] + f[12] + f[13] + f[14];
+    const own = f[11] + f[12] + f[13] + f[14] + pids.reduce((t, pid) => t + ticksOf(pid), 0);
     return { busy, own, t: Date.now() };
   } catch {
     return null;
   }
 }
 
-/** start() -> stop() -> { otherCores, loadavg } (otherCores: average cores busy with other work). */
-function start() {
-  const a = read();
+/**
+ * start(pids?) -> stop() -> { otherCores, loadavg } (otherCores: average cores busy with other work than this
+ * process, its waited-for children and the processes `pids`).
+ */
+function start(pids = []) {
+  const a = read(pids);
   const loadStart = safeLoadavg();
   return function stop() {
-    const b = read();
+    const b = read(pids);
     if (!a || !b) return { otherCores: null, loadavgStart: loadStart, loadavgEnd: safeLoadavg() };
     const ticks = 100; // USER_HZ
     const wall = (b.t - a.t) / 1000;

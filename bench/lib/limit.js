@@ -36,7 +36,8 @@ const MIXES = {
   'keras.categoricalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
   'keras.categoricalFocalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
   'keras.meanSquaredLogarithmicError': { forward: ['log1p', 'log1p'], withGrad: ['log1p', 'log1p'] },
-  'keras.logCosh': { forward: ['softplus'], withGrad: ['softplus', 'tanh'] },
+  // withGrad: tanh(x) from the softplus's e = exp(-2|x|) adds its division, 1 - 2 e / (1 + e): div.
+  'keras.logCosh': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
 };
 
 // Probe inputs in each primitive's working range (the branch-free code costs the same anywhere).

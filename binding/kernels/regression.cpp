@@ -89,13 +89,15 @@ struct SquaredLogError {
   }
 };
 
-// x + softplus(-2x) - log 2 with x = p - t (never overflows); d/dp = tanh(x).  keras log_cosh.
+// x + softplus(-2x) - log 2 with x = p - t (never overflows); d/dp = tanh(x), both from one
+// e = exp(-2|x|) (scalar.h, vmath.h).  keras log_cosh.
 struct LogCosh {
-  float loss(float p, float t) const {
-    float x = p - t;
-    return x + vmath::softplus(-2.0f * x) - 0.69314718055994531f;
+  FASTLOSS_HOT void both(float p, float t, float& l, float& d) const {
+    const float x = p - t;
+    const float e = expNegAbs(2.0f * x);
+    l = x + softplusFrom(-2.0f * x, e) - 0.69314718055994531f;
+    d = vmath::tanhOfExp(x, e);
   }
-  float grad(float p, float t) const { return vmath::tanh(p - t); }
 };
 
 }  // namespace

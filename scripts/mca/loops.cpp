@@ -34,13 +34,18 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* 
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
-#elif defined(MCA_LOGCOSH)
+#elif defined(MCA_LOGCOSH) || defined(MCA_LOGCOSHGRAD)
 #include "regression.cpp"
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
-// keras.logCosh forward: the engine's summing loop over LogCosh::loss.
-extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, int64_t n) {
+// keras.logCosh: the engine's summing loop over LogCosh (forward), or its fused sum and gradient loop.
+extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t n) {
+#if defined(MCA_LOGCOSH)
+  (void)g;
   return sumLoop<false, false>(LogCosh{}, p, t, nullptr, nullptr, 0, n);
+#else
+  return sumGradLoop<false, false>(LogCosh{}, p, t, nullptr, nullptr, 0.5f, g, 0, n);
+#endif
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
@@ -89,5 +94,5 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* 
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
 #else
-#error "define MCA_XENT(GRAD), MCA_POISSONGRAD, MCA_LOGCOSH, MCA_BCELOGITS, MCA_KCAT(GRAD) or MCA_FOCAL(GRAD)"
+#error "define MCA_XENT(GRAD), MCA_POISSONGRAD, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD) or MCA_FOCAL(GRAD)"
 #endif

@@ -127,8 +127,10 @@ struct KerasBceHard {
   }
   FASTLOSS_HOT float loss(float p, float t) const { return -vmath::logPositive(arg(p, t)); }
   FASTLOSS_HOT float grad(float p, float t) const {
-    const float r = 1.0f / arg(p, t);
-    return kerasClipPass(p) != 0.0f ? vmath::select(smooth(t) != 0.0f, -r, r) : 0.0f;
+    // The clip passes p (kerasClipPass) exactly when it returns p: p is not NaN here.
+    const float c = kerasClipSelect(p);
+    const float r = 1.0f / vmath::select(smooth(t) != 0.0f, -(c + kKerasEpsilon), 1.0f - c + kKerasEpsilon);
+    return c == p ? r : 0.0f;
   }
 };
 

@@ -24,6 +24,10 @@ const LOOPS = {
   kcatgrad: { define: 'MCA_KCATGRAD', what: 'keras.categoricalCrossentropy probabilities, long row gradient pass 1 (catLongRow)' },
   focal: { define: 'MCA_FOCAL', what: 'keras.categoricalFocalCrossentropy probabilities, long row forward (focalProbRow)' },
   focalgrad: { define: 'MCA_FOCALGRAD', what: 'keras.categoricalFocalCrossentropy probabilities, long row with gradient (focalProbRow)' },
+  kbce: { define: 'MCA_KBCE', what: 'keras.binaryCrossentropy probabilities forward (sumLoop over KerasBce)' },
+  kbcegrad: { define: 'MCA_KBCEGRAD', what: 'keras.binaryCrossentropy probabilities with gradient (sumGradLoop over KerasBce)' },
+  kbcehard: { define: 'MCA_KBCEHARD', what: 'keras.binaryCrossentropy probabilities, hard labels, forward (sumLoop over KerasBceHard)' },
+  kbcehardgrad: { define: 'MCA_KBCEHARDGRAD', what: 'keras.binaryCrossentropy probabilities, hard labels, with gradient (sumGradLoop over KerasBceHard)' },
 };
 
 function parseArgs(argv) {

@@ -30,6 +30,9 @@ const MIXES = {
   'torch.poissonNllLoss': { forward: ['exp'], withGrad: ['exp'] },
   // p = sigmoid(x) is in the loss itself (m = 1 - p_t).
   'torch.sigmoidFocalLoss': { forward: ['softplus', 'div'], withGrad: ['softplus', 'div'] },
+  // The general mix (soft labels). The bench's labels are hard (bernoulli 0/1), where the kernel takes one
+  // logPositive (withGrad: + one div) per element (binary.cpp KerasBceHard): %limit here is against the
+  // general mix, so above 100% is possible; the hard path's own mix is logPositive | logPositive + div.
   'keras.binaryCrossentropy': { forward: ['logPositive', 'logPositive'], withGrad: ['logPositive', 'logPositive'] },
   'keras.binaryCrossentropy logits': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
   // withGrad: d log(o) / do = 1 / o, a division per element (Keras' p / sum(p) is p * (1 / sum) here).

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "engine.h"
+#include "lanes.h"
 #include "scalar.h"
 #include "vmath.h"
 
@@ -112,6 +113,27 @@ struct BinarySmooth {
   FASTLOSS_HOT float operator()(float y) const { return y * keep + add; }
 };
 
+// KerasBce on an element with y = +-0 or 1 (labels not smoothed) and p not NaN (engine.h withSpecial):
+// la, lb are finite (c in [eps, 1 - eps]), so y la + (1 - y) lb is a zero plus the one log of c + eps
+// (y = 1) or 1 - c + eps: loss -log of it, the same value (a zero's sign aside: GCC contracts KerasBce's
+// form differently per ISA level); d/dp -1 / (c + eps) or 1 / (1 - c + eps), the same division, the
+// same bits. One log and one division instead of two of each. Bit selects: with a ternary GCC splits
+// the division into two masked ones and folds the clip into the log.
+struct KerasBceHard {
+  BinarySmooth smooth;
+  FASTLOSS_HOT float arg(float p, float t) const {
+    const float c = kerasClipSelect(p);
+    return vmath::select(smooth(t) != 0.0f, c + kKerasEpsilon, 1.0f - c + kKerasEpsilon);
+  }
+  FASTLOSS_HOT float loss(float p, float t) const { return -vmath::logPositive(arg(p, t)); }
+  FASTLOSS_HOT float grad(float p, float t) const {
+    // The clip passes p (kerasClipPass) exactly when it returns p: p is not NaN here.
+    const float c = kerasClipSelect(p);
+    const float r = 1.0f / vmath::select(smooth(t) != 0.0f, -(c + kKerasEpsilon), 1.0f - c + kKerasEpsilon);
+    return c == p ? r : 0.0f;
+  }
+};
+
 // -(y log(c + eps) + (1 - y) log(1 - c + eps)), c = clip(p, eps, 1 - eps).
 // keras.backend.binary_crossentropy on probabilities.
 struct KerasBce {
@@ -125,6 +147,12 @@ struct KerasBce {
     // tf.clip_by_value's gradient selects (a NaN p gets 0, as in TF), it does not multiply.
     return kerasClipPass(p) != 0.0f ? (1.0f - y) / (1.0f - c + kKerasEpsilon) - y / (c + kKerasEpsilon) : 0.0f;
   }
+  // Hard labels (engine.h withSpecial): unsmoothed t of +-0 or 1, p not NaN.
+  bool hasSpecial() const { return smooth.keep == 1.0f && smooth.add == 0.0f; }
+  // t (1 - t) is +-0 only for t = +-0 or 1, p - p is +0 only for a finite p (an infinite p could take
+  // the path too; it does not, at no loss): the sum of the |...| is +0 only when all pass.
+  FASTLOSS_HOT float specialMiss(float p, float t) const { return std::fabs(t * (1.0f - t)) + (p - p); }
+  KerasBceHard special() const { return KerasBceHard{smooth}; }
 };
 
 // tf.nn.sigmoid_cross_entropy_with_logits: max(x, 0) - x y + log1p(exp(-|x|)); d/dx = sigmoid(x) - y.

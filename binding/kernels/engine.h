@@ -457,6 +457,48 @@ FASTLOSS_LOOP inline double sumGradLoop(const Op op, const float* __restrict x, 
 #undef FASTLOSS_WEIGHTED
 #undef FASTLOSS_ELEMENT
 
+// ---------------------------------------------------------------- special runs
+//
+// An op may offer a cheaper op for some elements (Keras BCE on hard labels: one log instead of two):
+//   Special special() const;                     the cheaper op (the same interface): the op's
+//                                                gradient bits, its loss value (a zero's sign may differ)
+//   bool hasSpecial() const;                     whether its options allow it at all
+//   float specialMiss(float x, float y) const;   +0 when element (x, y) allows it, else > 0 or NaN
+// withSpecial picks the op per run [b, e) (a chunk of a parallel loop), never per vector: a run's
+// element loops, their sums' lane order included, stay those of one op, so the bits are the op's.
+// Only where the losses are summed (from +0: a zero's sign is lost) or not wanted (summed false: a
+// loss goes to the output as it is).
+template <class Op, class = void>
+struct HasSpecial : std::false_type {};
+template <class Op>
+struct HasSpecial<Op, std::void_t<decltype(std::declval<const Op&>().special())>> : std::true_type {};
+
+// Whether op.specialMiss is +0 on all of [b, e): summed in blocks (a float sum of terms >= 0 or NaN
+// is +0 only when every term is; no compare per element), stopping after the first block that misses.
+template <class Op>
+FASTLOSS_LOOP inline bool specialRun(const Op op, const float* __restrict x, const float* __restrict y, int64_t b,
+                                     int64_t e) {
+  constexpr int64_t kBlock = 1024;
+  for (int64_t j = b; j < e; j += kBlock) {
+    const int64_t je = e - j < kBlock ? e : j + kBlock;
+    float miss = 0.0f;
+#pragma omp simd reduction(+ : miss)
+    for (int64_t i = j; i < je; ++i) miss += op.specialMiss(x[i], y[i]);
+    if (!(miss == 0.0f)) return false;
+  }
+  return true;
+}
+
+// fn(op.special()) when summed and all of the elements [b, e) of x, y allow it, else fn(op).
+template <class Op, class Fn>
+FASTLOSS_HOT auto withSpecial(const Op& op, const bool summed, const float* x, const float* y, int64_t b, int64_t e,
+                              Fn fn) {
+  if constexpr (HasSpecial<Op>::value) {
+    if (summed && op.hasSpecial() && specialRun(op, x, y, b, e)) return fn(op.special());
+  }
+  return fn(op);
+}
+
 // ---------------------------------------------------------------- shape 1: elementwise
 
 // One run of elements [b, e) (inside one row when there is a column operand v, v[i - b]).
@@ -713,23 +755,33 @@ void kerasRowReduce(LossArgs& a, const Op& op, int64_t cost, bool meanOverCols) 
     const float k = static_cast<float>(scale * invCols);
     if (!wantLoss) {
       parallelFor(n, kChunk, cost, [&](int64_t b, int64_t e) {
-        gradLoop<false, false>(op, pred, truth, nullptr, nullptr, nullptr, k, g, b, e);
+        withSpecial(op, true, pred, truth, b, e, [&](const auto& o) {
+          gradLoop<false, false>(o, pred, truth, nullptr, nullptr, nullptr, k, g, b, e);
+        });
       });
       return;
     }
     total = invCols * reduceChunks(n, cost, [&](int64_t b, int64_t e) {
-              return wantGrad ? sumGradLoop<false, false>(op, pred, truth, nullptr, nullptr, k, g, b, e)
-                              : sumLoop<false, false>(op, pred, truth, nullptr, nullptr, b, e);
+              return withSpecial(op, true, pred, truth, b, e, [&](const auto& o) {
+                return wantGrad ? sumGradLoop<false, false>(o, pred, truth, nullptr, nullptr, k, g, b, e)
+                                : sumLoop<false, false>(o, pred, truth, nullptr, nullptr, b, e);
+              });
             });
   } else if (a.reduction == Reduction::None || !wantLoss) {
     float* o = wantLoss ? out : nullptr;
+    // Rows of one element write their losses as they are (kerasRowsOfOne), longer rows their sums.
+    const bool summed = !(o && cols == 1);
     parallelFor(rows, rowsPerChunk(cols), mulSat(cols > 0 ? cols : 1, cost), [&](int64_t b, int64_t e) {
-      kerasRows(op, pred, truth, w, up, o, g, scale, invCols, cols, wantLoss, wantGrad, isShort, b, e);
+      withSpecial(op, summed, pred, truth, b * cols, e * cols, [&](const auto& op1) {
+        kerasRows(op1, pred, truth, w, up, o, g, scale, invCols, cols, wantLoss, wantGrad, isShort, b, e);
+      });
     });
     return;
   } else {
     total = reduceRows(rows, cols, cost, [&](int64_t b, int64_t e) {
-      return kerasRows(op, pred, truth, w, up, nullptr, g, scale, invCols, cols, wantLoss, wantGrad, isShort, b, e);
+      return withSpecial(op, true, pred, truth, b * cols, e * cols, [&](const auto& op1) {
+        return kerasRows(op1, pred, truth, w, up, nullptr, g, scale, invCols, cols, wantLoss, wantGrad, isShort, b, e);
+      });
     });
   }
   finishReduction(a, Framework::Keras, total, rows);

@@ -172,7 +172,7 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
   // Sparse rows (focalProbRow): labels not smoothed, alpha finite, gamma >= 0 finite.
   const bool plain =
       f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f && f.gamma >= 0.0f;
-  int64_t denseRows = 0;
+  SparseRowGate gate;
   for (int64_t pos = b; pos < e; ++pos) {
     const int64_t o = Contiguous ? pos : pos / ax.inner, i = pos - o * ax.inner;  // Contiguous: inner 1
     const int64_t base = o * ax.size * ax.inner + i;
@@ -180,20 +180,14 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
     const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
     if (probRows) {
       const float norm = sums.at(pos), inv = 1.0f / norm;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row the next
-      // kDenseRows rows run without the zero-vector test (the same bits either way).
-      const bool sparse = plain && denseRows == 0 && norm - norm == 0.0f && inv - inv == 0.0f;
-      denseRows -= denseRows > 0;
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
+      const bool sparse = gate.take(plain && norm - norm == 0.0f && inv - inv == 0.0f);
       bool dense = false;
       float* gr = grad ? grad + base : nullptr;
-      const float* pr = pred + base;
-      const float* tr = truth + base;
-      const double l =
-          weight * (grad ? (sparse ? focalProbRow<Square, true, true>(pr, tr, C, f, gr, k, norm, dense)
-                                   : focalProbRow<Square, true, false>(pr, tr, C, f, gr, k, norm, dense))
-                         : (sparse ? focalProbRow<Square, false, true>(pr, tr, C, f, gr, k, norm, dense)
-                                   : focalProbRow<Square, false, false>(pr, tr, C, f, gr, k, norm, dense)));
-      if (dense) denseRows = kDenseRows;
+      const double l = weight * withGradSparse(grad != nullptr, sparse, [&](auto g, auto sp) {
+                         return focalProbRow<Square, g(), sp()>(pred + base, truth + base, C, f, gr, k, norm, dense);
+                       });
+      gate.after(dense);
       if (out) out[pos] = static_cast<float>(l);
       acc += l;
       continue;

@@ -196,7 +196,7 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
     double acc = 0.0;
     RowSumsAhead sums(pred, C, b, e);
-    int64_t denseRows = 0;
+    SparseRowGate gate;
     for (int64_t r = b; r < e; ++r) {
       const float* p = pred + r * C;
       const float* t = truth + r * C;
@@ -204,17 +204,14 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
       const double wr = w ? static_cast<double>(w[r]) : 1.0;
       const float invS = 1.0f / s;
       double uq = 0.0;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite). After a dense row the next
-      // kDenseRows rows run without the zero-vector test (the same bits either way).
-      const bool sparse = plain && denseRows == 0 && s - s == 0.0f && invS - invS == 0.0f;
-      denseRows -= denseRows > 0;
+      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
+      const bool sparse = gate.take(plain && s - s == 0.0f && invS - invS == 0.0f);
       bool dense = false;
       float* g = wantGrad ? a.grad[0] + r * C : nullptr;
-      double l = wantGrad ? (sparse ? catLongRow<true, true>(p, t, g, C, invS, keep, add, uq, dense)
-                                    : catLongRow<true, false>(p, t, g, C, invS, keep, add, uq, dense))
-                          : (sparse ? catLongRow<false, true>(p, t, g, C, invS, keep, add, uq, dense)
-                                    : catLongRow<false, false>(p, t, g, C, invS, keep, add, uq, dense));
-      if (dense) denseRows = kDenseRows;
+      double l = withGradSparse(wantGrad, sparse, [&](auto gr, auto sp) {
+        return catLongRow<gr(), sp()>(p, t, g, C, invS, keep, add, uq, dense);
+      });
+      gate.after(dense);
       l = -l * wr;
       if (none && wantLoss) a.out[r] = static_cast<float>(l);
       acc += l;

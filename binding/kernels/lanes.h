@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
@@ -181,6 +182,31 @@ FASTLOSS_HOT bool rowVectors(const float* __restrict t, const int64_t b, const i
 // Rows that skip the zero-vector test after a dense one (rowVectors): a test per vector costs
 // ~30 % more instructions on rows without zero vectors (soft labels; AVX2, cachegrind).
 constexpr int64_t kDenseRows = 16;
+
+// Which rows of a chunk run rowVectors<Sparse = true>: take(eligible) for each row in turn (eligible:
+// its values allow Sparse), after(dense) with what the row's rowVectors returned. After a dense row
+// the next kDenseRows rows run without the test (the same bits either way).
+class SparseRowGate {
+  int64_t denseRows_ = 0;
+
+ public:
+  bool take(const bool eligible) {
+    const bool sparse = eligible && denseRows_ == 0;
+    denseRows_ -= denseRows_ > 0;
+    return sparse;
+  }
+  void after(const bool dense) {
+    if (dense) denseRows_ = kDenseRows;
+  }
+};
+
+// row(std::bool_constant<Grad>{}, std::bool_constant<Sparse>{}): a row kernel instantiated for the
+// call's grad and the gate's sparse.
+template <class Row>
+FASTLOSS_HOT auto withGradSparse(const bool grad, const bool sparse, Row row) {
+  return grad ? (sparse ? row(std::true_type{}, std::true_type{}) : row(std::true_type{}, std::false_type{}))
+              : (sparse ? row(std::false_type{}, std::true_type{}) : row(std::false_type{}, std::false_type{}));
+}
 
 // Row sums (rowSum) of rows [r, e) of C classes, a group of rows ahead: the loop over a row waits
 // on its sum, and the sums' latencies overlap. at(r) for r = b, b + 1, ... in turn. A group is up

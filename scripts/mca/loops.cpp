@@ -93,6 +93,26 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* 
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
+#elif defined(MCA_KBCE) || defined(MCA_KBCEGRAD) || defined(MCA_KBCEHARD) || defined(MCA_KBCEHARDGRAD)
+#include "binary.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// keras.binaryCrossentropy on probabilities: the engine's summing loop over KerasBce (forward), or
+// its fused sum and gradient loop; HARD: the same over KerasBceHard (hard labels, withSpecial).
+extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t n) {
+#if defined(MCA_KBCE) || defined(MCA_KBCEGRAD)
+  const KerasBce op{BinarySmooth(0.0f)};
 #else
-#error "define MCA_XENT(GRAD), MCA_POISSONGRAD, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD) or MCA_FOCAL(GRAD)"
+  const KerasBceHard op{BinarySmooth(0.0f)};
+#endif
+#if defined(MCA_KBCE) || defined(MCA_KBCEHARD)
+  return sumLoop<false, false>(op, p, t, nullptr, nullptr, 0, n);
+#else
+  return sumGradLoop<false, false>(op, p, t, nullptr, nullptr, 0.5f, g, 0, n);
+#endif
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#else
+#error "define MCA_XENT(GRAD), MCA_POISSONGRAD, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
 #endif

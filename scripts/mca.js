@@ -16,6 +16,13 @@ const root = path.join(__dirname, '..');
 const LOOPS = {
   xent: { define: 'MCA_XENT', what: 'crossEntropy long row: sum exp(x - max) (Xent::rowPart, forward)' },
   xentgrad: { define: 'MCA_XENTGRAD', what: 'crossEntropy long row with gradient: sum exp(x - max), stored into g (Xent::rowPart)' },
+  exp: { define: 'MCA_PRIM=exp', what: 'vmath::exp summed in 16 float lanes (probe.exp)' },
+  expNonPositive: { define: 'MCA_PRIM=expNonPositive', what: 'vmath::expNonPositive (probe.expNonPositive)' },
+  log: { define: 'MCA_PRIM=log', what: 'vmath::log (probe.log)' },
+  logPositive: { define: 'MCA_PRIM=logPositive', what: 'vmath::logPositive (probe.logPositive)' },
+  log1p: { define: 'MCA_PRIM=log1p', what: 'vmath::log1p (probe.log1p)' },
+  tanh: { define: 'MCA_PRIM=tanh', what: 'vmath::tanh (probe.tanh)' },
+  poisson: { define: 'MCA_POISSON', what: 'torch.poissonNllLoss forward (sumLoop over PoissonLogInput::loss)' },
   poissongrad: { define: 'MCA_POISSONGRAD', what: 'torch.poissonNllLoss with gradient (sumGradLoop over PoissonLogInput::both)' },
   logcosh: { define: 'MCA_LOGCOSH', what: 'keras.logCosh forward (sumLoop over LogCosh)' },
   logcoshgrad: { define: 'MCA_LOGCOSHGRAD', what: 'keras.logCosh with gradient (sumGradLoop over LogCosh::both)' },

@@ -113,6 +113,31 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* 
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
+#elif defined(MCA_POISSON)
+#include "probabilistic.cpp"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// torch.poissonNllLoss (log input) forward: the engine's summing loop.
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* y, int64_t n) {
+  return sumLoop<false, false>(PoissonLogInput<false>{}, x, y, nullptr, nullptr, 0, n);
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
+#elif defined(MCA_PRIM)
+#include "vmath.h"
+namespace fastloss {
+namespace FASTLOSS_ISA_NS {
+// One vmath primitive (MCA_PRIM = its name) summed in 16 float lanes, as probe.cpp's primitiveSum.
+extern "C" __attribute__((flatten)) void mcaLoop(const float* __restrict x, float* __restrict lanes, int64_t n) {
+  float l[16] = {};
+  for (int64_t i = 0; i + 16 <= n; i += 16) {
+#pragma omp simd
+    for (int k = 0; k < 16; ++k) l[k] += vmath::MCA_PRIM(x[i + k]);
+  }
+  for (int k = 0; k < 16; ++k) lanes[k] = l[k];
+}
+}  // namespace FASTLOSS_ISA_NS
+}  // namespace fastloss
 #else
-#error "define MCA_XENT(GRAD), MCA_POISSONGRAD, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
+#error "define MCA_XENT(GRAD), MCA_POISSON(GRAD), MCA_PRIM, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
 #endif

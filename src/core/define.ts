@@ -773,7 +773,7 @@ function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<strin
     out = opts.out;
     threads = opts.threads;
     gradOutput = mode === Mode.Forward ? undefined : opts.gradOutput;
-    readOutputs(c, mode, out, readOuts);
+    if (out !== undefined) readOutputs(c, mode, out, readOuts);  // else readOuts holds undefined (clearScratch)
   } catch (e) {
     clearScratch();
     throw e;
@@ -790,7 +790,7 @@ function readOptions(c: Compiled, mode: Mode, key: unknown[], opts: Record<strin
       const dims = shape as unknown[];
       for (let d = 0; d < dims.length && same; d++, at++) same = Object.is(key[at], dims[d]);
     }
-    for (let j = 0; j <= c.gradArgs.length && same; j++) same = matches(key[at + j], readOuts[j]);
+    for (let j = 0; j <= c.gradArgs.length && same; j++) same = out === undefined ? key[at + j] === undefined : matches(key[at + j], readOuts[j]);
     if (same) return null;
   }
   const snap = snapshotRest(c, mode, values.slice(0, n), shape, shapeCopied, reduction, out, threads, gradOutput, readOuts.slice());

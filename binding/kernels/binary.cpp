@@ -29,18 +29,20 @@ struct BinaryCrossEntropy {
 // (1 - y) x + lw softplus(-x), lw = (pw - 1) y + 1 (pw = pos_weight, the column operand; 1
 // without); d/dx = (pw y + 1 - y) sigmoid(x) - pw y.  binary_cross_entropy_with_logits.
 struct BceWithLogits {
-  FASTLOSS_HOT float loss(float x, float y, float pw) const {
-    return mulAdd(1.0f - y, x, ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, expNegAbs(x)));  // scalar.h
+  FASTLOSS_HOT float loss(float x, float y, float pw) const { return lossFrom(x, y, pw, expNegAbs(x)); }
+  // Fused where written (scalar.h mulAdd), the same in every loop: left to the compiler, (pw y + 1 - y) s - pw y
+  // was fused differently in the backward and withGrad loops (gradients 1 ulp apart, avx2, with posWeight).
+  FASTLOSS_HOT static float lossFrom(float x, float y, float pw, float e) {
+    return mulAdd(1.0f - y, x, mulAdd(pw - 1.0f, y, 1.0f) * softplusFrom(-x, e));
   }
-  FASTLOSS_HOT float grad(float x, float y, float pw) const {
-    const float t = pw * y;
-    return (t + 1.0f - y) * sigmoidFrom(x, expNegAbs(x)) - t;
+  FASTLOSS_HOT static float gradFrom(float x, float y, float pw, float e) {
+    return mulAdd(mulAdd(pw, y, 1.0f) - y, sigmoidFrom(x, e), -(pw * y));
   }
+  FASTLOSS_HOT float grad(float x, float y, float pw) const { return gradFrom(x, y, pw, expNegAbs(x)); }
   FASTLOSS_HOT void both(float x, float y, float pw, float& l, float& d) const {
     const float e = expNegAbs(x);
-    const float t = pw * y;
-    l = mulAdd(1.0f - y, x, ((pw - 1.0f) * y + 1.0f) * softplusFrom(-x, e));
-    d = (t + 1.0f - y) * sigmoidFrom(x, e) - t;
+    l = lossFrom(x, y, pw, e);
+    d = gradFrom(x, y, pw, e);
   }
   FASTLOSS_HOT float loss(float x, float y) const { return loss(x, y, 1.0f); }
   FASTLOSS_HOT float grad(float x, float y) const { return grad(x, y, 1.0f); }
@@ -197,7 +199,9 @@ struct KerasFocal {
     const float m = 1.0f - (y * p + (1.0f - y) * (1.0f - p));
     float pw, dpw;
     pow.eval(m, pw, dpw);
-    return weight(y) * (dpw * (1.0f - 2.0f * y) * bce + pw * dbce);
+    // One fused rounding (scalar.h mulAdd): the compiler fused either product of a b + c d, differently in the
+    // backward and withGrad loops (a zero gradient's sign differed on AVX-512).
+    return weight(y) * mulAdd(dpw * (1.0f - 2.0f * y), bce, pw * dbce);
   }
 };
 

@@ -30,7 +30,8 @@ struct FocalParams {
 // modulating_factor, weighting_factor); dl/dq = alpha y' (gamma (1 - o)^(gamma - 1) log o -
 // (1 - o)^gamma / o) where the clip passes (inclusive bounds), else 0.
 struct FocalTerm {
-  float loss, dq;
+  float weight, nll, dq;  // the loss is weight nll: alpha (1 - o)^gamma and -y' log o
+  float loss() const { return weight * nll; }
 };
 // Square: gamma == 2 (the default), (1 - o)^2 without exp/log.
 template <bool Square>
@@ -41,7 +42,7 @@ FASTLOSS_FOCAL_HOT FocalTerm focalTerm(float q, float truth, FocalParams f) {
   const float lg = vmath::logPositive(o), om = 1.0f - o;  // o, 1 - o in [eps, 1 - eps] (or NaN)
   const float mod = Square ? om * om : vmath::exp(f.gamma * vmath::logPositive(om));
   const float dmod = Square ? 2.0f * om : f.gamma * mod / om;  // d(1 - o)^gamma / d(-o)
-  return {f.alpha * mod * (-y * lg), pass * f.alpha * y * (dmod * lg - mod / o)};
+  return {f.alpha * mod, -y * lg, pass * f.alpha * y * (dmod * lg - mod / o)};
 }
 
 // One vector of classes of focalProbRow (pointers at it): the loss into L, with Grad dl/dq into g
@@ -53,7 +54,9 @@ FASTLOSS_FOCAL_HOT void focalVector(const float* __restrict pred, const float* _
   for (int64_t i = 0; i < kRowLanes; ++i) {
     const float q = pred[i] * inv;
     const FocalTerm t = focalTerm<Square>(q, truth[i], f);
-    L[i] += i >= from ? t.loss : 0.0f;
+    // One fused rounding (scalar.h mulAdd): left to the compiler, L + weight nll was fused in one of the
+    // forward and gradient loops' tail vectors and not in the other (withGrad's loss 1 ulp off).
+    L[i] = i >= from ? mulAdd(t.weight, t.nll, L[i]) : L[i];
     if (Grad) {
       D[i] += i >= from ? t.dq * q : 0.0f;
       g[i] = t.dq;
@@ -142,7 +145,7 @@ double focalPosition(const float* __restrict pred, const float* __restrict truth
   for (int64_t c = 0; c < C; ++c) {
     const float q = (Logits ? vmath::exp(pred[c * cs] - shift) : pred[c * cs]) / norm;
     const FocalTerm t = focalTerm<Square>(q, truth[c * cs], f);
-    loss += static_cast<double>(t.loss);
+    loss += static_cast<double>(t.loss());
     if (Grad) {
       dqq += static_cast<double>(t.dq * q);
       g[c * cs] = t.dq;
@@ -255,7 +258,7 @@ FASTLOSS_LOOP double focalShortBlock(const float* __restrict pred, const float* 
     for (int64_t j = 0; j < B; ++j) {
       const float q = pc[j] / norm[j];
       const FocalTerm t = focalTerm<Square>(q, tc[j], f);
-      loss[j] += t.loss;
+      loss[j] += t.loss();
       dqq[j] += t.dq * q;
       pc[j] = q;
       tc[j] = t.dq;

@@ -99,12 +99,13 @@ struct KerasCategoricalShort {
 };
 
 // Long rows (C > kShortC) of kerasCategoricalProbs, sums in lanes (lanes.h). One class: q = p / sum(p) (as p * (1 /
-// sum): within an ulp of Keras' float32 division), c = clip(q), y = smoothed t; l = y log c, and with Grad u = [clip
-// passes] (-y / c), uq = u q.
+// sum): within an ulp of Keras' float32 division), c = clip(q), y = smoothed t; l = y log c (as y and log c), and with
+// Grad u = [clip passes] (-y / c), uq = u q.
 template <bool Grad>
-FASTLOSS_HOT void catTerm(float p, float t, float invS, float kp, float ad, float& l, float& u, float& uq) {
-  const float q = p * invS, c = kerasClipSelect(q), y = t * kp + ad;
-  l = y * vmath::logPositive(c);  // clipped: [eps, 1 - eps] or NaN
+FASTLOSS_HOT void catTerm(float p, float t, float invS, float kp, float ad, float& y, float& lg, float& u, float& uq) {
+  const float q = p * invS, c = kerasClipSelect(q);
+  y = t * kp + ad;
+  lg = vmath::logPositive(c);  // clipped: [eps, 1 - eps] or NaN
   if (Grad) {
     u = kerasClipPass(q) * (-y / c);
     uq = u * q;
@@ -118,9 +119,11 @@ FASTLOSS_HOT void catVector(const float* __restrict p, const float* __restrict t
                             const float kp, const float ad, const int64_t from, float* L, float* U) {
 #pragma omp simd
   for (int64_t k = 0; k < kRowLanes; ++k) {
-    float lj, uj = 0.0f, uqj = 0.0f;
-    catTerm<Grad>(p[k], t[k], invS, kp, ad, lj, uj, uqj);
-    L[k] += k >= from ? lj : 0.0f;
+    float yj, lgj, uj = 0.0f, uqj = 0.0f;
+    catTerm<Grad>(p[k], t[k], invS, kp, ad, yj, lgj, uj, uqj);
+    // One fused rounding (scalar.h mulAdd): left to the compiler, L + y log c was fused in one of the
+    // forward and gradient loops' tail vectors and not in the other (withGrad's loss 1 ulp off).
+    L[k] = k >= from ? mulAdd(yj, lgj, L[k]) : L[k];
     if (Grad) {
       g[k] = uj;
       U[k] += k >= from ? uqj : 0.0f;

@@ -786,6 +786,39 @@ describe('12. file mappings (mapFile; issue 14): bad arguments, lost pages, fore
     });
   });
 
+  onLinux('a view of a mapped window as an output (read-only memory): a TypeError naming it, nothing written, no crash', () => {
+    const r = run(`${nat}
+      const [ab, skew] = native.mapFile(fd, 0, 1 << 20);
+      const n = 1 << 16;
+      const view = new Float32Array(ab, skew, n); // the file's ones
+      const part = new Float32Array(ab, skew + 4 * 100, 8); // a small view inside the window
+      const x = new Float32Array(n).fill(3), y = new Float32Array(n);
+      const out = {
+        none: outcome(() => torch.mseLoss(x, y, { reduction: 'none', out: view, threads: 2 })),
+        small: outcome(() => torch.mseLoss(x.subarray(0, 8), y.subarray(0, 8), { reduction: 'none', out: part })),
+        grad: outcome(() => torch.mseLoss.withGrad(x, y, { out: { grad: view } })),
+        backward: outcome(() => keras.meanSquaredError.backward(y, x, { out: view })),
+      };
+      let asyncOutcome;
+      torch.mseLoss.async(x, y, { reduction: 'none', out: view }).then(
+        () => { asyncOutcome = { ok: true }; },
+        (e) => { asyncOutcome = { ok: false, type: e.constructor.name, message: e.message }; },
+      ).then(() => {
+        const read = { first: view[0], last: view[n - 1], partFirst: part[0] };
+        native.unmapFile(ab, true); // a kept (pooled) window: still read-only
+        const kept = outcome(() => torch.mseLoss(x, y, { reduction: 'none', out: new Float32Array(ab, 0, n) }));
+        report({ ...out, async: asyncOutcome, kept, ...read });
+      });`);
+    const o = results(r) as unknown as Record<string, Outcome & { message?: string }> & { first: number; last: number; partFirst: number };
+    for (const k of ['none', 'small', 'async', 'kept']) {
+      expectNamedError(o[k], 'torch.mseLoss', 'opts.out', ['TypeError']);
+      expect(o[k].message).toMatch(/mapped file \(read-only\)/);
+    }
+    expectNamedError(o.grad, 'torch.mseLoss', 'opts.out.grad', ['TypeError']);
+    expectNamedError(o.backward, 'keras.meanSquaredError', 'opts.out', ['TypeError']);
+    expect([o.first, o.last, o.partFirst]).toEqual([1, 1, 1]); // nothing written
+  });
+
   onLinux('a buffer given to structuredClone with transfer stays readable, and unmapFile after it is harmless', () => {
     const r = run(`${nat}
       const [ab, skew] = native.mapFile(fd, 0, 4096);

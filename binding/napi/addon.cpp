@@ -25,6 +25,8 @@
 namespace fastloss {
 
 void registerMapFile(Napi::Env env, Napi::Object exports);  // mapfile.cpp
+// Whether [data, data + bytes) overlaps a mapped file window (read-only memory; mapfile.cpp).
+bool inMappedFile(const void* data, size_t bytes);
 
 namespace {
 
@@ -294,6 +296,16 @@ bool checkOutputsApart(napi_env env, const Call& c, int gradCount) {
     slots[n++] = 1 + g;
   }
   for (int k = 0; k < n; ++k) {
+    // A view of a mapped file (fastloss/io's zero-copy chunks) is read-only memory: a write would crash.
+    if (inMappedFile(outs[k]->data, static_cast<size_t>(outs[k]->length) * 4)) {
+      Napi::Error error =
+          Napi::TypeError::New(env, std::string(kKernelInfo[c.id].name) + ": output " + std::to_string(slots[k]) +
+                                        " is a view of a mapped file (read-only); pass a writable array");
+      error.Set("code", Napi::String::New(env, "ERR_FASTLOSS_READONLY"));
+      error.Set("outputSlot", Napi::Number::New(env, slots[k]));
+      error.ThrowAsJavaScriptException();
+      return false;
+    }
     // what it overlaps: input s (s), gradOutput (kMaxInputs), output j (kMaxInputs + 1 + slot of j)
     int other = -1;
     for (int s = 0; s < kMaxInputs && other < 0; ++s)

@@ -126,6 +126,9 @@ bool installHandler() {
   return s == 2;
 }
 
+// 1 + the highest slot ever registered: what inMappedFile scans (usually a few slots, 0 without files).
+std::atomic<int> gSlotsSeen{0};
+
 int registerMapping(uintptr_t base, size_t len) {
   for (int i = 0; i < kSlots; ++i) {
     Slot& s = gSlots[i];
@@ -135,6 +138,8 @@ int registerMapping(uintptr_t base, size_t len) {
     s.len.store(len, std::memory_order_relaxed);
     s.faulted.store(0, std::memory_order_relaxed);
     s.state.fetch_add(1, std::memory_order_release);  // even -> odd: live
+    for (int seen = gSlotsSeen.load(std::memory_order_relaxed);
+         seen <= i && !gSlotsSeen.compare_exchange_weak(seen, i + 1, std::memory_order_release);) {}
     return i;
   }
   return -1;
@@ -365,6 +370,24 @@ Napi::Value MappedCount(const Napi::CallbackInfo& info) { return Napi::Number::N
 #endif
 
 }  // namespace
+
+bool inMappedFile(const void* data, size_t bytes) {
+#if defined(__linux__)
+  const uintptr_t a = reinterpret_cast<uintptr_t>(data);
+  const int seen = gSlotsSeen.load(std::memory_order_acquire);
+  if (a == 0 || bytes == 0) return false;
+  for (int i = 0; i < seen; ++i) {
+    const Slot& s = gSlots[i];
+    if (!(s.state.load(std::memory_order_acquire) & 1)) continue;
+    const uintptr_t base = s.base.load(std::memory_order_relaxed);
+    if (a < base + s.len.load(std::memory_order_relaxed) && base < a + bytes) return true;
+  }
+#else
+  (void)data;
+  (void)bytes;
+#endif
+  return false;
+}
 
 void registerMapFile(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));

@@ -653,6 +653,10 @@ function nativeError(c: Compiled, mode: Mode, p: Prepared, e: unknown): unknown 
       return check.typeError(c.def.name, outputLabel(c, mode, k, first),
         'was detached, transferred or resized during the async call; nothing was written');
     }
+    if (code === 'ERR_FASTLOSS_READONLY') {
+      return check.typeError(c.def.name, outputLabel(c, mode, k, first),
+        'is a view of a mapped file (read-only); pass a writable array');
+    }
     return outputOverlap(c, k, first, `overlaps ${overlapTarget(c, p, p.args, overlapSlot)}`);
   }
   return name === 'RangeError' ? new RangeError(message) : new TypeError(message);

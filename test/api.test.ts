@@ -330,7 +330,7 @@ describe('threads', () => {
   test('starting the first helper thread is not counted as a contention stall', () => {
     // A fresh process (contention backoff on, as for users): its first parallel region starts the
     // pool's helper thread, whose creation can outlast the region. Counted as a stall, it ran the
-    // next 20 ms of calls on one thread. A real stall can still hit a busy machine: one of 3 processes must
+    // next 20 ms (now 2 ms) of calls on one thread. A real stall can still hit a busy machine: one of 3 processes must
     // count none.
     const { execFileSync } = require('child_process') as typeof import('child_process');
     const script = `const { torch, info } = require('./dist');

@@ -116,11 +116,22 @@ describe('bench PyTorch peer: interleaved rounds and the ratio', () => {
       calibrate: async () => { order.push(`${name}:cal`); return inner; },
       sample: async (k: number) => { expect(k).toBe(inner); order.push(name); return ns; },
     });
-    const r = await interleave(side('fl', 10, 7), side('pt', 40, 2), 4);
+    const r = await interleave(side('fl', 10, 7), side('pt', 40, 2), 4, 0);
     expect(order).toEqual(['fl:cal', 'pt:cal', 'fl', 'pt', 'pt', 'fl', 'fl', 'pt', 'pt', 'fl']);
     expect(r.flTimes).toEqual([10, 10, 10, 10]);
     expect(r.otherTimes).toEqual([40, 40, 40, 40]);
     expect(r.ratio).toBe(4);
+  });
+
+  test('interleave: a pause before every sample (the other side\'s spinning threads are done)', async () => {
+    const starts: number[] = [];
+    const side = { calibrate: async () => 1, sample: async () => { starts.push(Date.now()); return 1; } };
+    const t0 = Date.now();
+    await interleave(side, side, 3, 15);
+    expect(starts.length).toBe(6);
+    // setTimeout may fire a millisecond early on some timers; never much earlier
+    expect(starts[0] - t0).toBeGreaterThanOrEqual(13);
+    for (let k = 1; k < starts.length; k++) expect(starts[k] - starts[k - 1]).toBeGreaterThanOrEqual(13);
   });
 
   test('peerSide asks the server to calibrate and time the loaded case in its mode', async () => {

@@ -121,16 +121,28 @@ function compareRounds(fl, other) {
   };
 }
 
-/** Calibrates both sides, then `rounds` rounds of one sample each, the first side alternating; compareRounds(). */
-async function interleave(fl, other, rounds) {
+// Pause before each sample. PyTorch's OpenMP threads spin for milliseconds after each op (libgomp's default
+// wait policy; ~7 ms of CPU after a 10^5-element op on the 2-core AMD EPYC VM). A fastloss sample started in
+// that time found one core taken, counted a stall and ran its next 20 ms on one thread (runtime.cpp: the
+// contention backoff): at 10^5 elements whole samples ran at the 1-thread rate. Each side is timed alone.
+const SETTLE_MS = 20;
+const settle = (ms) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+/**
+ * Calibrates both sides, then `rounds` rounds of one sample each, the first side alternating, each sample
+ * after a pause of settleMs; compareRounds().
+ */
+async function interleave(fl, other, rounds, settleMs = SETTLE_MS) {
   const innerFl = await fl.calibrate();
   const innerOther = await other.calibrate();
   const tf = [];
   const to = [];
+  const sampleFl = async () => { await settle(settleMs); tf.push(await fl.sample(innerFl)); };
+  const sampleOther = async () => { await settle(settleMs); to.push(await other.sample(innerOther)); };
   for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) tf.push(await fl.sample(innerFl));
-    to.push(await other.sample(innerOther));
-    if (r % 2 === 1) tf.push(await fl.sample(innerFl));
+    if (r % 2 === 0) await sampleFl();
+    await sampleOther();
+    if (r % 2 === 1) await sampleFl();
   }
   return { ...compareRounds(tf, to), flTimes: tf, otherTimes: to };
 }

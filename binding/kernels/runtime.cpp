@@ -147,6 +147,8 @@ struct Pool {
   std::deque<WakeRequest> requests;
   int started = 0;  // helper threads
   int idle = 0;     // of them, waiting for a request
+  // requests is not empty (written under mutex): what an idle helper polls before it sleeps.
+  std::atomic<bool> pending{false};
   Slot slots[kSlots];
 };
 
@@ -173,6 +175,7 @@ void unlockAfterFork() {
 void resetInChild() {
   Pool& p = pool();
   p.requests.clear();
+  p.pending.store(false, std::memory_order_relaxed);
   p.started = 0;
   p.idle = 0;
   for (Slot& s : p.slots) {  // a parent thread may have held one of these at the fork
@@ -261,10 +264,19 @@ void helperMain() {
   std::unique_lock<std::mutex> lock(p.mutex);
   for (;;) {
     ++p.idle;
+    // Poll for the next request for kSpin before sleeping: back-to-back calls find their helper
+    // awake (a sleeping one takes a futex wake and, on a VM, an idle vCPU's wake-up: tens of us
+    // of a 10^5-element region), as OpenMP's spinning threads do.
+    if (p.requests.empty()) {
+      lock.unlock();
+      spinUntil([&] { return p.pending.load(std::memory_order_acquire); });
+      lock.lock();
+    }
     p.wake.wait(lock, [&] { return !p.requests.empty(); });
     --p.idle;
     const WakeRequest r = p.requests.front();
     p.requests.pop_front();
+    p.pending.store(!p.requests.empty(), std::memory_order_release);
     lock.unlock();
     gHelperChunks.fetch_add(workOn(p.slots[r.slot], r.ticket), std::memory_order_relaxed);
     lock.lock();
@@ -282,6 +294,7 @@ bool wakeHelpers(int slot, uint32_t ticket, int count) {
     std::unique_lock<std::mutex> lock(p.mutex, std::try_to_lock);
     if (!lock.owns_lock()) return false;
     for (int k = 0; k < count; ++k) p.requests.push_back({slot, ticket});
+    p.pending.store(true, std::memory_order_release);
     int missing = static_cast<int>(p.requests.size()) - p.idle;
     for (; missing > 0 && p.started < maxThreads() - 1; --missing) {
       try {
@@ -306,17 +319,24 @@ void withdrawRequests(int slot, uint32_t ticket) {
   q.erase(
       std::remove_if(q.begin(), q.end(), [&](const WakeRequest& r) { return r.slot == slot && r.ticket == ticket; }),
       q.end());
+  p.pending.store(!q.empty(), std::memory_order_release);
 }
 
 // ---- Contention backoff ----
 // A region whose caller waited for a chunk much longer than its own chunks took had a helper
 // descheduled in the middle of one (a busy machine: one time slice, milliseconds). After such a
 // stall, regions run on the caller alone for a backoff period, then threads are tried again. A
-// stall soon after the previous one (within 4 backoffs: the machine is still busy) doubles the
-// period, up to kMaxBackoff; a stall after a long quiet time starts again from kMinBackoff. On a
-// machine that stays busy, at most one call per kMaxBackoff pays a stall.
-constexpr int64_t kMinBackoffNs = 20'000'000;     // 20 ms
+// stall soon after the previous one (within kRecurNs or 4 backoffs: the machine is still busy)
+// doubles the period, up to kMaxBackoff; a stall after a long quiet time starts again from
+// kMinBackoff. On a machine that stays busy, at most one call per kMaxBackoff pays a stall.
+// kMinBackoff is short because a quiet VM stalls too, alone, a few times a second (the host takes
+// a vCPU away for 50 us+; 2-4 a second on the AMD EPYC VM): at 20 ms each, those put 5-10 % of
+// back-to-back calls on one thread. kRecur keeps the old 80 ms window: with 4 x 2 ms alone, two
+// processes sharing the cores (cluster mode, stalls tens of ms apart) never escalated and kept
+// paying stalls (83 / 76 / 79 % of their 1-thread rate, against 88 % with 20 ms and 94-95 % now).
+constexpr int64_t kMinBackoffNs = 2'000'000;      // 2 ms
 constexpr int64_t kMaxBackoffNs = 2'000'000'000;  // 2 s
+constexpr int64_t kRecurNs = 80'000'000;          // 80 ms
 std::atomic<int64_t> gSerialUntilNs{0};
 std::atomic<int64_t> gBackoffNs{0};
 std::atomic<int64_t> gLastStallNs{0};
@@ -331,7 +351,8 @@ bool inBackoff() {
 
 void noteStall(int64_t endNs) {
   int64_t backoff = gBackoffNs.load(std::memory_order_relaxed);
-  const bool recurring = backoff > 0 && endNs - gLastStallNs.load(std::memory_order_relaxed) < 4 * backoff;
+  const int64_t sinceLast = endNs - gLastStallNs.load(std::memory_order_relaxed);
+  const bool recurring = backoff > 0 && sinceLast < std::max(kRecurNs, 4 * backoff);
   backoff = recurring ? std::min(kMaxBackoffNs, 2 * backoff) : kMinBackoffNs;
   gBackoffNs.store(backoff, std::memory_order_relaxed);
   gLastStallNs.store(endNs, std::memory_order_relaxed);

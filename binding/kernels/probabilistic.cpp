@@ -15,6 +15,7 @@ constexpr float kHalfLog2Pi = 0.91893853320467274f;  // 0.5 log(2 pi)
 
 // xlogy(y, y) - y x (0 where y == 0); d/dx = -y.  torch.nn.functional.kl_div, log_target=False.
 struct KlDiv {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT float loss(float x, float y) const {
     const float ylogy = y == 0.0f ? 0.0f : y * vmath::log(y);
     return mulAdd(-y, x, ylogy);  // one fused rounding on every path (scalar.h)
@@ -48,6 +49,7 @@ FASTLOSS_HOT float withStirling(float l, float y) {
 // log_input: exp(x) - y x, d/dx = exp(x) - y.  torch.nn.functional.poisson_nll_loss.
 template <bool Full>
 struct PoissonLogInput {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT float loss(float x, float y) const { return withStirling<Full>(vmath::exp(x) - y * x, y); }
   FASTLOSS_HOT float grad(float x, float y) const { return vmath::exp(x) - y; }
   FASTLOSS_HOT void both(float x, float y, float& l, float& d) const {

@@ -116,6 +116,26 @@ for (const level of isaLevels()) {
       expect(sum).toBe(native.run(x) as number);
     });
 
+    // log1pPositive (log1p for x > 0, as after Keras' clip to [1e-7, ...)): the same bits as log1p
+    // there, +Inf and NaN included.
+    test('log1pPositive has the bits of log1p on positive floats', () => {
+      const bounds = [1e-7, 2 ** -149, 2 ** -126, 1, 1.0000001, 0.99999994, 3.4028234663852886e38, Infinity, NaN];
+      const pos = input.filter((v) => v > 0);
+      const x = new Float32Array(pos.length + bounds.length);
+      x.set(pos);
+      x.set(bounds, pos.length);
+      const got = new Uint32Array(evaluate('simd.log1pPositive', x).buffer);
+      const want = new Uint32Array(evaluate('simd.log1p', x).buffer);
+      let diff = 0;
+      for (let i = 0; i < x.length; i++) if (got[i] !== want[i]) diff++;
+      expect(x.length).toBeGreaterThan(100000);
+      expect(diff).toBe(0);
+      setRawCall('probe.log1pPositive', { flags: FLAG_LOSS, reduction: 2, shape: [x.length - 2] });
+      const sum = native.run(x.subarray(0, x.length - 2)) as number;
+      setRawCall('probe.log1p', { flags: FLAG_LOSS, reduction: 2, shape: [x.length - 2] });
+      expect(sum).toBe(native.run(x.subarray(0, x.length - 2)) as number);
+    });
+
     test('exact special values', () => {
       const x = Float32Array.from([0, -0, Infinity, -Infinity, NaN, -1, -2]);
       expect(Array.from(evaluate('simd.exp', x)).slice(0, 5)).toEqual([1, 1, Infinity, 0, NaN]);

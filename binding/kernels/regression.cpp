@@ -89,7 +89,7 @@ struct SquaredLogError {
   }
   float grad(float p, float t) const {
     float d = logDiff(p, t);
-    return p >= kKerasEpsilon ? 2.0f * d / (p + 1.0f) : (p < kKerasEpsilon ? 0.0f : p);
+    return vmath::select(p < kKerasEpsilon, 0.0f, 2.0f * d / (p + 1.0f));  // a NaN p: its NaN, quieted, via d
   }
 };
 

@@ -34,17 +34,23 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* 
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
-#elif defined(MCA_LOGCOSH) || defined(MCA_LOGCOSHGRAD)
+#elif defined(MCA_LOGCOSH) || defined(MCA_LOGCOSHGRAD) || defined(MCA_MSLE) || defined(MCA_MSLEGRAD)
 #include "regression.cpp"
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
-// keras.logCosh: the engine's summing loop over LogCosh (forward), or its fused sum and gradient loop.
-extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t n) {
-#if defined(MCA_LOGCOSH)
-  (void)g;
-  return sumLoop<false, false>(LogCosh{}, p, t, nullptr, nullptr, 0, n);
+// keras.logCosh or keras.meanSquaredLogarithmicError: the engine's summing loop (forward), or its fused
+// sum and gradient loop (MSLE: blockSum, the losses pass).
+#if defined(MCA_LOGCOSH) || defined(MCA_LOGCOSHGRAD)
+using McaOp = LogCosh;
 #else
-  return sumGradLoop<false, false>(LogCosh{}, p, t, nullptr, nullptr, 0.5f, g, 0, n);
+using McaOp = SquaredLogError;
+#endif
+extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t n) {
+#if defined(MCA_LOGCOSH) || defined(MCA_MSLE)
+  (void)g;
+  return sumLoop<false, false>(McaOp{}, p, t, nullptr, nullptr, 0, n);
+#else
+  return sumGradLoop<false, false>(McaOp{}, p, t, nullptr, nullptr, 0.5f, g, 0, n);
 #endif
 }
 }  // namespace FASTLOSS_ISA_NS
@@ -128,21 +134,6 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* 
   return sumLoop<false, false>(KlDiv{}, x, y, nullptr, nullptr, 0, n);
 #else
   return sumGradLoop<false, false>(KlDiv{}, x, y, nullptr, nullptr, 0.5f, g, 0, n);
-#endif
-}
-}  // namespace FASTLOSS_ISA_NS
-}  // namespace fastloss
-#elif defined(MCA_MSLE) || defined(MCA_MSLEGRAD)
-#include "regression.cpp"
-namespace fastloss {
-namespace FASTLOSS_ISA_NS {
-// keras.meanSquaredLogarithmicError forward or with the gradient (the flat unweighted path).
-extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t n) {
-#if defined(MCA_MSLE)
-  (void)g;
-  return sumLoop<false, false>(SquaredLogError{}, p, t, nullptr, nullptr, 0, n);
-#else
-  return sumGradLoop<false, false>(SquaredLogError{}, p, t, nullptr, nullptr, 0.5f, g, 0, n);
 #endif
 }
 }  // namespace FASTLOSS_ISA_NS

@@ -96,6 +96,7 @@ struct SquaredLogError {
 // x + softplus(-2x) - log 2 with x = p - t (never overflows); d/dp = tanh(x), both from one
 // e = exp(-2|x|) (scalar.h, vmath.h).  keras log_cosh.
 struct LogCosh {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT void both(float p, float t, float& l, float& d) const {
     const float x = p - t;
     const float e = expNegAbs(2.0f * x);

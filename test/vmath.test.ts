@@ -96,23 +96,27 @@ for (const level of isaLevels()) {
       expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.abs(want) + 1e-4);
     });
 
-    // logPositive (log for positive normal arguments, as after Keras' clip): the same bits as log
-    // over that domain, including the clip bounds and 1; NaN stays NaN.
-    test('logPositive has the bits of log on positive normal floats', () => {
-      const bounds = [1e-7, 1 - 1e-7, 1, 2 ** -126, 1.0000001, 0.99999994, 3.4028234663852886e38, 2e-7, 1.0000001e-7];
-      const x = new Float32Array(input.filter((v) => v >= 2 ** -126 && v < Infinity).length + bounds.length);
-      x.set(input.filter((v) => v >= 2 ** -126 && v < Infinity));
-      x.set(bounds, x.length - bounds.length);
-      const got = new Uint32Array(evaluate('simd.logPositive', x).buffer);
-      const want = new Uint32Array(evaluate('simd.log', x).buffer);
+    // logPositive (log for positive normal arguments, as after Keras' clip) and log1pPositive (log1p for
+    // x > 0, +Inf or NaN, as after Keras' clip to [1e-7, ...)): the bits of log / log1p over that domain,
+    // including the clip bounds and 1; NaN stays NaN. Their probes sum the same values.
+    const positive: [string, string, (v: number) => boolean, number[]][] = [
+      ['logPositive', 'log', (v) => v >= 2 ** -126 && v < Infinity,
+        [1e-7, 1 - 1e-7, 1, 2 ** -126, 1.0000001, 0.99999994, 3.4028234663852886e38, 2e-7, 1.0000001e-7]],
+      ['log1pPositive', 'log1p', (v) => v > 0,
+        [1e-7, 2 ** -149, 2 ** -126, 1, 1.0000001, 0.99999994, 3.4028234663852886e38, Infinity, NaN]],
+    ];
+    test.each(positive)('%s has the bits of %s on its domain', (fast, general, inDomain, bounds) => {
+      const x = Float32Array.from([...input.filter(inDomain), ...bounds]);
+      const got = new Uint32Array(evaluate(`simd.${fast}`, x).buffer);
+      const want = new Uint32Array(evaluate(`simd.${general}`, x).buffer);
       let diff = 0;
       for (let i = 0; i < x.length; i++) if (got[i] !== want[i]) diff++;
       expect(x.length).toBeGreaterThan(100000);
       expect(diff).toBe(0);
-      expect(Number.isNaN(evaluate('simd.logPositive', Float32Array.from([NaN]))[0])).toBe(true);
-      setRawCall('probe.logPositive', { flags: FLAG_LOSS, reduction: 2, shape: [x.length] });
+      expect(Number.isNaN(evaluate(`simd.${fast}`, Float32Array.from([NaN]))[0])).toBe(true);
+      setRawCall(`probe.${fast}`, { flags: FLAG_LOSS, reduction: 2, shape: [x.length] });
       const sum = native.run(x) as number;
-      setRawCall('probe.log', { flags: FLAG_LOSS, reduction: 2, shape: [x.length] });
+      setRawCall(`probe.${general}`, { flags: FLAG_LOSS, reduction: 2, shape: [x.length] });
       expect(sum).toBe(native.run(x) as number);
     });
 

@@ -19,7 +19,7 @@ const { spawnSync } = require('child_process');
 // Per loss: the vmath primitives evaluated per element of the prediction input, forward and with
 // the gradient (softplus = exp of -|x| + log1p of a unit argument; a sigmoid computed from the exp a softplus
 // already paid for adds its division, 1 / (1 + e): div; expNonPositive = exp restricted to x <= 0, as softmax uses it;
-// logPositive = log of a positive normal argument, as after Keras' clip), and optionally the shapes whose class counts
+// logPositive = log of a positive normal argument, as after Keras' clip; log1pPositive likewise), and optionally the shapes whose class counts
 // to run (default: the 10^5 case's).
 const MIXES = {
   'torch.crossEntropy': { forward: ['expNonPositive'], withGrad: ['expNonPositive'], shapes: [[256, 1000], [64, 4000], [8, 32000]] },
@@ -38,7 +38,8 @@ const MIXES = {
   // withGrad: d log(o) / do = 1 / o, a division per element (Keras' p / sum(p) is p * (1 / sum) here).
   'keras.categoricalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
   'keras.categoricalFocalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
-  'keras.meanSquaredLogarithmicError': { forward: ['log1p', 'log1p'], withGrad: ['log1p', 'log1p'] },
+  // log1p of Keras' clip max(v, 1e-7): log1pPositive (log1p's bits there, without its -1 and zero cases).
+  'keras.meanSquaredLogarithmicError': { forward: ['log1pPositive', 'log1pPositive'], withGrad: ['log1pPositive', 'log1pPositive'] },
   // withGrad: tanh(x) from the softplus's e = exp(-2|x|) adds its division, 1 - 2 e / (1 + e): div.
   'keras.logCosh': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
 };
@@ -50,6 +51,7 @@ const PRIMITIVE_INPUT = {
   log: (i) => 0.001 + (i * 0.618034) % 1,
   logPositive: (i) => 0.001 + (i * 0.618034) % 1,
   log1p: (i) => -0.5 + 2 * ((i * 0.618034) % 1),
+  log1pPositive: (i) => 0.001 + 2 * ((i * 0.618034) % 1),
   tanh: (i) => -4 + 8 * ((i * 0.618034) % 1),
   sigmoid: (i) => -8 + 16 * ((i * 0.618034) % 1),
   softplus: (i) => -8 + 16 * ((i * 0.618034) % 1),

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "isa.h"
+#include "lanes.h"
 #include "loss_args.h"
 #include "params.h"
 #include "runtime.h"
@@ -430,10 +431,74 @@ FASTLOSS_LOOP inline void lossGradLoop(const Op op, const float* __restrict x, c
   }
 }
 
+// Ops whose loss is a long dependency chain (an exp or a log) declare
+//   static constexpr bool kSumInBlocks = true;
+// and their summing loops run in two passes per block (blockSum): the losses of kSumBlock elements into a
+// stack buffer, then their sum in double. Widening and adding in the same loop kept the core's scheduler
+// full of the chain's waiting uops (poissonNllLoss withGrad 0.27 -> 0.22 ns/el apart, AMD EPYC, AVX-512).
+template <class Op, class = void>
+struct SumsInBlocks : std::false_type {};
+template <class Op>
+struct SumsInBlocks<Op, std::void_t<decltype(Op::kSumInBlocks)>> : std::bool_constant<Op::kSumInBlocks> {};
+
+constexpr int64_t kSumBlock = 256;
+
+// sum over [b, e) in double of the losses fill(j0, j1, l) writes for [j0, j1) into l[0, j1 - j0), in the
+// lanes of `omp simd reduction(+)` at every ISA level: lane k adds elements b + k, b + k + kRowLanes, ...,
+// the last (e - b) % kRowLanes elements go to lane 0 in order, then the lanes are added in order (the same
+// bits as the one-pass loop at AVX-512).
+template <class Fill>
+FASTLOSS_HOT double blockSum(const int64_t b, const int64_t e, Fill fill) {
+  double S[kRowLanes] = {};
+  float l[kSumBlock];
+  const int64_t body = b + (e - b) / kRowLanes * kRowLanes;
+  for (int64_t j0 = b; j0 < body; j0 += kSumBlock) {
+    const int64_t j1 = body - j0 < kSumBlock ? body : j0 + kSumBlock;
+    fill(j0, j1, l);
+    for (int64_t j = 0; j < j1 - j0; j += kRowLanes) {
+#pragma omp simd
+      for (int64_t k = 0; k < kRowLanes; ++k) S[k] += static_cast<double>(l[j + k]);
+    }
+  }
+  if (body < e) {
+    fill(body, e, l);
+    for (int64_t i = 0; i < e - body; ++i) S[0] += static_cast<double>(l[i]);
+  }
+  double acc = 0.0;
+  for (int64_t k = 0; k < kRowLanes; ++k) acc += S[k];
+  return acc;
+}
+
+// l[i - j0] = w_i l_i for i in [j0, j1) of a run starting at b; with Grad also g_i = scale w_i d_i.
+template <bool HasW, bool HasV, bool Grad, class Op>
+FASTLOSS_HOT void fillLosses(const Op op, const float* __restrict x, const float* __restrict y,
+                             const float* __restrict w, const float* __restrict v, const float scale,
+                             float* __restrict g, float* __restrict l, const int64_t b, const int64_t j0,
+                             const int64_t j1) {
+  if constexpr (Grad) {
+#pragma omp simd
+    for (int64_t i = j0; i < j1; ++i) {
+      const LossGrad r = bothAt<HasV>(op, FASTLOSS_ELEMENT);
+      l[i - j0] = FASTLOSS_WEIGHTED(r.loss);
+      g[i] = scale * FASTLOSS_WEIGHTED(r.grad);
+    }
+  } else {
+    (void)scale;
+    (void)g;
+#pragma omp simd
+    for (int64_t i = j0; i < j1; ++i) l[i - j0] = FASTLOSS_WEIGHTED(lossAt<HasV>(op, FASTLOSS_ELEMENT));
+  }
+}
+
 // sum_i w_i l_i in double.
 template <bool HasW, bool HasV, class Op>
 FASTLOSS_LOOP inline double sumLoop(const Op op, const float* __restrict x, const float* __restrict y,
                                     const float* __restrict w, const float* __restrict v, int64_t b, int64_t e) {
+  if constexpr (SumsInBlocks<Op>::value) {
+    return blockSum(b, e, [&](int64_t j0, int64_t j1, float* l) {
+      fillLosses<HasW, HasV, false>(op, x, y, w, v, 0.0f, nullptr, l, b, j0, j1);
+    });
+  }
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = b; i < e; ++i) acc += static_cast<double>(FASTLOSS_WEIGHTED(lossAt<HasV>(op, FASTLOSS_ELEMENT)));
@@ -445,6 +510,11 @@ template <bool HasW, bool HasV, class Op>
 FASTLOSS_LOOP inline double sumGradLoop(const Op op, const float* __restrict x, const float* __restrict y,
                                         const float* __restrict w, const float* __restrict v, const float scale,
                                         float* __restrict g, int64_t b, int64_t e) {
+  if constexpr (SumsInBlocks<Op>::value) {
+    return blockSum(b, e, [&](int64_t j0, int64_t j1, float* l) {
+      fillLosses<HasW, HasV, true>(op, x, y, w, v, scale, g, l, b, j0, j1);
+    });
+  }
   double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
   for (int64_t i = b; i < e; ++i) {

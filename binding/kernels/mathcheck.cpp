@@ -43,6 +43,9 @@ namespace simd {
 void logPositive(LossArgs& a) {
   apply(a, [](float v) { return ::fastloss::vmath::logPositive(v); });
 }
+void log1pPositive(LossArgs& a) {
+  apply(a, [](float v) { return ::fastloss::vmath::log1pPositive(v); });
+}
 }  // namespace simd
 #undef FASTLOSS_MATHCHECK
 

@@ -15,6 +15,7 @@ constexpr float kHalfLog2Pi = 0.91893853320467274f;  // 0.5 log(2 pi)
 
 // xlogy(y, y) - y x (0 where y == 0); d/dx = -y.  torch.nn.functional.kl_div, log_target=False.
 struct KlDiv {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT float loss(float x, float y) const {
     const float ylogy = y == 0.0f ? 0.0f : y * vmath::log(y);
     return mulAdd(-y, x, ylogy);  // one fused rounding on every path (scalar.h)
@@ -24,6 +25,7 @@ struct KlDiv {
 
 // exp(y) (y - x); d/dx = -exp(y).  kl_div, log_target=True.
 struct KlDivLogTarget {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT float loss(float x, float y) const { return vmath::exp(y) * (y - x); }
   FASTLOSS_HOT float grad(float, float y) const { return -vmath::exp(y); }
 };
@@ -48,6 +50,7 @@ FASTLOSS_HOT float withStirling(float l, float y) {
 // log_input: exp(x) - y x, d/dx = exp(x) - y.  torch.nn.functional.poisson_nll_loss.
 template <bool Full>
 struct PoissonLogInput {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT float loss(float x, float y) const { return withStirling<Full>(vmath::exp(x) - y * x, y); }
   FASTLOSS_HOT float grad(float x, float y) const { return vmath::exp(x) - y; }
   FASTLOSS_HOT void both(float x, float y, float& l, float& d) const {
@@ -60,6 +63,7 @@ struct PoissonLogInput {
 // x - y log(x + eps), d/dx = 1 - y / (x + eps).  poisson_nll_loss(log_input=False).
 template <bool Full>
 struct PoissonRate {
+  static constexpr bool kSumInBlocks = true;
   float eps;
   FASTLOSS_HOT float loss(float x, float y) const { return withStirling<Full>(x - y * vmath::log(x + eps), y); }
   FASTLOSS_HOT float grad(float x, float y) const { return 1.0f - y / (x + eps); }
@@ -67,6 +71,7 @@ struct PoissonRate {
 
 // p - y log(p + eps); d/dp = 1 - y / (p + eps).  keras.losses.poisson.
 struct KerasPoisson {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT float loss(float p, float y) const { return p - y * vmath::log(p + kKerasEpsilon); }
   FASTLOSS_HOT float grad(float p, float y) const { return 1.0f - y / (p + kKerasEpsilon); }
 };
@@ -74,6 +79,7 @@ struct KerasPoisson {
 // sum_j c(y) log(c(y) / c(p)), c = clip(., eps, 1); d/dp = -c(y) / c(p) where eps <= p <= 1.
 // keras.losses.kl_divergence (a sum over the last axis).
 struct KerasKl {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT static float clip1(float v) { return v < kKerasEpsilon ? kKerasEpsilon : (v > 1.0f ? 1.0f : v); }
   FASTLOSS_HOT float loss(float p, float t) const {
     const float y = clip1(t);

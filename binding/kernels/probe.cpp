@@ -83,6 +83,9 @@ void logPositive(LossArgs& a) {
 void log1p(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::log1p(v); });
 }
+void log1pPositive(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::log1pPositive(v); });
+}
 void tanh(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::tanh(v); });
 }

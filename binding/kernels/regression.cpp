@@ -76,22 +76,27 @@ struct AbsolutePercentageError {
 };
 
 // (log(max(p, eps) + 1) - log(max(t, eps) + 1))^2; tf.maximum passes the gradient where
-// p >= eps.  keras mean_squared_logarithmic_error.
+// p >= eps.  keras mean_squared_logarithmic_error. max(v, eps) is >= eps or NaN (log1pPositive), a bit
+// select: a ternary is a branch in a loop's scalar tail, where GCC then fused log1p's arithmetic
+// differently than in the vector body (an element's loss depended on its position).
 struct SquaredLogError {
-  static float clipped(float v) { return v >= kKerasEpsilon ? v : (v < kKerasEpsilon ? kKerasEpsilon : v); }
+  static constexpr bool kSumInBlocks = true;
+  static float clipped(float v) { return vmath::select(v < kKerasEpsilon, kKerasEpsilon, v); }
+  static float logDiff(float p, float t) { return vmath::log1pPositive(clipped(p)) - vmath::log1pPositive(clipped(t)); }
   float loss(float p, float t) const {
-    float d = vmath::log1p(clipped(p)) - vmath::log1p(clipped(t));
+    float d = logDiff(p, t);
     return d * d;
   }
   float grad(float p, float t) const {
-    float d = vmath::log1p(clipped(p)) - vmath::log1p(clipped(t));
-    return p >= kKerasEpsilon ? 2.0f * d / (p + 1.0f) : (p < kKerasEpsilon ? 0.0f : p);
+    float d = logDiff(p, t);
+    return vmath::select(p < kKerasEpsilon, 0.0f, 2.0f * d / (p + 1.0f));  // a NaN p: its NaN, quieted, via d
   }
 };
 
 // x + softplus(-2x) - log 2 with x = p - t (never overflows); d/dp = tanh(x), both from one
 // e = exp(-2|x|) (scalar.h, vmath.h).  keras log_cosh.
 struct LogCosh {
+  static constexpr bool kSumInBlocks = true;
   FASTLOSS_HOT void both(float p, float t, float& l, float& d) const {
     const float x = p - t;
     const float e = expNegAbs(2.0f * x);

@@ -156,15 +156,28 @@ FASTLOSS_VMATH_FN float logPositive(float x) {
 // log1p(x) = log(u) + c/u with c/u folded into the low part of detail::logCore.
 // log1p(+-0) = +-0, log1p(-1) = -Inf, log1p(x < -1) = NaN, log1p(+Inf) = +Inf.
 // measured: 1 ulp (0.84 FMA builds, 0.87 baseline; 99.61% correctly rounded).
-FASTLOSS_VMATH_FN float log1p(float x) {
+namespace detail {
+// log1p's arithmetic for finite x > -1 (x = +-0 gives +0).
+FASTLOSS_VMATH_FN float log1pFinite(float x) {
   const float u = 1.0f + x;
   const float c = select(x > 1.0f, 1.0f - (u - x), x - (u - 1.0f));
   int32_t k;
-  const float f = detail::reduceLog(u, k);
-  const float y = detail::logCore(f, static_cast<float>(k), c / u);
+  const float f = reduceLog(u, k);
+  return logCore(f, static_cast<float>(k), c / u);
+}
+}  // namespace detail
+
+FASTLOSS_VMATH_FN float log1p(float x) {
+  const float y = detail::log1pFinite(x);
   // x <= -1, +Inf, NaN as in log; +-0 keeps its sign
   const float special = x == -1.0f ? -detail::kInf : (x < -1.0f ? detail::kNaN : x * detail::kInf);
   return select(x > -1.0f && x < detail::kInf, select(x == 0.0f, x, y), special);
+}
+
+// log1p(x) for x > 0, +Inf or NaN only (after Keras' clip to [1e-7, ...)): the same bits as log1p there
+// without its -1 and zero cases (keras.meanSquaredLogarithmicError 0.66 -> 0.44 ns/el, AMD EPYC, AVX-512).
+FASTLOSS_VMATH_FN float log1pPositive(float x) {
+  return select(x < detail::kInf, detail::log1pFinite(x), x * detail::kInf);
 }
 
 // log1p(u) for u in [0, 1] only, e.g. u = exp(-|x|) in softplus: log1p's arithmetic without its

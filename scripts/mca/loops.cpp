@@ -34,17 +34,23 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* 
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
-#elif defined(MCA_LOGCOSH) || defined(MCA_LOGCOSHGRAD)
+#elif defined(MCA_LOGCOSH) || defined(MCA_LOGCOSHGRAD) || defined(MCA_MSLE) || defined(MCA_MSLEGRAD)
 #include "regression.cpp"
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
-// keras.logCosh: the engine's summing loop over LogCosh (forward), or its fused sum and gradient loop.
-extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t n) {
-#if defined(MCA_LOGCOSH)
-  (void)g;
-  return sumLoop<false, false>(LogCosh{}, p, t, nullptr, nullptr, 0, n);
+// keras.logCosh or keras.meanSquaredLogarithmicError: the engine's summing loop (forward), or its fused
+// sum and gradient loop (MSLE: blockSum, the losses pass).
+#if defined(MCA_LOGCOSH) || defined(MCA_LOGCOSHGRAD)
+using McaOp = LogCosh;
 #else
-  return sumGradLoop<false, false>(LogCosh{}, p, t, nullptr, nullptr, 0.5f, g, 0, n);
+using McaOp = SquaredLogError;
+#endif
+extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* t, float* g, int64_t n) {
+#if defined(MCA_LOGCOSH) || defined(MCA_MSLE)
+  (void)g;
+  return sumLoop<false, false>(McaOp{}, p, t, nullptr, nullptr, 0, n);
+#else
+  return sumGradLoop<false, false>(McaOp{}, p, t, nullptr, nullptr, 0.5f, g, 0, n);
 #endif
 }
 }  // namespace FASTLOSS_ISA_NS
@@ -113,13 +119,22 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* 
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
-#elif defined(MCA_POISSON)
+#elif defined(MCA_POISSON) || defined(MCA_KLDIV) || defined(MCA_KLDIVGRAD)
 #include "probabilistic.cpp"
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
-// torch.poissonNllLoss (log input) forward: the engine's summing loop.
-extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* y, int64_t n) {
+// torch.poissonNllLoss (log input) forward, torch.klDiv forward or with the gradient: the engine's
+// summing loops (blockSum: the largest loop is the losses' pass; the sum's pass is an S loop).
+extern "C" __attribute__((flatten)) double mcaLoop(const float* x, const float* y, float* g, int64_t n) {
+#if defined(MCA_POISSON)
+  (void)g;
   return sumLoop<false, false>(PoissonLogInput<false>{}, x, y, nullptr, nullptr, 0, n);
+#elif defined(MCA_KLDIV)
+  (void)g;
+  return sumLoop<false, false>(KlDiv{}, x, y, nullptr, nullptr, 0, n);
+#else
+  return sumGradLoop<false, false>(KlDiv{}, x, y, nullptr, nullptr, 0.5f, g, 0, n);
+#endif
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
@@ -139,5 +154,5 @@ extern "C" __attribute__((flatten)) void mcaLoop(const float* __restrict x, floa
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
 #else
-#error "define MCA_XENT(GRAD), MCA_POISSON(GRAD), MCA_PRIM, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
+#error "define MCA_XENT(GRAD), MCA_POISSON(GRAD), MCA_KLDIV(GRAD), MCA_MSLE(GRAD), MCA_PRIM, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
 #endif

@@ -3,7 +3,7 @@
 // FASTLOSS_ISA_NS and the -march flags come from the script (the CMakeLists.txt flags).
 #include <cstdint>
 
-#if defined(MCA_XENT) || defined(MCA_XENTGRAD)
+#if defined(MCA_XENT) || defined(MCA_XENTGRAD) || defined(MCA_XENTFUSED) || defined(MCA_XENTGRADFUSED)
 #include "xent.h"
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
@@ -17,10 +17,17 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* x, float* g, int
   k.C = C;
   k.S = 1;
   k.wantLoss = true;
-#if defined(MCA_XENTGRAD)
+#if defined(MCA_XENTGRAD) || defined(MCA_XENTGRADFUSED)
   k.wantGrad = true;
 #endif
+#if defined(MCA_XENTFUSED) || defined(MCA_XENTGRADFUSED)
+  // the exp pass of row 0 with row 1's max (Xent::rowsFused)
+  k.N = 2;
+  float m1;
+  return k.rowPartFrom(0, 0, C, 0.0f, x + C, C, &m1).se + m1;
+#else
   return k.rowPart(0, 0, C).se;
+#endif
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss

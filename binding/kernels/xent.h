@@ -734,13 +734,25 @@ struct Xent {
   // Rows [r0, r1) of splitRows; adds their losses to total in row order.
   void splitGroup(int64_t r0, int64_t r1, int64_t parts, Part* st, Final* fin, float* shift, const int64_t* ys,
                   double& total) const {
-    const int64_t u0 = r0 * parts;
-    parallelFor((r1 - r0) * parts, 1, kSplit * 8, [&](int64_t b, int64_t e) {
+    const int64_t u0 = r0 * parts, units = (r1 - r0) * parts;
+    // Runs of units per thread (about two per thread; a chunk's Part is the same whoever computes
+    // it): each unit's exp pass takes the next one's max (rowPartFrom's next), as rowsFused.
+    const int64_t grain = units / (2 * static_cast<int64_t>(runtime::numThreads()));
+    parallelFor(units, grain > 1 ? grain : 1, kSplit * 8, [&](int64_t b, int64_t e) {
+      bool have = false;  // m holds unit k's max
+      float m = 0.0f;
       for (int64_t k = u0 + b; k < u0 + e; ++k) {
         const int64_t r = k / parts, q = k % parts;
-        if (ys[r] < 0) continue;
+        if (ys[r] < 0) {
+          have = false;
+          continue;
+        }
         const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
-        st[k] = rowPart(r, c0, c1);
+        if (!have) m = rowMax(x + r * C, c0, c1);
+        const int64_t kn = k + 1, rn = kn / parts, n0 = kn % parts * kSplit;
+        have = kn < u0 + e && ys[rn] >= 0;
+        if (have) st[k] = rowPartFrom(r, c0, c1, m, x + rn * C + n0, n0 + kSplit < C ? kSplit : C - n0, &m);
+        else st[k] = rowPartFrom(r, c0, c1, m);
       }
     });
     for (int64_t r = r0; r < r1; ++r) {

@@ -192,10 +192,18 @@ struct Xent {
   // range, e.g. the next row, indexed like xr; fused a multiple of kMaxLanes, <= c1 - c0), in
   // rowMax's order: rowMaxFrom(nx, M, c0, c0 + fused, ...) finishes it. The loads of the next range
   // and its max cost little beside the exp, and that range's own max pass (an L2 pass) goes.
-  template <bool Store, bool Max = false>
+  // Scale: pg[c0, c1) *= pk in the same loop (another row's pending rescale: its stores overlap the
+  // exp instead of running as a store-bound pass of their own).
+  template <bool Store, bool Max = false, bool Scale = false>
   static double expSum(const float* __restrict xr, float* __restrict gr, const float sh, int64_t c0, int64_t c1,
                        const uintptr_t ahead = 0, const bool aheadToL1 = true, const float* __restrict nx = nullptr,
-                       float* __restrict M = nullptr, const int64_t fused = 0) {
+                       float* __restrict M = nullptr, const int64_t fused = 0, float* __restrict pg = nullptr,
+                       const float pk = 0.0f) {
+    if (Scale) {
+      const int64_t body = c1 - c0 < kLanes ? c0 : c0 + (c1 - c0) / kLanes * kLanes;
+#pragma omp simd
+      for (int64_t c = body; c < c1; ++c) pg[c] *= pk;  // the rest in vec below
+    }
     if (c1 - c0 < kLanes) {
       float s = 0.0f;
 #pragma omp simd reduction(+ : s)
@@ -219,6 +227,7 @@ struct Xent {
       for (int64_t k = 0; k < kLanes; ++k) {
         const float v = vmath::expNonPositive(xr[c + k] - sh);
         if (Store) gr[c + k] = v;
+        if (Scale) pg[c + k] *= pk;
         S[k] += v;
       }
     };
@@ -262,20 +271,24 @@ struct Xent {
   Part rowPart(int64_t r, int64_t c0, int64_t c1) const { return rowPartFrom(r, c0, c1, rowMax(x + r * C, c0, c1)); }
 
   // rowPart with the max m of the range already known. With next (a range of nextLen logits, e.g.
-  // the next row), *nextMax = rowMax of it, taken in the exp pass (expSum's Max).
+  // the next row), *nextMax = rowMax of it, taken in the exp pass (expSum's Max). With pg (wantGrad),
+  // pg[c0, c1) *= pk in the exp pass too (expSum's Scale).
   Part rowPartFrom(int64_t r, int64_t c0, int64_t c1, const float m, const float* next = nullptr,
-                   const int64_t nextLen = 0, float* nextMax = nullptr) const {
+                   const int64_t nextLen = 0, float* nextMax = nullptr, float* pg = nullptr,
+                   const float pk = 0.0f) const {
     const float* xr = x + r * C;
     const float sh = m == -kInf ? 0.0f : m;
     Part pt{m, sh, 0.0, 0.0, 0.0};
+    float* gr = wantGrad ? g + r * C : nullptr;
     if (next) {
       const int64_t n = c1 - c0 < nextLen ? c1 - c0 : nextLen;
       const int64_t fused = nextLen < kMaxLanes ? 0 : n / kMaxLanes * kMaxLanes;
       float M[kMaxLanes];
       maxLanesInit(M);
       const float* nx = next - c0;
-      pt.se = wantGrad ? expSum<true, true>(xr, g + r * C, sh, c0, c1, 0, true, nx, M, fused)
-                       : expSum<false, true>(xr, nullptr, sh, c0, c1, 0, true, nx, M, fused);
+      pt.se = pg   ? expSum<true, true, true>(xr, gr, sh, c0, c1, 0, true, nx, M, fused, pg, pk)
+              : gr ? expSum<true, true>(xr, gr, sh, c0, c1, 0, true, nx, M, fused)
+                   : expSum<false, true>(xr, nullptr, sh, c0, c1, 0, true, nx, M, fused);
       *nextMax = fused ? rowMaxFrom(nx, M, c0, c0 + fused, c0 + nextLen) : rowMax(next, 0, nextLen);
       sumsU(pt, r, c0, c1);
       return pt;
@@ -287,8 +300,9 @@ struct Xent {
     // Longer ranges (splitRows' chunks) fetch the next chunk into L2 only.
     const uintptr_t ahead = r * C + c1 < N * C ? reinterpret_cast<uintptr_t>(xr + c1) : 0;
     const bool toL1 = c1 - c0 <= kAhead;
-    pt.se = wantGrad ? expSum<true>(xr, g + r * C, sh, c0, c1, ahead, toL1)
-                     : expSum<false>(xr, nullptr, sh, c0, c1, ahead, toL1);
+    pt.se = pg   ? expSum<true, false, true>(xr, gr, sh, c0, c1, ahead, toL1, nullptr, nullptr, 0, pg, pk)
+            : gr ? expSum<true>(xr, gr, sh, c0, c1, ahead, toL1)
+                 : expSum<false>(xr, nullptr, sh, c0, c1, ahead, toL1);
     sumsU(pt, r, c0, c1);
     return pt;
   }
@@ -391,14 +405,19 @@ struct Xent {
   }
 
   // Rows [b, e) whole, C >= kMaxLanes. Each row's exp pass also takes the next row's max (expSum's
-  // Max: no max pass of its own, which read the row from L2 once more); its gradient factors (one
-  // division) and rescale (rowGrad) follow at once, while g is in L1. The losses (a log each: a
+  // Max: no max pass of its own, which read the row from L2 once more) and, for index targets
+  // without smoothing (g = k exp(x - max), then -ky at y), the previous row's rescale (expSum's
+  // Scale: its stores overlap the exp; as a pass of its own it was store-bound). Other gradients
+  // are rescaled (rowGrad) right after their exp pass, while g is in L1. The losses (a log each: a
   // long dependency chain, which held up the next row's exp pass behind it) come after a batch of
   // kBatch rows, one after the other, so that their latencies overlap. Same values as row().
   static constexpr int64_t kBatch = 8;
   double rowsFused(int64_t b, int64_t e) const {
+    const bool ahead = wantGrad && idx && ls == 0.0f;  // rescale in the next row's exp pass
     double acc = 0.0;
     float m = rowMax(x + b * C, 0, C);
+    int64_t pr = -1, py = 0;  // the row whose rescale is pending (-1: none), its target and factors
+    Final pf{};
     for (int64_t r0 = b; r0 < e; r0 += kBatch) {
       const int64_t r1 = e - r0 < kBatch ? e : r0 + kBatch;
       int64_t ys[kBatch];
@@ -409,10 +428,18 @@ struct Xent {
         float mn = 0.0f;
         ys[r - r0] = y;
         if (y >= 0) {
-          pts[r - r0] = rowPartFrom(r, 0, C, m, next, C, &mn);
+          float* pg = pr >= 0 ? g + pr * C : nullptr;
+          pts[r - r0] = rowPartFrom(r, 0, C, m, next, C, &mn, pg, pf.k);
+          if (pg) pg[py] -= pf.ky;
+          pr = -1;
           if (wantGrad) {
             const Final f = factors(r, pts[r - r0].se, pts[r - r0].A, y);
-            rowGrad(r, 0, C, f.k, f, y);
+            if (!ahead) rowGrad(r, 0, C, f.k, f, y);
+            if (ahead) {
+              pr = r;
+              py = y;
+              pf = f;
+            }
           }
         } else if (next) {
           mn = rowMax(next, 0, C);
@@ -431,6 +458,7 @@ struct Xent {
         acc += l;
       }
     }
+    if (pr >= 0) rowGrad(pr, 0, C, pf.k, pf, py);
     return acc;
   }
 

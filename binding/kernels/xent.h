@@ -217,6 +217,7 @@ struct Xent {
     const int64_t body = c0 + (c1 - c0) / kLanes * kLanes;
     double se = 0.0;
     float S[kLanes];
+    const float nsh = negate(sh);  // x + (-sh) is x - sh, and takes x straight from memory
     float Ml[kMaxLanes];  // M, in registers through the loops
     if constexpr (Max) {
 #pragma omp simd
@@ -225,7 +226,7 @@ struct Xent {
     auto vec = [&](const int64_t c) {
 #pragma omp simd
       for (int64_t k = 0; k < kLanes; ++k) {
-        const float v = vmath::expNonPositive(xr[c + k] - sh);
+        const float v = vmath::expNonPositive(xr[c + k] + nsh);
         if (Store) gr[c + k] = v;
         if (Scale) pg[c + k] *= pk;
         S[k] += v;
@@ -254,7 +255,7 @@ struct Xent {
         const int64_t c = c1 - kLanes;
 #pragma omp simd
         for (int64_t k = 0; k < kLanes; ++k) {
-          const float v = vmath::expNonPositive(xr[c + k] - sh);
+          const float v = vmath::expNonPositive(xr[c + k] + nsh);
           if (Store) gr[c + k] = v;
           S[k] += c + k >= body ? v : 0.0f;
         }

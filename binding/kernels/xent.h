@@ -218,7 +218,7 @@ struct Xent {
     double se = 0.0;
     float S[kLanes];
     const float nsh = negate(sh);  // x + (-sh) is x - sh, and takes x straight from memory
-    float Ml[kMaxLanes];  // M, in registers through the loops
+    float Ml[kMaxLanes];           // M, in registers through the loops
     if constexpr (Max) {
 #pragma omp simd
       for (int64_t k = 0; k < kMaxLanes; ++k) Ml[k] = M[k];

@@ -147,5 +147,6 @@ extern "C" __attribute__((flatten)) void mcaLoop(const float* __restrict x, floa
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
 #else
-#error "define MCA_XENT(GRAD), MCA_POISSON(GRAD), MCA_PRIM, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
+#error \
+    "define MCA_XENT(GRAD), MCA_POISSON(GRAD), MCA_PRIM, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
 #endif

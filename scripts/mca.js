@@ -14,8 +14,11 @@ const { execFileSync } = require('child_process');
 
 const root = path.join(__dirname, '..');
 const LOOPS = {
-  xent: { define: 'MCA_XENT', what: 'crossEntropy long row: sum exp(x - max) (Xent::rowPart, forward)' },
-  xentgrad: { define: 'MCA_XENTGRAD', what: 'crossEntropy long row with gradient: sum exp(x - max), stored into g (Xent::rowPart)' },
+  xent: { define: 'MCA_XENT', what: 'crossEntropy long row: sum exp(x - max) (Xent::expSum, forward)' },
+  xentgrad: { define: 'MCA_XENTGRAD', what: 'crossEntropy long row with gradient: sum exp(x - max), stored into g (Xent::expSum; splitRows chunks, probability targets)' },
+  xentfused: { define: 'MCA_XENTFUSED', what: 'crossEntropy long row: sum exp(x - max), the next row\'s max in the same loop (Xent::rowsFused, forward)' },
+  xentgradfused: { define: 'MCA_XENTGRADFUSED', what: 'crossEntropy long row with gradient: exp(x - max) stored into g and summed, the next row\'s max in the same loop (Xent::rowsFused)' },
+  xentgradscale: { define: 'MCA_XENTGRADSCALE', what: 'crossEntropy long row with gradient: exp(x - max) stored into g and summed, the next row\'s max and the previous row\'s rescale in the same loop (Xent::rowsFused, index targets)' },
   exp: { define: 'MCA_PRIM=exp', what: 'vmath::exp summed in 16 float lanes (probe.exp)' },
   expNonPositive: { define: 'MCA_PRIM=expNonPositive', what: 'vmath::expNonPositive (probe.expNonPositive)' },
   log: { define: 'MCA_PRIM=log', what: 'vmath::log (probe.log)' },

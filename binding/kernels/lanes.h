@@ -26,9 +26,24 @@ constexpr int64_t kRowLanes = 4;
 // Classes per float partial before it is added to a double.
 constexpr int64_t kRowSumBlock = 256;
 
-// v[0] + ... + v[kRowLanes - 1], halves added pairwise.
+// GCC 12's AVX-512 casts and maxps read an "undefined" vector it then warns about.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// v[0] + ... + v[kRowLanes - 1], halves added pairwise. AVX-512: the same adds in registers (GCC
+// stored the lanes and reloaded their halves, a store-forwarding round trip per level on the
+// row's ending).
 template <int64_t W = kRowLanes / 2>
 FASTLOSS_HOT float laneSum(float* __restrict v) {
+#if defined(__AVX512F__)
+  if constexpr (W == 8) {
+    const __m512 a = _mm512_loadu_ps(v);
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    const __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
+  }
+#endif
 #pragma omp simd
   for (int64_t k = 0; k < W; ++k) v[k] += v[k + W];
   if constexpr (W > 1) {
@@ -70,6 +85,16 @@ FASTLOSS_HOT float rowSum(const float* __restrict p, const int64_t C) {
 constexpr int64_t kMaxLanes = 4 * kRowLanes;
 template <int64_t W = kMaxLanes / 2>
 FASTLOSS_HOT float laneMax(float* __restrict v) {
+#if defined(__AVX512F__)
+  if constexpr (W == 32) {  // as laneSum: max_ps(a, b) is a > b ? a : b
+    const __m512 c = _mm512_max_ps(_mm512_max_ps(_mm512_loadu_ps(v + 48), _mm512_loadu_ps(v + 16)),
+                                   _mm512_max_ps(_mm512_loadu_ps(v + 32), _mm512_loadu_ps(v)));
+    const __m256 d = _mm256_max_ps(_mm512_extractf32x8_ps(c, 1), _mm512_castps512_ps256(c));
+    const __m128 e = _mm_max_ps(_mm256_extractf128_ps(d, 1), _mm256_castps256_ps128(d));
+    const __m128 f = _mm_max_ps(_mm_movehl_ps(e, e), e);
+    return _mm_cvtss_f32(_mm_max_ss(_mm_movehdup_ps(f), f));
+  }
+#endif
 #pragma omp simd
   for (int64_t k = 0; k < W; ++k) v[k] = v[k + W] > v[k] ? v[k + W] : v[k];
   if constexpr (W > 1) {
@@ -78,19 +103,14 @@ FASTLOSS_HOT float laneMax(float* __restrict v) {
     return v[0];
   }
 }
-FASTLOSS_HOT float rowMax(const float* __restrict p, const int64_t c0, const int64_t c1) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  if (c1 - c0 < kMaxLanes) {
-    float m = kNegInf;
-#pragma omp simd reduction(max : m)
-    for (int64_t c = c0; c < c1; ++c) m = p[c] > m ? p[c] : m;
-    return m;
-  }
-  float M[kMaxLanes];
-#pragma omp simd
-  for (int64_t k = 0; k < kMaxLanes; ++k) M[k] = kNegInf;
+#pragma GCC diagnostic pop
+// rowMax's lanes M, already holding p[c0, from) (from - c0 a multiple of kMaxLanes, c1 - from >= 0,
+// c1 - c0 >= kMaxLanes), taken on over p[from, c1) and folded: a loop that visited p[c0, from) in
+// order (Xent::expSum's fused max) ends with this and gives rowMax's value.
+FASTLOSS_HOT float rowMaxFrom(const float* __restrict p, float* __restrict M, const int64_t c0, const int64_t from,
+                              const int64_t c1) {
   const int64_t body = c0 + (c1 - c0) / kMaxLanes * kMaxLanes;
-  for (int64_t c = c0; c < body; c += kMaxLanes) {
+  for (int64_t c = from; c < body; c += kMaxLanes) {
 #pragma omp simd
     for (int64_t k = 0; k < kMaxLanes; ++k) M[k] = p[c + k] > M[k] ? p[c + k] : M[k];
   }
@@ -101,36 +121,20 @@ FASTLOSS_HOT float rowMax(const float* __restrict p, const int64_t c0, const int
   }
   return laneMax(M);
 }
-
-// g[0, C) *= k.
-FASTLOSS_HOT void rowScale(float* __restrict g, const float k, const int64_t C) {
+FASTLOSS_HOT void maxLanesInit(float* __restrict M) {
 #pragma omp simd
-  for (int64_t c = 0; c < C; ++c) g[c] *= k;
+  for (int64_t k = 0; k < kMaxLanes; ++k) M[k] = -std::numeric_limits<float>::infinity();
 }
-
-// rowMax(p, 0, C) for C >= kMaxLanes (the same lanes, the same value) and, in the same loop,
-// g[0, C) *= k (another row's rescale: two light streams in one loop).
-FASTLOSS_HOT float rowMaxScale(const float* __restrict p, float* __restrict g, const float k, const int64_t C) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+FASTLOSS_HOT float rowMax(const float* __restrict p, const int64_t c0, const int64_t c1) {
+  if (c1 - c0 < kMaxLanes) {
+    float m = -std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(max : m)
+    for (int64_t c = c0; c < c1; ++c) m = p[c] > m ? p[c] : m;
+    return m;
+  }
   float M[kMaxLanes];
-#pragma omp simd
-  for (int64_t j = 0; j < kMaxLanes; ++j) M[j] = kNegInf;
-  const int64_t body = C / kMaxLanes * kMaxLanes;
-  for (int64_t c = 0; c < body; c += kMaxLanes) {
-#pragma omp simd
-    for (int64_t j = 0; j < kMaxLanes; ++j) {
-      M[j] = p[c + j] > M[j] ? p[c + j] : M[j];
-      g[c + j] *= k;
-    }
-  }
-  if (body < C) {
-    const int64_t c = C - kMaxLanes;
-#pragma omp simd
-    for (int64_t j = 0; j < kMaxLanes; ++j) M[j] = p[c + j] > M[j] ? p[c + j] : M[j];
-#pragma omp simd
-    for (int64_t i = body; i < C; ++i) g[i] *= k;
-  }
-  return laneMax(M);
+  maxLanesInit(M);
+  return rowMaxFrom(p, M, c0, c0, c1);
 }
 
 // -x by its sign bit (what -x means; GCC may contract -(a b + c) into fnmsub, -(a b) - c,

@@ -128,29 +128,37 @@ struct Xent {
   };
 
   Final finish(int64_t p, float m, double se, double u, double A, float xy, int64_t y) const {
-    Final f{0.0, 0.0f, 0.0f, 0.0f};
+    Final f = wantGrad ? factors(p, se, A, y) : Final{0.0, 0.0f, 0.0f, 0.0f};
+    f.loss = lossOf(p, m, se, u, A, xy, y);
+    return f;
+  }
+
+  // finish()'s loss alone.
+  double lossOf(int64_t p, float m, double se, double u, double A, float xy, int64_t y) const {
     const double logS = vmath::log(static_cast<float>(se));
     const double wsw = sw ? static_cast<double>(sw[p]) : 1.0;
+    if (!idx) return (A * logS + u) * wsw;
+    if (hasIgnore && y == ignore) return 0.0;
+    const double wy = cw ? static_cast<double>(cw[y]) : 1.0;
+    double l = static_cast<double>(keep) * wy * (logS + (static_cast<double>(m) - xy));
+    if (ls != 0.0f) l += static_cast<double>(lsC) * (W * logS + u);
+    return l * wsw;
+  }
+
+  // finish()'s gradient factors alone (loss 0): no log on their path.
+  Final factors(int64_t p, double se, double A, int64_t y) const {
+    Final f{0.0, 0.0f, 0.0f, 0.0f};
+    const double s = posScale(p);
     if (idx) {
       if (hasIgnore && y == ignore) return f;
       const double wy = cw ? static_cast<double>(cw[y]) : 1.0;
-      double l = static_cast<double>(keep) * wy * (logS + (static_cast<double>(m) - xy));
-      if (ls != 0.0f) l += static_cast<double>(lsC) * (W * logS + u);
-      f.loss = l * wsw;
-      if (wantGrad) {
-        const double s = posScale(p);
-        const double K = s * (static_cast<double>(keep) * wy + static_cast<double>(lsC) * W);
-        f.k = static_cast<float>(K / se);
-        f.kc = static_cast<float>(s * lsC);
-        f.ky = static_cast<float>(s * keep * wy);
-      }
+      const double K = s * (static_cast<double>(keep) * wy + static_cast<double>(lsC) * W);
+      f.k = static_cast<float>(K / se);
+      f.kc = static_cast<float>(s * lsC);
+      f.ky = static_cast<float>(s * keep * wy);
     } else {
-      f.loss = (A * logS + u) * wsw;
-      if (wantGrad) {
-        const double s = posScale(p);
-        f.k = static_cast<float>((tfGrad ? s : s * A) / se);
-        f.kc = static_cast<float>(s);
-      }
+      f.k = static_cast<float>((tfGrad ? s : s * A) / se);
+      f.kc = static_cast<float>(s);
     }
     return f;
   }
@@ -180,9 +188,22 @@ struct Xent {
   static constexpr int64_t kSumBlock = kRowSumBlock;
   static constexpr int64_t kLanes = kRowLanes;
   static constexpr int64_t kAhead = 4096;
-  template <bool Store>
+  // Max (nx, M, fused): the same loop also takes rowMax's lanes M over nx[c0, c0 + fused) (another
+  // range, e.g. the next row, indexed like xr; fused a multiple of kMaxLanes, <= c1 - c0), in
+  // rowMax's order: rowMaxFrom(nx, M, c0, c0 + fused, ...) finishes it. The loads of the next range
+  // and its max cost little beside the exp, and that range's own max pass (an L2 pass) goes.
+  // Scale: pg[c0, c1) *= pk in the same loop (another row's pending rescale: its stores overlap the
+  // exp instead of running as a store-bound pass of their own).
+  template <bool Store, bool Max = false, bool Scale = false>
   static double expSum(const float* __restrict xr, float* __restrict gr, const float sh, int64_t c0, int64_t c1,
-                       const uintptr_t ahead = 0, const bool aheadToL1 = true) {
+                       const uintptr_t ahead = 0, const bool aheadToL1 = true, const float* __restrict nx = nullptr,
+                       float* __restrict M = nullptr, const int64_t fused = 0, float* __restrict pg = nullptr,
+                       const float pk = 0.0f) {
+    if (Scale) {
+      const int64_t body = c1 - c0 < kLanes ? c0 : c0 + (c1 - c0) / kLanes * kLanes;
+#pragma omp simd
+      for (int64_t c = body; c < c1; ++c) pg[c] *= pk;  // the rest in vec below
+    }
     if (c1 - c0 < kLanes) {
       float s = 0.0f;
 #pragma omp simd reduction(+ : s)
@@ -195,44 +216,84 @@ struct Xent {
     }
     const int64_t body = c0 + (c1 - c0) / kLanes * kLanes;
     double se = 0.0;
+    float S[kLanes];
+    const float nsh = negate(sh);  // x + (-sh) is x - sh, and takes x straight from memory
+    float Ml[kMaxLanes];           // M, in registers through the loops
+    if constexpr (Max) {
+#pragma omp simd
+      for (int64_t k = 0; k < kMaxLanes; ++k) Ml[k] = M[k];
+    }
+    auto vec = [&](const int64_t c) {
+#pragma omp simd
+      for (int64_t k = 0; k < kLanes; ++k) {
+        const float v = vmath::expNonPositive(xr[c + k] + nsh);
+        if (Store) gr[c + k] = v;
+        if (Scale) pg[c + k] *= pk;
+        S[k] += v;
+      }
+    };
     for (int64_t b = c0; b < body; b += kSumBlock) {
       const int64_t e = body - b < kSumBlock ? body : b + kSumBlock;
-      float S[kLanes];
 #pragma omp simd
       for (int64_t k = 0; k < kLanes; ++k) S[k] = 0.0f;
-      for (int64_t c = b; c < e; c += kLanes) {
+      int64_t c = b;
+      if constexpr (Max) {
+        for (const int64_t fe = e < c0 + fused ? e : c0 + fused; c < fe; c += kMaxLanes) {
+#pragma omp simd
+          for (int64_t k = 0; k < kMaxLanes; ++k) Ml[k] = nx[c + k] > Ml[k] ? nx[c + k] : Ml[k];
+          for (int64_t q = c; q < c + kMaxLanes; q += kLanes) vec(q);
+        }
+      }
+      for (; c < e; c += kLanes) {
         if (ahead && aheadToL1)
           __builtin_prefetch(reinterpret_cast<const void*>(ahead + static_cast<uintptr_t>(c - c0) * 4));
         if (ahead && !aheadToL1)
           __builtin_prefetch(reinterpret_cast<const void*>(ahead + static_cast<uintptr_t>(c - c0) * 4), 0, 2);
-#pragma omp simd
-        for (int64_t k = 0; k < kLanes; ++k) {
-          const float v = vmath::expNonPositive(xr[c + k] - sh);
-          if (Store) gr[c + k] = v;
-          S[k] += v;
-        }
+        vec(c);
       }
       if (e == body && body < c1) {
         const int64_t c = c1 - kLanes;
 #pragma omp simd
         for (int64_t k = 0; k < kLanes; ++k) {
-          const float v = vmath::expNonPositive(xr[c + k] - sh);
+          const float v = vmath::expNonPositive(xr[c + k] + nsh);
           if (Store) gr[c + k] = v;
           S[k] += c + k >= body ? v : 0.0f;
         }
       }
       se += static_cast<double>(laneSum(S));
     }
+    if constexpr (Max) {
+#pragma omp simd
+      for (int64_t k = 0; k < kMaxLanes; ++k) M[k] = Ml[k];
+    }
     return se;
   }
 
   Part rowPart(int64_t r, int64_t c0, int64_t c1) const { return rowPartFrom(r, c0, c1, rowMax(x + r * C, c0, c1)); }
 
-  // rowPart with the max m of the range already known.
-  Part rowPartFrom(int64_t r, int64_t c0, int64_t c1, const float m) const {
+  // rowPart with the max m of the range already known. With next (a range of nextLen logits, e.g.
+  // the next row), *nextMax = rowMax of it, taken in the exp pass (expSum's Max). With pg (wantGrad),
+  // pg[c0, c1) *= pk in the exp pass too (expSum's Scale).
+  Part rowPartFrom(int64_t r, int64_t c0, int64_t c1, const float m, const float* next = nullptr,
+                   const int64_t nextLen = 0, float* nextMax = nullptr, float* pg = nullptr,
+                   const float pk = 0.0f) const {
     const float* xr = x + r * C;
     const float sh = m == -kInf ? 0.0f : m;
     Part pt{m, sh, 0.0, 0.0, 0.0};
+    float* gr = wantGrad ? g + r * C : nullptr;
+    if (next) {
+      const int64_t n = c1 - c0 < nextLen ? c1 - c0 : nextLen;
+      const int64_t fused = nextLen < kMaxLanes ? 0 : n / kMaxLanes * kMaxLanes;
+      float M[kMaxLanes];
+      maxLanesInit(M);
+      const float* nx = next - c0;
+      pt.se = pg   ? expSum<true, true, true>(xr, gr, sh, c0, c1, 0, true, nx, M, fused, pg, pk)
+              : gr ? expSum<true, true>(xr, gr, sh, c0, c1, 0, true, nx, M, fused)
+                   : expSum<false, true>(xr, nullptr, sh, c0, c1, 0, true, nx, M, fused);
+      *nextMax = fused ? rowMaxFrom(nx, M, c0, c0 + fused, c0 + nextLen) : rowMax(next, 0, nextLen);
+      sumsU(pt, r, c0, c1);
+      return pt;
+    }
     // The next row's logits (up to kAhead of them, so that they fit L1 beside this row and its
     // gradient) are fetched during this compute-bound pass: its max pass then reads L1, not L2 or
     // L3. withGrad [256, 1000], one AVX-512 thread: the max pass after a gradient pass took 0.075
@@ -240,8 +301,17 @@ struct Xent {
     // Longer ranges (splitRows' chunks) fetch the next chunk into L2 only.
     const uintptr_t ahead = r * C + c1 < N * C ? reinterpret_cast<uintptr_t>(xr + c1) : 0;
     const bool toL1 = c1 - c0 <= kAhead;
-    pt.se = wantGrad ? expSum<true>(xr, g + r * C, sh, c0, c1, ahead, toL1)
-                     : expSum<false>(xr, nullptr, sh, c0, c1, ahead, toL1);
+    pt.se = pg   ? expSum<true, false, true>(xr, gr, sh, c0, c1, ahead, toL1, nullptr, nullptr, 0, pg, pk)
+            : gr ? expSum<true>(xr, gr, sh, c0, c1, ahead, toL1)
+                 : expSum<false>(xr, nullptr, sh, c0, c1, ahead, toL1);
+    sumsU(pt, r, c0, c1);
+    return pt;
+  }
+
+  // The smoothing / probability sums u, A of pt (needU).
+  void sumsU(Part& pt, int64_t r, int64_t c0, int64_t c1) const {
+    const float* xr = x + r * C;
+    const float sh = pt.sh;
     if (needU) {
       double u = 0.0, A = 0.0;
       if (idx) {
@@ -273,7 +343,6 @@ struct Xent {
       pt.u = u;
       pt.A = A;
     }
-    return pt;
   }
 
   // Rescales g over [c0, c1) of row r: g = k e - a_c (e already in g; k includes the chunk shift).
@@ -336,41 +405,65 @@ struct Xent {
     return l;
   }
 
-  // Rows [b, e) with the gradient of index targets without smoothing (g = k exp(x - max), then
-  // -ky at y), C >= kMaxLanes: each row's rescale runs inside the next row's max pass (rowMaxScale,
-  // one loop over two streams), the same values as row().
-  double rowsScaledAhead(int64_t b, int64_t e) const {
+  // Rows [b, e) whole, C >= kMaxLanes. Each row's exp pass also takes the next row's max (expSum's
+  // Max: no max pass of its own, which read the row from L2 once more) and, for index targets
+  // without smoothing (g = k exp(x - max), then -ky at y), the previous row's rescale (expSum's
+  // Scale: its stores overlap the exp; as a pass of its own it was store-bound). Other gradients
+  // are rescaled (rowGrad) right after their exp pass, while g is in L1. The losses (a log each: a
+  // long dependency chain, which held up the next row's exp pass behind it) come after a batch of
+  // kBatch rows, one after the other, so that their latencies overlap. Same values as row().
+  static constexpr int64_t kBatch = 8;
+  double rowsFused(int64_t b, int64_t e) const {
+    const bool ahead = wantGrad && idx && ls == 0.0f;  // rescale in the next row's exp pass
+    // The next row's max in the exp pass: below AVX-512 the forward's exp loop has no room for it
+    // (AVX2, AMD EPYC: [65, 1000] forward 1.4 % slower fused, withGrad [16, 4000] 4 % faster).
+    const bool fuseMax = kRowLanes >= 16 || wantGrad;
     double acc = 0.0;
-    float* pg = nullptr;  // the row whose rescale is pending, its factor, target and target share
-    float pk = 0.0f, pky = 0.0f;
-    int64_t py = 0;
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t y = target(r);
-      if (y < 0) {
-        acc += skippedRow(r, y);
-        continue;
+    float m = rowMax(x + b * C, 0, C);
+    int64_t pr = -1, py = 0;  // the row whose rescale is pending (-1: none), its target and factors
+    Final pf{};
+    for (int64_t r0 = b; r0 < e; r0 += kBatch) {
+      const int64_t r1 = e - r0 < kBatch ? e : r0 + kBatch;
+      int64_t ys[kBatch];
+      Part pts[kBatch];
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t y = idx ? target(r) : 0;
+        const float* next = r + 1 < e ? x + (r + 1) * C : nullptr;
+        float mn = 0.0f;
+        bool fusedMax = false;
+        ys[r - r0] = y;
+        if (y >= 0) {
+          float* pg = pr >= 0 ? g + pr * C : nullptr;
+          fusedMax = fuseMax && next;
+          pts[r - r0] = rowPartFrom(r, 0, C, m, fusedMax ? next : nullptr, C, &mn, pg, pf.k);
+          if (pg) pg[py] -= pf.ky;
+          pr = -1;
+          if (wantGrad) {
+            const Final f = factors(r, pts[r - r0].se, pts[r - r0].A, y);
+            if (!ahead) rowGrad(r, 0, C, f.k, f, y);
+            if (ahead) {
+              pr = r;
+              py = y;
+              pf = f;
+            }
+          }
+        }
+        if (next && !fusedMax) mn = rowMax(next, 0, C);
+        m = mn;
       }
-      const float* xr = x + r * C;
-      float m;
-      if (pg) {
-        m = rowMaxScale(xr, pg, pk, C);
-        pg[py] -= pky;
-      } else {
-        m = rowMax(xr, 0, C);
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t y = ys[r - r0];
+        if (y < 0) {
+          acc += skippedRow(r, y);
+          continue;
+        }
+        const Part& pt = pts[r - r0];
+        const double l = lossOf(r, pt.sh, pt.se, pt.u, pt.A, idx ? x[r * C + y] : 0.0f, y);
+        if (none() && wantLoss) out[r] = static_cast<float>(l);
+        acc += l;
       }
-      const Part pt = rowPartFrom(r, 0, C, m);
-      const Final f = finish(r, pt.sh, pt.se, pt.u, pt.A, xr[y], y);
-      if (none() && wantLoss) out[r] = static_cast<float>(f.loss);
-      acc += f.loss;
-      pg = g + r * C;
-      pk = f.k;
-      pky = f.ky;
-      py = y;
     }
-    if (pg) {
-      rowScale(pg, pk, C);
-      pg[py] -= pky;
-    }
+    if (pr >= 0) rowGrad(pr, 0, C, pf.k, pf, py);
     return acc;
   }
 
@@ -674,13 +767,25 @@ struct Xent {
   // Rows [r0, r1) of splitRows; adds their losses to total in row order.
   void splitGroup(int64_t r0, int64_t r1, int64_t parts, Part* st, Final* fin, float* shift, const int64_t* ys,
                   double& total) const {
-    const int64_t u0 = r0 * parts;
-    parallelFor((r1 - r0) * parts, 1, kSplit * 8, [&](int64_t b, int64_t e) {
+    const int64_t u0 = r0 * parts, units = (r1 - r0) * parts;
+    // Runs of units per thread (about two per thread; a chunk's Part is the same whoever computes
+    // it): each unit's exp pass takes the next one's max (rowPartFrom's next), as rowsFused.
+    const int64_t grain = units / (2 * static_cast<int64_t>(runtime::numThreads()));
+    parallelFor(units, grain > 1 ? grain : 1, kSplit * 8, [&](int64_t b, int64_t e) {
+      bool have = false;  // m holds unit k's max
+      float m = 0.0f;
       for (int64_t k = u0 + b; k < u0 + e; ++k) {
         const int64_t r = k / parts, q = k % parts;
-        if (ys[r] < 0) continue;
+        if (ys[r] < 0) {
+          have = false;
+          continue;
+        }
         const int64_t c0 = q * kSplit, c1 = c0 + kSplit < C ? c0 + kSplit : C;
-        st[k] = rowPart(r, c0, c1);
+        if (!have) m = rowMax(x + r * C, c0, c1);
+        const int64_t kn = k + 1, rn = kn / parts, n0 = kn % parts * kSplit;
+        have = kn < u0 + e && ys[rn] >= 0;
+        if (have) st[k] = rowPartFrom(r, c0, c1, m, x + rn * C + n0, n0 + kSplit < C ? kSplit : C - n0, &m);
+        else st[k] = rowPartFrom(r, c0, c1, m);
       }
     });
     for (int64_t r = r0; r < r1; ++r) {
@@ -888,8 +993,8 @@ struct Xent {
       else if (C == 3) total = shortRows<3>();
       else if (C == 4) total = shortRows<4>();
       else total = shortRows<0>();
-    } else if (S == 1 && wantGrad && idx && ls == 0.0f && C >= kMaxLanes) {
-      total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) { return rowsScaledAhead(b, e); });
+    } else if (S == 1 && C >= kMaxLanes) {
+      total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) { return rowsFused(b, e); });
     } else if (S == 1) {
       total = reduceRows(N, C, 8, [&](int64_t b, int64_t e) {
         double acc = 0.0;

@@ -3,24 +3,32 @@
 // FASTLOSS_ISA_NS and the -march flags come from the script (the CMakeLists.txt flags).
 #include <cstdint>
 
-#if defined(MCA_XENT) || defined(MCA_XENTGRAD)
+#if defined(MCA_XENT) || defined(MCA_XENTGRAD) || defined(MCA_XENTFUSED) || defined(MCA_XENTGRADFUSED) || \
+    defined(MCA_XENTGRADSCALE)
 #include "xent.h"
 namespace fastloss {
 namespace FASTLOSS_ISA_NS {
-// Cross-entropy, one long row: max pass, then the sum of exp(x - max) (Xent::rowPart), each
-// exp stored into g with the gradient (MCA_XENTGRAD).
+// Cross-entropy, one long row: max pass, then the sum of exp(x - max) (Xent::expSum, as rowPart),
+// each exp stored into g with the gradient (MCA_XENTGRAD). Fused (Xent::rowsFused): the same loop
+// also takes the next row's max, and with SCALE rescales the previous row's gradient.
 extern "C" __attribute__((flatten)) double mcaLoop(const float* x, float* g, int64_t C) {
-  Xent k{};
-  k.x = x;
-  k.g = g;
-  k.N = 1;
-  k.C = C;
-  k.S = 1;
-  k.wantLoss = true;
-#if defined(MCA_XENTGRAD)
-  k.wantGrad = true;
+  const float m = rowMax(x, 0, C);
+#if defined(MCA_XENT)
+  return Xent::expSum<false>(x, nullptr, m, 0, C);
+#elif defined(MCA_XENTGRAD)
+  return Xent::expSum<true>(x, g, m, 0, C);
+#else
+  float M[kMaxLanes];
+  maxLanesInit(M);
+  const int64_t fused = C / kMaxLanes * kMaxLanes;
+#if defined(MCA_XENTFUSED)
+  return Xent::expSum<false, true>(x, nullptr, m, 0, C, 0, true, x + C, M, fused) + M[0];
+#elif defined(MCA_XENTGRADFUSED)
+  return Xent::expSum<true, true>(x, g, m, 0, C, 0, true, x + C, M, fused) + M[0];
+#else
+  return Xent::expSum<true, true, true>(x, g + C, m, 0, C, 0, true, x + C, M, fused, g, 0.5f) + M[0];
 #endif
-  return k.rowPart(0, 0, C).se;
+#endif
 }
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
@@ -154,5 +162,6 @@ extern "C" __attribute__((flatten)) void mcaLoop(const float* __restrict x, floa
 }  // namespace FASTLOSS_ISA_NS
 }  // namespace fastloss
 #else
-#error "define MCA_XENT(GRAD), MCA_POISSON(GRAD), MCA_KLDIV(GRAD), MCA_MSLE(GRAD), MCA_PRIM, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
+#error \
+    "define MCA_XENT(GRAD)(FUSED), MCA_XENTGRADSCALE, MCA_POISSON(GRAD), MCA_KLDIV(GRAD), MCA_MSLE(GRAD), MCA_PRIM, MCA_LOGCOSH(GRAD), MCA_BCELOGITS, MCA_KCAT(GRAD), MCA_FOCAL(GRAD) or MCA_KBCE(HARD)(GRAD)"
 #endif

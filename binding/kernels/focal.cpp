@@ -209,9 +209,9 @@ double focalPositions(const float* __restrict pred, const float* __restrict trut
     const int64_t base = o * ax.size * ax.inner + i;
     const float k = kOf(pos);
     const double l = grad ? focalPosition<Logits, Contiguous, Square, true>(pred + base, truth + base, ax.size,
-                                                                             ax.inner, f, grad + base, k)
+                                                                            ax.inner, f, grad + base, k)
                           : focalPosition<Logits, Contiguous, Square, false>(pred + base, truth + base, ax.size,
-                                                                              ax.inner, f, nullptr, k);
+                                                                             ax.inner, f, nullptr, k);
     acc += finish(pos, l);
   }
   return acc;

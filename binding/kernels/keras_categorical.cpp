@@ -216,7 +216,8 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
           if (wantGrad) {
             // g holds u; g = k (u - sum_j u_j q_j) / sum(p).
             const double wr = w ? static_cast<double>(w[r]) : 1.0;
-            const float kS = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr / static_cast<double>(s));
+            const float kS =
+                static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr / static_cast<double>(s));
             const float fuq = static_cast<float>(uq);
 #pragma omp simd
             for (int64_t j = 0; j < C; ++j) g[j] = (g[j] - fuq) * kS;

@@ -157,8 +157,10 @@ FASTLOSS_HOT uint32_t lanesNonZero(const float* __restrict t) {
 #if defined(__AVX512F__)
   return _mm512_test_epi32_mask(_mm512_loadu_si512(t), _mm512_set1_epi32(0x7fffffff));
 #elif defined(__AVX__)
-  const __m256i v = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t)), _mm256_set1_epi32(0x7fffffff));
-  return ~static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(v, _mm256_setzero_si256())))) &
+  const __m256i v =
+      _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t)), _mm256_set1_epi32(0x7fffffff));
+  return ~static_cast<uint32_t>(
+             _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(v, _mm256_setzero_si256())))) &
          0xffu;
 #else
   uint32_t m = 0;
@@ -276,9 +278,9 @@ struct RowSumsAhead {
 // as term's fma onto +0 gives), so l_r = term, computed for the group's such rows in one vector
 // loop instead of one vector of 1 useful lane per row. Same bits as row().
 template <class SparseOf, class Row, class Term, class Finish>
-FASTLOSS_HOT double rowGroups(RowSumsAhead& sums, const float* __restrict p, const float* __restrict t,
-                              const int64_t C, const int64_t b, const int64_t e, const bool oneHot,
-                              SparseOf sparseOf, Row row, Term term, Finish finish) {
+FASTLOSS_HOT double rowGroups(RowSumsAhead& sums, const float* __restrict p, const float* __restrict t, const int64_t C,
+                              const int64_t b, const int64_t e, const bool oneHot, SparseOf sparseOf, Row row,
+                              Term term, Finish finish) {
   constexpr int64_t G = RowSumsAhead::kGroup;
   double acc = 0.0;
   for (int64_t g0 = b; g0 < e; g0 += G) {

@@ -3,6 +3,8 @@
 // targets are all zero (keras_categorical.cpp, focal.cpp, lanes.h rowVectors). Checked on every ISA
 // level against the Keras formulas in float64: one-hot in the body, in the tail vector's overlap and
 // new lanes, all-zero and -0 rows (zeros with their sign), NaN / Inf / negative / zero-sum rows.
+import { keras } from '../src';
+import { native } from '../src/core/native';
 import { runChild, expectClean } from './helpers/child';
 import { isaLevels } from './helpers/parity';
 
@@ -126,6 +128,38 @@ describe('keras categorical and focal crossentropy, probabilities, one-hot / spa
       expect(fromBits(o.loss)).toEqual(fromBits(o.none)); // withGrad's loss is the forward's
       expectClose(fromBits(o.none), ref.loss, 2e-5, 1e-7, `${what} loss`);
       expectClose(fromBits(o.grad), ref.grad, 2e-5, 1e-6, `${what} grad`);
+    }
+  });
+});
+
+// withGrad's loss was 1 ulp off the forward on a few one-hot rows whose label sat in the tail vector's
+// new lanes (AVX2 C = 17, AVX-512 C = 31 / 33 / 47: ~1 row in 2000): GCC contracted log's
+// multiply-adds (vmath.h logCore) one way in the focal forward loop and the other in the gradient's.
+describe('keras categorical / focal crossentropy: withGrad.loss equals the forward bitwise, random one-hot rows', () => {
+  const initial = native.info().isa;
+  afterAll(() => { native.setIsa(initial); });
+  test.each(isaLevels())('[%s] C = 17, 31, 33, 47', (level) => {
+    expect(native.setIsa(level)).toBe(level);
+    let s = 777;
+    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (const C of [17, 31, 33, 47]) {
+      for (const rows of [7, 64, 20000]) {
+        const p = new Float32Array(rows * C), t = new Float32Array(rows * C);
+        for (let r = 0; r < rows; r++) {
+          let sum = 0;
+          for (let j = 0; j < C; j++) sum += p[r * C + j] = Math.exp(3 * rnd());
+          for (let j = 0; j < C; j++) p[r * C + j] /= sum;
+          t[r * C + Math.floor(rnd() * C)] = 1;
+        }
+        for (const [name, opts] of [['categoricalCrossentropy', {}], ['categoricalFocalCrossentropy', {}],
+          ['categoricalFocalCrossentropy', { gamma: 1.5 }]] as const) {
+          const o = { ...opts, shape: [rows, C], reduction: 'none' as const };
+          const fwd = keras[name](t, p, o) as Float32Array;
+          const wg = keras[name].withGrad(t, p, o).loss as Float32Array;
+          const off = fwd.findIndex((v, i) => !Object.is(v, wg[i]));
+          if (off >= 0) throw new Error(`${level} ${name} ${JSON.stringify(opts)} [${rows}, ${C}] row ${off}: forward ${fwd[off]}, withGrad ${wg[off]}`);
+        }
+      }
     }
   });
 });

@@ -88,8 +88,7 @@ FASTLOSS_FOCAL_HOT void focalZeroVector(const float* __restrict pred, const floa
 template <bool Square, bool Grad, bool Sparse>
 FASTLOSS_FOCAL_HOT double focalProbRow(const float* __restrict pred, const float* __restrict truth, const int64_t C,
                                        const FocalParams f, float* __restrict g, const float k, const float norm,
-                                       bool& dense) {
-  const float inv = 1.0f / norm;
+                                       const float inv, bool& dense) {
   const int64_t body = C / kRowLanes * kRowLanes, tailAt = C - kRowLanes;
   double loss = 0.0, dqq = 0.0;
   for (int64_t b = 0; b < body; b += kRowSumBlock) {
@@ -167,40 +166,53 @@ template <bool Logits, bool Contiguous, bool Square>
 double focalPositions(const float* __restrict pred, const float* __restrict truth, const float* __restrict w,
                       const float* __restrict up, float* __restrict out, float* __restrict grad, const AxisView ax,
                       const FocalParams f, const double scale, int64_t b, int64_t e) {
-  double acc = 0.0;
   // Contiguous probability rows: focalProbRow, with the row sums a group of rows ahead.
   const int64_t C = ax.size;
-  const bool probRows = Contiguous && !Logits && C >= kRowLanes;
-  RowSumsAhead sums(pred, C, b, e);
-  // Sparse rows (focalProbRow): labels not smoothed, alpha finite, gamma >= 0 finite.
-  const bool plain =
-      f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f && f.gamma >= 0.0f;
-  SparseRowGate gate;
+  const auto kOf = [&](int64_t pos) {  // upstream (or the reduction's scale) times the weight
+    return static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * (w ? static_cast<double>(w[pos]) : 1.0));
+  };
+  const auto finish = [&](int64_t pos, double l) {
+    l *= w ? static_cast<double>(w[pos]) : 1.0;
+    if (out) out[pos] = static_cast<float>(l);
+    return l;
+  };
+  if (Contiguous && !Logits && C >= kRowLanes) {
+    RowSumsAhead sums(pred, C, b, e);
+    // Sparse rows (focalProbRow): labels not smoothed, alpha finite, gamma >= 0 finite.
+    const bool plain =
+        f.keep == 1.0f && f.add == 0.0f && f.alpha - f.alpha == 0.0f && f.gamma - f.gamma == 0.0f && f.gamma >= 0.0f;
+    SparseRowGate gate;
+    return rowGroups(
+        sums, pred, truth, C, b, e, grad == nullptr,
+        // x - x == 0: x finite (a non-finite p makes the sum non-finite).
+        [&](float norm, float inv) { return gate.take(plain && norm - norm == 0.0f && inv - inv == 0.0f); },
+        [&](int64_t pos, float norm, float inv, bool sparse) {
+          const int64_t base = pos * C;
+          const float k = kOf(pos);
+          bool dense = false;
+          float* gr = grad ? grad + base : nullptr;
+          const double l = withGradSparse(grad != nullptr, sparse, [&](auto g, auto sp) {
+            return focalProbRow<Square, g(), sp()>(pred + base, truth + base, C, f, gr, k, norm, inv, dense);
+          });
+          gate.after(dense);
+          return l;
+        },
+        [&](float p, float t, float inv) {
+          const FocalTerm ft = focalTerm<Square>(p * inv, t, f);
+          return mulAdd(ft.weight, ft.nll, 0.0f);
+        },
+        finish);
+  }
+  double acc = 0.0;
   for (int64_t pos = b; pos < e; ++pos) {
     const int64_t o = Contiguous ? pos : pos / ax.inner, i = pos - o * ax.inner;  // Contiguous: inner 1
     const int64_t base = o * ax.size * ax.inner + i;
-    const double weight = w ? static_cast<double>(w[pos]) : 1.0;
-    const float k = static_cast<float>((up ? static_cast<double>(up[pos]) : scale) * weight);
-    if (probRows) {
-      const float norm = sums.at(pos), inv = 1.0f / norm;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
-      const bool sparse = gate.take(plain && norm - norm == 0.0f && inv - inv == 0.0f);
-      bool dense = false;
-      float* gr = grad ? grad + base : nullptr;
-      const double l = weight * withGradSparse(grad != nullptr, sparse, [&](auto g, auto sp) {
-                         return focalProbRow<Square, g(), sp()>(pred + base, truth + base, C, f, gr, k, norm, dense);
-                       });
-      gate.after(dense);
-      if (out) out[pos] = static_cast<float>(l);
-      acc += l;
-      continue;
-    }
-    const double l = weight * (grad ? focalPosition<Logits, Contiguous, Square, true>(
-                                          pred + base, truth + base, ax.size, ax.inner, f, grad + base, k)
-                                    : focalPosition<Logits, Contiguous, Square, false>(
-                                          pred + base, truth + base, ax.size, ax.inner, f, nullptr, k));
-    if (out) out[pos] = static_cast<float>(l);
-    acc += l;
+    const float k = kOf(pos);
+    const double l = grad ? focalPosition<Logits, Contiguous, Square, true>(pred + base, truth + base, ax.size,
+                                                                            ax.inner, f, grad + base, k)
+                          : focalPosition<Logits, Contiguous, Square, false>(pred + base, truth + base, ax.size,
+                                                                             ax.inner, f, nullptr, k);
+    acc += finish(pos, l);
   }
   return acc;
 }

@@ -197,36 +197,43 @@ void kerasCategoricalProbs(LossArgs& a, float ls) {
   }
   const bool plain = keep == 1.0f && add == 0.0f;  // y = t (+ +-0)
   const double total = reduceRows(rows, C, 6, [&](int64_t b, int64_t e) {
-    double acc = 0.0;
     RowSumsAhead sums(pred, C, b, e);
     SparseRowGate gate;
-    for (int64_t r = b; r < e; ++r) {
-      const float* p = pred + r * C;
-      const float* t = truth + r * C;
-      const float s = sums.at(r);
-      const double wr = w ? static_cast<double>(w[r]) : 1.0;
-      const float invS = 1.0f / s;
-      double uq = 0.0;
-      // x - x == 0: x finite (a non-finite p makes the sum non-finite).
-      const bool sparse = gate.take(plain && s - s == 0.0f && invS - invS == 0.0f);
-      bool dense = false;
-      float* g = wantGrad ? a.grad[0] + r * C : nullptr;
-      double l = withGradSparse(wantGrad, sparse, [&](auto gr, auto sp) {
-        return catLongRow<gr(), sp()>(p, t, g, C, invS, keep, add, uq, dense);
-      });
-      gate.after(dense);
-      l = -l * wr;
-      if (none && wantLoss) a.out[r] = static_cast<float>(l);
-      acc += l;
-      if (wantGrad) {
-        // g holds u; g = k (u - sum_j u_j q_j) / sum(p).
-        const float kS = static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr / static_cast<double>(s));
-        const float fuq = static_cast<float>(uq);
+    return rowGroups(
+        sums, pred, truth, C, b, e, !wantGrad,
+        // x - x == 0: x finite (a non-finite p makes the sum non-finite).
+        [&](float s, float invS) { return gate.take(plain && s - s == 0.0f && invS - invS == 0.0f); },
+        [&](int64_t r, float s, float invS, bool sparse) {
+          const float* p = pred + r * C;
+          const float* t = truth + r * C;
+          double uq = 0.0;
+          bool dense = false;
+          float* g = wantGrad ? a.grad[0] + r * C : nullptr;
+          const double l = withGradSparse(wantGrad, sparse, [&](auto gr, auto sp) {
+            return catLongRow<gr(), sp()>(p, t, g, C, invS, keep, add, uq, dense);
+          });
+          gate.after(dense);
+          if (wantGrad) {
+            // g holds u; g = k (u - sum_j u_j q_j) / sum(p).
+            const double wr = w ? static_cast<double>(w[r]) : 1.0;
+            const float kS =
+                static_cast<float>((up ? static_cast<double>(up[r]) : scale) * wr / static_cast<double>(s));
+            const float fuq = static_cast<float>(uq);
 #pragma omp simd
-        for (int64_t j = 0; j < C; ++j) g[j] = (g[j] - fuq) * kS;
-      }
-    }
-    return acc;
+            for (int64_t j = 0; j < C; ++j) g[j] = (g[j] - fuq) * kS;
+          }
+          return l;
+        },
+        [&](float p, float t, float invS) {
+          float y, lg, u, uq;
+          catTerm<false>(p, t, invS, keep, add, y, lg, u, uq);
+          return mulAdd(y, lg, 0.0f);
+        },
+        [&](int64_t r, double l) {
+          l = -l * (w ? static_cast<double>(w[r]) : 1.0);
+          if (none && wantLoss) a.out[r] = static_cast<float>(l);
+          return l;
+        });
   });
   finishReduction(a, Framework::Keras, total, rows);
 }

@@ -156,6 +156,44 @@ FASTLOSS_HOT bool lanesZero(const float* __restrict t) {
 #endif
 }
 
+// Bit k set when t[k] is not +-0 (a NaN is not), k < kRowLanes.
+FASTLOSS_HOT uint32_t lanesNonZero(const float* __restrict t) {
+#if defined(__AVX512F__)
+  return _mm512_test_epi32_mask(_mm512_loadu_si512(t), _mm512_set1_epi32(0x7fffffff));
+#elif defined(__AVX__)
+  const __m256i v =
+      _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t)), _mm256_set1_epi32(0x7fffffff));
+  return ~static_cast<uint32_t>(
+             _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(v, _mm256_setzero_si256())))) &
+         0xffu;
+#else
+  uint32_t m = 0;
+  for (int64_t k = 0; k < kRowLanes; ++k) m |= static_cast<uint32_t>((vmath::bitsOf(t[k]) << 1) != 0) << k;
+  return m;
+#endif
+}
+
+// The class of a row's only non-zero target t[0, C) (C >= kRowLanes), or -1 (none, or several).
+FASTLOSS_HOT int64_t oneHotAt(const float* __restrict t, const int64_t C) {
+  const int64_t body = C / kRowLanes * kRowLanes;
+  int64_t at = -1;
+  for (int64_t j = 0; j < body; j += kRowLanes) {
+    const uint32_t m = lanesNonZero(t + j);
+    if (m) {
+      if (at >= 0 || (m & (m - 1))) return -1;
+      at = j + __builtin_ctz(m);
+    }
+  }
+  if (body < C) {  // the tail vector's new lanes
+    const uint32_t m = lanesNonZero(t + C - kRowLanes) >> (kRowLanes - (C - body));
+    if (m) {
+      if (at >= 0 || (m & (m - 1))) return -1;
+      at = body + __builtin_ctz(m);
+    }
+  }
+  return at;
+}
+
 // The vectors of a row's part [b, e) (a multiple of kRowLanes) in order, then with tail the row's
 // tail vector at tailAt (its lanes below body counted already): full(j, from) computes the vector
 // at j, counting its lanes k >= from. Sparse (targets t where a zero target adds nothing to the
@@ -225,11 +263,56 @@ struct RowSumsAhead {
   FASTLOSS_HOT float at(const int64_t r) {
     if (r == g0 + group) {
       g0 = r;
-      for (int64_t i = r; i < e && i < r + group; ++i) sums[i - r] = rowSum(p + i * C, C);
+      // A counted loop: with `i < e && i < r + group` Keras categorical forward ran 0.22 ns/el, not 0.16.
+      const int64_t n = e - r < group ? e - r : group;
+      for (int64_t i = 0; i < n; ++i) sums[i] = rowSum(p + (r + i) * C, C);
     }
     return sums[r - g0];
   }
 };
+
+// Rows [b, e) of C >= kRowLanes probabilities p with targets t (sums from RowSumsAhead, started at
+// b), in groups of RowSumsAhead::kGroup: returns sum over rows of finish(r, l_r), in row order.
+// l_r = row(r, sum, 1 / sum, sparse) (sparse = sparseOf(sum, 1 / sum), called once per row in order),
+// except, with oneHot, for a sparse row with one non-zero target t_j (oneHotAt): there the row's
+// lane sums hold the one class's term(p_j, t_j, 1 / sum) (+0 elsewhere, x + 0 = x, and -0 + 0 = +0
+// as term's fma onto +0 gives), so l_r = term, computed for the group's such rows in one vector
+// loop instead of one vector of 1 useful lane per row. Same bits as row().
+template <class SparseOf, class Row, class Term, class Finish>
+FASTLOSS_HOT double rowGroups(RowSumsAhead& sums, const float* __restrict p, const float* __restrict t, const int64_t C,
+                              const int64_t b, const int64_t e, const bool oneHot, SparseOf sparseOf, Row row,
+                              Term term, Finish finish) {
+  constexpr int64_t G = RowSumsAhead::kGroup;
+  double acc = 0.0;
+  for (int64_t g0 = b; g0 < e; g0 += G) {
+    const int64_t n = e - g0 < G ? e - g0 : G;
+    double lr[G];
+    float pv[G], tv[G], iv[G], lv[G];
+    int64_t idx[G], m = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t r = g0 + i;
+      const float s = sums.at(r), inv = 1.0f / s;
+      const bool sparse = sparseOf(s, inv);
+      const int64_t at = oneHot && sparse ? oneHotAt(t + r * C, C) : -1;
+      if (at >= 0) {
+        pv[m] = p[r * C + at];
+        tv[m] = t[r * C + at];
+        iv[m] = inv;
+        idx[m++] = i;
+      } else {
+        lr[i] = row(r, s, inv, sparse);
+      }
+    }
+    if (m) {
+      for (int64_t k = m; k < G; ++k) pv[k] = tv[k] = iv[k] = 0.5f;
+#pragma omp simd
+      for (int64_t k = 0; k < G; ++k) lv[k] = term(pv[k], tv[k], iv[k]);
+      for (int64_t k = 0; k < m; ++k) lr[idx[k]] = 0.0 + static_cast<double>(lv[k]);
+    }
+    for (int64_t i = 0; i < n; ++i) acc += finish(g0 + i, lr[i]);
+  }
+  return acc;
+}
 
 // kerasClip as bit selects: inside a loop that takes log of it, GCC folds the ternary form into
 // log's special cases (+2 to 5 uops per vector in scripts/mca.js). Same values.

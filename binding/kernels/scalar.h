@@ -38,16 +38,11 @@ FASTLOSS_HOT float signNanToZero(float d) { return static_cast<float>((0.0f < d)
 
 // softplus(z) and sigmoid(z) from one exp, e = exp(-|z|) (never overflows):
 // softplus(z) = max(z, 0) + log1p(e), sigmoid(z) = (z >= 0 ? 1 : e) / (1 + e).
-// a * b + c, fused where the ISA has FMA. For `a * b + c * d` the compiler may fuse either product,
-// and chose differently in a loop's vector body and its scalar tail, so an element's loss depended on
-// its position in the call (and chunked accumulation, src/core/accumulate.ts, differed from one call).
-FASTLOSS_HOT float mulAdd(float a, float b, float c) {
-#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
-  return __builtin_fmaf(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+// mulAdd (vmath.h): a * b + c, fused where the ISA has FMA. For `a * b + c * d` the compiler may fuse
+// either product, and chose differently in a loop's vector body and its scalar tail, so an element's
+// loss depended on its position in the call (and chunked accumulation, src/core/accumulate.ts,
+// differed from one call).
+using vmath::mulAdd;
 FASTLOSS_HOT float expNegAbs(float z) { return vmath::expNonPositive(-std::fabs(z)); }
 FASTLOSS_HOT float softplusFrom(float z, float e) { return reluNanToZero(z) + vmath::log1pUnit(e); }
 FASTLOSS_HOT float sigmoidFrom(float z, float e) {

@@ -34,6 +34,16 @@ FASTLOSS_VMATH_FN float fromBits(uint32_t u) {
   return x;
 }
 
+// a * b + c, fused where the ISA has FMA (one rounding), else two roundings: written where the
+// compiler could contract an expression two ways (a * b + c * d) and chose differently per loop.
+FASTLOSS_VMATH_FN float mulAdd(float a, float b, float c) {
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+  return __builtin_fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
 FASTLOSS_VMATH_FN float absOf(float x) { return fromBits(bitsOf(x) & 0x7fffffffu); }
 
 // NaN x with its quiet bit set: keeps sign and payload (x + x may flip the sign once GCC folds
@@ -62,12 +72,16 @@ FASTLOSS_VMATH_FN float pow2i(int32_t n) { return fromBits(static_cast<uint32_t>
 // log(2^k * (1+f)) + corr for 1+f in [sqrt(1/2), sqrt(2)):
 // s = f/(2+f), log(1+f) = 2s + s*R(s^2) = f - (hfsq - s*(hfsq + R)), hfsq = f^2/2,
 // R(z) = z*(L1 + L2 z + L3 z^2): minimax, |rel err| < 9e-10 for z <= 0.0295.
+// The multiply-adds written out (mulAdd): left to the compiler, hfsq + R fused either product, and
+// hfsq - (...) then fused or not, differently in two loops of one kernel (focal withGrad's loss 1 ulp
+// off forward in a row's tail vector).
 FASTLOSS_VMATH_FN float logCore(float f, float kf, float corr) {
   const float s = f / (2.0f + f);
   const float z = s * s;
-  const float R = z * (0x1.55557ap-1f + z * (0x1.995eb6p-2f + z * 0x1.31e34cp-2f));
-  const float hfsq = 0.5f * f * f;
-  return kf * kLn2Hi - ((hfsq - (s * (hfsq + R) + (kf * kLn2Lo + corr))) - f);
+  const float P = mulAdd(z, mulAdd(z, 0x1.31e34cp-2f, 0x1.995eb6p-2f), 0x1.55557ap-1f);  // R = z P
+  const float hfsq = 0.5f * f * f;  // rounded: an FMA operand is not contracted
+  const float inner = mulAdd(s, mulAdd(z, P, hfsq), mulAdd(kf, kLn2Lo, corr));
+  return kf * kLn2Hi - ((hfsq - inner) - f);
 }
 
 // Splits positive normal u = 2^k * m with m in [sqrt(1/2), sqrt(2)); returns m - 1 (exact).

@@ -100,9 +100,9 @@ extern "C" __attribute__((flatten)) double mcaLoop(const float* p, const float* 
   const FocalParams f{0.25f, 2.0f, 1.0f, 0.0f};
   bool dense = false;
 #if defined(MCA_FOCAL)
-  return focalProbRow<true, false, false>(p, t, C, f, g, 1.0f, 100.0f, dense);
+  return focalProbRow<true, false, false>(p, t, C, f, g, 1.0f, 100.0f, 0.01f, dense);
 #else
-  return focalProbRow<true, true, false>(p, t, C, f, g, 1.0f, 100.0f, dense);
+  return focalProbRow<true, true, false>(p, t, C, f, g, 1.0f, 100.0f, 0.01f, dense);
 #endif
 }
 }  // namespace FASTLOSS_ISA_NS

@@ -123,12 +123,14 @@ describe('bench PyTorch peer: interleaved rounds and the ratio', () => {
     expect(r.ratio).toBe(4);
   });
 
-  test('interleave: a pause before every sample (the other side\'s spinning threads are done)', async () => {
+  test('interleave: a pause and an untimed call before every sample (the other side\'s spinning threads are done)', async () => {
     const starts: number[] = [];
-    const side = { calibrate: async () => 1, sample: async () => { starts.push(Date.now()); return 1; } };
+    const events: string[] = [];
+    const side = { calibrate: async () => 1, warm: async () => { events.push('warm'); }, sample: async () => { events.push('sample'); starts.push(Date.now()); return 1; } };
     const t0 = Date.now();
     await interleave(side, side, 3, 15);
     expect(starts.length).toBe(6);
+    expect(events).toEqual(Array(6).fill(['warm', 'sample']).flat());
     // setTimeout may fire a millisecond early on some timers; never much earlier
     expect(starts[0] - t0).toBeGreaterThanOrEqual(13);
     for (let k = 1; k < starts.length; k++) expect(starts[k] - starts[k - 1]).toBeGreaterThanOrEqual(13);

@@ -95,13 +95,14 @@ function startTorch(threads, python = '/usr/bin/python3') {
 
 /** A side of a comparison timed in this process: fn called in batches of at least sampleMs. */
 function localSide(fn, sampleMs) {
-  return { calibrate: () => calibrate(fn, sampleMs), sample: (inner) => timeBatch(fn, inner) / inner };
+  return { calibrate: () => calibrate(fn, sampleMs), warm: () => { fn(); }, sample: (inner) => timeBatch(fn, inner) / inner };
 }
 
 /** The peer's loaded case in `mode` ('forward' | 'withGrad'), timed by the server the same way. */
 function peerSide(peer, mode, sampleMs) {
   return {
     calibrate: async () => (await peer.request({ op: 'calibrate', mode, sampleMs })).inner,
+    warm: async () => { await peer.request({ op: 'time', mode, inner: 1 }); },
     sample: async (inner) => (await peer.request({ op: 'time', mode, inner })).ns,
   };
 }
@@ -121,24 +122,27 @@ function compareRounds(fl, other) {
   };
 }
 
-// Pause before each sample. PyTorch's OpenMP threads spin for milliseconds after each op (libgomp's default
-// wait policy; ~7 ms of CPU after a 10^5-element op on the 2-core AMD EPYC VM). A fastloss sample started in
-// that time found one core taken, counted a stall and ran its next 20 ms on one thread (runtime.cpp: the
-// contention backoff): at 10^5 elements whole samples ran at the 1-thread rate. Each side is timed alone.
+// Pause before each sample, then one untimed call. PyTorch's OpenMP threads spin for milliseconds after each
+// op (libgomp's default wait policy; ~7 ms of CPU after a 10^5-element op on the 2-core AMD EPYC VM). A fastloss
+// sample started in that time found one core taken, counted a stall and ran its next 20 ms on one thread
+// (runtime.cpp: the contention backoff): at 10^5 elements whole samples ran at the 1-thread rate. The first
+// call after the pause is slow on either side (sleeping threads, an idle vCPU): without the untimed call,
+// PyTorch's 1 ms samples (--quick) of 10^3-element logCosh withGrad took 210 us a call instead of 45.
 const SETTLE_MS = 20;
 const settle = (ms) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
 
 /**
  * Calibrates both sides, then `rounds` rounds of one sample each, the first side alternating, each sample
- * after a pause of settleMs; compareRounds().
+ * after a pause of settleMs and one untimed call (side.warm, if any); compareRounds().
  */
 async function interleave(fl, other, rounds, settleMs = SETTLE_MS) {
   const innerFl = await fl.calibrate();
   const innerOther = await other.calibrate();
   const tf = [];
   const to = [];
-  const sampleFl = async () => { await settle(settleMs); tf.push(await fl.sample(innerFl)); };
-  const sampleOther = async () => { await settle(settleMs); to.push(await other.sample(innerOther)); };
+  const warmed = async (side) => { await settle(settleMs); if (settleMs > 0 && side.warm) await side.warm(); };
+  const sampleFl = async () => { await warmed(fl); tf.push(await fl.sample(innerFl)); };
+  const sampleOther = async () => { await warmed(other); to.push(await other.sample(innerOther)); };
   for (let r = 0; r < rounds; r++) {
     if (r % 2 === 0) await sampleFl();
     await sampleOther();

@@ -116,24 +116,32 @@ describe('bench PyTorch peer: interleaved rounds and the ratio', () => {
       calibrate: async () => { order.push(`${name}:cal`); return inner; },
       sample: async (k: number) => { expect(k).toBe(inner); order.push(name); return ns; },
     });
-    const r = await interleave(side('fl', 10, 7), side('pt', 40, 2), 4, 0);
+    const r = await interleave(side('fl', 10, 7), side('pt', 40, 2), 4, 0, 0);
     expect(order).toEqual(['fl:cal', 'pt:cal', 'fl', 'pt', 'pt', 'fl', 'fl', 'pt', 'pt', 'fl']);
     expect(r.flTimes).toEqual([10, 10, 10, 10]);
     expect(r.otherTimes).toEqual([40, 40, 40, 40]);
     expect(r.ratio).toBe(4);
   });
 
-  test('interleave: a pause and an untimed call before every sample (the other side\'s spinning threads are done)', async () => {
-    const starts: number[] = [];
-    const events: string[] = [];
-    const side = { calibrate: async () => 1, warm: async () => { events.push('warm'); }, sample: async () => { events.push('sample'); starts.push(Date.now()); return 1; } };
+  test('interleave: before every sample a pause, then untimed samples for warmMs (the other side\'s threads are done)', async () => {
+    const calls: { at: number, k: number }[] = [];
+    let k = 0;
+    const side = { calibrate: async () => 1, sample: async () => { calls.push({ at: Date.now(), k: ++k }); return k; } };
     const t0 = Date.now();
-    await interleave(side, side, 3, 15);
-    expect(starts.length).toBe(6);
-    expect(events).toEqual(Array(6).fill(['warm', 'sample']).flat());
-    // setTimeout may fire a millisecond early on some timers; never much earlier
-    expect(starts[0] - t0).toBeGreaterThanOrEqual(13);
-    for (let k = 1; k < starts.length; k++) expect(starts[k] - starts[k - 1]).toBeGreaterThanOrEqual(13);
+    const r = await interleave(side, side, 3, 15, 6);
+    // each timed sample follows a pause of 15 ms (setTimeout may fire a millisecond early) and >= 6 ms of untimed ones
+    const timedKs = [...r.flTimes, ...r.otherTimes].sort((a, b) => a - b);
+    expect(timedKs.length).toBe(6);
+    let prevEnd = t0;
+    let prevK = 0;
+    for (const tk of timedKs) {
+      const untimed = calls.filter((c) => c.k > prevK && c.k < tk);
+      expect(untimed.length).toBeGreaterThanOrEqual(1);
+      expect(untimed[0].at - prevEnd).toBeGreaterThanOrEqual(13);
+      expect(calls[tk - 1].at - untimed[0].at).toBeGreaterThanOrEqual(6);
+      prevEnd = calls[tk - 1].at;
+      prevK = tk;
+    }
   });
 
   test('peerSide asks the server to calibrate and time the loaded case in its mode', async () => {

@@ -95,14 +95,13 @@ function startTorch(threads, python = '/usr/bin/python3') {
 
 /** A side of a comparison timed in this process: fn called in batches of at least sampleMs. */
 function localSide(fn, sampleMs) {
-  return { calibrate: () => calibrate(fn, sampleMs), warm: () => { fn(); }, sample: (inner) => timeBatch(fn, inner) / inner };
+  return { calibrate: () => calibrate(fn, sampleMs), sample: (inner) => timeBatch(fn, inner) / inner };
 }
 
 /** The peer's loaded case in `mode` ('forward' | 'withGrad'), timed by the server the same way. */
 function peerSide(peer, mode, sampleMs) {
   return {
     calibrate: async () => (await peer.request({ op: 'calibrate', mode, sampleMs })).inner,
-    warm: async () => { await peer.request({ op: 'time', mode, inner: 1 }); },
     sample: async (inner) => (await peer.request({ op: 'time', mode, inner })).ns,
   };
 }
@@ -122,27 +121,33 @@ function compareRounds(fl, other) {
   };
 }
 
-// Pause before each sample, then one untimed call. PyTorch's OpenMP threads spin for milliseconds after each
-// op (libgomp's default wait policy; ~7 ms of CPU after a 10^5-element op on the 2-core AMD EPYC VM). A fastloss
-// sample started in that time found one core taken, counted a stall and ran its next 20 ms on one thread
-// (runtime.cpp: the contention backoff): at 10^5 elements whole samples ran at the 1-thread rate. The first
-// call after the pause is slow on either side (sleeping threads, an idle vCPU): without the untimed call,
-// PyTorch's 1 ms samples (--quick) of 10^3-element logCosh withGrad took 210 us a call instead of 45.
+// Before each sample: a pause, then untimed samples for warmMs. PyTorch's OpenMP threads spin for milliseconds
+// after each op (libgomp's default wait policy; ~7 ms of CPU after a 10^5-element op on the 2-core AMD EPYC
+// VM). A fastloss sample started in that time found one core taken, counted a stall and ran its calls on one
+// thread (runtime.cpp: the contention backoff): at 10^5 elements whole samples ran at the 1-thread rate. And
+// after the pause either side's first milliseconds of calls are slow (sleeping threads, an idle vCPU): without
+// the untimed samples, PyTorch's 1 ms samples (--quick) of 10^3-element logCosh withGrad took 210 us a call
+// instead of 45, and fastloss's 2 ms samples of 10^5-element BCE-with-logits withGrad 56-62 us instead of 41-45.
 const SETTLE_MS = 20;
+const WARM_MS = 10;
 const settle = (ms) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
 
 /**
  * Calibrates both sides, then `rounds` rounds of one sample each, the first side alternating, each sample
- * after a pause of settleMs and one untimed call (side.warm, if any); compareRounds().
+ * after a pause of settleMs and untimed samples for warmMs (none when both are 0); compareRounds().
  */
-async function interleave(fl, other, rounds, settleMs = SETTLE_MS) {
+async function interleave(fl, other, rounds, settleMs = SETTLE_MS, warmMs = WARM_MS) {
   const innerFl = await fl.calibrate();
   const innerOther = await other.calibrate();
   const tf = [];
   const to = [];
-  const warmed = async (side) => { await settle(settleMs); if (settleMs > 0 && side.warm) await side.warm(); };
-  const sampleFl = async () => { await warmed(fl); tf.push(await fl.sample(innerFl)); };
-  const sampleOther = async () => { await warmed(other); to.push(await other.sample(innerOther)); };
+  const timed = async (side, inner) => {
+    await settle(settleMs);
+    if (warmMs > 0) for (const t0 = Date.now(); Date.now() - t0 < warmMs;) await side.sample(inner);
+    return side.sample(inner);
+  };
+  const sampleFl = async () => { tf.push(await timed(fl, innerFl)); };
+  const sampleOther = async () => { to.push(await timed(other, innerOther)); };
   for (let r = 0; r < rounds; r++) {
     if (r % 2 === 0) await sampleFl();
     await sampleOther();

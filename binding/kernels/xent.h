@@ -440,11 +440,12 @@ struct Xent {
           pr = -1;
           if (wantGrad) {
             const Final f = factors(r, pts[r - r0].se, pts[r - r0].A, y);
-            if (!ahead) rowGrad(r, 0, C, f.k, f, y);
             if (ahead) {
               pr = r;
               py = y;
               pf = f;
+            } else {
+              rowGrad(r, 0, C, f.k, f, y);
             }
           }
         }

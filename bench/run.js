@@ -399,11 +399,14 @@ async function compareTorch(peer, w, inputs, calls, data) {
   const out = { value };
   for (const mode of ['forward', 'withGrad']) {
     const stop = cpuLoad.start([peer.proc.pid]); // the server's CPU time is not "other processes"
+    const stallsBefore = native.info().poolStalls;
     const cmp = await interleave(localSide(calls[mode], TIMING.sampleMs), peerSide(peer, mode, TIMING.sampleMs), TIMING.torchRounds);
     const { otherCores } = stop();
     torchContention.figures++;
     if (otherCores !== null && otherCores > TIMING.maxOtherCores) torchContention.contended++;
-    out[mode] = { ...cmp, otherCores };
+    // poolStalls: contention stalls fastloss's runtime counted during the rounds (each puts its next calls on
+    // one thread for a while: runtime.cpp's backoff), so a slow fastloss side can be told from a slow kernel.
+    out[mode] = { ...cmp, otherCores, poolStalls: native.info().poolStalls - stallsBefore };
   }
   return out;
 }
@@ -550,7 +553,8 @@ async function main() {
           const m = t[mode];
           r[mode].torch = { MeS: r.n / m.otherNs * 1e3, nsPerCall: m.otherNs, samples: m.rounds, otherCores: m.otherCores,
             // x torch: median of the per-round ratios against fastloss (none when the partner was plain JS)
-            ...(fn ? { ratio: m.ratio, interval: m.interval, fastlossNs: m.flNs } : {}), times: m.otherTimes, partnerTimes: m.flTimes };
+            ...(fn ? { ratio: m.ratio, interval: m.interval, fastlossNs: m.flNs, poolStalls: m.poolStalls } : {}),
+            times: m.otherTimes, partnerTimes: m.flTimes };
         }
       } catch (e) {
         checks.push(`${r.loss} ${r.case}: torch: ${e.message}`);

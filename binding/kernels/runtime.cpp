@@ -323,23 +323,29 @@ void withdrawRequests(int slot, uint32_t ticket) {
 }
 
 // ---- Contention backoff ----
-// A region whose caller waited for a chunk much longer than its own chunks took had a helper
-// descheduled in the middle of one (a busy machine: one time slice, milliseconds). After such a
-// stall, regions run on the caller alone for a backoff period, then threads are tried again. A
-// stall soon after the previous one (within kRecurNs or 4 backoffs: the machine is still busy)
-// doubles the period, up to kMaxBackoff; a stall after a long quiet time starts again from
-// kMinBackoff. On a machine that stays busy, at most one call per kMaxBackoff pays a stall.
-// kMinBackoff is short because a quiet VM stalls too, alone, a few times a second (the host takes
-// a vCPU away for 50 us+; 2-4 a second on the AMD EPYC VM): at 20 ms each, those put 5-10 % of
-// back-to-back calls on one thread. kRecur keeps the old 80 ms window: with 4 x 2 ms alone, two
-// processes sharing the cores (cluster mode, stalls tens of ms apart) never escalated and kept
-// paying stalls (83 / 76 / 79 % of their 1-thread rate, against 88 % with 20 ms and 94-95 % now).
+// Threads stay on while they save time. Each threaded region credits a bank with what it saved, E - D:
+// E = chunks x the caller's fastest chunk (the region on one thread), D = the region's duration; the bank
+// forgets at the rate of threaded time, a factor 1 - D / kBankTau per region (it remembers ~10 ms of
+// regions). A helper descheduled in the middle of a chunk (another process on its core: one time slice,
+// 1-5 ms) makes D far exceed E; when the bank goes below zero, regions run on the caller alone for a
+// backoff period, then threads are tried again with the bank at kCredit. A fall below zero within kRecurNs
+// or 4 backoffs of the previous one (the machine is still busy) doubles the period, up to kMaxBackoff; one
+// after a long quiet time starts again from kMinBackoff. On a machine that stays busy, one credit's worth of
+// regions per kMaxBackoff runs threaded. (Two processes sharing the cores in turn, each threaded while the
+// other backs off, fall tens of ms apart after long backoffs: the 4-backoff window keeps them escalated.)
+// Why a bank, not a count of slow regions: a quiet VM has slow regions of its own (the host takes a vCPU
+// away; AMD EPYC VM, back-to-back 10^6-element logCosh: 30 a second, 1 % of regions, most 0.2-0.5 ms,
+// some 1-4 ms). Each counted as a stall, they doubled the backoff to 2 s within a second and held it there:
+// a process calling continuously ran at its 1-thread rate (590 us against 340 us a call).
 constexpr int64_t kMinBackoffNs = 2'000'000;      // 2 ms
 constexpr int64_t kMaxBackoffNs = 2'000'000'000;  // 2 s
 constexpr int64_t kRecurNs = 80'000'000;          // 80 ms
+constexpr int64_t kBankTauNs = 10'000'000;  // 10 ms of threaded regions
+constexpr int64_t kCreditNs = 1'000'000;    // 1 ms
 std::atomic<int64_t> gSerialUntilNs{0};
 std::atomic<int64_t> gBackoffNs{0};
-std::atomic<int64_t> gLastStallNs{0};
+std::atomic<int64_t> gBankNs{kCreditNs};
+std::atomic<int64_t> gLastBackoffNs{0};
 std::atomic<int64_t> gStalls{0};
 std::atomic<bool> gBackoffEnabled{true};
 
@@ -349,15 +355,27 @@ bool inBackoff() {
   return until != 0 && nowNs() < until;
 }
 
-void noteStall(int64_t endNs) {
+void startBackoff(int64_t endNs) {
   int64_t backoff = gBackoffNs.load(std::memory_order_relaxed);
-  const int64_t sinceLast = endNs - gLastStallNs.load(std::memory_order_relaxed);
+  const int64_t sinceLast = endNs - gLastBackoffNs.load(std::memory_order_relaxed);
   const bool recurring = backoff > 0 && sinceLast < std::max(kRecurNs, 4 * backoff);
   backoff = recurring ? std::min(kMaxBackoffNs, 2 * backoff) : kMinBackoffNs;
   gBackoffNs.store(backoff, std::memory_order_relaxed);
-  gLastStallNs.store(endNs, std::memory_order_relaxed);
+  gLastBackoffNs.store(endNs, std::memory_order_relaxed);
   gSerialUntilNs.store(endNs + backoff, std::memory_order_relaxed);
+  gBankNs.store(kCreditNs, std::memory_order_relaxed);
   gStalls.fetch_add(1, std::memory_order_relaxed);
+}
+
+// One threaded region of duration d whose one-thread estimate is e (ns), ended at endNs.
+void creditRegion(int64_t d, int64_t e, int64_t endNs) {
+  const double keep = d >= kBankTauNs ? 0.0 : 1.0 - static_cast<double>(d) / static_cast<double>(kBankTauNs);
+  int64_t bank = gBankNs.load(std::memory_order_relaxed);
+  int64_t next;
+  do {
+    next = static_cast<int64_t>(static_cast<double>(bank) * keep) + (e - d);
+  } while (!gBankNs.compare_exchange_weak(bank, next, std::memory_order_relaxed));
+  if (next < 0) startBackoff(endNs);
 }
 
 // Faults in the pages of an output of at least kFaultInBytes whose middle page is not yet in
@@ -413,7 +431,6 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   const bool startedThread = wakeHelpers(slot, ticket, static_cast<int>(std::min<int64_t>(threads - 1, chunks - 1)));
   int64_t fastestNs = 0;
   const int64_t ran = workOn(s, ticket, &fastestNs);
-  const int64_t workedNs = nowNs();
   // Every chunk is claimed now: wait for those still running elsewhere. Spin briefly (a chunk
   // takes microseconds), then sleep until the last one is done. Never sched_yield: on a busy
   // machine that hands this core to another process for a whole time slice.
@@ -422,18 +439,9 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
     s.done.wait(lock, [&] { return s.finished.load(std::memory_order_acquire) == chunks; });
   }
   const int64_t endNs = nowNs();
-  // A stall: the caller waited for a helper's chunk longer than 4 of its own chunks take, or the
-  // region took over twice what the caller alone would have (waking a helper can preempt the
-  // caller on its own core, behind another process). Not when this region started a helper
-  // thread: creating it and its first wake-up can outlast a 10^5-element region, and counting that
-  // put the first parallel call of a process into a backoff (its next 20 ms on one thread; seen in
-  // 5 of 11 fresh processes at 10^5 elements, busy AMD EPYC).
-  if (ran > 0 && !startedThread) {
-    const int64_t spinNs = std::chrono::nanoseconds(kSpin).count();
-    const bool waitedLong = endNs - workedNs > std::max<int64_t>(4 * fastestNs, spinNs);
-    const bool slowRegion = endNs - startNs > 2 * chunks * fastestNs + spinNs;
-    if (waitedLong || slowRegion) noteStall(endNs);
-  }
+  // Not when this region started a helper thread: creating it and its first wake-up can outlast a
+  // 10^5-element region, and counting that put the first parallel call of a process into a backoff.
+  if (ran > 0 && !startedThread) creditRegion(endNs - startNs, chunks * fastestNs, endNs);
   withdrawRequests(slot, ticket);
   s.busy.store(false, std::memory_order_release);
 }
@@ -488,7 +496,8 @@ void setContentionBackoff(bool enabled) {
   gBackoffEnabled.store(enabled, std::memory_order_relaxed);
   gSerialUntilNs.store(0, std::memory_order_relaxed);
   gBackoffNs.store(0, std::memory_order_relaxed);
-  gLastStallNs.store(0, std::memory_order_relaxed);
+  gBankNs.store(kCreditNs, std::memory_order_relaxed);
+  gLastBackoffNs.store(0, std::memory_order_relaxed);
 }
 
 int64_t poolHelperChunks() { return gHelperChunks.load(std::memory_order_relaxed); }

@@ -25,7 +25,8 @@ const MIXES = {
   'torch.crossEntropy': { forward: ['expNonPositive'], withGrad: ['expNonPositive'], shapes: [[256, 1000], [64, 4000], [8, 32000]] },
   // withGrad: d/dx = (pw y + 1 - y) sigmoid(x) - pw y.
   'torch.binaryCrossEntropyWithLogits': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
-  'torch.binaryCrossEntropy': { forward: ['log', 'log1p'], withGrad: ['log', 'log1p'] },
+  // withGrad: d/dx = (x - y) / max((1 - x) x, 1e-12), a division per element.
+  'torch.binaryCrossEntropy': { forward: ['log', 'log1p'], withGrad: ['log', 'log1p', 'div'] },
   'torch.klDiv': { forward: ['log'], withGrad: ['log'] },
   'torch.poissonNllLoss': { forward: ['exp'], withGrad: ['exp'] },
   // p = sigmoid(x) is in the loss itself (m = 1 - p_t).
@@ -33,13 +34,15 @@ const MIXES = {
   // The general mix (soft labels). The bench's labels are hard (bernoulli 0/1), where the kernel takes one
   // logPositive (withGrad: + one div) per element (binary.cpp KerasBceHard): %limit here is against the
   // general mix, so above 100% is possible; the hard path's own mix is logPositive | logPositive + div.
-  'keras.binaryCrossentropy': { forward: ['logPositive', 'logPositive'], withGrad: ['logPositive', 'logPositive'] },
+  // withGrad: (1 - y) / (1 - c + eps) - y / (c + eps), two divisions.
+  'keras.binaryCrossentropy': { forward: ['logPositive', 'logPositive'], withGrad: ['logPositive', 'logPositive', 'div', 'div'] },
   'keras.binaryCrossentropy logits': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
   // withGrad: d log(o) / do = 1 / o, a division per element (Keras' p / sum(p) is p * (1 / sum) here).
   'keras.categoricalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
   'keras.categoricalFocalCrossentropy': { forward: ['logPositive'], withGrad: ['logPositive', 'div'] },
   // log1p of Keras' clip max(v, 1e-7): log1pPositive (log1p's bits there, without its -1 and zero cases).
-  'keras.meanSquaredLogarithmicError': { forward: ['log1pPositive', 'log1pPositive'], withGrad: ['log1pPositive', 'log1pPositive'] },
+  // withGrad: 2 d / (p + 1), a division per element.
+  'keras.meanSquaredLogarithmicError': { forward: ['log1pPositive', 'log1pPositive'], withGrad: ['log1pPositive', 'log1pPositive', 'div'] },
   // withGrad: tanh(x) from the softplus's e = exp(-2|x|) adds its division, 1 - 2 e / (1 + e): div.
   'keras.logCosh': { forward: ['softplus'], withGrad: ['softplus', 'div'] },
 };

@@ -340,8 +340,8 @@ void withdrawRequests(int slot, uint32_t ticket) {
 constexpr int64_t kMinBackoffNs = 2'000'000;      // 2 ms
 constexpr int64_t kMaxBackoffNs = 2'000'000'000;  // 2 s
 constexpr int64_t kRecurNs = 80'000'000;          // 80 ms
-constexpr int64_t kBankTauNs = 10'000'000;  // 10 ms of threaded regions
-constexpr int64_t kCreditNs = 1'000'000;    // 1 ms
+constexpr int64_t kBankTauNs = 10'000'000;        // 10 ms of threaded regions
+constexpr int64_t kCreditNs = 1'000'000;          // 1 ms
 std::atomic<int64_t> gSerialUntilNs{0};
 std::atomic<int64_t> gBackoffNs{0};
 std::atomic<int64_t> gBankNs{kCreditNs};

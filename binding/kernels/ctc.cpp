@@ -27,6 +27,12 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // Padding of -inf around each state row: alpha reads s - 2, beta s + 2.
 constexpr int64_t kPad = 2;
+// The recursion runs over the states rounded up to a multiple of 16 (one AVX-512 vector), so it has
+// no scalar tail: there GCC turns logSumExp3's compares into branches that mispredict (characters,
+// 201 states: the 9 tail states cost about as much as the 192 in vectors). The extra states stay -inf
+// (their emissions are -inf) and only extra states read them.
+constexpr int64_t kRound = 16;
+inline int64_t roundedStates(int64_t states) { return (states + kRound - 1) / kRound * kRound; }
 
 // log(exp(a) + exp(b) + exp(c)) = m + log1p(exp(mid - m) + exp(low - m)), m the largest: its term
 // is 1, so two exps instead of PyTorch's three. -inf when all are -inf; NaN for a NaN or a +inf
@@ -142,7 +148,7 @@ struct Problem {
 
 // Scratch of one sequence: the alpha rows' offsets (double, T), then in floats the alpha rows (all T
 // when the gradient is wanted, else two), two beta rows, emissions, occupancies and Keras' per-step
-// shift; then 2L + 1 + kPad int32 each for the extended labels and the skip flags.
+// shift; then the rounded states + kPad int32 each for the extended labels and the skip flags.
 struct Scratch {
   void* block = nullptr;
   double* alphaOffset;
@@ -152,10 +158,10 @@ struct Scratch {
 };
 
 bool allocate(Scratch& s, int64_t T, int64_t states, bool wantGrad) {
-  s.width = states + 2 * kPad;
+  s.width = roundedStates(states) + 2 * kPad;
   const int64_t alphaRows = wantGrad ? (T > 0 ? T : 1) : 2;
   const int64_t floats = mulSat(alphaRows + 4, s.width) + 3 * T;
-  const int64_t ints = 2 * (states + kPad);
+  const int64_t ints = 2 * (s.width - kPad);
   if (floats >= (INT64_MAX / 8) || ints >= (INT64_MAX / 8)) return false;
   const uint64_t bytes = static_cast<uint64_t>(floats) * sizeof(float) + static_cast<uint64_t>(ints) * sizeof(int32_t);
   if (bytes > SIZE_MAX / 2) return false;
@@ -168,7 +174,8 @@ bool allocate(Scratch& s, int64_t T, int64_t states, bool wantGrad) {
   s.gamma = s.e + s.width;
   s.shift = s.gamma + s.width;
   s.ext = reinterpret_cast<int32_t*>(s.shift + T);
-  s.skip = s.ext + states + kPad;
+  s.skip = s.ext + (s.width - kPad);
+  for (int64_t k = states; k < s.width - 2 * kPad; ++k) s.e[k] = kNegInf;  // the extra states' emissions
   return true;
 }
 
@@ -193,7 +200,7 @@ int64_t extendLabels(const Problem& p, int64_t b, const Scratch& s, int64_t stat
     s.skip[s2] = (s2 & 1) && s2 >= 2 && v != before2;
     before2 = s2 >= 1 ? s.ext[s2 - 1] : p.blank;
   }
-  for (int64_t k = 0; k < kPad; ++k) s.skip[states + k] = 0;
+  for (int64_t k = states; k < s.width - kPad; ++k) s.skip[k] = 0;
   return -1;
 }
 
@@ -208,15 +215,15 @@ double sequence(const Problem& p, int64_t b, const Scratch& s, int64_t T, int64_
   auto shiftAt = [&](int64_t t) { return kTorch ? 0.0f : s.shift[t]; };
   const bool keepAll = g != nullptr;
   auto alphaRow = [&](int64_t t) { return s.alpha + (keepAll ? t : (t & 1)) * W + kPad; };
-  double offset = 0.0;  // log scale of the current alpha row
+  const int64_t n = W - 2 * kPad;  // the states rounded up
+  double offset = 0.0;             // log scale of the current alpha row
   for (int64_t t = 0; t < T; ++t) {
     float* cur = alphaRow(t);
-    padRow(cur, states);
+    padRow(cur, n);
     gatherEmissions(x + t * p.tStride, s.ext, shiftAt(t), s.e, states);
     const float* prev = t > 0 ? alphaRow(t - 1) : nullptr;
-    const float m =
-        t == 0 ? initialRow(cur, s.e, 0, states) : recursionStep(prev, prev - 1, prev - 2, s.skip, s.e, cur, states);
-    offset += normalizeRow(cur, m, states);
+    const float m = t == 0 ? initialRow(cur, s.e, 0, n) : recursionStep(prev, prev - 1, prev - 2, s.skip, s.e, cur, n);
+    offset += normalizeRow(cur, m, n);
     if (keepAll) s.alphaOffset[t] = offset;
   }
   const float* last = alphaRow(T - 1);
@@ -235,11 +242,11 @@ double sequence(const Problem& p, int64_t b, const Scratch& s, int64_t T, int64_
   double betaOffset = 0.0;
   for (int64_t t = T - 1; t >= 0; --t) {
     const float* row = x + t * p.tStride;
-    padRow(cur, states);
+    padRow(cur, n);
     gatherEmissions(row, s.ext, shiftAt(t), s.e, states);
-    const float mb = t == T - 1 ? initialRow(cur, s.e, states - 2, states)
-                                : recursionStep(next, next + 1, next + 2, s.skip + 2, s.e, cur, states);
-    betaOffset += normalizeRow(cur, mb, states);
+    const float mb = t == T - 1 ? initialRow(cur, s.e, states - 2, n)
+                                : recursionStep(next, next + 1, next + 2, s.skip + 2, s.e, cur, n);
+    betaOffset += normalizeRow(cur, mb, n);
     // gamma = exp(alpha + beta + nll - e), the offsets and nll summed in double first
     const float k = static_cast<float>(s.alphaOffset[t] + betaOffset + nll);
     const float blankSum = occupancy(alphaRow(t), cur, s.e, k, s.gamma, states);

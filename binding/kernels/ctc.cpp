@@ -36,8 +36,8 @@ inline int64_t roundedStates(int64_t states) { return (states + kRound - 1) / kR
 
 // exp(x) flushed to 0 below exp(-87) = 1.6e-38, so no lane (even a discarded one) makes a subnormal:
 // they cost the AMD EPYC (Zen 5) about as much as the rest of the step (characters forward 1.8x
-// faster without). Only results below FLT_MIN change, by less than 1.2e-38. kAnyX: vmath::exp's
-// overflow to +inf; else x <= 0 or NaN only.
+// faster without). Only results below 1.7e-38 change (to 0). kAnyX: vmath::exp's overflow to +inf;
+// else x <= 0 or NaN only.
 template <bool kAnyX>
 inline float expFlushed(float x) {
   const bool low = x < -87.0f;

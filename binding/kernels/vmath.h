@@ -194,8 +194,9 @@ FASTLOSS_VMATH_FN float log1pPositive(float x) {
   return select(x < detail::kInf, detail::log1pFinite(x), x * detail::kInf);
 }
 
-// log1p(u) for u in [0, 1] only, e.g. u = exp(-|x|) in softplus: log1p's arithmetic without its
-// special cases (same bits as log1p there). w = 1 + u, c = u - (w - 1) exactly, log(w) + c/w.
+// log1p(u) for u in [0, 2] only, e.g. u = exp(-|x|) in softplus: log1p's arithmetic without its
+// special cases (same bits as log1p there). w = 1 + u, c = u - (w - 1) exactly (u and 1 share an
+// exponent above 1), log(w) + c/w.
 FASTLOSS_VMATH_FN float log1pUnit(float u) {
   const float w = 1.0f + u;
   const float c = u - (w - 1.0f);

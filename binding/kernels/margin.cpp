@@ -377,6 +377,7 @@ void multiMargin(LossArgs& a) {
       return kNaN;
     }
     const float* xr = x + r * C;
+    prefetchNextRow(xr, C, r + 1 < s.rows);
     const double wy = w ? static_cast<double>(w[y]) : 1.0;
     const float mxy = margin - xr[y];
     const float k = static_cast<float>(u * wy * invC);

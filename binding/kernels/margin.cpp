@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "engine.h"
+#include "lanes.h"
 #include "scalar.h"
 #include "vmath.h"
 
@@ -203,19 +204,63 @@ inline float multiMarginGrad(float z, float k) {
   return k * (P == 2 ? 2.0f * z : 1.0f);
 }
 
+// Ranges of kRowLanes columns or more run in explicit float lanes per block of kRowSumBlock, each
+// block folded (laneSum) into a double, the last (j1 - j0) % kRowLanes columns as one vector over
+// [j1 - kRowLanes, j1) counting only its new lanes (its other stores rewrite the same values): the
+// `omp simd reduction` in double ended each row with a branchy scalar epilogue (z > 0 at random) and a
+// serial chain of 16 adds. Shorter ranges keep that loop.
 template <int P, bool kLoss, bool kGrad>
 void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy, float k, int64_t j0, int64_t j1,
                       double* s) {
   double acc = 0.0, gacc = 0.0;
+  if (j1 - j0 < kRowLanes) {
 #pragma omp simd reduction(+ : acc, gacc)
-  for (int64_t j = j0; j < j1; ++j) {
-    const float z = mxy + x[j];
-    const bool on = z > 0.0f;
-    if (kLoss) acc += on ? static_cast<double>(multiMarginTerm<P>(z)) : 0.0;
-    if (kGrad) {
-      const float gj = on ? multiMarginGrad<P>(z, k) : 0.0f;
-      g[j] = gj;
-      gacc += static_cast<double>(gj);
+    for (int64_t j = j0; j < j1; ++j) {
+      const float z = mxy + x[j];
+      const bool on = z > 0.0f;
+      if (kLoss) acc += on ? static_cast<double>(multiMarginTerm<P>(z)) : 0.0;
+      if (kGrad) {
+        const float gj = on ? multiMarginGrad<P>(z, k) : 0.0f;
+        g[j] = gj;
+        gacc += static_cast<double>(gj);
+      }
+    }
+  } else {
+    const int64_t body = j0 + (j1 - j0) / kRowLanes * kRowLanes;
+    constexpr int64_t L = kRowLanes;
+    float S[2 * L], G[2 * L];  // two vectors of lanes: one add chain each
+    // Columns [j, j + L) into lanes h (0 or L), the columns below `from` not counted.
+    auto vec = [&](const int64_t j, const int64_t from, const int64_t h) {
+#pragma omp simd
+      for (int64_t l = 0; l < L; ++l) {
+        const float z = mxy + x[j + l];
+        const bool on = z > 0.0f && j + l >= from;
+        if (kLoss) S[h + l] += on ? multiMarginTerm<P>(z) : 0.0f;
+        if (kGrad) {
+          const float gj = z > 0.0f ? multiMarginGrad<P>(z, k) : 0.0f;
+          g[j + l] = gj;
+          G[h + l] += on ? gj : 0.0f;
+        }
+      }
+    };
+    for (int64_t b = j0; b < body; b += kRowSumBlock) {
+      const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
+#pragma omp simd
+      for (int64_t l = 0; l < 2 * L; ++l) S[l] = G[l] = 0.0f;
+      int64_t j = b;
+      for (; j + 2 * L <= e; j += 2 * L) {
+        vec(j, j, 0);
+        vec(j + L, j + L, L);
+      }
+      if (j < e) vec(j, j, 0);
+      if (e == body && body < j1) vec(j1 - L, body, L);
+#pragma omp simd
+      for (int64_t l = 0; l < L; ++l) {
+        S[l] += S[L + l];
+        G[l] += G[L + l];
+      }
+      if (kLoss) acc += static_cast<double>(laneSum(S));
+      if (kGrad) gacc += static_cast<double>(laneSum(G));
     }
   }
   s[0] += acc;

@@ -240,12 +240,14 @@ void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy,
     const int64_t body = j0 + (j1 - j0) / kRowLanes * kRowLanes;
     constexpr int64_t L = kRowLanes;
     float S[2 * L], G[2 * L];  // two vectors of lanes: one add chain each
-    // Columns [j, j + L) into lanes h (0 or L), the columns below `from` not counted.
+    // Columns [j, j + L) into lanes h (0 or L), the columns below `from` not counted (an int32
+    // compare: SSE2 has no 64-bit one and left the loop scalar).
     auto vec = [&](const int64_t j, const int64_t from, const int64_t h) {
+      const int32_t skip = static_cast<int32_t>(from - j);
 #pragma omp simd
-      for (int64_t l = 0; l < L; ++l) {
+      for (int32_t l = 0; l < static_cast<int32_t>(L); ++l) {
         const float z = mxy + x[j + l];
-        const bool on = z > 0.0f && j + l >= from;
+        const bool on = z > 0.0f && l >= skip;
         if (kLoss) S[h + l] += on ? multiMarginTerm<P>(z) : 0.0f;
         if (kGrad) {
           const float gj = z > 0.0f ? multiMarginGrad<P>(z, k) : 0.0f;

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "engine.h"
+#include "lanes.h"
 #include "scalar.h"
 #include "vmath.h"
 
@@ -112,6 +113,17 @@ inline void combine2(float* g, const float* x, const float* y, double kx, double
     g[j] = static_cast<float>(kx * static_cast<double>(x[j]) + ky * static_cast<double>(y[j]));
 }
 
+// Both cosine_embedding gradients in one loop, combine2's arithmetic: g1 = kb y + k1 x, g2 = kb x + k2 y.
+inline void combinePair(float* g1, float* g2, const float* x, const float* y, double kb, double k1, double k2,
+                        int64_t j0, int64_t j1) {
+#pragma omp simd
+  for (int64_t j = j0; j < j1; ++j) {
+    const double xj = x[j], yj = y[j];
+    g1[j] = static_cast<float>(kb * yj + k1 * xj);
+    g2[j] = static_cast<float>(kb * xj + k2 * yj);
+  }
+}
+
 // ------------------------------------------------------------------ triplet helpers
 
 // v = (x - y) + eps, the difference pairwise_distance takes the norm of.
@@ -203,19 +215,65 @@ inline float multiMarginGrad(float z, float k) {
   return k * (P == 2 ? 2.0f * z : 1.0f);
 }
 
+// Ranges of kRowLanes columns or more run in explicit float lanes per block of kRowSumBlock, each
+// block folded (laneSum) into a double, the last (j1 - j0) % kRowLanes columns as one vector over
+// [j1 - kRowLanes, j1) counting only its new lanes (its other stores rewrite the same values): the
+// `omp simd reduction` in double ended each row with a branchy scalar epilogue (z > 0 at random) and a
+// serial chain of 16 adds. Shorter ranges keep that loop.
 template <int P, bool kLoss, bool kGrad>
 void multiMarginChunk(const float* __restrict x, float* __restrict g, float mxy, float k, int64_t j0, int64_t j1,
                       double* s) {
   double acc = 0.0, gacc = 0.0;
+  if (j1 - j0 < kRowLanes) {
 #pragma omp simd reduction(+ : acc, gacc)
-  for (int64_t j = j0; j < j1; ++j) {
-    const float z = mxy + x[j];
-    const bool on = z > 0.0f;
-    if (kLoss) acc += on ? static_cast<double>(multiMarginTerm<P>(z)) : 0.0;
-    if (kGrad) {
-      const float gj = on ? multiMarginGrad<P>(z, k) : 0.0f;
-      g[j] = gj;
-      gacc += static_cast<double>(gj);
+    for (int64_t j = j0; j < j1; ++j) {
+      const float z = mxy + x[j];
+      const bool on = z > 0.0f;
+      if (kLoss) acc += on ? static_cast<double>(multiMarginTerm<P>(z)) : 0.0;
+      if (kGrad) {
+        const float gj = on ? multiMarginGrad<P>(z, k) : 0.0f;
+        g[j] = gj;
+        gacc += static_cast<double>(gj);
+      }
+    }
+  } else {
+    const int64_t body = j0 + (j1 - j0) / kRowLanes * kRowLanes;
+    constexpr int64_t L = kRowLanes;
+    float S[2 * L], G[2 * L];  // two vectors of lanes: one add chain each
+    // Columns [j, j + L) into lanes h (0 or L), the columns below `from` not counted (an int32
+    // compare: SSE2 has no 64-bit one and left the loop scalar).
+    auto vec = [&](const int64_t j, const int64_t from, const int64_t h) {
+      const int32_t skip = static_cast<int32_t>(from - j);
+#pragma omp simd
+      for (int32_t l = 0; l < static_cast<int32_t>(L); ++l) {
+        const float z = mxy + x[j + l];
+        const bool on = z > 0.0f && l >= skip;
+        if (kLoss) S[h + l] += on ? multiMarginTerm<P>(z) : 0.0f;
+        if (kGrad) {
+          const float gj = z > 0.0f ? multiMarginGrad<P>(z, k) : 0.0f;
+          g[j + l] = gj;
+          G[h + l] += on ? gj : 0.0f;
+        }
+      }
+    };
+    for (int64_t b = j0; b < body; b += kRowSumBlock) {
+      const int64_t e = body - b < kRowSumBlock ? body : b + kRowSumBlock;
+#pragma omp simd
+      for (int64_t l = 0; l < 2 * L; ++l) S[l] = G[l] = 0.0f;
+      int64_t j = b;
+      for (; j + 2 * L <= e; j += 2 * L) {
+        vec(j, j, 0);
+        vec(j + L, j + L, L);
+      }
+      if (j < e) vec(j, j, 0);
+      if (e == body && body < j1) vec(j1 - L, body, L);
+#pragma omp simd
+      for (int64_t l = 0; l < L; ++l) {
+        S[l] += S[L + l];
+        G[l] += G[L + l];
+      }
+      if (kLoss) acc += static_cast<double>(laneSum(S));
+      if (kGrad) gacc += static_cast<double>(laneSum(G));
     }
   }
   s[0] += acc;
@@ -377,6 +435,7 @@ void multiMargin(LossArgs& a) {
       return kNaN;
     }
     const float* xr = x + r * C;
+    prefetchNextRow(xr, C, r + 1 < s.rows);
     const double wy = w ? static_cast<double>(w[y]) : 1.0;
     const float mxy = margin - xr[y];
     const float k = static_cast<float>(u * wy * invC);
@@ -592,10 +651,7 @@ void cosineEmbeddingLoss(LossArgs& a) {
       const double ka2 = -c * cos / m2;
       float* g1 = a.grad[0] + r * D;
       float* g2 = a.grad[1] + r * D;
-      rowColumns(D, wide, 3, [&](int64_t j0, int64_t j1) {
-        combine2(g1, br, ar, kb, ka1, j0, j1);
-        combine2(g2, ar, br, kb, ka2, j0, j1);
-      });
+      rowColumns(D, wide, 3, [&](int64_t j0, int64_t j1) { combinePair(g1, g2, ar, br, kb, ka1, ka2, j0, j1); });
     }
     return l;
   });

@@ -224,18 +224,40 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
   }
   Sums* partial = sums + slots;
   const int64_t size = v.size, inner = v.inner, segs = segments > 0 ? segments : 1;
-  if (contiguous) {
-    forEachPiece(pieces, segs, size,
-                 [&](int64_t q, int64_t, int64_t j0, int64_t j1) { partial[q] = contiguousSums(pred, truth, j0, j1); });
-    for (int64_t o = 0; o < slots; ++o) {
-      Sums s{0.0, 0.0, 0.0};
-      for (int64_t q = o * segs; q < (o + 1) * segs; ++q) {
-        s.inter += partial[q].inter;
-        s.pred += partial[q].pred;
-        s.truth += partial[q].truth;
-      }
-      sums[o] = s;
+  const bool none = a.reduction == Reduction::None;
+  const bool wantGrad = a.wantGrad();
+  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(slots));
+  float* g = a.grad[0];
+  // Slot o's sums: its pieces' partials, left to right.
+  auto slotSums = [&](int64_t o) {
+    Sums s{0.0, 0.0, 0.0};
+    for (int64_t q = o * segs; q < (o + 1) * segs; ++q) {
+      s.inter += partial[q].inter;
+      s.pred += partial[q].pred;
+      s.truth += partial[q].truth;
     }
+    return s;
+  };
+  // Slot o's weighted loss and gradient coefficients k c1, k c0 (k: the upstream or the reduction's
+  // scale, times the weight), from its sums in sums[o].
+  auto slotGrad = [&](int64_t o) {
+    const double weight = w ? static_cast<double>(w[o]) : 1.0;
+    const double k = (up ? static_cast<double>(up[o]) : scale) * weight;
+    const SlotLoss sl = slotLoss(sums[o], dice, alpha, beta);
+    return SlotLoss{weight * sl.loss, k * sl.c1, k * sl.c0};
+  };
+  // A slot within one piece (size <= kChunk) has its sums when its piece ends: its gradient follows at
+  // once, yTrue's row still in L1 or L2, instead of a second pass over yTrue from memory.
+  const bool fused = contiguous && segs == 1 && wantGrad;
+  if (contiguous) {
+    forEachPiece(pieces, segs, size, [&](int64_t q, int64_t row, int64_t j0, int64_t j1) {
+      partial[q] = contiguousSums(pred, truth, j0, j1);
+      if (!fused) return;
+      sums[row] = slotSums(row);
+      const SlotLoss sl = slotGrad(row);
+      linearGrad(truth, g, sl.c1, sl.c0, j0, j1);
+    });
+    for (int64_t o = 0; o < slots; ++o) sums[o] = slotSums(o);
   } else {
     const int64_t blocks = (inner + kInnerBlock - 1) / kInnerBlock;
     parallelFor(mulSat(v.outer, blocks), 1, mulSat(size, kInnerBlock), [&](int64_t b, int64_t e) {
@@ -248,21 +270,14 @@ void overlap(LossArgs& a, int axisSlot, bool dice, double alpha, double beta) {
   }
 
   // Losses, weights and the reduction, slots in order; sums[s] becomes (k c1, k c0).
-  const bool none = a.reduction == Reduction::None;
-  const bool wantGrad = a.wantGrad();
-  const double scale = a.gradScale / reductionDivisor(a, static_cast<double>(slots));
   double total = 0.0;
   for (int64_t s = 0; s < slots; ++s) {
-    const SlotLoss sl = slotLoss(sums[s], dice, alpha, beta);
-    const double weight = w ? static_cast<double>(w[s]) : 1.0;
-    const double l = weight * sl.loss;
-    if (none && a.wantLoss()) a.out[s] = static_cast<float>(l);
-    total += l;
-    const double k = (up ? static_cast<double>(up[s]) : scale) * weight;
-    sums[s] = {k * sl.c1, k * sl.c0, 0.0};
+    const SlotLoss sl = slotGrad(s);
+    if (none && a.wantLoss()) a.out[s] = static_cast<float>(sl.loss);
+    total += sl.loss;
+    sums[s] = {sl.c1, sl.c0, 0.0};
   }
-  if (wantGrad) {
-    float* g = a.grad[0];
+  if (wantGrad && !fused) {
     if (contiguous) {
       forEachPiece(pieces, segs, size, [&](int64_t, int64_t row, int64_t j0, int64_t j1) {
         linearGrad(truth, g, sums[row].inter, sums[row].pred, j0, j1);

@@ -116,6 +116,20 @@ describe('margin errors', () => {
     await expectError(torch.tripletMarginLoss, [a, p, n], { weight: f32(1) }, TypeError, /opts\.weight is not an option of torch\.tripletMarginLoss/, names);
     expect(() => torch.tripletMarginLoss.withGrad(a, p, n, { out: { grad: f32(0, 0) } } as never))
       .toThrow(/opts\.out\.grad must be an object keyed by anchor, positive, negative/);
+    // Arrays of gradients (positional) are refused by name, not ignored, and nothing is written into them.
+    const g = [f32(0, 0), f32(0, 0), f32(0, 0)];
+    const bits = () => g.map((x) => Array.from(x).join()).join('|');
+    const before = bits();
+    expect(() => torch.tripletMarginLoss.withGrad(a, p, n, { out: { grad: g } } as never))
+      .toThrow(/opts\.out\.grad must be an object keyed by anchor, positive, negative/);
+    expect(() => torch.tripletMarginLoss.backward(a, p, n, { out: g } as never))
+      .toThrow(/torch\.tripletMarginLoss: opts\.out must be an object keyed by anchor, positive, negative/);
+    expect(() => torch.tripletMarginLoss.withGrad(a, p, n, { out: g } as never))
+      .toThrow(/opts\.out must be \{ loss\?, grad\? \} for withGrad/);
+    await expect(torch.tripletMarginLoss.withGradAsync(a, p, n, { out: { grad: g } } as never))
+      .rejects.toThrow(/opts\.out\.grad must be an object keyed by anchor, positive, negative/);
+    expect(() => torch.tripletMarginLoss(a, p, n, [] as never)).toThrow(/torch\.tripletMarginLoss: opts must be an options object/);
+    expect(bits()).toBe(before);
   });
 
   test('keras: cosineSimilarity axis and sampleWeight, hinge types', async () => {

@@ -228,8 +228,10 @@ function checkArg(fn: string, spec: ArgSpec, v: unknown, counts: (number | undef
   }
 }
 
+// Not an array: `out: { grad: [g0, g1] }` (or `out: [...]`) was read as an object without the named keys and
+// ignored, the gradients going to new arrays.
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !ArrayBuffer.isView(v);
+  typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !Array.isArray(v);
 
 /** The caller's output buffer of `length` elements, or a new one when none was given. */
 function outputBuffer(fn: string, arg: string, given: unknown, length: number): Float32Array {
@@ -275,8 +277,7 @@ function snapshotOf(c: Compiled, mode: Mode, argc: number, rawOpts: unknown): Sn
   if (argc < nArgs) throw check.typeError(fn, def.args[argc].name, 'is required');
   if (argc > nArgs + 1) throw check.typeError(fn, 'arguments', `takes ${nArgs} arrays and an options object`);
   if (rawOpts === undefined) return c.noOptions;
-  if (!isPlainObject(rawOpts) || Array.isArray(rawOpts))
-    throw check.typeError(fn, 'opts', 'must be an options object');
+  if (!isPlainObject(rawOpts)) throw check.typeError(fn, 'opts', 'must be an options object');
   const opts = rawOpts as Record<string, unknown>;
   checkOptionNames(c, mode, opts);
   const names = c.optionNames;
@@ -829,7 +830,7 @@ function runWithOptions(c: Compiled, mode: Mode, a0: unknown, a1: unknown, a2: u
   const rawOpts = nArgs === 1 ? a1 : nArgs === 2 ? a2 : nArgs === 3 ? a3 : a4;
   const f = c.fastOptions[mode];
   let snap: Snapshot | null;
-  if (f !== null && f.key !== null && fastPathOn && !reading && isPlainObject(rawOpts) && !Array.isArray(rawOpts)) {
+  if (f !== null && f.key !== null && fastPathOn && !reading && isPlainObject(rawOpts)) {
     snap = readOptions(c, mode, f.key, rawOpts);
     if (snap === null) {
       // a getter's own call may have replaced the record (and its native slot) meanwhile

@@ -21,6 +21,7 @@ const LOOPS = {
   xentgradscale: { define: 'MCA_XENTGRADSCALE', what: 'crossEntropy long row with gradient: exp(x - max) stored into g and summed, the next row\'s max and the previous row\'s rescale in the same loop (Xent::rowsFused, index targets)' },
   exp: { define: 'MCA_PRIM=exp', what: 'vmath::exp summed in 16 float lanes (probe.exp)' },
   expNonPositive: { define: 'MCA_PRIM=expNonPositive', what: 'vmath::expNonPositive (probe.expNonPositive)' },
+  expInRange: { define: 'MCA_PRIM=expInRange', what: 'vmath::expInRange (probe.expInRange)' },
   log: { define: 'MCA_PRIM=log', what: 'vmath::log (probe.log)' },
   logPositive: { define: 'MCA_PRIM=logPositive', what: 'vmath::logPositive (probe.logPositive)' },
   log1p: { define: 'MCA_PRIM=log1p', what: 'vmath::log1p (probe.log1p)' },

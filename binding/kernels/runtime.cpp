@@ -131,9 +131,8 @@ struct Slot {
   std::atomic<bool> busy{false};
   ChunkTask task = nullptr;  // written before the ticket is published, read after a claim
   void* ctx = nullptr;
-  uint32_t ticket = 0;                 // the owner's only
-  std::atomic<int> callerCpu{-1};      // where the region's caller started it (-1: unknown)
-  std::atomic<bool> sharedCpu{false};  // a helper found itself on callerCpu
+  uint32_t ticket = 0;             // the owner's only
+  std::atomic<int> callerCpu{-1};  // where the region's caller started it (-1: unknown)
   std::mutex doneMutex;
   std::condition_variable done;
 };
@@ -297,15 +296,9 @@ void helperMain() {
     p.pending.store(!p.requests.empty(), std::memory_order_release);
     lock.unlock();
     Slot& s = p.slots[r.slot];
-    // Woken onto the CPU of the region's caller (no other CPU was free), a helper would only take
-    // turns with it: it leaves the chunks to the caller and reports the region as stalled.
+    gHelperChunks.fetch_add(workOn(s, r.ticket), std::memory_order_relaxed);
     const int callerCpu = s.callerCpu.load(std::memory_order_relaxed);
     mayPoll = callerCpu < 0 || callerCpu != currentCpu();
-    if (mayPoll) {
-      gHelperChunks.fetch_add(workOn(s, r.ticket), std::memory_order_relaxed);
-    } else if (static_cast<uint32_t>(s.claim.load(std::memory_order_acquire) >> 32) == r.ticket) {
-      s.sharedCpu.store(true, std::memory_order_relaxed);
-    }
     lock.lock();
   }
 }
@@ -438,7 +431,6 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
   s.bound.store(static_cast<uint64_t>(ticket) << 32 | static_cast<uint64_t>(chunks), std::memory_order_release);
   s.callerCpu.store(currentCpu(), std::memory_order_relaxed);
-  s.sharedCpu.store(false, std::memory_order_relaxed);
   s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
   for (CallSettings& call = tlsCall; call.outputCount > 0; --call.outputCount, ++call.outputs)
     faultInNewPages(call.outputs->data, call.outputs->bytes);
@@ -460,16 +452,13 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   // caller on its own core, behind another process). Not when this region started a helper
   // thread: creating it and its first wake-up can outlast a 10^5-element region, and counting that
   // put the first parallel call of a process into a backoff (its next 20 ms on one thread; seen in
-  // 5 of 11 fresh processes at 10^5 elements, busy AMD EPYC). Also a stall: a helper woken onto
-  // the caller's CPU (helperMain), as happens whenever other processes keep the other CPUs busy.
-  bool stalled = s.sharedCpu.load(std::memory_order_relaxed) && !startedThread;
+  // 5 of 11 fresh processes at 10^5 elements, busy AMD EPYC).
   if (ran > 0 && !startedThread) {
     const int64_t spinNs = std::chrono::nanoseconds(kSpin).count();
     const bool waitedLong = endNs - workedNs > std::max<int64_t>(4 * fastestNs, spinNs);
     const bool slowRegion = endNs - startNs > 2 * chunks * fastestNs + spinNs;
-    stalled = stalled || waitedLong || slowRegion;
+    if (waitedLong || slowRegion) noteStall(endNs);
   }
-  if (stalled) noteStall(endNs);
   withdrawRequests(slot, ticket);
   s.busy.store(false, std::memory_order_release);
 }

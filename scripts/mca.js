@@ -21,13 +21,14 @@ const LOOPS = {
   xentgradscale: { define: 'MCA_XENTGRADSCALE', what: 'crossEntropy long row with gradient: exp(x - max) stored into g and summed, the next row\'s max and the previous row\'s rescale in the same loop (Xent::rowsFused, index targets)' },
   exp: { define: 'MCA_PRIM=exp', what: 'vmath::exp summed in 16 float lanes (probe.exp)' },
   expNonPositive: { define: 'MCA_PRIM=expNonPositive', what: 'vmath::expNonPositive (probe.expNonPositive)' },
+  expInRange: { define: 'MCA_PRIM=expInRange', what: 'vmath::expInRange (probe.expInRange)' },
   log: { define: 'MCA_PRIM=log', what: 'vmath::log (probe.log)' },
   logPositive: { define: 'MCA_PRIM=logPositive', what: 'vmath::logPositive (probe.logPositive)' },
   log1p: { define: 'MCA_PRIM=log1p', what: 'vmath::log1p (probe.log1p)' },
   log1pPositive: { define: 'MCA_PRIM=log1pPositive', what: 'vmath::log1pPositive (probe.log1pPositive)' },
   tanh: { define: 'MCA_PRIM=tanh', what: 'vmath::tanh (probe.tanh)' },
-  poisson: { define: 'MCA_POISSON', what: 'torch.poissonNllLoss forward (sumLoop over PoissonLogInput::loss: blockSum, the losses pass)' },
-  poissongrad: { define: 'MCA_POISSONGRAD', what: 'torch.poissonNllLoss with gradient (sumGradLoop over PoissonLogInput::both: blockSum, the losses pass)' },
+  poisson: { define: 'MCA_POISSON', first: true, what: 'torch.poissonNllLoss forward (sumLoop over PoissonLogInput::loss: blockSum, the losses pass of fast(): expInRange and the range key)' },
+  poissongrad: { define: 'MCA_POISSONGRAD', first: true, what: 'torch.poissonNllLoss with gradient (sumGradLoop over PoissonLogInput::both: blockSum, the losses pass of fast())' },
   kldiv: { define: 'MCA_KLDIV', what: 'torch.klDiv forward (sumLoop over KlDiv::loss: blockSum, the losses pass)' },
   kldivgrad: { define: 'MCA_KLDIVGRAD', what: 'torch.klDiv with gradient (sumGradLoop over KlDiv: blockSum, the losses pass)' },
   msle: { define: 'MCA_MSLE', what: 'keras.meanSquaredLogarithmicError forward (sumLoop over SquaredLogError::loss)' },
@@ -151,10 +152,12 @@ function main() {
         `-I${path.join(root, 'binding', 'kernels')}`, '-S', '-o', sFile, path.join(__dirname, 'mca', 'loops.cpp')]);
       const loops = innerLoops(fs.readFileSync(sFile, 'utf8'), 'mcaLoop');
       if (!loops.length) throw new Error(`mca: no loop found for ${name}`);
-      // the main vector loop: the largest of those using the level's widest registers (not a scalar remainder)
+      // the main vector loop: the largest of those using the level's widest registers (not a scalar remainder);
+      // `first`: the first of them (an op's fast() loop, before the op's own loop for out-of-range blocks)
       const reg = o.level === 'avx512' ? '%zmm' : o.level === 'avx2' ? '%ymm' : '%xmm';
       const vector = loops.filter((l) => l.insts.some((s) => s.includes(reg)));
-      const hot = (vector.length ? vector : loops).reduce((a, b) => (b.insts.length > a.insts.length ? b : a));
+      const hot = loop.first && vector.length ? vector[0]
+        : (vector.length ? vector : loops).reduce((a, b) => (b.insts.length > a.insts.length ? b : a));
       const elements = elementsPerIteration(hot.insts);
       const loopFile = path.join(tmp, `${name}.loop.s`);
       fs.writeFileSync(loopFile, `${hot.insts.join('\n')}\n`);

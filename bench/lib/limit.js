@@ -28,7 +28,8 @@ const MIXES = {
   // withGrad: d/dx = (x - y) / max((1 - x) x, 1e-12), a division per element.
   'torch.binaryCrossEntropy': { forward: ['log', 'log1p'], withGrad: ['log', 'log1p', 'div'] },
   'torch.klDiv': { forward: ['log'], withGrad: ['log'] },
-  'torch.poissonNllLoss': { forward: ['exp'], withGrad: ['exp'] },
+  // Summed blocks of |x| <= 86 take expInRange (exp's bits there, without its special cases).
+  'torch.poissonNllLoss': { forward: ['expInRange'], withGrad: ['expInRange'] },
   // p = sigmoid(x) is in the loss itself (m = 1 - p_t).
   'torch.sigmoidFocalLoss': { forward: ['softplus', 'div'], withGrad: ['softplus', 'div'] },
   // The general mix (soft labels). The bench's labels are hard (bernoulli 0/1), where the kernel takes one
@@ -51,6 +52,7 @@ const MIXES = {
 const PRIMITIVE_INPUT = {
   exp: (i) => -8 + 16 * ((i * 0.618034) % 1),
   expNonPositive: (i) => -8 * ((i * 0.618034) % 1),
+  expInRange: (i) => -8 + 16 * ((i * 0.618034) % 1),
   log: (i) => 0.001 + (i * 0.618034) % 1,
   logPositive: (i) => 0.001 + (i * 0.618034) % 1,
   log1p: (i) => -0.5 + 2 * ((i * 0.618034) % 1),

@@ -469,12 +469,46 @@ FASTLOSS_HOT double blockSum(const int64_t b, const int64_t e, Fill fill) {
   return acc;
 }
 
+// A kSumInBlocks op whose arithmetic has special cases outside a range (exp's overflow and
+// subnormals) may also offer
+//   Fast fast() const;                    an op with the op's bits wherever fastKey(x, y) <= kFastMax
+//   uint32_t fastKey(float x, float y) const;   e.g. |x|'s bits (NaN and Inf above any bound)
+//   static constexpr uint32_t kFastMax;
+// Its blocks run fast() with the largest key in the same loop, and are filled again by the op itself
+// when a key is above kFastMax: the op's bits, for the cost of one integer max per vector.
+template <class Op, class = void>
+struct HasFast : std::false_type {};
+template <class Op>
+struct HasFast<Op, std::void_t<decltype(std::declval<const Op&>().fast())>> : std::true_type {};
+
 // l[i - j0] = w_i l_i for i in [j0, j1) of a run starting at b; with Grad also g_i = scale w_i d_i.
 template <bool HasW, bool HasV, bool Grad, class Op>
 FASTLOSS_HOT void fillLosses(const Op op, const float* __restrict x, const float* __restrict y,
                              const float* __restrict w, const float* __restrict v, const float scale,
                              float* __restrict g, float* __restrict l, const int64_t b, const int64_t j0,
                              const int64_t j1) {
+  if constexpr (HasFast<Op>::value) {
+    const auto fast = op.fast();
+    uint32_t key = 0;
+    if constexpr (Grad) {
+#pragma omp simd reduction(max : key)
+      for (int64_t i = j0; i < j1; ++i) {
+        const LossGrad r = bothAt<HasV>(fast, FASTLOSS_ELEMENT);
+        l[i - j0] = FASTLOSS_WEIGHTED(r.loss);
+        g[i] = scale * FASTLOSS_WEIGHTED(r.grad);
+        const uint32_t k = op.fastKey(x[i], y[i]);
+        key = k > key ? k : key;
+      }
+    } else {
+#pragma omp simd reduction(max : key)
+      for (int64_t i = j0; i < j1; ++i) {
+        l[i - j0] = FASTLOSS_WEIGHTED(lossAt<HasV>(fast, FASTLOSS_ELEMENT));
+        const uint32_t k = op.fastKey(x[i], y[i]);
+        key = k > key ? k : key;
+      }
+    }
+    if (key <= Op::kFastMax) return;
+  }
   if constexpr (Grad) {
 #pragma omp simd
     for (int64_t i = j0; i < j1; ++i) {

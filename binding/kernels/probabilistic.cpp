@@ -48,16 +48,20 @@ FASTLOSS_HOT float withStirling(float l, float y) {
 }
 
 // log_input: exp(x) - y x, d/dx = exp(x) - y.  torch.nn.functional.poisson_nll_loss.
-template <bool Full>
+// Exp: vmath::exp, or vmath::expInRange in the summed blocks where |x| <= 86 (the same bits).
+template <bool Full, float (*Exp)(float) = vmath::exp>
 struct PoissonLogInput {
   static constexpr bool kSumInBlocks = true;
-  FASTLOSS_HOT float loss(float x, float y) const { return withStirling<Full>(vmath::exp(x) - y * x, y); }
-  FASTLOSS_HOT float grad(float x, float y) const { return vmath::exp(x) - y; }
+  static constexpr uint32_t kFastMax = vmath::kExpInRangeBits;
+  FASTLOSS_HOT float loss(float x, float y) const { return withStirling<Full>(Exp(x) - y * x, y); }
+  FASTLOSS_HOT float grad(float x, float y) const { return Exp(x) - y; }
   FASTLOSS_HOT void both(float x, float y, float& l, float& d) const {
-    const float e = vmath::exp(x);
+    const float e = Exp(x);
     l = withStirling<Full>(e - y * x, y);
     d = e - y;
   }
+  PoissonLogInput<Full, vmath::expInRange> fast() const { return {}; }
+  FASTLOSS_HOT uint32_t fastKey(float x, float) const { return vmath::bitsOf(x) & 0x7fffffffu; }
 };
 
 // x - y log(x + eps), d/dx = 1 - y / (x + eps).  poisson_nll_loss(log_input=False).

@@ -74,6 +74,9 @@ void exp(LossArgs& a) {
 void expNonPositive(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::expNonPositive(v); });
 }
+void expInRange(LossArgs& a) {
+  primitiveSum(a, [](float v) { return vmath::expInRange(v); });
+}
 void log(LossArgs& a) {
   primitiveSum(a, [](float v) { return vmath::log(v); });
 }

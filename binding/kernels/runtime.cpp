@@ -131,7 +131,8 @@ struct Slot {
   std::atomic<bool> busy{false};
   ChunkTask task = nullptr;  // written before the ticket is published, read after a claim
   void* ctx = nullptr;
-  uint32_t ticket = 0;  // the owner's only
+  uint32_t ticket = 0;             // the owner's only
+  std::atomic<int> callerCpu{-1};  // where the region's caller started it (-1: unknown)
   std::mutex doneMutex;
   std::condition_variable done;
 };
@@ -145,8 +146,9 @@ struct Pool {
   std::mutex mutex;
   std::condition_variable wake;
   std::deque<WakeRequest> requests;
-  int started = 0;  // helper threads
-  int idle = 0;     // of them, waiting for a request
+  int started = 0;   // helper threads
+  int idle = 0;      // of them, waiting for a request
+  int spinning = 0;  // of those, polling `pending` (they need no wake-up)
   // requests is not empty (written under mutex): what an idle helper polls before it sleeps.
   std::atomic<bool> pending{false};
   Slot slots[kSlots];
@@ -178,6 +180,7 @@ void resetInChild() {
   p.pending.store(false, std::memory_order_relaxed);
   p.started = 0;
   p.idle = 0;
+  p.spinning = 0;
   for (Slot& s : p.slots) {  // a parent thread may have held one of these at the fork
     if (s.busy.load()) continue;
     new (&s.doneMutex) std::mutex;
@@ -224,6 +227,15 @@ int64_t nowNs() {
       .count();
 }
 
+// The CPU the calling thread runs on, -1 where unknown.
+int currentCpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
 // Claims and runs chunks of the slot's region `ticket` until none is left; returns how many it ran.
 // With `fastestNs`, the fastest of its first few chunks (timing every chunk would cost ~5 % on the
 // cheapest losses).
@@ -262,15 +274,20 @@ std::atomic<int64_t> gHelperChunks{0};
 void helperMain() {
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.mutex);
+  bool mayPoll = true;
   for (;;) {
     ++p.idle;
     // Poll for the next request for kSpin before sleeping: back-to-back calls find their helper
     // awake (a sleeping one takes a futex wake and, on a VM, an idle vCPU's wake-up: tens of us
-    // of a 10^5-element region), as OpenMP's spinning threads do.
-    if (p.requests.empty()) {
+    // of a 10^5-element region), as OpenMP's spinning threads do. Not on the CPU of the last
+    // region's caller (a busy machine put both there): polling would keep the caller from its
+    // next call for the whole kSpin (20 us regions took 40-60 us, AMD EPYC VM).
+    if (p.requests.empty() && mayPoll) {
+      ++p.spinning;
       lock.unlock();
       spinUntil([&] { return p.pending.load(std::memory_order_acquire); });
       lock.lock();
+      --p.spinning;
     }
     p.wake.wait(lock, [&] { return !p.requests.empty(); });
     --p.idle;
@@ -278,7 +295,10 @@ void helperMain() {
     p.requests.pop_front();
     p.pending.store(!p.requests.empty(), std::memory_order_release);
     lock.unlock();
-    gHelperChunks.fetch_add(workOn(p.slots[r.slot], r.ticket), std::memory_order_relaxed);
+    Slot& s = p.slots[r.slot];
+    gHelperChunks.fetch_add(workOn(s, r.ticket), std::memory_order_relaxed);
+    const int callerCpu = s.callerCpu.load(std::memory_order_relaxed);
+    mayPoll = callerCpu < 0 || callerCpu != currentCpu();
     lock.lock();
   }
 }
@@ -290,11 +310,15 @@ void helperMain() {
 bool wakeHelpers(int slot, uint32_t ticket, int count) {
   Pool& p = pool();
   bool startedOne = false;
+  int toWake = 0;
   {
     std::unique_lock<std::mutex> lock(p.mutex, std::try_to_lock);
     if (!lock.owns_lock()) return false;
     for (int k = 0; k < count; ++k) p.requests.push_back({slot, ticket});
     p.pending.store(true, std::memory_order_release);
+    // Polling helpers take requests without a wake-up; the others sleep on `wake`. A notify with
+    // a sleeper costs the caller a futex wake (4-7 us before its own first chunk, AMD EPYC VM).
+    toWake = std::min(count, static_cast<int>(p.requests.size()) - p.spinning);
     int missing = static_cast<int>(p.requests.size()) - p.idle;
     for (; missing > 0 && p.started < maxThreads() - 1; --missing) {
       try {
@@ -304,8 +328,8 @@ bool wakeHelpers(int slot, uint32_t ticket, int count) {
       startedOne = true;
     }
   }
-  if (count == 1) p.wake.notify_one();
-  else p.wake.notify_all();
+  if (toWake == 1) p.wake.notify_one();
+  else if (toWake > 1) p.wake.notify_all();
   return startedOne;
 }
 
@@ -424,6 +448,7 @@ void runRegion(int64_t chunks, int threads, ChunkTask task, void* ctx) {
   s.finished.store(0, std::memory_order_relaxed);
   const uint32_t ticket = ++s.ticket == 0 ? ++s.ticket : s.ticket;  // 0 never names a region
   s.bound.store(static_cast<uint64_t>(ticket) << 32 | static_cast<uint64_t>(chunks), std::memory_order_release);
+  s.callerCpu.store(currentCpu(), std::memory_order_relaxed);
   s.claim.store(static_cast<uint64_t>(ticket) << 32, std::memory_order_release);
   for (CallSettings& call = tlsCall; call.outputCount > 0; --call.outputCount, ++call.outputs)
     faultInNewPages(call.outputs->data, call.outputs->bytes);

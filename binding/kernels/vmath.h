@@ -95,16 +95,10 @@ FASTLOSS_VMATH_FN float reduceLog(float u, int32_t& k) {
 
 namespace detail {
 
-// exp(xc) for xc in [-104, +Inf) (or NaN: then a NaN, payload not kept); finite results only for
-// xc < 88.73, the caller selects +Inf above. Cody-Waite: x = n*ln2 + r, |r| <= 0.35,
-// exp(r) = 1 + r + r^2*P(r), P minimax deg 4 (|rel err| < 5e-9). With FMA contraction:
-// 1 + r*(1 + r*P), six FMAs. Without (baseline x86-64: separate roundings, 1.14 ulp that way):
-// r = rHi + rLo with rHi exact and 1 + rHi summed exactly.
-// 2^n goes straight into the exponent field (bits(p) + n<<23); where p*2^n would be subnormal
-// (n < -125) the field gets n + 64 and one multiply by 2^-64 rounds once (gradual underflow).
-FASTLOSS_VMATH_FN float expCore(float xc) {
+// expCore's reduction and polynomial: exp(xc) = p 2^n, p = exp(r), n in t's low mantissa bits.
+FASTLOSS_VMATH_FN float expReduced(float xc, float& t) {
   const float kShift = 0x1.8p23f;  // adding it rounds to an integer, n in t's low mantissa bits
-  const float t = xc * 1.44269504f + kShift;
+  t = xc * 1.44269504f + kShift;
   const float n = t - kShift;
   const float rHi = xc - n * kLn2Hi;  // exact
   const float rLo = -(n * kLn2Lo);
@@ -118,7 +112,20 @@ FASTLOSS_VMATH_FN float expCore(float xc) {
   const float sErr = (1.0f - s) + rHi;  // 1 + rHi = s + sErr exactly (Fast2Sum)
   const float p = s + (sErr + (rLo + r * r * P));
 #endif
-  const bool tiny = n < -125.0f;
+  return p;
+}
+
+// exp(xc) for xc in [-104, +Inf) (or NaN: then a NaN, payload not kept); finite results only for
+// xc < 88.73, the caller selects +Inf above. Cody-Waite: x = n*ln2 + r, |r| <= 0.35,
+// exp(r) = 1 + r + r^2*P(r), P minimax deg 4 (|rel err| < 5e-9). With FMA contraction:
+// 1 + r*(1 + r*P), six FMAs. Without (baseline x86-64: separate roundings, 1.14 ulp that way):
+// r = rHi + rLo with rHi exact and 1 + rHi summed exactly.
+// 2^n goes straight into the exponent field (bits(p) + n<<23); where p*2^n would be subnormal
+// (n < -125) the field gets n + 64 and one multiply by 2^-64 rounds once (gradual underflow).
+FASTLOSS_VMATH_FN float expCore(float xc) {
+  float t;
+  const float p = expReduced(xc, t);
+  const bool tiny = t - 0x1.8p23f < -125.0f;                                                  // n < -125
   const uint32_t e = (bitsOf(t) << 23) + ((0u - static_cast<uint32_t>(tiny)) & (64u << 23));  // (n [+ 64]) << 23
   return fromBits(bitsOf(p) + e) * select(tiny, 0x1p-64f, 1.0f);
 }
@@ -134,6 +141,17 @@ FASTLOSS_VMATH_FN float exp(float x) {
   // select(), not a ternary: in scalar code (loop tails) a ternary is a branch, and expCore's last
   // multiply then fuses with the caller's arithmetic (exp(x) - y x) unlike in the vector body.
   return select(!(x <= 0x1.62e42ep6f), x * detail::kInf, y);
+}
+
+// exp(x) for |x| <= kExpInRange only: exp's bits there (n in [-125, 125]: a normal result, no
+// clamp, no overflow, no NaN), without its special cases. For loops that check the range as they go
+// (engine.h `fast()`) and redo a block with exp when an x is outside.
+constexpr float kExpInRange = 86.0f;
+constexpr uint32_t kExpInRangeBits = 0x42ac0000u;  // bitsOf(kExpInRange)
+FASTLOSS_VMATH_FN float expInRange(float x) {
+  float t;
+  const float p = detail::expReduced(x, t);
+  return fromBits(bitsOf(p) + (bitsOf(t) << 23));
 }
 
 // exp(x) for x <= 0 only (x - max in softmax, -|x| in softplus and sigmoid): the same bits as exp

@@ -95,9 +95,10 @@ FASTLOSS_VMATH_FN float reduceLog(float u, int32_t& k) {
 
 namespace detail {
 
-// expCore's reduction and polynomial: exp(xc) = p 2^n, p = exp(r), n in t's low mantissa bits.
+constexpr float kShift = 0x1.8p23f;  // adding it rounds to an integer, n in t's low mantissa bits
+
+// expCore's reduction and polynomial: exp(xc) = p 2^n, p = exp(r), n = t - kShift in t's low mantissa bits.
 FASTLOSS_VMATH_FN float expReduced(float xc, float& t) {
-  const float kShift = 0x1.8p23f;  // adding it rounds to an integer, n in t's low mantissa bits
   t = xc * 1.44269504f + kShift;
   const float n = t - kShift;
   const float rHi = xc - n * kLn2Hi;  // exact
@@ -125,7 +126,7 @@ FASTLOSS_VMATH_FN float expReduced(float xc, float& t) {
 FASTLOSS_VMATH_FN float expCore(float xc) {
   float t;
   const float p = expReduced(xc, t);
-  const bool tiny = t - 0x1.8p23f < -125.0f;                                                  // n < -125
+  const bool tiny = t - kShift < -125.0f;                                                     // n < -125
   const uint32_t e = (bitsOf(t) << 23) + ((0u - static_cast<uint32_t>(tiny)) & (64u << 23));  // (n [+ 64]) << 23
   return fromBits(bitsOf(p) + e) * select(tiny, 0x1p-64f, 1.0f);
 }
@@ -147,7 +148,7 @@ FASTLOSS_VMATH_FN float exp(float x) {
 // clamp, no overflow, no NaN), without its special cases. For loops that check the range as they go
 // (engine.h `fast()`) and redo a block with exp when an x is outside.
 constexpr float kExpInRange = 86.0f;
-constexpr uint32_t kExpInRangeBits = 0x42ac0000u;  // bitsOf(kExpInRange)
+constexpr uint32_t kExpInRangeBits = __builtin_bit_cast(uint32_t, kExpInRange);
 FASTLOSS_VMATH_FN float expInRange(float x) {
   float t;
   const float p = detail::expReduced(x, t);

@@ -129,7 +129,8 @@ describe('bench PyTorch peer: interleaved rounds and the ratio', () => {
     const side = { calibrate: async () => 1, sample: async () => { calls.push({ at: Date.now(), k: ++k }); return k; } };
     const t0 = Date.now();
     const r = await interleave(side, side, 3, 15, 6);
-    // each timed sample follows a pause of 15 ms (setTimeout may fire a millisecond early) and >= 6 ms of untimed ones
+    // each timed sample follows a pause of 15 ms (setTimeout may fire a millisecond early) and >= 6 ms of untimed ones,
+    // counted from the warm loop's own Date.now(): the first untimed call's clock may read a millisecond later
     const timedKs = [...r.flTimes, ...r.otherTimes].sort((a, b) => a - b);
     expect(timedKs.length).toBe(6);
     let prevEnd = t0;
@@ -138,7 +139,7 @@ describe('bench PyTorch peer: interleaved rounds and the ratio', () => {
       const untimed = calls.filter((c) => c.k > prevK && c.k < tk);
       expect(untimed.length).toBeGreaterThanOrEqual(1);
       expect(untimed[0].at - prevEnd).toBeGreaterThanOrEqual(13);
-      expect(calls[tk - 1].at - untimed[0].at).toBeGreaterThanOrEqual(6);
+      expect(calls[tk - 1].at - untimed[0].at).toBeGreaterThanOrEqual(5);
       prevEnd = calls[tk - 1].at;
       prevK = tk;
     }
